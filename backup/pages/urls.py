@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "pages"
+
+urlpatterns = [
+    path("ping/", views.ping, name="ping"),
+    path("signed-out/", views.signed_out, name="signed-out"),
+]

@@ -1,0 +1,138 @@
+"""Settings shared by every environment.
+
+Safe by default: DEBUG is off and there is no SECRET_KEY here; the dev, test
+and production modules supply them.
+"""
+
+import socket
+from pathlib import Path
+
+import xstatic.pkg.bootstrap
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = False
+ALLOWED_HOSTS: list[str] = []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_tasks",
+    "django_tasks_db",
+    "backup.pages",
+    "backup.sso",
+    "backup.operations",
+    "backup.volumes",
+    "backup.passwords",
+    "backup.staff",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backup.sso.middleware.DevelopmentSSOMiddleware",
+    "backup.sso.middleware.ServerRemoteUserMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = ["backup.sso.backends.SSOBackend"]
+
+ROOT_URLCONF = "backup.urls"
+WSGI_APPLICATION = "backup.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "backup.pages.context_processors.site",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "var" / "db.sqlite3",
+        # The web process and the task worker share the file: wait for locks
+        # instead of failing at once.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Relative, so that a deployment under /backup/ serves /backup/static/.
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("bootstrap", xstatic.pkg.bootstrap.BASE_DIR),
+]
+
+LOGIN_URL = "pages:signed-out"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"backup": {"handlers": ["console"], "level": "INFO"}},
+}
+
+# --- The product's own settings -------------------------------------------
+
+# Where the root-owned wrappers live and how to reach them. Sudo is used
+# unless the portal itself runs as root (demo, tests).
+WRAPPERS_PATH = Path("/opt/backupmanagement/wrappers")
+WRAPPERS_USE_SUDO = None  # None: sudo when not root
+WRAPPER_TIMEOUT_SECONDS = 900
+
+# Mount points of the volumes (as in the wrappers' settings); Samba shares
+# and the prerequisite checks use it.
+DIRECTORIES_ROOT = Path("/srv/userbackup")
+
+# Sizes in GiB, as in the original.
+DEFAULT_DISK_SIZE = 250
+DEFAULT_ADD_SPACE_AMOUNT = 50
+DEFAULT_QUOTA = 300
+# Filesystem made on new volumes: ext4, btrfs or xfs.
+VOLUME_FILESYSTEM = "ext4"
+
+# Single sign-on: the web server authenticates and sets REMOTE_USER.
+SSO_STRIP_REALM = True  # alice@EXAMPLE.COM -> alice
+SSO_LOWERCASE = True
+# SSO names that are made staff (admin pages) when they sign in.
+BACKUP_ADMINS: list[str] = []
+# A development-only stand-in for SSO; refused unless DEBUG is on.
+DEV_SSO = False
+
+# Shown in connection instructions (\\host\user, smb://host/user).
+SERVER_HOSTNAME = socket.getfqdn()
+SUPPORT_CONTACT = "your IT helpdesk"
+
+# Seconds the dashboard may reuse one volume query.
+VOLUME_CACHE_SECONDS = 30

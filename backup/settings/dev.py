@@ -1,0 +1,28 @@
+"""The demo: DEBUG on, SQLite and everything else under var/, a stand-in for SSO.
+
+bin/demo builds the loop-file pool and installs the wrappers under var/.
+"""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR
+
+DEBUG = True
+# Development only: never used outside DEBUG.
+SECRET_KEY = "dev-only-not-secret-6f1c8b0e2d"  # noqa: S105
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+VAR_DIR = BASE_DIR / "var"
+WRAPPERS_PATH = VAR_DIR / "wrappers"
+DIRECTORIES_ROOT = VAR_DIR / "srv" / "userbackup"
+
+# The demo pool is 20 GiB (virtual), so sizes are scaled down.
+DEFAULT_DISK_SIZE = 4
+DEFAULT_ADD_SPACE_AMOUNT = 2
+DEFAULT_QUOTA = 8
+
+DEV_SSO = True
+DEV_SSO_USERS = {"employee": "alice", "admin": "admin"}
+BACKUP_ADMINS = ["admin"]
+SERVER_HOSTNAME = "127.0.0.1"
+
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -1,0 +1,5 @@
+from django.contrib.auth.backends import RemoteUserBackend
+
+
+class SSOBackend(RemoteUserBackend):
+    pass

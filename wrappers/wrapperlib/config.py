@@ -1,0 +1,61 @@
+"""The wrappers' configuration: wrappers_settings.py, overridden by an
+optional root-owned local_settings.py in the same directory.
+
+Both are checked before they are read: a file or directory that a non-root
+user could write means a compromised service account could run code as root.
+"""
+
+import importlib.util
+import os
+import stat
+import types
+from pathlib import Path
+
+from .errors import Refusal
+
+WRAPPERS_DIR = Path(__file__).resolve().parent.parent
+
+
+def _check_root_owned(path):
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise Refusal(f"unsafe installation: {path} is a symlink")
+    if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise Refusal(
+            f"unsafe installation: {path} must be owned by root and writable by root only"
+        )
+
+
+def _load_module(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load():
+    for path in (WRAPPERS_DIR, WRAPPERS_DIR / "wrapperlib", WRAPPERS_DIR / "wrappers_settings.py"):
+        _check_root_owned(path)
+    defaults = _load_module("wrappers_settings", WRAPPERS_DIR / "wrappers_settings.py")
+    values = {k: v for k, v in vars(defaults).items() if k.isupper()}
+    local = WRAPPERS_DIR / "local_settings.py"
+    if os.path.lexists(local):
+        _check_root_owned(local)
+        overrides = _load_module("local_settings", local)
+        unknown = sorted(k for k in vars(overrides) if k.isupper() and k not in values)
+        if unknown:
+            raise Refusal(f"local_settings.py sets unknown settings: {', '.join(unknown)}")
+        values.update({k: v for k, v in vars(overrides).items() if k.isupper()})
+    values["PROTECTED_USERS"] = frozenset(values["PROTECTED_USERS"]) | {"root"}
+    return types.SimpleNamespace(**values)
+
+
+_settings = None
+
+
+def settings():
+    """The effective settings, loaded once per process."""
+    global _settings
+    if _settings is None:
+        _settings = _load()
+    return _settings

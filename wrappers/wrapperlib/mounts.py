@@ -1,0 +1,56 @@
+"""Mount table reading (from /proc, no fork) and mount/umount."""
+
+import ctypes
+import errno
+import os
+
+from . import commands
+from .errors import Failure
+
+MNT_DETACH = 2
+
+
+def _unescape(field):
+    # mountinfo escapes space, tab, newline and backslash as \ooo.
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and i + 3 < len(field) and field[i + 1 : i + 4].isdigit():
+            out.append(chr(int(field[i + 1 : i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+def table():
+    """{mount point: (source, fstype, major:minor)} from /proc/self/mountinfo."""
+    mounts = {}
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            separator = fields.index("-")
+            mount_point = _unescape(fields[4])
+            fstype, source = fields[separator + 1], _unescape(fields[separator + 2])
+            mounts[mount_point] = (source, fstype, fields[2])
+    return mounts
+
+
+def mounted_at(path, mount_table=None):
+    """(source, fstype, major:minor) of what is mounted at path, or None."""
+    return (mount_table if mount_table is not None else table()).get(os.fspath(path))
+
+
+def mount(device, path, fstype, options):
+    commands.run(["mount", "-t", fstype, "-o", options, "--", device, os.fspath(path)])
+
+
+def umount(path):
+    """Unmount; returns False (and changes nothing) when the volume is busy."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(os.fsencode(path), 0) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code == errno.EBUSY:
+        return False
+    raise Failure(f"cannot unmount {path}: {os.strerror(code)}")

@@ -1,0 +1,102 @@
+"""Argument validators: full-match allowlists, nothing else gets through.
+
+Every wrapper that takes a USER refuses protected accounts here, so no
+wrapper can be pointed at root's or an administrator's files.
+"""
+
+import grp
+import pwd
+import re
+import sys
+import unicodedata
+
+from .config import settings
+from .errors import Refusal
+
+# Lowercase ASCII, starting with a letter: can't be an option, a path
+# component like "..", or differ from another name only by case.
+USERNAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{0,31}")
+SIZE_PATTERN = re.compile(r"[1-9][0-9]{0,6}")
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 256
+
+
+def username(text):
+    """A well-formed account name that is not protected."""
+    if not isinstance(text, str) or not USERNAME_PATTERN.fullmatch(text):
+        raise Refusal(
+            f"invalid user name {text!r}: use 1-32 lowercase letters, digits, '.', '_' or '-',"
+            " starting with a letter"
+        )
+    if text in settings().PROTECTED_USERS:
+        raise Refusal(f"{text} is a protected account")
+    return text
+
+
+def size_gib(text):
+    """A whole number of GiB between 1 and MAX_VOLUME_GIB."""
+    if not isinstance(text, str) or not SIZE_PATTERN.fullmatch(text):
+        raise Refusal(f"invalid size {text!r}: give a whole number of GiB, at least 1")
+    value = int(text)
+    maximum = settings().MAX_VOLUME_GIB
+    if value > maximum:
+        raise Refusal(f"size {value} GiB is over the maximum of {maximum} GiB per volume")
+    return value
+
+
+def managed_group():
+    name = settings().MANAGED_GROUP
+    try:
+        return grp.getgrnam(name)
+    except KeyError:
+        raise Refusal(f"the managed group {name} does not exist") from None
+
+
+def managed_account(text):
+    """The passwd entry of an existing backup account created by useradd.py.
+
+    System accounts, accounts outside the managed group or outside the
+    configured uid range are refused, whatever their name.
+    """
+    name = username(text)
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise Refusal(f"no backup account named {name}") from None
+    config = settings()
+    if not config.ACCOUNT_UID_MIN <= entry.pw_uid <= config.ACCOUNT_UID_MAX:
+        raise Refusal(f"{name} is not a backup account (uid {entry.pw_uid} out of range)")
+    if entry.pw_gid != managed_group().gr_gid:
+        raise Refusal(f"{name} is not a backup account (not in group {config.MANAGED_GROUP})")
+    return entry
+
+
+def password_from_stdin(stream=None):
+    """One password, read from stdin (never argv), without control characters.
+
+    A newline or NUL would let a crafted password smuggle a second line into
+    chpasswd or smbpasswd; such passwords are refused, not cleaned.
+    """
+    stream = stream if stream is not None else sys.stdin.buffer
+    raw = stream.read(PASSWORD_MAX_LENGTH * 4 + 2)
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refusal("the password must be UTF-8 text") from None
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in text):
+        raise Refusal("the password contains a newline or another control character")
+    if not PASSWORD_MIN_LENGTH <= len(text) <= PASSWORD_MAX_LENGTH:
+        raise Refusal(
+            f"the password must be {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters long"
+        )
+    return text
+
+
+def arguments(args, *names):
+    """Exactly len(names) positional arguments; no options, nothing extra."""
+    if len(args) != len(names):
+        usage = " ".join(names) if names else "(no arguments)"
+        raise Refusal(f"expected {usage}; got {len(args)} argument(s)")
+    return args

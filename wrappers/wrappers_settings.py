@@ -1,0 +1,51 @@
+"""Defaults for the privileged wrappers.
+
+Override any of these in a root-owned ``local_settings.py`` beside this file
+(mode 0600 or 0644, owned by root): the wrappers refuse to read one that the
+service user could have written. Nothing is read from the environment.
+"""
+
+# Storage backend: "loopfile" (one sparse image per user in LOOPFILE_POOL) or
+# "lvm" (one logical volume per user in VOLUME_GROUP, as in the original).
+BACKEND = "loopfile"
+
+# Mount points: <DIRECTORIES_ROOT>/<user>.
+DIRECTORIES_ROOT = "/srv/userbackup"
+
+# loopfile backend: where the images live, and how much of that filesystem
+# the pool may hand out (None: all of it).
+LOOPFILE_POOL = "/srv/backuppool"
+LOOPFILE_POOL_SIZE_GIB = None
+
+# lvm backend.
+VOLUME_GROUP = "backupdisks"
+# False only for testing on kernels without device-mapper: metadata only
+# (--driverloaded n, no activation, no zeroing); volumes can't be mounted.
+LVM_ACTIVATION = True
+
+# Accounts: backup accounts are created in MANAGED_GROUP with a uid in this
+# range; no other account can be changed or deleted through the wrappers.
+MANAGED_GROUP = "backupusers"
+ACCOUNT_UID_MIN = 20000
+ACCOUNT_UID_MAX = 59999
+ACCOUNT_SHELL = "/usr/sbin/nologin"
+# Refused by every wrapper: their passwords and files are never touched.
+# Add the server's administrators here, as the original README advised.
+PROTECTED_USERS = ("root",)
+
+# Largest volume, in GiB, any call may create or grow to.
+MAX_VOLUME_GIB = 4096
+
+# Samba configuration whose passdb smbpasswd.py and deluser.py change.
+SAMBA_CONFIG = "/etc/samba/smb.conf"
+
+# One lock per volume (and one for the pool) so operations never interleave.
+LOCK_DIR = "/run/lock/backupmanagement"
+LOCK_TIMEOUT_SECONDS = 60
+
+# Where the wrappers' syslog lines go.
+SYSLOG_ADDRESS = "/dev/log"
+
+# Bounds for reading what users wrote (backup discovery, Time Machine removal).
+SCAN_MAX_ENTRIES = 200000
+SCAN_MAX_SECONDS = 20
