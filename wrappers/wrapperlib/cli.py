@@ -52,7 +52,7 @@ def run(main):
         syslogging.log(name, address, f"failed {args!r} from {caller}: {message}", error=True)
         print(f"{name}: failed: {message}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (the boundary: one line, never a traceback)
         detail = "".join(traceback.format_exception_only(error)).strip()
         syslogging.log(
             name,
