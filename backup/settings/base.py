@@ -30,6 +30,10 @@ INSTALLED_APPS = [
     "backup.volumes",
     "backup.passwords",
     "backup.staff",
+    "backup.discovery",
+    "backup.stats",
+    "backup.samba",
+    "backup.deployment",
 ]
 
 MIDDLEWARE = [
