@@ -1,10 +1,27 @@
+"""Pages every part of the site shares: monitoring ping, errors, signed out."""
+
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import loader
 
 
 def ping(request):
+    """For monitoring: the application answers (no database, no privileges)."""
     return HttpResponse("pong", content_type="text/plain")
 
 
 def signed_out(request):
     return render(request, "pages/signed_out.html", status=401)
+
+
+def forbidden(request, exception=None):
+    return render(request, "pages/error.html", {"status": 403}, status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "pages/error.html", {"status": 404}, status=404)
+
+
+def server_error(request):
+    # No context processors or request: they may be what failed.
+    return HttpResponse(loader.render_to_string("pages/500.html"), status=500)

@@ -1,13 +1,46 @@
-"""Placeholder; replaced by the SSO implementation."""
+"""Signing people in from the web server, and the demo's stand-in for it."""
 
+from django.conf import settings
 from django.contrib.auth.middleware import RemoteUserMiddleware
-from django.core.exceptions import MiddlewareNotUsed
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.shortcuts import render
+
+from . import names
+
+DEV_SSO_SESSION_KEY = "dev_sso_user"
 
 
 class ServerRemoteUserMiddleware(RemoteUserMiddleware):
-    pass
+    """Trusts REMOTE_USER from the server environment (WSGI/FastCGI) only.
+
+    An HTTP header such as ``Remote-User`` arrives as HTTP_REMOTE_USER and is
+    never read. Sync only: Django's async variant reads the HTTP_ header.
+    """
+
+    header = "REMOTE_USER"
+    async_capable = False
+
+    def __call__(self, request):
+        remote_user = request.META.get(self.header)
+        if remote_user and not names.is_acceptable(names.normalise(remote_user)):
+            return render(
+                request, "sso/unsupported_name.html", {"remote_user": remote_user}, status=403
+            )
+        return super().__call__(request)
 
 
 class DevelopmentSSOMiddleware:
+    """Demo only: plays the web server's part, signing in the demo employee
+    (or, after a click, the demo admin). Refuses to exist when DEBUG is off."""
+
     def __init__(self, get_response):
-        raise MiddlewareNotUsed
+        if not settings.DEV_SSO:
+            raise MiddlewareNotUsed
+        if not settings.DEBUG:
+            raise ImproperlyConfigured("DEV_SSO is a development stand-in and needs DEBUG on")
+        self.get_response = get_response
+
+    def __call__(self, request):
+        default = settings.DEV_SSO_USERS["employee"]
+        request.META["REMOTE_USER"] = request.session.get(DEV_SSO_SESSION_KEY, default)
+        return self.get_response(request)

@@ -41,3 +41,31 @@ def inside(base, candidate):
     base = os.path.realpath(base)
     candidate = os.path.realpath(candidate)
     return candidate == base or candidate.startswith(base + os.sep)
+
+
+def loopfile_pool():
+    """The loopfile backend's pool directory (LOOPFILE_POOL), resolved."""
+    pool = settings().LOOPFILE_POOL
+    resolved = os.path.realpath(pool)
+    if not os.path.isdir(resolved):
+        raise Refusal(f"the volume pool directory {pool} does not exist")
+    return Path(resolved)
+
+
+def loopfile_image(user):
+    """<LOOPFILE_POOL>/<user>.img; user must already be validated.
+
+    Returned whether or not it exists; when it does, it must be a regular
+    file (a symlink there would send ftruncate or unlink elsewhere).
+    """
+    pool = loopfile_pool()
+    path = pool / f"{user}.img"
+    if path.parent != pool or path.name != f"{user}.img":
+        raise Refusal(f"invalid image path for {user}")
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if not stat.S_ISREG(info.st_mode):
+        raise Refusal(f"{path} exists and is not a regular file")
+    return path

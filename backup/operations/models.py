@@ -1,0 +1,72 @@
+"""Every operation on a volume: its progress while it runs, and afterwards
+the audit record (who, what, on whose volume, when, outcome)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Operation(models.Model):
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create volume"
+        ADD_SPACE = "add_space", "Add space"
+        DELETE = "delete", "Delete volume"
+        DELETE_TIME_MACHINE = "delete_time_machine", "Delete Time Machine backups"
+        MOUNT = "mount", "Mount volume"
+        NEW_PASSWORD = "new_password", "New backup password"
+        DEFRAGMENT = "defragment", "Defragment"
+        SCRUB = "scrub", "Check (scrub)"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATES = (State.QUEUED, State.RUNNING)
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # Whose volume, and who asked (an admin may act for someone). The names
+    # stay when the Django user is deleted, so the audit log keeps them.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="backup_operations",
+    )
+    owner_name = models.CharField(max_length=150, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    parameters = models.JSONField(default=dict, blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # What the user is told; and the technical detail (never a secret).
+    message = models.TextField(blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            # One operation per volume at a time: a second request (a
+            # double-submitted form) can't even be recorded.
+            models.UniqueConstraint(
+                fields=["owner_name"],
+                condition=Q(state__in=["queued", "running"]),
+                name="one_active_operation_per_volume",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.owner_name} ({self.state})"
+
+    @property
+    def is_active(self):
+        return self.state in self.ACTIVE_STATES
+
+    @property
+    def succeeded(self):
+        return self.state == self.State.SUCCEEDED

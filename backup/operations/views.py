@@ -1,0 +1,42 @@
+"""Following an operation, and the owner's history."""
+
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+
+from backup.sso.decorators import signed_in_required
+
+from .models import Operation
+
+
+def _visible_operation(request, pk):
+    operation = get_object_or_404(Operation, pk=pk)
+    # Someone else's operation is as invisible as a missing one.
+    if operation.owner_name != request.user.username and not request.user.is_staff:
+        raise Http404("No such operation.")
+    return operation
+
+
+@signed_in_required
+def detail(request, pk):
+    return render(request, "operations/detail.html", {"operation": _visible_operation(request, pk)})
+
+
+@never_cache
+@signed_in_required
+def status(request, pk):
+    operation = _visible_operation(request, pk)
+    return JsonResponse(
+        {
+            "state": operation.state,
+            "state_display": operation.get_state_display(),
+            "active": operation.is_active,
+            "message": operation.message,
+        }
+    )
+
+
+@signed_in_required
+def history(request):
+    operations = Operation.objects.filter(owner_name=request.user.username)[:200]
+    return render(request, "operations/history.html", {"operations": operations})

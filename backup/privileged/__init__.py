@@ -1,0 +1,1 @@
+"""The privileged client: the only code in the portal that runs wrappers."""

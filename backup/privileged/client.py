@@ -1,0 +1,100 @@
+"""Runs one wrapper: ``sudo -n <WRAPPERS_PATH>/<name> args…``, argv only.
+
+Secrets go on stdin, results come back as JSON, and every failure becomes a
+typed error carrying the wrapper's one-line reason. When the portal itself
+runs as root (demo, tests) the wrapper is executed directly, without sudo.
+"""
+
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger("backup.privileged")
+
+# Exit statuses of the wrapper contract (wrappers/README.md).
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+
+SUDO = "/usr/bin/sudo"
+CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+class PrivilegedError(Exception):
+    """A wrapper did not do what was asked; ``reason`` is its one-line why."""
+
+    def __init__(self, wrapper, reason):
+        super().__init__(f"{wrapper}: {reason}")
+        self.wrapper = wrapper
+        self.reason = reason
+
+
+class Refused(PrivilegedError):
+    """The wrapper refused before changing anything."""
+
+
+class Failed(PrivilegedError):
+    """The wrapper (or sudo) failed; something may have been attempted."""
+
+
+class Counter:
+    """How many wrappers this process has run (benchmarks read it)."""
+
+    calls = 0
+
+
+def _use_sudo():
+    if settings.WRAPPERS_USE_SUDO is None:
+        return os.geteuid() != 0
+    return bool(settings.WRAPPERS_USE_SUDO)
+
+
+def _reason(stderr, name):
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    if not lines:
+        return "no reason given"
+    line = lines[-1]
+    for prefix in (f"{name}: refused: ", f"{name}: failed: "):
+        if line.startswith(prefix):
+            return line[len(prefix) :]
+    return line
+
+
+def run(name, *args, stdin=None):
+    """Run wrapper ``name`` with ``args``; return its JSON result (or None)."""
+    path = Path(settings.WRAPPERS_PATH) / name
+    argv = [str(path), *(str(arg) for arg in args)]
+    if _use_sudo():
+        argv = [SUDO, "-n", *argv]
+    Counter.calls += 1
+    try:
+        completed = subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=settings.WRAPPER_TIMEOUT_SECONDS,
+            env=CLEAN_ENV,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        logger.error("%s %s timed out", name, list(args))
+        raise Failed(name, "did not finish in time") from None
+    except OSError as error:
+        logger.error("%s %s could not start: %s", name, list(args), error)
+        raise Failed(name, f"could not be started ({error.strerror})") from None
+    if completed.returncode == 0:
+        logger.info("%s %s: ok", name, list(args))
+        output = completed.stdout.strip()
+        try:
+            return json.loads(output) if output else None
+        except ValueError:
+            raise Failed(name, "returned output that is not JSON") from None
+    reason = _reason(completed.stderr, name)
+    logger.warning("%s %s: exit %s: %s", name, list(args), completed.returncode, reason)
+    if completed.returncode == EXIT_REFUSED:
+        raise Refused(name, reason)
+    raise Failed(name, reason)

@@ -1,0 +1,94 @@
+"""One function per wrapper, with the arguments it takes (wrappers/README.md)."""
+
+from .client import run
+
+
+def inventory():
+    """Every volume, in one privileged call."""
+    return run("lvdisplay.py")["volumes"]
+
+
+def volume(user):
+    """One volume, or None."""
+    return run("lvdisplay.py", user)["volume"]
+
+
+def pool():
+    return run("vgdisplay.py")
+
+
+def create_account(user):
+    return run("useradd.py", user)
+
+
+def delete_account(user):
+    return run("deluser.py", user)
+
+
+def set_unix_password(user, password):
+    return run("chpasswd.py", user, stdin=password + "\n")
+
+
+def set_samba_password(user, password):
+    return run("smbpasswd.py", user, stdin=password + "\n")
+
+
+def create_volume(user, size_gib):
+    return run("lvcreate.py", user, size_gib)
+
+
+def extend_volume(user, new_size_gib):
+    return run("lvextend.py", user, new_size_gib)
+
+
+def remove_volume(user):
+    return run("lvremove.py", user)
+
+
+def make_filesystem(user, filesystem):
+    if filesystem not in ("ext4", "btrfs", "xfs"):
+        raise ValueError(f"unsupported filesystem {filesystem!r}")
+    return run(f"mkfs-{filesystem}.py", user)
+
+
+def make_mount_point(user):
+    return run("mkdir.py", user)
+
+
+def remove_mount_point(user):
+    return run("rmdir.py", user)
+
+
+def mount(user):
+    return run("mount.py", user)
+
+
+def unmount(user):
+    return run("umount.py", user)
+
+
+def give_to_user(user):
+    """Ownership, mode and default ACL of the volume root."""
+    run("chown.py", user)
+    run("chmod.py", user)
+    run("setfacl.py", user)
+
+
+def remove_time_machine_backups(user):
+    return run("rm-timemachine.py", user)
+
+
+def defragment(user):
+    return run("defragment-btrfs.py", user)
+
+
+def scrub(user):
+    return run("scrub-btrfs.py", user)
+
+
+def block_devices():
+    return run("dmsetup.py")["devices"]
+
+
+def fetch_backups(user):
+    return run("fetch_backups.py", user)

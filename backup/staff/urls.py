@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "staff"
+
+urlpatterns = [
+    path("staff/", views.overview, name="overview"),
+    path("staff/audit/", views.audit, name="audit"),
+    path("staff/users/<str:username>/history/", views.user_history, name="user-history"),
+]

@@ -1,0 +1,49 @@
+"""Backup volumes as the portal knows them, and how large each person's may grow."""
+
+from django.conf import settings
+from django.db import models
+
+
+class Volume(models.Model):
+    """One person's backup volume; the row exists once creation succeeded."""
+
+    class Filesystem(models.TextChoices):
+        EXT4 = "ext4", "ext4"
+        BTRFS = "btrfs", "btrfs"
+        XFS = "xfs", "XFS"
+
+    owner = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="backup_volume"
+    )
+    # The backup account (Unix and Samba) and share name.
+    account = models.CharField(max_length=32, unique=True)
+    size_gib = models.PositiveIntegerField()
+    filesystem = models.CharField(max_length=8, choices=Filesystem.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Null until the owner has been given a password (after creation).
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account"]
+
+    def __str__(self):
+        return f"{self.account} ({self.size_gib} GiB)"
+
+
+class Quota(models.Model):
+    """The most a person's volume may grow to; DEFAULT_QUOTA without a row."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_quota"
+    )
+    max_size_gib = models.PositiveIntegerField(
+        help_text="Largest size, in GiB, this person's backup volume may have."
+    )
+
+    def __str__(self):
+        return f"{self.user} ≤ {self.max_size_gib} GiB"
+
+
+def quota_for(user):
+    quota = Quota.objects.filter(user=user).values_list("max_size_gib", flat=True).first()
+    return quota if quota is not None else settings.DEFAULT_QUOTA

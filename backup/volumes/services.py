@@ -1,0 +1,339 @@
+"""The rules for volumes: who may do what, how much space, and how each
+operation is carried out (and undone when it fails half-way).
+
+``request_*`` functions run in the web request: they check everything that
+can be checked up front, refuse with a sentence for the user, and start the
+operation. The functions in ``WORK`` run in the task worker.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from backup.operations import services as operations
+from backup.operations.models import Operation
+from backup.passwords import generator
+from backup.privileged import commands
+from backup.privileged.client import PrivilegedError, Refused
+
+from .models import Volume, quota_for
+from .status import GIB
+
+logger = logging.getLogger("backup.volumes")
+
+
+class VolumeRefused(Exception):
+    """Refused up front: nothing was attempted. ``message`` is for the user."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+def _contact():
+    return settings.SUPPORT_CONTACT
+
+
+def volume_of(user):
+    return Volume.objects.filter(owner=user).first()
+
+
+def pool_free_gib():
+    """Free space in the pool, in whole GiB (one privileged call)."""
+    try:
+        return commands.pool()["free_bytes"] // GIB
+    except PrivilegedError as error:
+        logger.error("pool query failed: %s", error)
+        raise VolumeRefused(
+            "The backup server can't report its free space right now, so nothing was "
+            f"attempted. Please try again later or contact {_contact()}."
+        ) from error
+
+
+def _start(user, actor, kind, parameters=None):
+    from . import tasks  # the task module imports this one
+
+    try:
+        return operations.start(
+            owner=user, actor=actor, kind=kind, task=tasks.run_operation, parameters=parameters
+        )
+    except operations.OperationInProgress as busy:
+        raise VolumeRefused(
+            f"“{busy.operation.get_kind_display()}” is still in progress for your volume. "
+            "Wait until it has finished, then try again."
+        ) from None
+
+
+# --- Requests ---------------------------------------------------------------
+
+
+def can_create(user):
+    """None if a volume of the default size can be created now, else why not."""
+    if volume_of(user) is not None:
+        return "You already have a backup volume."
+    if pool_free_gib() < settings.DEFAULT_DISK_SIZE:
+        return (
+            "The backup server does not have enough free space for a new volume right now. "
+            f"Please contact {_contact()}."
+        )
+    return None
+
+
+def request_create(user, actor):
+    reason = can_create(user)
+    if reason:
+        raise VolumeRefused(reason)
+    return _start(
+        user,
+        actor,
+        Operation.Kind.CREATE,
+        {"size_gib": settings.DEFAULT_DISK_SIZE, "filesystem": settings.VOLUME_FILESYSTEM},
+    )
+
+
+def _require_volume(user):
+    volume = volume_of(user)
+    if volume is None:
+        raise VolumeRefused("You don't have a backup volume yet.")
+    return volume
+
+
+def add_space_target(volume):
+    """The size an Add space request would grow to, capped by the quota."""
+    return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota_for(volume.owner))
+
+
+def request_add_space(user, actor):
+    volume = _require_volume(user)
+    quota = quota_for(user)
+    if volume.size_gib >= quota:
+        raise VolumeRefused(
+            f"Your volume already has {volume.size_gib} GiB, the most you may have. "
+            f"If you need more, contact {_contact()}."
+        )
+    new_size = add_space_target(volume)
+    if pool_free_gib() < new_size - volume.size_gib:
+        raise VolumeRefused(
+            "The backup server does not have enough free space to grow your volume. "
+            f"Please contact {_contact()}."
+        )
+    return _start(
+        user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
+    )
+
+
+def _check_confirmation(volume, typed):
+    if (typed or "").strip() != volume.account:
+        raise VolumeRefused(
+            f"To confirm, type your user name ({volume.account}) exactly. Nothing was deleted."
+        )
+
+
+def request_delete(user, actor, typed_confirmation):
+    volume = _require_volume(user)
+    _check_confirmation(volume, typed_confirmation)
+    return _start(user, actor, Operation.Kind.DELETE, {"size_gib": volume.size_gib})
+
+
+def request_delete_time_machine(user, actor, typed_confirmation):
+    volume = _require_volume(user)
+    _check_confirmation(volume, typed_confirmation)
+    return _start(user, actor, Operation.Kind.DELETE_TIME_MACHINE)
+
+
+def request_mount(user, actor):
+    _require_volume(user)
+    return _start(user, actor, Operation.Kind.MOUNT)
+
+
+def _require_btrfs(user):
+    volume = _require_volume(user)
+    if volume.filesystem != Volume.Filesystem.BTRFS:
+        raise VolumeRefused("Defragment and Check are only available on btrfs volumes.")
+    return volume
+
+
+def request_defragment(user, actor):
+    _require_btrfs(user)
+    return _start(user, actor, Operation.Kind.DEFRAGMENT)
+
+
+def request_scrub(user, actor):
+    _require_btrfs(user)
+    return _start(user, actor, Operation.Kind.SCRUB)
+
+
+# --- Work (in the task worker) ---------------------------------------------
+
+
+def _rollback(undo_steps):
+    """Undo completed steps, newest first; return what could not be undone."""
+    leftovers = []
+    for description, step in reversed(undo_steps):
+        try:
+            step()
+        except PrivilegedError as error:
+            leftovers.append(f"{description}: {error}")
+    return leftovers
+
+
+def create(operation):
+    owner = operation.owner
+    account = owner.username
+    size = operation.parameters["size_gib"]
+    filesystem = operation.parameters["filesystem"]
+    undo = []
+    try:
+        commands.create_account(account)
+        undo.append(("account", lambda: commands.delete_account(account)))
+        commands.create_volume(account, size)
+        undo.append(("volume", lambda: commands.remove_volume(account)))
+        commands.make_filesystem(account, filesystem)
+        commands.make_mount_point(account)
+        undo.append(("mount point", lambda: commands.remove_mount_point(account)))
+        commands.mount(account)
+        undo.append(("mount", lambda: commands.unmount(account)))
+        commands.give_to_user(account)
+        # The Samba entry needs a password; this one is never shown or kept.
+        # The owner gets a real one from "Get my backup password" (a request
+        # of their own), so no password passes through the task queue.
+        commands.set_samba_password(account, generator.generate())
+        with transaction.atomic():
+            Volume.objects.create(
+                owner=owner, account=account, size_gib=size, filesystem=filesystem
+            )
+    except PrivilegedError as error:
+        leftovers = _rollback(undo)
+        detail = f"{error}" + (f"; NOT rolled back: {'; '.join(leftovers)}" if leftovers else "")
+        if leftovers:
+            message = (
+                "Your backup volume could not be created, and the server could not clean up "
+                f"completely. Please contact {_contact()}."
+            )
+        elif isinstance(error, Refused) and error.wrapper == "useradd.py":
+            message = (
+                f"An account named {account} already exists on the backup server, so no "
+                f"volume was created. Please contact {_contact()}."
+            )
+        else:
+            message = (
+                "Your backup volume could not be created; nothing was kept. Please try "
+                f"again later, or contact {_contact()} if it keeps failing."
+            )
+        raise operations.OperationFailed(message, detail) from error
+    return f"Your {size} GiB backup volume is ready."
+
+
+def add_space(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    new_size = operation.parameters["to_gib"]
+    try:
+        result = commands.extend_volume(volume.account, new_size)
+    except Refused as refusal:
+        raise operations.OperationFailed(
+            f"No space was added: {refusal.reason}.", str(refusal)
+        ) from refusal
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"Adding space failed. Please contact {_contact()}.", str(error)
+        ) from error
+    volume.size_gib = new_size
+    volume.save(update_fields=["size_gib"])
+    operation.detail = f"grown {result.get('grown')}" if result else ""
+    return f"Your volume now has {new_size} GiB."
+
+
+def delete(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    account = volume.account
+    try:
+        commands.unmount(account)
+    except Refused as refusal:
+        raise operations.OperationFailed(
+            f"Your volume was not deleted: {refusal.reason}.", str(refusal)
+        ) from refusal
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"Your volume was not deleted. Please contact {_contact()}.", str(error)
+        ) from error
+    try:
+        commands.remove_volume(account)
+        commands.remove_mount_point(account)
+        commands.delete_account(account)
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            "Deleting your volume stopped half-way; its data may already be gone. "
+            f"Please contact {_contact()} to finish the cleanup.",
+            str(error),
+        ) from error
+    volume.delete()
+    return "Your backup volume and everything on it were deleted."
+
+
+def delete_time_machine(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    try:
+        result = commands.remove_time_machine_backups(volume.account)
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"Time Machine backups could not be deleted: {error.reason}.", str(error)
+        ) from error
+    removed = result.get("removed", []) if result else []
+    if not removed:
+        return "There were no Time Machine backups on your volume."
+    return f"Deleted Time Machine backups: {', '.join(removed)}."
+
+
+def mount(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    try:
+        commands.mount(volume.account)
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"Your volume could not be mounted: {error.reason}. Contact {_contact()} if this "
+            "persists.",
+            str(error),
+        ) from error
+    return "Your volume is mounted and ready for backups."
+
+
+def defragment(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    try:
+        result = commands.defragment(volume.account)
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"Defragmenting failed: {error.reason}.", str(error)
+        ) from error
+    operation.detail = (result or {}).get("summary", "")
+    return "Your volume was defragmented."
+
+
+def scrub(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    try:
+        result = commands.scrub(volume.account) or {}
+    except PrivilegedError as error:
+        raise operations.OperationFailed(
+            f"The check failed: {error.reason}.", str(error)
+        ) from error
+    operation.detail = result.get("summary", "")
+    errors = int(result.get("errors", 0))
+    if errors:
+        raise operations.OperationFailed(
+            f"The check found {errors} error(s) on your volume. Contact {_contact()}.",
+            operation.detail,
+        )
+    return "The check found no errors on your volume."
+
+
+WORK = {
+    Operation.Kind.CREATE: create,
+    Operation.Kind.ADD_SPACE: add_space,
+    Operation.Kind.DELETE: delete,
+    Operation.Kind.DELETE_TIME_MACHINE: delete_time_machine,
+    Operation.Kind.MOUNT: mount,
+    Operation.Kind.DEFRAGMENT: defragment,
+    Operation.Kind.SCRUB: scrub,
+}

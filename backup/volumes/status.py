@@ -1,0 +1,93 @@
+"""What a volume looks like right now: one privileged query (cached), and
+usage read without privileges (statvfs on the mount point)."""
+
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from backup.privileged import commands
+from backup.privileged.client import PrivilegedError
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class Usage:
+    total_bytes: int
+    used_bytes: int
+    free_bytes: int
+    inodes_total: int
+    inodes_used: int
+    inodes_free: int
+
+    @property
+    def percent(self):
+        return round(100 * self.used_bytes / self.total_bytes) if self.total_bytes else 0
+
+    @property
+    def inodes_percent(self):
+        return round(100 * self.inodes_used / self.inodes_total) if self.inodes_total else 0
+
+
+@dataclass(frozen=True)
+class VolumeState:
+    size_bytes: int
+    mounted: bool
+    mount_point: str
+    filesystem: str | None
+    usage: Usage | None
+
+    @property
+    def size_gib(self):
+        return self.size_bytes // GIB
+
+
+def usage_of(mount_point):
+    """Usage of a mounted filesystem, or None if it can't be read."""
+    try:
+        info = os.statvfs(mount_point)
+    except OSError:
+        return None
+    return Usage(
+        total_bytes=info.f_blocks * info.f_frsize,
+        used_bytes=(info.f_blocks - info.f_bfree) * info.f_frsize,
+        free_bytes=info.f_bavail * info.f_frsize,
+        inodes_total=info.f_files,
+        inodes_used=info.f_files - info.f_ffree,
+        inodes_free=info.f_ffree,
+    )
+
+
+def state_from(record):
+    """A VolumeState from a wrapper's volume record (lvdisplay.py)."""
+    mounted = bool(record.get("mounted"))
+    return VolumeState(
+        size_bytes=int(record["size_bytes"]),
+        mounted=mounted,
+        mount_point=record["mount_point"],
+        filesystem=record.get("filesystem"),
+        usage=usage_of(record["mount_point"]) if mounted else None,
+    )
+
+
+class StatusUnavailable(Exception):
+    pass
+
+
+def volume_state(account, version):
+    """The volume's state; the privileged query is reused for a short while.
+
+    ``version`` changes whenever an operation on the volume finishes, so a
+    cached answer never outlives a change the portal made.
+    """
+    key = f"volume-record:{account}:{version}"
+    record = cache.get(key)
+    if record is None:
+        try:
+            record = commands.volume(account) or {}
+        except PrivilegedError as error:
+            raise StatusUnavailable(str(error)) from error
+        cache.set(key, record, settings.VOLUME_CACHE_SECONDS)
+    return state_from(record) if record else None

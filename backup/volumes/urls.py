@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "volumes"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("volume/create/", views.create, name="create"),
+    path("volume/add-space/", views.add_space, name="add-space"),
+    path("volume/mount/", views.mount, name="mount"),
+    path("volume/delete/", views.delete, name="delete"),
+    path("volume/time-machine/delete/", views.delete_time_machine, name="delete-time-machine"),
+    path("volume/defragment/", views.defragment, name="defragment"),
+    path("volume/scrub/", views.scrub, name="scrub"),
+]

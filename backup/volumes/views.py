@@ -1,0 +1,121 @@
+"""The employee's pages: welcome (no volume yet), dashboard, and actions."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from backup.operations import services as operations
+from backup.sso.decorators import signed_in_required
+
+from . import services, status
+from .models import quota_for
+
+
+def _latest_version(user):
+    latest = user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
+    return latest.pk if latest else 0
+
+
+@signed_in_required
+def home(request):
+    user = request.user
+    volume = services.volume_of(user)
+    active = operations.active_for(user.username)
+    context = {"volume": volume, "active_operation": active}
+    if volume is None:
+        if active is None:
+            try:
+                context["cannot_create"] = services.can_create(user)
+            except services.VolumeRefused as refusal:
+                context["cannot_create"] = refusal.message
+        context["default_size"] = settings.DEFAULT_DISK_SIZE
+        return render(request, "volumes/welcome.html", context)
+    try:
+        context["state"] = status.volume_state(volume.account, _latest_version(user))
+    except status.StatusUnavailable:
+        context["status_unavailable"] = True
+    context.update(
+        quota=quota_for(user),
+        add_space_target=services.add_space_target(volume),
+        add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
+        recent_operations=user.backup_operations.all()[:5],
+    )
+    return render(request, "volumes/dashboard.html", context)
+
+
+def _start_and_follow(request, start):
+    """Run a request_* service; follow the operation or explain the refusal."""
+    try:
+        operation = start()
+    except services.VolumeRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect("volumes:home")
+    return redirect("operations:detail", operation.pk)
+
+
+@require_POST
+@signed_in_required
+def create(request):
+    return _start_and_follow(request, lambda: services.request_create(request.user, request.user))
+
+
+@require_POST
+@signed_in_required
+def add_space(request):
+    return _start_and_follow(
+        request, lambda: services.request_add_space(request.user, request.user)
+    )
+
+
+@require_POST
+@signed_in_required
+def mount(request):
+    return _start_and_follow(request, lambda: services.request_mount(request.user, request.user))
+
+
+@require_POST
+@signed_in_required
+def defragment(request):
+    return _start_and_follow(
+        request, lambda: services.request_defragment(request.user, request.user)
+    )
+
+
+@require_POST
+@signed_in_required
+def scrub(request):
+    return _start_and_follow(request, lambda: services.request_scrub(request.user, request.user))
+
+
+def _confirm_page(request, template, start):
+    volume = services.volume_of(request.user)
+    if volume is None:
+        return redirect("volumes:home")
+    if request.method == "POST":
+        try:
+            operation = start(request.POST.get("confirmation"))
+        except services.VolumeRefused as refusal:
+            return render(
+                request, template, {"volume": volume, "error": refusal.message}, status=400
+            )
+        return redirect("operations:detail", operation.pk)
+    return render(request, template, {"volume": volume})
+
+
+@signed_in_required
+def delete(request):
+    return _confirm_page(
+        request,
+        "volumes/delete.html",
+        lambda typed: services.request_delete(request.user, request.user, typed),
+    )
+
+
+@signed_in_required
+def delete_time_machine(request):
+    return _confirm_page(
+        request,
+        "volumes/delete_time_machine.html",
+        lambda typed: services.request_delete_time_machine(request.user, request.user, typed),
+    )
