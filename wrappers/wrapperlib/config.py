@@ -34,7 +34,9 @@ def _load_module(name, path):
 
 
 def _load():
-    for path in (WRAPPERS_DIR, WRAPPERS_DIR / "wrapperlib", WRAPPERS_DIR / "wrappers_settings.py"):
+    library = WRAPPERS_DIR / "wrapperlib"
+    packages = [entry.path for entry in os.scandir(library) if entry.is_dir(follow_symlinks=False)]
+    for path in (WRAPPERS_DIR, library, *packages, WRAPPERS_DIR / "wrappers_settings.py"):
         _check_root_owned(path)
     defaults = _load_module("wrappers_settings", WRAPPERS_DIR / "wrappers_settings.py")
     values = {k: v for k, v in vars(defaults).items() if k.isupper()}
