@@ -1,0 +1,31 @@
+#!/usr/bin/python3 -IB
+"""lvremove.py USER: remove USER's volume and everything on it.
+
+Refused while it is mounted: unmount it first (umount.py)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+from wrapperlib import cli, locks, paths, storage, validate
+from wrapperlib.errors import Refusal
+from wrapperlib.storage import actions, in_use
+
+
+def main(args):
+    (user,) = validate.arguments(args, "USER")
+    name = validate.managed_account(user).pw_name
+    with locks.volume_lock(name):
+        store = storage.backend()
+        volume = actions.require_volume(store, name)
+        if actions.mount_state(volume, paths.mount_point(name)) is not None:
+            raise Refusal(f"{name}\x27s volume is mounted; unmount it first")
+        if volume.device is not None and in_use(volume.device):
+            raise Refusal(f"{name}\x27s volume is in use")
+        store.remove(name)
+    return {"user": name}
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,43 @@
+#!/usr/bin/python3 -IB
+"""mount.py [USER]: mount USER's volume at <DIRECTORIES_ROOT>/USER (nodev,
+nosuid, noexec; ACLs and extended attributes on). Without USER, mount every
+volume not mounted yet (at boot) and report each one that could not be."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+from wrapperlib import cli, locks, storage, validate
+from wrapperlib.errors import Failure, Refusal
+from wrapperlib.storage import actions
+
+
+def mount_all():
+    store = storage.backend()
+    inventory = storage.inventory()["volumes"]
+    mounted, failed = [], {}
+    for volume in inventory:
+        if volume["mounted"]:
+            continue
+        try:
+            name = validate.managed_account(volume["user"]).pw_name
+            with locks.volume_lock(name):
+                actions.mount_volume(store, name)
+            mounted.append(name)
+        except (Refusal, Failure) as error:
+            failed[volume["user"]] = str(error)
+    return {"mounted": mounted, "failed": failed}
+
+
+def main(args):
+    if not args:
+        return mount_all()
+    (user,) = validate.arguments(args, "USER")
+    name = validate.managed_account(user).pw_name
+    with locks.volume_lock(name):
+        return actions.mount_volume(storage.backend(), name)
+
+
+if __name__ == "__main__":
+    cli.run(main)
