@@ -35,3 +35,29 @@ def wrappers():
         yield install
     finally:
         wrapper_install.destroy(install)
+
+
+@pytest.fixture
+def portal(wrappers, settings, db):
+    """The portal pointed at the session's real wrappers."""
+    settings.WRAPPERS_PATH = wrappers.path
+    settings.DIRECTORIES_ROOT = wrappers.settings["DIRECTORIES_ROOT"]
+    return wrappers
+
+
+@pytest.fixture
+def make_employee(portal, django_user_model):
+    """Makes Django users with session-unique names; afterwards removes any
+    volume and backup account the test left for them, through the wrappers."""
+    made = []
+    token = portal.base.name.rsplit("-", 1)[-1]
+
+    def make(prefix="emp", **fields):
+        name = f"{prefix}{token}{len(made)}"
+        made.append(name)
+        return django_user_model.objects.create(username=name, **fields)
+
+    yield make
+    for name in made:
+        for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
+            portal.run(wrapper, name)

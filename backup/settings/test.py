@@ -1,6 +1,10 @@
 """Tests: the dev settings with a throwaway database; fixtures point the
 wrappers at a private installation (tests/conftest.py)."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from .dev import *  # noqa: F403
 
 DEV_SSO = False
@@ -11,3 +15,18 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 DEFAULT_DISK_SIZE = 1
 DEFAULT_ADD_SPACE_AMOUNT = 1
 DEFAULT_QUOTA = 3
+
+# A file, not memory, so that a real task worker (a second process) can share
+# the test database.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": str(Path(tempfile.gettempdir()) / f"backup-test-{os.getpid()}.sqlite3")
+}
+
+# Browser tests sign people in through this stand-in for the web server
+# (tests/support/browser_sso.py); it does nothing unless a test sets a user.
+_server_sso = MIDDLEWARE.index("backup.sso.middleware.ServerRemoteUserMiddleware")  # noqa: F405
+MIDDLEWARE = [
+    *MIDDLEWARE[:_server_sso],  # noqa: F405
+    "support.browser_sso.TestServerMiddleware",
+    *MIDDLEWARE[_server_sso:],  # noqa: F405
+]

@@ -1,0 +1,185 @@
+"""The demo's moving parts: the pool under var/, the wrappers installed
+there, and the processes (web server, task worker, ...) until Ctrl-C.
+
+Everything lives under var/ and one managed group, so `--reset` removes
+exactly what the demo made: mounts, loop devices, accounts, files.
+"""
+
+import argparse
+import grp
+import os
+import pwd
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VAR = REPO / "var"
+POOL_IMAGE = VAR / "pool.img"
+POOL_MOUNT = VAR / "pool"
+POOL_GIB = 20
+GROUP = "backupdemo"
+UID_RANGE = (30000, 30999)
+PYTHON = str(REPO / ".venv" / "bin" / "python")
+MANAGE = [PYTHON, str(REPO / "manage.py")]
+ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "backup.settings.dev", "PYTHONUNBUFFERED": "1"}
+ADDRESS = "127.0.0.1:8000"
+
+
+def say(message):
+    print(f"demo: {message}", flush=True)
+
+
+def run(*argv, **kwargs):
+    return subprocess.run(argv, check=True, **kwargs)
+
+
+def mounts_under(base):
+    points = []
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            point = line.split()[4].replace("\\040", " ")
+            if point == str(base) or point.startswith(f"{base}/"):
+                points.append(point)
+    return sorted(points, key=len, reverse=True)
+
+
+def loop_devices_backed_under(base):
+    devices = []
+    for entry in Path("/sys/block").glob("loop*"):
+        try:
+            backing = (entry / "loop" / "backing_file").read_text().strip()
+        except OSError:
+            continue
+        if backing.startswith(f"{base}/"):
+            devices.append(f"/dev/{entry.name}")
+    return devices
+
+
+def wrapper_settings():
+    return {
+        "BACKEND": "loopfile",
+        "DIRECTORIES_ROOT": str(VAR / "srv" / "userbackup"),
+        "LOOPFILE_POOL": str(POOL_MOUNT / "images"),
+        "LOOPFILE_POOL_SIZE_GIB": None,
+        "MANAGED_GROUP": GROUP,
+        "ACCOUNT_UID_MIN": UID_RANGE[0],
+        "ACCOUNT_UID_MAX": UID_RANGE[1],
+        "SAMBA_CONFIG": str(VAR / "samba" / "smb.conf"),
+        "LOCK_DIR": str(VAR / "locks"),
+    }
+
+
+def prepare_pool():
+    VAR.mkdir(mode=0o755, exist_ok=True)
+    os.chmod(VAR, 0o755)
+    if not POOL_IMAGE.exists():
+        say(f"creating a {POOL_GIB} GiB sparse pool image ({POOL_IMAGE.relative_to(REPO)})")
+        with open(POOL_IMAGE, "wb") as image:
+            image.truncate(POOL_GIB * 1024**3)
+        run("mkfs.ext4", "-q", "-L", "backupdemo", str(POOL_IMAGE))
+    POOL_MOUNT.mkdir(mode=0o700, exist_ok=True)
+    if str(POOL_MOUNT) not in mounts_under(POOL_MOUNT):
+        run("mount", "-o", "loop,nodev,nosuid", str(POOL_IMAGE), str(POOL_MOUNT))
+    (POOL_MOUNT / "images").mkdir(mode=0o700, exist_ok=True)
+
+
+def prepare_system():
+    for path, mode in (
+        (VAR / "srv", 0o755),
+        (VAR / "srv" / "userbackup", 0o755),
+        (VAR / "locks", 0o700),
+    ):
+        path.mkdir(mode=mode, exist_ok=True)
+        os.chmod(path, mode)
+    try:
+        grp.getgrnam(GROUP)
+    except KeyError:
+        run("groupadd", GROUP)
+    settings_file = VAR / "wrappers-local-settings.py"
+    settings_file.write_text(
+        "".join(f"{key} = {value!r}\n" for key, value in sorted(wrapper_settings().items()))
+    )
+    run(
+        str(REPO / "bin" / "install-wrappers"),
+        str(VAR / "wrappers"),
+        str(settings_file),
+        stdout=subprocess.DEVNULL,
+    )
+    run(*MANAGE, "migrate", "--noinput", "-v", "0", env=ENV)
+
+
+def start(name, argv):
+    say(f"starting {name}")
+    return name, subprocess.Popen(argv, env=ENV, cwd=REPO, start_new_session=True)
+
+
+def processes():
+    return [
+        start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
+        start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
+    ]
+
+
+def serve():
+    prepare_pool()
+    prepare_system()
+    running = processes()
+    say(f"open http://{ADDRESS}/ as the demo employee; the yellow bar switches to the admin")
+    say("press Ctrl-C to stop; the pool stays for next time (bin/demo --reset removes it)")
+
+    def stop(*_):
+        for _name, process in running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _name, process in running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        say("stopped")
+        sys.exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while True:
+        for name, process in running:
+            if process.poll() is not None:
+                say(f"{name} exited ({process.returncode}); stopping")
+                stop()
+        time.sleep(1)
+
+
+def reset():
+    for point in mounts_under(VAR):
+        subprocess.run(["umount", "-l", point], check=False)
+    for device in loop_devices_backed_under(VAR):
+        subprocess.run(["losetup", "-d", device], check=False)
+    try:
+        gid = grp.getgrnam(GROUP).gr_gid
+    except KeyError:
+        gid = None
+    if gid is not None:
+        for entry in pwd.getpwall():
+            if entry.pw_gid == gid:
+                subprocess.run(["userdel", entry.pw_name], check=False)
+        subprocess.run(["groupdel", GROUP], check=False)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(VAR)], check=False)
+    say("removed the demo pool, its volumes, accounts and var/")
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Run the backup portal demo.")
+    parser.add_argument(
+        "--reset", action="store_true", help="remove the demo pool and everything it made"
+    )
+    if parser.parse_args().reset:
+        reset()
+    else:
+        serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""The volume services with the wrappers running for real on the loop-file
+backend: create, add space, mount, delete, Time Machine, passwords, and the
+refusals (quota, pool, confirmation, double submit, failure half-way)."""
+
+import crypt
+import os
+import pwd
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from backup.operations.models import Operation
+from backup.passwords import services as passwords
+from backup.privileged import client, commands
+from backup.volumes import services, status
+from backup.volumes.models import Quota, Volume
+from support.wrapper_install import leftovers
+
+pytestmark = [pytest.mark.root, pytest.mark.django_db]
+
+
+def passdb_users(install):
+    listing = subprocess.run(
+        ["pdbedit", "-s", install.settings["SAMBA_CONFIG"], "-L"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    return {line.split(":", 1)[0] for line in listing.splitlines() if ":" in line}
+
+
+def image_of(install, name):
+    return Path(install.settings["LOOPFILE_POOL"]) / f"{name}.img"
+
+
+def mount_point_of(install, name):
+    return Path(install.settings["DIRECTORIES_ROOT"]) / name
+
+
+def traces(install, name):
+    """Everything a volume leaves on the host, by kind."""
+    try:
+        pwd.getpwnam(name)
+        account = True
+    except KeyError:
+        account = False
+    return {
+        "account": account,
+        "image": image_of(install, name).exists(),
+        "mount_point": mount_point_of(install, name).exists(),
+        "mounted": os.path.ismount(mount_point_of(install, name)),
+        "passdb": name in passdb_users(install),
+    }
+
+
+NOTHING = {
+    "account": False,
+    "image": False,
+    "mount_point": False,
+    "mounted": False,
+    "passdb": False,
+}
+
+
+@pytest.fixture
+def employee(make_employee):
+    return make_employee()
+
+
+@pytest.fixture
+def volume(portal, employee):
+    operation = services.request_create(employee, employee)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    return Volume.objects.get(owner=employee)
+
+
+def test_create_makes_a_mounted_volume_owned_by_the_account(portal, volume):
+    name = volume.account
+    assert traces(portal, name) == {**dict.fromkeys(NOTHING, True)}
+    root = mount_point_of(portal, name)
+    info = os.stat(root)
+    assert info.st_uid == pwd.getpwnam(name).pw_uid
+    assert info.st_mode & 0o007 == 0
+    acl = subprocess.run(["getfacl", "-cp", str(root)], capture_output=True, text=True).stdout
+    # With an ACL the mode's group bits show the mask; the group itself gets nothing.
+    for entry in (f"user:{name}:rwx", "group::---", "other::---", f"default:user:{name}:rwx"):
+        assert entry in acl.splitlines()
+    state = status.volume_state(name, version=0)
+    assert state.mounted
+    assert state.size_gib == volume.size_gib == 1
+    assert state.usage.total_bytes > 0.8 * 1024**3
+
+
+def test_create_is_recorded_in_the_audit_log(volume):
+    operation = Operation.objects.get(owner_name=volume.account, kind=Operation.Kind.CREATE)
+    assert operation.actor_name == volume.account
+    assert operation.state == Operation.State.SUCCEEDED
+    assert operation.finished_at >= operation.started_at >= operation.requested_at
+    assert "ready" in operation.message
+
+
+def test_a_second_create_is_refused_and_changes_nothing(volume):
+    before = Operation.objects.count()
+    with pytest.raises(services.VolumeRefused, match="already have"):
+        services.request_create(volume.owner, volume.owner)
+    assert Operation.objects.count() == before
+    assert Volume.objects.filter(owner=volume.owner).count() == 1
+
+
+def test_an_active_operation_blocks_a_second_one(portal, volume):
+    Operation.objects.create(
+        kind=Operation.Kind.MOUNT,
+        owner=volume.owner,
+        owner_name=volume.account,
+        actor=volume.owner,
+        actor_name=volume.account,
+    )
+    before = Operation.objects.count()
+    with pytest.raises(services.VolumeRefused, match="still in progress"):
+        services.request_add_space(volume.owner, volume.owner)
+    assert Operation.objects.count() == before
+    volume.refresh_from_db()
+    assert volume.size_gib == 1
+
+
+def test_add_space_grows_the_volume_and_its_filesystem(portal, volume):
+    before = status.usage_of(mount_point_of(portal, volume.account)).total_bytes
+    operation = services.request_add_space(volume.owner, volume.owner)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    volume.refresh_from_db()
+    assert volume.size_gib == 2
+    after = status.usage_of(mount_point_of(portal, volume.account)).total_bytes
+    assert after > before + 0.8 * 1024**3
+    assert commands.volume(volume.account)["size_bytes"] == 2 * 1024**3
+
+
+def test_add_space_past_the_quota_is_refused_and_changes_nothing(portal, volume):
+    Quota.objects.create(user=volume.owner, max_size_gib=1)
+    before = Operation.objects.count()
+    with pytest.raises(services.VolumeRefused, match="the most you may have"):
+        services.request_add_space(volume.owner, volume.owner)
+    assert Operation.objects.count() == before
+    assert commands.volume(volume.account)["size_bytes"] == 1024**3
+
+
+def test_add_space_stops_at_the_quota(portal, volume, settings):
+    settings.DEFAULT_ADD_SPACE_AMOUNT = 5
+    Quota.objects.create(user=volume.owner, max_size_gib=2)
+    services.request_add_space(volume.owner, volume.owner)
+    volume.refresh_from_db()
+    assert volume.size_gib == 2
+
+
+def test_a_full_pool_refuses_creation_before_anything_is_attempted(portal, employee):
+    portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=0)
+    try:
+        assert "contact" in services.can_create(employee)
+        with pytest.raises(services.VolumeRefused, match="not have enough free space"):
+            services.request_create(employee, employee)
+    finally:
+        portal.write_local_settings()
+    assert not Operation.objects.filter(owner_name=employee.username).exists()
+    assert traces(portal, employee.username) == NOTHING
+
+
+def test_a_full_pool_refuses_more_space(portal, volume):
+    portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
+    try:
+        with pytest.raises(services.VolumeRefused, match="not have enough free space"):
+            services.request_add_space(volume.owner, volume.owner)
+    finally:
+        portal.write_local_settings()
+    volume.refresh_from_db()
+    assert volume.size_gib == 1
+
+
+def test_a_failure_half_way_through_create_leaves_nothing_behind(portal, employee, monkeypatch):
+    real_run = client.run
+
+    def fail_at_ownership(name, *args, **kwargs):
+        if name == "chown.py":
+            raise client.Failed(name, "injected failure")
+        return real_run(name, *args, **kwargs)
+
+    monkeypatch.setattr("backup.privileged.commands.run", fail_at_ownership)
+    operation = services.request_create(employee, employee)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert "nothing was kept" in operation.message
+    assert "injected failure" in operation.detail
+    assert traces(portal, employee.username) == NOTHING
+    assert not Volume.objects.filter(owner=employee).exists()
+    assert leftovers(portal)["mounts"] == []
+
+
+def test_an_account_name_taken_on_the_server_is_explained(portal, make_employee):
+    # "daemon" exists on every Debian system and is not a backup account.
+    user = make_employee()
+    user.username = "daemon"
+    user.save()
+    operation = services.request_create(user, user)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert "already exists" in operation.message
+    assert pwd.getpwnam("daemon").pw_uid < 1000
+
+
+def test_delete_needs_the_typed_user_name(portal, volume):
+    for typed in ("", "yes", volume.account.upper(), "root"):
+        with pytest.raises(services.VolumeRefused, match="type your user name"):
+            services.request_delete(volume.owner, volume.owner, typed)
+    assert traces(portal, volume.account) == dict.fromkeys(NOTHING, True)
+
+
+def test_delete_removes_volume_account_share_and_mount_point(portal, volume):
+    operation = services.request_delete(volume.owner, volume.owner, volume.account)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert traces(portal, volume.account) == NOTHING
+    assert not Volume.objects.filter(pk=volume.pk).exists()
+    # The audit log keeps the history of a deleted volume.
+    assert Operation.objects.filter(owner_name=volume.account).count() == 2
+
+
+def test_delete_of_a_busy_volume_is_refused_and_keeps_everything(portal, volume):
+    root = mount_point_of(portal, volume.account)
+    with open(root / "open-file", "w"):
+        operation = services.request_delete(volume.owner, volume.owner, volume.account)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert "not deleted" in operation.message
+    assert traces(portal, volume.account) == dict.fromkeys(NOTHING, True)
+    assert Volume.objects.filter(pk=volume.pk).exists()
+
+
+def test_mount_after_an_unmount(portal, volume):
+    commands.unmount(volume.account)
+    assert not status.volume_state(volume.account, version="unmounted").mounted
+    operation = services.request_mount(volume.owner, volume.owner)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert os.path.ismount(mount_point_of(portal, volume.account))
+
+
+def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
+    root = mount_point_of(portal, volume.account)
+    uid = pwd.getpwnam(volume.account).pw_uid
+    for relative in ("Mac.sparsebundle/bands/0", "Old.backupbundle/Info.plist", "Windows/file"):
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("data")
+    subprocess.run(["chown", "-R", str(uid), str(root)], check=True)
+    with pytest.raises(services.VolumeRefused, match="type your user name"):
+        services.request_delete_time_machine(volume.owner, volume.owner, "nope")
+    assert (root / "Mac.sparsebundle").exists()
+    operation = services.request_delete_time_machine(volume.owner, volume.owner, volume.account)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert "Mac.sparsebundle" in operation.message
+    assert sorted(p.name for p in root.iterdir() if p.name != "lost+found") == ["Windows"]
+
+
+def test_defragment_and_scrub_are_for_btrfs_only(portal, volume):
+    with pytest.raises(services.VolumeRefused, match="only available on btrfs"):
+        services.request_defragment(volume.owner, volume.owner)
+    with pytest.raises(services.VolumeRefused, match="only available on btrfs"):
+        services.request_scrub(volume.owner, volume.owner)
+
+
+def test_btrfs_volume_defragment_and_scrub(portal, make_employee, settings):
+    settings.VOLUME_FILESYSTEM = "btrfs"
+    user = make_employee()
+    operation = services.request_create(user, user)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    for request in (services.request_defragment, services.request_scrub):
+        operation = request(user, user)
+        operation.refresh_from_db()
+        assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert "no errors" in operation.message
+
+
+def shadow_hash(name):
+    with open("/etc/shadow") as shadow:
+        for line in shadow:
+            fields = line.split(":")
+            if fields[0] == name:
+                return fields[1]
+    raise KeyError(name)
+
+
+def test_new_password_sets_unix_and_samba_and_is_kept_nowhere(portal, volume, caplog):
+    caplog.set_level("DEBUG")
+    first = passwords.set_new_password(volume, volume.owner)
+    second = passwords.set_new_password(volume, volume.owner)
+    assert first != second
+    assert len(second) >= 20
+    stored = shadow_hash(volume.account)
+    assert crypt.crypt(second, stored) == stored
+    assert crypt.crypt(first, stored) != stored
+    assert volume.account in passdb_users(portal)
+    volume.refresh_from_db()
+    assert volume.password_changed_at is not None
+    audit = Operation.objects.filter(kind=Operation.Kind.NEW_PASSWORD, owner_name=volume.account)
+    assert audit.count() == 2
+    assert all(op.state == Operation.State.SUCCEEDED for op in audit)
+    # Never stored or logged: not in any log line, operation or database row.
+    assert second not in caplog.text
+    dump = "".join(
+        str(row) for row in Operation.objects.values_list("message", "detail", "parameters")
+    )
+    assert second not in dump
+    with open(settings_db_path(), "rb") as database:
+        assert second.encode() not in database.read()
+
+
+def settings_db_path():
+    from django.db import connection
+
+    return connection.settings_dict["NAME"]
+
+
+def test_wrapper_refusals_reach_the_user_as_a_sentence(portal, volume, monkeypatch):
+    portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
+    try:
+        # Between the up-front check and the worker, the pool filled up.
+        monkeypatch.setattr(services, "pool_free_gib", lambda: 100)
+        operation = services.request_add_space(volume.owner, volume.owner)
+    finally:
+        portal.write_local_settings()
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert operation.message.startswith("No space was added: ")
+    assert "Traceback" not in operation.message
+    volume.refresh_from_db()
+    assert volume.size_gib == 1
