@@ -86,6 +86,25 @@ def prepare_pool():
     (POOL_MOUNT / "images").mkdir(mode=0o700, exist_ok=True)
 
 
+def prepare_samba():
+    """A private Samba configuration and passdb under var/samba."""
+    samba = VAR / "samba"
+    for sub in ("", "private", "state", "cache", "lock", "pid", "log"):
+        (samba / sub).mkdir(mode=0o755 if not sub else 0o700, exist_ok=True)
+    (samba / "smb.conf").write_text(
+        "[global]\n"
+        "  workgroup = BACKUPDEMO\n"
+        f"  passdb backend = tdbsam:{samba}/private/passdb.tdb\n"
+        f"  private dir = {samba}/private\n"
+        f"  state directory = {samba}/state\n"
+        f"  cache directory = {samba}/cache\n"
+        f"  lock directory = {samba}/lock\n"
+        f"  pid directory = {samba}/pid\n"
+        f"  ncalrpc dir = {samba}/state/ncalrpc\n"
+        f"  log file = {samba}/log/log.%m\n"
+    )
+
+
 def prepare_system():
     for path, mode in (
         (VAR / "srv", 0o755),
@@ -98,6 +117,7 @@ def prepare_system():
         grp.getgrnam(GROUP)
     except KeyError:
         run("groupadd", GROUP)
+    prepare_samba()
     settings_file = VAR / "wrappers-local-settings.py"
     settings_file.write_text(
         "".join(f"{key} = {value!r}\n" for key, value in sorted(wrapper_settings().items()))

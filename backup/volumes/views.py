@@ -30,6 +30,9 @@ def home(request):
             except services.VolumeRefused as refusal:
                 context["cannot_create"] = refusal.message
         context["default_size"] = settings.DEFAULT_DISK_SIZE
+        context["last_operation"] = (
+            user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
+        )
         return render(request, "volumes/welcome.html", context)
     try:
         context["state"] = status.volume_state(volume.account, _latest_version(user))

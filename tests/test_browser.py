@@ -1,0 +1,157 @@
+"""The whole employee journey and the admin view in a real browser: Debian's
+Chromium driven by Playwright against the live portal, with real volumes.
+Screenshots land in test-artifacts/."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from backup.volumes.models import Volume
+from support import browser_sso
+
+pytestmark = [pytest.mark.root, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian package chromium; bin/setup installs it)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's
+    # own ORM calls are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, transactional_db):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+    browser_sso.signed_in_user = None
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_employee_journey(page, make_employee, portal):
+    employee = make_employee()
+    browser_sso.signed_in_user = employee.username
+
+    page.goto("/")
+    page.get_by_role("heading", name="Back up your computer").wait_for()
+    shot(page, "01-welcome")
+    page.get_by_role("button", name="Create my backup volume").click()
+    page.get_by_text("backup volume is ready").wait_for()
+    shot(page, "02-created")
+
+    page.goto("/")
+    page.get_by_role("button", name="Get my backup password").click()
+    password = page.get_by_test_id("password").input_value()
+    assert len(password) >= 20
+    page.get_by_role("button", name="Copy").click()
+    page.get_by_text("Copied to the clipboard", exact=False).or_(
+        page.get_by_text("copy it by hand", exact=False)
+    ).wait_for()
+    shot(page, "03-password")
+    page.get_by_role("link", name="I have saved it").click()
+
+    assert page.get_by_test_id("used").is_visible()
+    assert "%" in page.get_by_test_id("used").inner_text()
+    shot(page, "04-dashboard")
+
+    page.get_by_role("button", name="Add space").click()
+    page.get_by_text("now has 2 GiB").wait_for()
+    assert Volume.objects.get(owner=employee).size_gib == 2
+
+    # A Mac's Time Machine bundle, written as the user, then deleted from the portal.
+    root = Path(portal.settings["DIRECTORIES_ROOT"]) / employee.username
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            employee.username,
+            "--",
+            "mkdir",
+            "-p",
+            str(root / "Mac.sparsebundle/bands"),
+        ],
+        check=True,
+    )
+    page.goto("/")
+    page.get_by_role("link", name="Delete Time Machine backups").click()
+    page.get_by_label("To confirm, type your user name").fill(employee.username)
+    shot(page, "05-delete-time-machine")
+    page.get_by_role("button", name="Delete all Time Machine backups").click()
+    page.get_by_text("Deleted Time Machine backups: Mac.sparsebundle").wait_for()
+    assert not (root / "Mac.sparsebundle").exists()
+
+    page.goto("/")
+    page.get_by_role("link", name="Delete my volume").click()
+    page.get_by_label("To confirm, type your user name").fill("not-me")
+    page.get_by_role("button", name="Delete my volume and all backups on it").click()
+    page.get_by_text("type your user name").first.wait_for()
+    assert Volume.objects.filter(owner=employee).exists()
+    page.get_by_label("To confirm, type your user name").fill(employee.username)
+    page.get_by_role("button", name="Delete my volume and all backups on it").click()
+    page.get_by_text("were deleted").wait_for()
+    shot(page, "06-deleted")
+    assert not Volume.objects.filter(owner=employee).exists()
+
+    page.get_by_role("link", name="History").first.click()
+    for label in ("Create volume", "New backup password", "Add space", "Delete volume"):
+        assert page.get_by_role("link", name=label).count() >= 1
+    shot(page, "07-history")
+
+
+def test_admin_view(page, make_employee, portal):
+    admin = make_employee("adm", is_staff=True)
+    employee = make_employee()
+    browser_sso.signed_in_user = employee.username
+    page.goto("/")
+    page.get_by_role("button", name="Create my backup volume").click()
+    page.get_by_text("backup volume is ready").wait_for()
+
+    browser_sso.signed_in_user = admin.username
+    page.goto("/staff/")
+    page.get_by_role("heading", name="Backup pool and volumes").wait_for()
+    row = page.get_by_role("row").filter(has_text=employee.username)
+    assert row.count() == 1
+    assert "1.0\xa0GB" in row.inner_text()
+    page.get_by_role("link", name="Used %").click()
+    assert "sort=percent" in page.url
+    shot(page, "08-admin")
+    row.get_by_role("link", name="History").click()
+    page.get_by_role("heading", name=f"History of {employee.username}").wait_for()
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("User").fill(employee.username)
+    page.get_by_role("button", name="Filter").click()
+    assert page.get_by_role("row").filter(has_text="Create volume").count() == 1
+    shot(page, "09-audit")
+
+    browser_sso.signed_in_user = employee.username
+    response = page.goto("/staff/")
+    assert response.status == 403
