@@ -11,6 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from support import accounts, samba_server
 
 pytestmark = pytest.mark.root
@@ -236,15 +237,18 @@ def test_deluser_without_a_samba_entry(wrappers, account):
 
 
 def test_deluser_refuses_while_the_user_has_a_volume(wrappers, account):
-    image = Path(wrappers.settings["LOOPFILE_POOL"]) / f"{account}.img"
-    image.write_bytes(b"")
+    created = wrappers.run("lvcreate.py", account, "1")
+    assert created.returncode == 0, created.stderr
     try:
         before = accounts.host_state(wrappers)
         refused(wrappers.run("deluser.py", account), "deluser.py", "still has a volume")
         assert not accounts.changes(before, accounts.host_state(wrappers))
         assert accounts.exists(account)
     finally:
-        image.unlink()
+        removed = wrappers.run("lvremove.py", account)
+        assert removed.returncode == 0, removed.stderr
+    assert wrappers.run("deluser.py", account).returncode == 0
+    assert not accounts.exists(account)
 
 
 # rm-timemachine.py

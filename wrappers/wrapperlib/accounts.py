@@ -9,7 +9,7 @@ lines given to smbpasswd can't carry a second record for another account.
 import os
 import pwd
 
-from . import commands, validate
+from . import commands, storage, validate
 from .config import settings
 from .errors import Failure, Refusal
 
@@ -139,12 +139,8 @@ def samba_users():
 
 
 def has_volume(name):
-    """Whether NAME still has a storage volume.
-
-    Until wrapperlib.storage exists this looks for the loopfile image itself;
-    switch to ``storage.backend().get(name) is not None`` once it does.
-    """
-    return os.path.lexists(os.path.join(settings().LOOPFILE_POOL, f"{name}.img"))
+    """Whether NAME still has a storage volume (in whichever backend runs)."""
+    return storage.backend().get(name) is not None
 
 
 def delete(entry):
