@@ -159,7 +159,10 @@ def test_volume_lifecycle(wrappers, account, fstype):
     assert mount_options(point) is not None, "the volume was not mounted again"
 
     if fstype == "btrfs":
-        assert ok(wrappers, "scrub-btrfs.py", user)["errors"] == 0
+        scrub = ok(wrappers, "scrub-btrfs.py", user)
+        assert scrub["errors"] == 0
+        assert scrub["summary"].startswith("no errors found; ")
+        assert not scrub["summary"].endswith("; 0 bytes checked")
         assert ok(wrappers, "defragment-btrfs.py", user)["user"] == user
     else:
         assert "not btrfs" in refused(wrappers, "scrub-btrfs.py", user)

@@ -20,7 +20,7 @@ def main(args):
     with locks.volume_lock(name):
         store = storage.backend()
         if actions.mounted_fstype(store, name) != "btrfs":
-            raise Refusal(f"{name}\x27s volume is not btrfs")
+            raise Refusal(f"{name}'s volume is not btrfs")
         # btrfs walks the tree without following symlinks (nftw FTW_PHYS),
         # from the mount point: a root-owned directory, the volume's root.
         completed = commands.run(

@@ -26,7 +26,7 @@ def main(args):
         volume = actions.require_volume(store, name)
         if gib * GIB <= volume.size_bytes:
             raise Refusal(
-                f"{name}\x27s volume is already {volume.size_bytes / GIB:g} GiB;"
+                f"{name}'s volume is already {volume.size_bytes / GIB:g} GiB;"
                 " give a larger total size (volumes never shrink)"
             )
         plan = actions.plan_grow(store, volume)

@@ -20,9 +20,9 @@ def main(args):
         store = storage.backend()
         volume = actions.require_volume(store, name)
         if actions.mount_state(volume, paths.mount_point(name)) is not None:
-            raise Refusal(f"{name}\x27s volume is mounted; unmount it first")
+            raise Refusal(f"{name}'s volume is mounted; unmount it first")
         if volume.device is not None and in_use(volume.device):
-            raise Refusal(f"{name}\x27s volume is in use")
+            raise Refusal(f"{name}'s volume is in use")
         store.remove(name)
     return {"user": name}
 

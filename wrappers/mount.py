@@ -25,7 +25,8 @@ def mount_all():
             with locks.volume_lock(name):
                 actions.mount_volume(store, name)
             mounted.append(name)
-        except (Refusal, Failure) as error:
+        except (Refusal, Failure, OSError) as error:
+            # One volume that can't be mounted must not keep the others down.
             failed[volume["user"]] = str(error)
     return {"mounted": mounted, "failed": failed}
 

@@ -21,7 +21,7 @@ def main(args):
         store = storage.backend()
         plan = actions.plan_grow(store, actions.require_volume(store, name))
         if plan.fstype is None:
-            raise Refusal(f"{name}\x27s volume has no filesystem to grow")
+            raise Refusal(f"{name}'s volume has no filesystem to grow")
         actions.release_for_offline(store, plan)
         grown = actions.grow(store, plan)
     return {"user": name, "filesystem": plan.fstype, "grown": grown}

@@ -14,6 +14,9 @@ from wrapperlib.storage import actions
 TIMEOUT_SECONDS = 12 * 3600
 # btrfs scrub exits 3 when it found errors it could not correct: a result.
 SCRUB_FOUND_ERRORS = 3
+# Counters of `scrub start -R` that count errors found (corrected_errors and
+# uncorrectable_errors split the same errors again by outcome).
+DETECTED = ("read_errors", "csum_errors", "verify_errors", "super_errors")
 
 
 def main(args):
@@ -22,7 +25,7 @@ def main(args):
     with locks.volume_lock(name):
         store = storage.backend()
         if actions.mounted_fstype(store, name) != "btrfs":
-            raise Refusal(f"{name}\x27s volume is not btrfs")
+            raise Refusal(f"{name}'s volume is not btrfs")
         mount_point = str(paths.mount_point(name))
         completed = commands.run(
             ["btrfs", "scrub", "start", "-B", "-R", mount_point],
@@ -31,12 +34,19 @@ def main(args):
         )
     if completed.returncode not in (0, SCRUB_FOUND_ERRORS):
         raise Failure(f"btrfs scrub failed: {commands.last_line(completed.stderr)}")
-    errors = 0
+    stats = {}
     for line in completed.stdout.splitlines():
         key, _, value = line.strip().partition(":")
-        if key.endswith("_errors") and value.strip().isdigit():
-            errors += int(value)
-    return {"user": name, "errors": errors, "summary": commands.last_line(completed.stdout)}
+        if value.strip().isdigit():
+            stats[key] = int(value)
+    # Errors found, whether scrub could repair them (from another copy) or not.
+    errors = sum(stats.get(key, 0) for key in DETECTED)
+    uncorrectable = stats.get("uncorrectable_errors", 0)
+    checked = stats.get("data_bytes_scrubbed", 0) + stats.get("tree_bytes_scrubbed", 0)
+    summary = (
+        f"{errors} error(s) found, {uncorrectable} not correctable" if errors else "no errors found"
+    )
+    return {"user": name, "errors": errors, "summary": f"{summary}; {checked} bytes checked"}
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ def _free_uid(wrappers):
 
 
 @contextlib.contextmanager
-def backup_account(wrappers):
+def backup_account(wrappers, suffix=""):
     """A new backup account in the session's managed group, deleted afterwards."""
-    name = f"bmt{secrets.token_hex(4)}"
+    name = f"bmt{secrets.token_hex(4)}{suffix}"
     try:
         if (wrappers.path / "useradd.py").exists():
             ok(wrappers, "useradd.py", name)
