@@ -1,0 +1,760 @@
+"""Backup discovery, format by format.
+
+Layouts built here from each format's documented structure are scanned in
+process (wrapperlib.discovery.scan, no privileges needed); repositories made
+by the real Debian tools are scanned through fetch_backups.py as the
+volume's owner, and the times found must match the tools' own records.
+"""
+
+import datetime
+import os
+import plistlib
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import require_tool
+
+from support import backup_tools
+
+# The wrappers are scripts, not a package on the tests' path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
+from wrapperlib import discovery
+
+UTC = datetime.UTC
+T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC).timestamp()
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def iso(timestamp):
+    return datetime.datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def scan(root, max_entries=200_000, max_seconds=20):
+    return discovery.scan(str(root), discovery.Limits(max_entries, max_seconds))
+
+
+def only_source(report):
+    assert len(report["sources"]) == 1, report
+    return report["sources"][0]
+
+
+def unrecognised_paths(report):
+    return [item["path"] for item in report["unrecognised"]]
+
+
+def touch(path, when, content=b""):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    os.utime(path, (when, when))
+    return path
+
+
+def set_time(path, when):
+    os.utime(path, (when, when), follow_symlinks=False)
+
+
+# Time Machine
+
+
+def time_machine_bundle(parent, name, completions=None, verification_state=1, bands=4):
+    bundle = parent / name
+    (bundle / "bands").mkdir(parents=True)
+    for index in range(bands):
+        touch(bundle / "bands" / f"{index:x}", T0 - DAY)
+    set_time(bundle / "bands", T0 - DAY)
+    (bundle / "Info.plist").write_bytes(
+        plistlib.dumps(
+            {
+                "CFBundleInfoDictionaryVersion": "6.0",
+                "band-size": 8388608,
+                "bundle-backingstore-version": 1,
+                "diskimage-bundle-type": "com.apple.diskimage.sparsebundle",
+                "size": 1 << 40,
+            }
+        )
+    )
+    (bundle / "com.apple.TimeMachine.MachineID.plist").write_bytes(
+        plistlib.dumps(
+            {
+                "VerificationDate": datetime.datetime(2024, 2, 1, 12, 0),
+                "VerificationState": verification_state,
+                "com.apple.backupd.HostUUID": "01234567-1234-5678-9ABC-123456789ABC",
+                "com.apple.backupd.BackupMachineAddress": "00:11:22:33:44:55",
+            }
+        )
+    )
+    if completions is not None:
+        snapshots = [
+            {
+                "com.apple.backupd.SnapshotCompletionDate": datetime.datetime.fromtimestamp(
+                    when, UTC
+                ).replace(tzinfo=None),
+                "com.apple.backupd.SnapshotName": f"snapshot-{index}.backup",
+            }
+            for index, when in enumerate(completions)
+        ]
+        (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_bytes(
+            plistlib.dumps({"Snapshots": snapshots})
+        )
+    return bundle
+
+
+def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
+    completions = [T0 - 2 * DAY, T0, T0 - DAY]
+    # macOS names computers with a typographic apostrophe.
+    time_machine_bundle(tmp_path, "Ann\u2019s MacBook Pro.sparsebundle", completions)
+    assert scan(tmp_path) == {
+        "truncated": False,
+        "sources": [
+            {
+                "machine": "Ann\u2019s MacBook Pro",
+                "format": "time_machine",
+                "path": "Ann\u2019s MacBook Pro.sparsebundle",
+                "last_backup": iso(T0),
+                "backups": 3,
+                "state": "complete",
+                "size_bytes": None,
+            }
+        ],
+        "unrecognised": [],
+    }
+
+
+def test_time_machine_names_before_10_6_3_carry_the_ethernet_address(tmp_path):
+    time_machine_bundle(tmp_path, "Office-iMac_001122aabbcc.sparsebundle", [T0])
+    assert only_source(scan(tmp_path))["machine"] == "Office-iMac"
+
+
+def test_time_machine_failed_verification_is_reported_failed(tmp_path):
+    time_machine_bundle(tmp_path, "Mini.backupbundle", [T0], verification_state=2)
+    source = only_source(scan(tmp_path))
+    assert (source["state"], source["last_backup"]) == ("failed", iso(T0))
+
+
+def test_time_machine_without_history_is_dated_from_bands_without_listing_them(tmp_path):
+    bundle = time_machine_bundle(tmp_path, "Studio.backupbundle", completions=None, bands=500)
+    set_time(bundle / "bands", T0)  # a band was added or removed at T0
+    # 500 bands but a budget of 100 entries: the bands are sampled, not listed.
+    report = scan(tmp_path, max_entries=100)
+    assert report["truncated"] is False
+    source = only_source(report)
+    assert (source["machine"], source["last_backup"], source["backups"]) == (
+        "Studio",
+        iso(T0),
+        None,
+    )
+
+
+def _garbage_history(bundle):
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_bytes(b"<?xml \x00 garbage")
+
+
+def _history_without_list(bundle):
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_bytes(
+        plistlib.dumps({"Snapshots": "none"})
+    )
+
+
+def _history_not_a_dictionary(bundle):
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_bytes(
+        plistlib.dumps([1, 2], fmt=plistlib.FMT_BINARY)
+    )
+
+
+def _no_info(bundle):
+    (bundle / "Info.plist").unlink()
+
+
+def _info_is_a_symlink(bundle):
+    (bundle / "Info.plist").unlink()
+    (bundle / "Info.plist").symlink_to("/etc/passwd")
+
+
+def _history_is_a_fifo(bundle):
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").unlink()
+    os.mkfifo(bundle / "com.apple.TimeMachine.SnapshotHistory.plist")
+
+
+def _entity_expansion(bundle):
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_text(
+        '<?xml version="1.0"?><!DOCTYPE plist [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><plist><string>&b;</string></plist>'
+    )
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _garbage_history,
+        _history_without_list,
+        _history_not_a_dictionary,
+        _no_info,
+        _info_is_a_symlink,
+        _history_is_a_fifo,
+        _entity_expansion,
+    ],
+)
+def test_a_damaged_time_machine_bundle_is_unrecognised_and_the_rest_reported(tmp_path, damage):
+    damage(time_machine_bundle(tmp_path, "Broken.sparsebundle", [T0]))
+    time_machine_bundle(tmp_path, "Good.sparsebundle", [T0])
+    report = scan(tmp_path)
+    assert [source["machine"] for source in report["sources"]] == ["Good"]
+    assert unrecognised_paths(report) == ["Broken.sparsebundle"]
+
+
+# Windows
+
+
+def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
+    pc = tmp_path / "WORKPC"
+    first = pc / "Backup Set 2024-01-02 101010"
+    second = pc / "Backup Set 2024-02-05 080000"
+    touch(pc / "MediaID.bin", T0 - 9 * DAY)
+    touch(first / "Backup Files 2024-01-02 101010" / "Backup files 1.zip", T0 - 9 * DAY)
+    touch(first / "Backup Files 2024-01-09 101010" / "Backup files 1.zip", T0 - 2 * DAY)
+    touch(second / "Backup Files 2024-02-05 080000" / "Backup files 1.zip", T0 - DAY)
+    touch(first / "Catalogs" / "GlobalCatalog.wbcat", T0 - DAY)
+    set_time(first / "Backup Files 2024-01-02 101010", T0 - 9 * DAY)
+    set_time(first / "Backup Files 2024-01-09 101010", T0)
+    set_time(second / "Backup Files 2024-02-05 080000", T0 - DAY)
+    source = only_source(scan(tmp_path))
+    assert source == {
+        "machine": "WORKPC",
+        "format": "windows_backup",
+        "path": "WORKPC",
+        "last_backup": iso(T0),
+        "backups": 3,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path):
+    pc = tmp_path / "WindowsImageBackup" / "WORKPC"
+    image = pc / "Backup 2024-02-29 220000"
+    touch(image / "3f2504e0-4f89-11d3-9a0c-0305e82c3301.vhdx", T0 - HOUR, b"v" * 1000)
+    touch(image / "BackupSpecs.xml", T0, b"<x/>" * 5)
+    touch(pc / "Catalog" / "GlobalCatalog", T0)
+    touch(pc / "MediaId", T0 - DAY)
+    set_time(image, T0 - 2 * HOUR)
+    (tmp_path / "WindowsImageBackup" / "NEWPC").mkdir()
+    report = scan(tmp_path)
+    assert report["sources"] == [
+        {
+            "machine": "NEWPC",
+            "format": "windows_system_image",
+            "path": "WindowsImageBackup/NEWPC",
+            "last_backup": None,
+            "backups": 0,
+            "state": "in_progress",
+            "size_bytes": None,
+        },
+        {
+            "machine": "WORKPC",
+            "format": "windows_system_image",
+            "path": "WindowsImageBackup/WORKPC",
+            "last_backup": iso(T0),
+            "backups": 1,
+            "state": "complete",
+            "size_bytes": 1020,
+        },
+    ]
+
+
+def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
+    pc = tmp_path / "FileHistory" / "ann" / "LAPTOP"
+    touch(pc / "Configuration" / "Config1.xml", T0 - DAY)
+    touch(pc / "Configuration" / "Config1.edb", T0)
+    touch(pc / "Data" / "$OF" / "C" / "Users" / "ann" / "notes (2024_03_02 10_00_00 UTC).txt", T0)
+    set_time(pc / "Configuration", T0 - DAY)
+    (tmp_path / "FileHistory" / "ann" / "HALFDONE" / "Data").mkdir(parents=True)
+    report = scan(tmp_path)
+    assert only_source(report) == {
+        "machine": "LAPTOP",
+        "format": "windows_file_history",
+        "path": "FileHistory/ann/LAPTOP",
+        "last_backup": iso(T0),
+        "backups": None,
+        "state": "complete",
+        "size_bytes": None,
+    }
+    assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
+
+
+# rdiff-backup
+
+
+def rdiff_repository(path, mirrors, sessions):
+    data = path / "rdiff-backup-data"
+    data.mkdir(parents=True)
+    for stamp in mirrors:
+        (data / f"current_mirror.{stamp}.data").write_text("PID 1234\n")
+    for stamp in sessions:
+        (data / f"mirror_metadata.{stamp}.diff.gz").write_bytes(b"")
+    (data / "increments").mkdir()
+    (path / "home.txt").write_text("mirrored file\n")
+
+
+def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
+    sessions = ["2024-02-28T10:00:00+01:00", "2024-02-29T10:00:00+01:00"]
+    rdiff_repository(tmp_path / "laptop", ["2024-03-01T10:00:00+01:00"], sessions)
+    source = only_source(scan(tmp_path))
+    assert source == {
+        "machine": None,
+        "format": "rdiff_backup",
+        "path": "laptop",
+        "last_backup": iso(T0),
+        "backups": 2,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_rdiff_backup_two_mirror_markers_mean_a_session_in_progress(tmp_path):
+    # --use-compatible-timestamps writes "-" for ":".
+    mirrors = ["2024-03-01T09-00-00Z", "2024-03-02T09-00-00Z"]
+    rdiff_repository(tmp_path / "laptop", mirrors, ["2024-03-01T09-00-00Z", *mirrors])
+    source = only_source(scan(tmp_path))
+    assert (source["state"], source["last_backup"], source["backups"]) == (
+        "in_progress",
+        iso(T0),
+        1,
+    )
+
+
+def test_rdiff_backup_with_three_mirror_markers_is_unrecognised(tmp_path):
+    mirrors = [f"2024-03-0{day}T09:00:00Z" for day in (1, 2, 3)]
+    rdiff_repository(tmp_path / "laptop", mirrors, [])
+    report = scan(tmp_path)
+    assert (report["sources"], unrecognised_paths(report)) == ([], ["laptop"])
+
+
+# Back In Time
+
+
+def backintime_snapshot(profile, snapshot_id, finished, failed=False, machine="ann-laptop"):
+    snapshot = profile / snapshot_id
+    touch(snapshot / "backup" / "home" / "ann" / "notes.txt", T0 - 30 * DAY)
+    touch(snapshot / "info", finished, f"snapshot_machine={machine}\nsnapshot_user=ann\n".encode())
+    touch(snapshot / "fileinfo.bz2", finished - 5)
+    touch(snapshot / "takesnapshot.log.bz2", finished - 1)
+    if failed:
+        touch(snapshot / "failed", finished)
+    set_time(snapshot / "backup", T0 - 30 * DAY)
+    set_time(snapshot, finished - 60)
+
+
+def test_back_in_time_skips_failed_snapshots(tmp_path):
+    profile = tmp_path / "backintime" / "host-dir" / "ann" / "1"
+    backintime_snapshot(profile, "20240227-100000-123", T0 - 2 * DAY)
+    backintime_snapshot(profile, "20240229-100000-456", T0)
+    backintime_snapshot(profile, "20240301-100000-789", T0 + DAY, failed=True)
+    (profile / "last_snapshot").symlink_to("20240301-100000-789")
+    source = only_source(scan(tmp_path))
+    assert source == {
+        "machine": "ann-laptop",
+        "format": "back_in_time",
+        "path": "backintime/host-dir/ann/1",
+        "last_backup": iso(T0),
+        "backups": 2,
+        "state": "failed",
+        "size_bytes": None,
+    }
+
+
+def test_back_in_time_new_snapshot_is_in_progress_and_host_named_by_folder(tmp_path):
+    profile = tmp_path / "backintime" / "desk" / "ann" / "2"
+    backintime_snapshot(profile, "20240229-100000-456", T0)
+    (profile / "20240229-100000-456" / "info").unlink()
+    (profile / "new_snapshot" / "backup").mkdir(parents=True)
+    source = only_source(scan(tmp_path))
+    assert (source["machine"], source["state"], source["backups"]) == ("desk", "in_progress", 1)
+
+
+# restic
+
+
+def restic_repository(path, snapshot_times, lock_time=None):
+    touch(path / "config", T0 - 30 * DAY, os.urandom(155))
+    touch(path / "keys" / ("a" * 64), T0 - 30 * DAY, os.urandom(400))
+    for index, when in enumerate(snapshot_times):
+        touch(path / "snapshots" / (f"{index:x}" * 64)[:64], when, os.urandom(190))
+    touch(path / "data" / "0a" / ("0a" * 32), T0, os.urandom(100))
+    (path / "index").mkdir()
+    (path / "locks").mkdir()
+    if lock_time is not None:
+        touch(path / "locks" / ("f" * 64), lock_time, os.urandom(200))
+
+
+def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
+    restic_repository(tmp_path / "restic", [T0 - DAY, T0, T0 - 2 * DAY], lock_time=T0 - DAY)
+    assert only_source(scan(tmp_path)) == {
+        "machine": None,
+        "format": "restic",
+        "path": "restic",
+        "last_backup": iso(T0),
+        "backups": 3,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_restic_with_a_fresh_lock_is_in_progress(tmp_path):
+    restic_repository(tmp_path / "restic", [T0], lock_time=time.time() - 60)
+    assert only_source(scan(tmp_path))["state"] == "in_progress"
+
+
+def test_a_volume_that_is_one_repository_is_reported_at_its_root(tmp_path):
+    restic_repository(tmp_path, [T0])
+    report = scan(tmp_path)
+    assert (only_source(report)["path"], report["unrecognised"]) == (".", [])
+
+
+# Borg
+
+
+def borg_repository(path, version=1, transactions=(3, 12), newest=T0):
+    path.mkdir(parents=True)
+    (path / "README").write_text(
+        "This is a Borg Backup repository.\nSee https://borgbackup.readthedocs.io/\n"
+    )
+    (path / "config").write_text(
+        f"[repository]\nversion = {version}\nsegments_per_dir = 1000\n"
+        "max_segment_size = 524288000\nappend_only = 0\nid = 5f3c\nkey = \n"
+    )
+    touch(path / "data" / "0" / "1", T0 - DAY)
+    for number in transactions:
+        when = newest if number == max(transactions) else newest - DAY
+        for kind in ("integrity", "index", "hints"):
+            touch(path / f"{kind}.{number}", when, b"x")
+    touch(path / "nonce", T0 - DAY, b"0" * 16)
+
+
+@pytest.mark.parametrize(("version", "format_name"), [(1, "borg"), (2, "borg2")])
+def test_borg_highest_integrity_file_dates_the_last_transaction(tmp_path, version, format_name):
+    # 12 is the newest transaction although "integrity.3" sorts after it.
+    borg_repository(tmp_path / "borg", version=version)
+    assert only_source(scan(tmp_path)) == {
+        "machine": None,
+        "format": format_name,
+        "path": "borg",
+        "last_backup": iso(T0),
+        "backups": None,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_borg_locked_repository_is_in_progress(tmp_path):
+    borg_repository(tmp_path / "borg")
+    (tmp_path / "borg" / "lock.exclusive").mkdir()
+    (tmp_path / "borg" / "lock.roster").write_text("{}")
+    assert only_source(scan(tmp_path))["state"] == "in_progress"
+
+
+def test_borg_repository_of_an_unknown_version_is_unrecognised(tmp_path):
+    borg_repository(tmp_path / "borg", version=9)
+    assert unrecognised_paths(scan(tmp_path)) == ["borg"]
+
+
+def test_borg2_on_borgstore_counts_archives(tmp_path):
+    repository = tmp_path / "borg2"
+    touch(repository / "config" / "readme", T0 - DAY, b"This is a Borg Backup repository.\n")
+    touch(repository / "config" / "version", T0 - DAY, b"3\n")
+    touch(repository / "config" / "id", T0 - DAY, b"5f3c\n")
+    touch(repository / "archives" / ("1" * 64), T0 - DAY, b"x")
+    touch(repository / "archives" / ("2" * 64), T0, b"x")
+    touch(repository / "keys" / "repokey", T0 - DAY, b"key")
+    touch(repository / "packs" / "00" / ("0" * 64), T0, b"x")
+    (repository / "locks").mkdir()
+    source = only_source(scan(tmp_path))
+    assert (source["format"], source["last_backup"], source["backups"]) == ("borg2", iso(T0), 2)
+
+
+# duplicity / Déjà Dup
+
+
+def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
+    target = tmp_path / "deja-dup"
+    full, inc1, inc2 = "20240228T090000Z", "20240229T090000Z", "20240301T090000Z"
+    touch(target / f"duplicity-full.{full}.manifest", T0, b"Hostname ann-laptop\nLocaldir /\n")
+    touch(target / f"duplicity-full.{full}.vol1.difftar.gz", T0)
+    touch(target / f"duplicity-full-signatures.{full}.sigtar.gz", T0)
+    touch(target / f"duplicity-inc.{full}.to.{inc1}.manifest", T0, b"Hostname old-name\n")
+    touch(target / f"duplicity-inc.{full}.to.{inc1}.vol1.difftar.gz", T0)
+    touch(target / f"duplicity-inc.{inc1}.to.{inc2}.manifest", T0, b"Hostname ann-laptop\n")
+    touch(target / f"duplicity-inc.{inc1}.to.{inc2}.vol1.difftar.gz", T0)
+    assert only_source(scan(tmp_path)) == {
+        "machine": "ann-laptop",
+        "format": "duplicity",
+        "path": "deja-dup",
+        "last_backup": iso(T0),
+        "backups": 3,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_duplicity_volumes_without_a_manifest_are_a_backup_in_progress(tmp_path):
+    target = tmp_path / "duplicity"
+    full, running = "20240301T090000Z", "20240302T090000Z"
+    touch(target / f"duplicity-full.{full}.manifest.gpg", T0, os.urandom(64))
+    touch(target / f"duplicity-full.{full}.vol1.difftar.gpg", T0)
+    touch(target / f"duplicity-inc.{full}.to.{running}.vol1.difftar.gpg", T0)
+    source = only_source(scan(tmp_path))
+    assert (source["machine"], source["last_backup"], source["state"]) == (
+        None,
+        iso(T0),
+        "in_progress",
+    )
+
+
+def test_file_based_backups_at_the_volume_root_leave_the_rest_to_be_listed(tmp_path):
+    touch(tmp_path / "duplicity-full.20240301T090000Z.manifest", T0, b"Hostname pc\n")
+    touch(tmp_path / "duplicity-full.20240301T090000Z.vol1.difftar.gz", T0)
+    touch(tmp_path / "photos" / "cat.jpg", T0 - DAY)
+    set_time(tmp_path / "photos", T0 - DAY)
+    time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
+    report = scan(tmp_path)
+    assert [(s["path"], s["format"]) for s in report["sources"]] == [
+        (".", "duplicity"),
+        ("Mac.sparsebundle", "time_machine"),
+    ]
+    assert report["unrecognised"] == [{"path": "photos", "modified": iso(T0 - DAY)}]
+
+
+# Duplicati
+
+
+def test_duplicati_file_lists_date_backups(tmp_path):
+    target = tmp_path / "duplicati"
+    touch(target / "duplicati-20240229T090000Z.dlist.zip.aes", T0, os.urandom(64))
+    touch(target / "duplicati-20240301T090000Z.dlist.zip.aes", T0, os.urandom(64))
+    touch(target / f"duplicati-b{'a' * 32}.dblock.zip.aes", T0, os.urandom(64))
+    touch(target / f"duplicati-i{'b' * 32}.dindex.zip.aes", T0, os.urandom(64))
+    assert only_source(scan(tmp_path)) == {
+        "machine": None,
+        "format": "duplicati",
+        "path": "duplicati",
+        "last_backup": iso(T0),
+        "backups": 2,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_duplicati_blocks_without_a_file_list_are_a_first_backup_in_progress(tmp_path):
+    touch(tmp_path / "duplicati" / f"duplicati-b{'a' * 32}.dblock.zip", T0)
+    source = only_source(scan(tmp_path))
+    assert (source["state"], source["backups"], source["last_backup"]) == ("in_progress", 0, None)
+
+
+# Kopia
+
+FORMAT_BLOB = (
+    b'{"tool":"https://github.com/kopia/kopia","buildVersion":"0.17.0",'
+    b'"uniqueID":"bm90IGEgZ29vZCByYW5kb20=","keyAlgo":"scrypt-65536-8-1",'
+    b'"version":"1","encryption":"AES256_GCM","encryptedBlockFormat":"ZSxqt"}'
+)
+
+
+def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
+    repository = tmp_path / "kopia"
+    touch(repository / "kopia.repository.f", T0 - 30 * DAY, FORMAT_BLOB)
+    touch(repository / "kopia.blobcfg.f", T0 - 30 * DAY, b"{}")
+    touch(repository / ".shards", T0 - 30 * DAY, b'{"default":[3,3]}')
+    touch(repository / "p00" / "003" / "237e0ac3607edbee743a26b0b34.f", T0 + DAY, b"pack")
+    touch(repository / "xn0" / "_12" / "3456-s1.f", T0, b"index")
+    set_time(repository / "xn0" / "_12", T0)
+    set_time(repository / "xn0", T0 - DAY)
+    set_time(repository / "p00", T0 - DAY)
+    assert only_source(scan(tmp_path)) == {
+        "machine": None,
+        "format": "kopia",
+        "path": "kopia",
+        "last_backup": iso(T0),
+        "backups": None,
+        "state": "complete",
+        "size_bytes": None,
+    }
+
+
+def test_kopia_format_blob_that_is_not_json_is_unrecognised(tmp_path):
+    touch(tmp_path / "kopia" / "kopia.repository.f", T0, b"[" * 60000)
+    assert unrecognised_paths(scan(tmp_path)) == ["kopia"]
+
+
+# The scan as a whole
+
+
+def test_backups_are_searched_three_levels_deep_and_no_further(tmp_path):
+    restic_repository(tmp_path / "shallow" / "a" / "restic", [T0])
+    restic_repository(tmp_path / "deep" / "a" / "b" / "restic", [T0])
+    report = scan(tmp_path)
+    assert [source["path"] for source in report["sources"]] == ["shallow/a/restic"]
+    assert unrecognised_paths(report) == ["deep"]
+
+
+def test_an_unrecognised_folder_reports_its_newest_change(tmp_path):
+    touch(tmp_path / "misc" / "old.txt", T0 - 9 * DAY)
+    touch(tmp_path / "misc" / "sub" / "new.txt", T0)
+    set_time(tmp_path / "misc" / "sub", T0 - 5 * DAY)
+    set_time(tmp_path / "misc", T0 - 5 * DAY)
+    touch(tmp_path / "notes.txt", T0 - DAY)
+    assert scan(tmp_path)["unrecognised"] == [
+        {"path": "misc", "modified": iso(T0)},
+        {"path": "notes.txt", "modified": iso(T0 - DAY)},
+    ]
+
+
+def test_file_system_and_mac_clutter_at_the_root_is_not_listed(tmp_path):
+    for name in ("lost+found", ".Trashes", ".fseventsd"):
+        (tmp_path / name).mkdir()
+    for name in (".DS_Store", "._Mac.sparsebundle", ".com.apple.timemachine.supported"):
+        (tmp_path / name).write_bytes(b"")
+    assert scan(tmp_path) == {"truncated": False, "sources": [], "unrecognised": []}
+
+
+def test_names_that_are_not_utf8_or_hold_newlines_are_shown_escaped(tmp_path):
+    root = os.fsencode(tmp_path)
+    os.mkdir(root + b"/bad\xffname\nhere")
+    time_machine_bundle(tmp_path, os.fsdecode(b"Caf\xe9\nMac.sparsebundle"), [T0])
+    report = scan(tmp_path)
+    assert only_source(report)["machine"] == "Caf\\xe9\\x0aMac"
+    assert only_source(report)["path"] == "Caf\\xe9\\x0aMac.sparsebundle"
+    assert unrecognised_paths(report) == ["bad\\xffname\\x0ahere"]
+
+
+def test_entry_bound_truncates_the_scan_after_recognising_top_level_backups(tmp_path):
+    time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
+    many = tmp_path / "a-lot"
+    many.mkdir()
+    for index in range(300):
+        (many / str(index)).write_bytes(b"")
+    report = scan(tmp_path, max_entries=100)
+    assert report["truncated"] is True
+    assert [source["machine"] for source in report["sources"]] == ["Mac"]
+    assert unrecognised_paths(report) == ["a-lot"]
+
+
+def test_time_bound_truncates_the_scan(tmp_path):
+    time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
+    assert scan(tmp_path, max_seconds=0) == {"truncated": True, "sources": [], "unrecognised": []}
+
+
+# Real repositories made by the real tools, read by fetch_backups.py as the
+# volume's owner. Module-scoped: one account and volume for all of them.
+
+
+@pytest.fixture(scope="module")
+def volume(wrappers):
+    with backup_tools.backup_volume(wrappers) as (name, path):
+        yield name, path
+
+
+@pytest.fixture
+def tools(tmp_path):
+    backup_tools.make_tree(tmp_path / "source")
+    return backup_tools.Tools(tmp_path)
+
+
+def fetch_source(wrappers, volume, folder):
+    name, path = volume
+    backup_tools.give_to(path / folder, name)
+    return backup_tools.source_at(backup_tools.fetch(wrappers, name), folder)
+
+
+def assert_written_after(found, started, seconds=60):
+    """found (ISO, whole seconds) is when the tool finished a backup it
+    records as started at `started`: not before it, and soon after."""
+    found = backup_tools.utc(found).timestamp()
+    assert started - 1 <= found <= started + seconds, (found, started)
+
+
+@pytest.mark.root
+def test_real_rdiff_backup(wrappers, volume, tools, tmp_path):
+    require_tool("rdiff-backup")
+    mirror = volume[1] / "rdiff"
+    tools.rdiff_backup(tmp_path / "source", mirror)
+    time.sleep(1.1)  # sessions are named by the second
+    (tmp_path / "source" / "later.txt").write_text("added later\n")
+    tools.rdiff_backup(tmp_path / "source", mirror)
+    sessions = tools.rdiff_backup_sessions(mirror)
+    source = fetch_source(wrappers, volume, "rdiff")
+    assert (source["format"], source["state"]) == ("rdiff_backup", "complete")
+    assert source["backups"] == len(sessions) == 2
+    assert source["last_backup"] == iso(sessions[-1])
+
+
+@pytest.mark.root
+def test_real_restic(wrappers, volume, tools, tmp_path):
+    require_tool("restic")
+    repository = volume[1] / "restic"
+    tools.restic_backup(tmp_path / "source", repository)
+    (tmp_path / "source" / "later.txt").write_text("added later\n")
+    tools.restic_backup(tmp_path / "source", repository)
+    snapshots = tools.restic_snapshots(repository)
+    source = fetch_source(wrappers, volume, "restic")
+    assert (source["format"], source["state"]) == ("restic", "complete")
+    assert source["backups"] == len(snapshots) == 2
+    newest = max(backup_tools.utc(snapshot["time"]).timestamp() for snapshot in snapshots)
+    assert_written_after(source["last_backup"], newest)
+
+
+@pytest.mark.root
+def test_real_borg(wrappers, volume, tools, tmp_path):
+    require_tool("borg")
+    repository = volume[1] / "borg"
+    tools.borg_backup(tmp_path / "source", repository, "first")
+    (archive,) = tools.borg_archives(repository)
+    source = fetch_source(wrappers, volume, "borg")
+    assert (source["format"], source["state"]) == ("borg", "complete")
+    # Borg 1.x prints local time without a zone; the tools run with TZ=UTC.
+    started = datetime.datetime.fromisoformat(archive["time"]).replace(tzinfo=UTC)
+    assert_written_after(source["last_backup"], started.timestamp())
+
+
+@pytest.mark.root
+def test_real_borg2(wrappers, volume, tools, tmp_path):
+    require_tool("borg2")
+    repository = volume[1] / "borg2"
+    tools.borg2_backup(tmp_path / "source", repository, "first")
+    (archive,) = tools.borg2_archives(repository)
+    source = fetch_source(wrappers, volume, "borg2")
+    assert (source["format"], source["state"]) == ("borg2", "complete")
+    assert_written_after(source["last_backup"], backup_tools.utc(archive["time"]).timestamp())
+
+
+@pytest.mark.root
+def test_real_duplicity(wrappers, volume, tools, tmp_path):
+    require_tool("duplicity")
+    target = volume[1] / "duplicity"
+    tools.duplicity_backup(tmp_path / "source", target, "full")
+    time.sleep(1.1)  # backup sets are named by the second
+    (tmp_path / "source" / "later.txt").write_text("added later\n")
+    tools.duplicity_backup(tmp_path / "source", target, "incremental")
+    chain_end, sets = tools.duplicity_status(target)
+    source = fetch_source(wrappers, volume, "duplicity")
+    assert (source["format"], source["state"]) == ("duplicity", "complete")
+    assert source["machine"] == socket.gethostname()
+    assert source["backups"] == sets == 2
+    assert source["last_backup"] == iso(chain_end.timestamp())
+
+
+@pytest.mark.root
+def test_real_back_in_time(wrappers, volume, tools, tmp_path):
+    require_tool("backintime")
+    target = volume[1] / "bit"
+    config = tools.backintime_config(tmp_path / "source", target, "testhost", "ann")
+    tools.backintime_backup(config)
+    (snapshot_id,) = tools.backintime_snapshots(config)
+    source = fetch_source(wrappers, volume, "bit/backintime/testhost/ann/1")
+    assert (source["format"], source["state"], source["backups"]) == ("back_in_time", "complete", 1)
+    assert source["machine"] == socket.gethostname()
+    # The id is the client's local time (UTC here), when the snapshot started.
+    started = datetime.datetime.strptime(snapshot_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    assert_written_after(source["last_backup"], started.timestamp())

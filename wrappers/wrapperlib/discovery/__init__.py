@@ -1,0 +1,201 @@
+"""Backup discovery: which backups a volume holds, and how recent they are.
+
+scan() runs in the child that wrapperlib.as_user has already dropped to the
+volume owner's uid/gid, and reads only through walk.Dir (no symlink
+followed, every entry charged to the budget). Everything here is imported
+by the root parent before the fork: the unprivileged child could not read
+the wrappers' root-only directory to import it later.
+
+Order matters for what survives a bound: marker checks on every top-level
+folder (a few lstat calls each) come first, so Time Machine bundles and
+repositories are found before any large unknown folder is listed; then the
+remaining folders are listed and searched a few levels deep.
+"""
+
+from . import (
+    backintime,
+    borg,
+    duplicati,
+    duplicity,
+    kopia,
+    rdiff_backup,
+    restic,
+    timemachine,
+    windows,
+)
+from .found import Source, Unrecognised, newest
+from .walk import Budget, Dir, Exhausted, Limits, Malformed
+
+__all__ = ["Limits", "scan"]
+
+# Recognised from names and a few lstat calls, without listing the folder.
+MARKER_RECOGNISERS = (
+    timemachine.recognise,
+    windows.recognise_system_image,
+    windows.recognise_file_history,
+    backintime.recognise,
+    rdiff_backup.recognise,
+    restic.recognise,
+    borg.recognise,
+    kopia.recognise,
+)
+# Recognised from the folder's listing. File-based formats also share a
+# folder (the volume root itself) with anything else: they own only the files
+# with their prefix.
+LISTING_RECOGNISERS = (
+    (windows.recognise_backup_set, None),
+    (duplicity.recognise, duplicity.FILE_PREFIX),
+    (duplicati.recognise, duplicati.FILE_PREFIX),
+)
+# How deep below the volume root a backup folder is looked for.
+SEARCH_DEPTH = 3
+# Written by the file systems and by macOS or netatalk at a share's root:
+# never a backup, never worth listing.
+ROOT_NOISE = frozenset(
+    {
+        "lost+found",
+        ".DS_Store",
+        ".TemporaryItems",
+        ".Trashes",
+        ".fseventsd",
+        ".Spotlight-V100",
+        ".AppleDB",
+        ".AppleDesktop",
+        ".AppleDouble",
+        ".com.apple.timemachine.supported",
+        "Network Trash Folder",
+        "Temporary Items",
+    }
+)
+
+
+class _Scan:
+    def __init__(self):
+        self.sources = []
+        self.unrecognised = []
+
+    def add(self, results):
+        for result in results:
+            (self.sources if isinstance(result, Source) else self.unrecognised).append(result)
+
+    def by_markers(self, directory):
+        """Results if a marker recogniser knows the folder, else None."""
+        for recognise in MARKER_RECOGNISERS:
+            results = recognise(directory)
+            if results is not None:
+                return results
+        return None
+
+    def by_listing(self, directory):
+        """(results or None, prefixes of the files they own, or None for all)."""
+        results, prefixes, whole = None, [], False
+        for recognise, prefix in LISTING_RECOGNISERS:
+            found = recognise(directory)
+            if found is not None:
+                results = [*(results or ()), *found]
+                if prefix is None:
+                    whole = True
+                else:
+                    prefixes.append(prefix)
+        return results, (None if whole else tuple(prefixes))
+
+    def markers_only(self, parent, name):
+        """First pass over a top-level folder: True when nothing is left to do."""
+        try:
+            with parent.open_dir(name) as directory:
+                results = self.by_markers(directory)
+        except OSError:
+            return True  # unreadable for the user: only its own time is known
+        except Malformed:
+            self.unrecognised.append(Unrecognised((name,), parent.mtime_of(name)))
+            return True
+        if results is None:
+            return False
+        self.add(results)
+        return True
+
+    def visit(self, parent, name, depth, markers_done=False):
+        """Recognise parent/name or search inside it; its newest modification time.
+
+        A folder that looks like a format but can't be read as one is
+        reported as unrecognised and not searched.
+        """
+        latest = parent.mtime_of(name)
+        try:
+            directory = parent.open_dir(name)
+        except OSError:
+            return latest
+        with directory:
+            try:
+                results = None if markers_done else self.by_markers(directory)
+                if results is None:
+                    results, _ = self.by_listing(directory)
+            except (Malformed, OSError):
+                self.unrecognised.append(Unrecognised(directory.path, latest))
+                return latest
+            if results is not None:
+                self.add(results)
+                return latest
+            for entry in directory.entries():
+                if entry.kind == "dir" and depth < SEARCH_DEPTH:
+                    changed = self.visit(directory, entry.name, depth + 1)
+                else:
+                    changed = directory.mtime_of(entry.name)
+                latest = newest(latest, changed)
+        return latest
+
+    def volume(self, volume, top):
+        """Scan the volume root; fills top with {top-level name: newest change}."""
+        try:
+            results = self.by_markers(volume)
+        except (Malformed, OSError):
+            self.unrecognised.append(Unrecognised((), volume.mtime))
+            results = None
+        if results is not None:
+            self.add(results)  # the whole volume is one repository
+            return
+        results, owned = self.by_listing(volume)
+        if results is not None:
+            self.add(results)
+            if owned is None:
+                return
+        folders = []
+        for entry in volume.entries():
+            if entry.name in ROOT_NOISE or entry.name.startswith(("._", *(owned or ()))):
+                continue
+            top[entry.name] = volume.mtime_of(entry.name)
+            if entry.kind == "dir":
+                folders.append(entry.name)
+        remaining = [name for name in folders if not self.markers_only(volume, name)]
+        for name in remaining:
+            top[name] = self.visit(volume, name, 1, markers_done=True)
+
+    def report(self, top, truncated):
+        with_sources = {source.path[0] for source in self.sources if source.path}
+        reported = {item.path for item in self.unrecognised}
+        for name, modified in top.items():
+            if name not in with_sources and (name,) not in reported:
+                self.unrecognised.append(Unrecognised((name,), modified))
+        sources = sorted((source.as_json() for source in self.sources), key=_order)
+        unrecognised = sorted((item.as_json() for item in self.unrecognised), key=_order)
+        return {"truncated": truncated, "sources": sources, "unrecognised": unrecognised}
+
+
+def _order(item):
+    return (item["path"], item.get("format", ""))
+
+
+def scan(root, limits):
+    """What backups the volume at root holds, within limits (a walk.Limits).
+
+    Returns {"truncated", "sources", "unrecognised"}; when a bound is reached,
+    what was found until then, with truncated true.
+    """
+    budget = Budget(limits)
+    found, top, truncated = _Scan(), {}, False
+    try:
+        with Dir.open_root(root, budget) as volume:
+            found.volume(volume, top)
+    except Exhausted:
+        truncated = True
+    return found.report(top, truncated)

@@ -1,0 +1,117 @@
+"""What a scan reports, and how untrusted names and times become JSON."""
+
+import datetime
+import os
+import plistlib
+import unicodedata
+from dataclasses import dataclass
+
+from .walk import Malformed
+
+COMPLETE, IN_PROGRESS, FAILED = "complete", "in_progress", "failed"
+UTC = datetime.UTC
+
+# Categories shown escaped: control, format (bidi overrides can disguise a
+# name), surrogate, line and paragraph separators.
+_HIDDEN_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+
+
+@dataclass
+class Source:
+    format: str
+    path: tuple
+    machine: str | None = None
+    last_backup: float | None = None  # seconds since the epoch
+    backups: int | None = None
+    state: str = COMPLETE
+    size_bytes: int | None = None
+
+    def as_json(self):
+        return {
+            "machine": None if self.machine is None else display(self.machine),
+            "format": self.format,
+            "path": display_path(self.path),
+            "last_backup": iso(self.last_backup),
+            "backups": self.backups,
+            "state": self.state,
+            "size_bytes": self.size_bytes,
+        }
+
+
+@dataclass
+class Unrecognised:
+    path: tuple
+    modified: float | None
+
+    def as_json(self):
+        return {"path": display_path(self.path), "modified": iso(self.modified)}
+
+
+def unrecognised_child(parent, name):
+    """A malformed item inside a container the scan otherwise understood."""
+    return Unrecognised((*parent.path, name), parent.mtime_of(name))
+
+
+def display(text):
+    """A name from the volume as printable, valid Unicode.
+
+    Bytes that are not UTF-8 (kept by the OS layer as surrogate escapes) become
+    "\\xNN", and control or formatting characters such as a newline become
+    "\\xNN" or "\\uNNNN": the result always survives JSON, a web page and a log
+    line, and never pretends to be a different name.
+    """
+    decoded = os.fsencode(text).decode("utf-8", "backslashreplace")
+    out = []
+    for char in decoded:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def display_path(path):
+    return "/".join(display(name) for name in path) if path else "."
+
+
+def iso(timestamp):
+    """Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ"; None if absent or absurd."""
+    if timestamp is None:
+        return None
+    try:
+        moment = datetime.datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_compact_utc(text):
+    """ "20240131T235959Z" (duplicity, Duplicati) as seconds, or None if invalid."""
+    try:
+        moment = datetime.datetime.strptime(text, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def naive_utc(moment):
+    """A naive datetime known to be UTC (as plistlib returns dates) as seconds."""
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def newest(*times):
+    present = [value for value in times if value is not None]
+    return max(present) if present else None
+
+
+def load_plist(directory, name, limit):
+    """The plist `name` in directory as a dict; Malformed when it isn't one."""
+    data = directory.read(name, limit)
+    try:
+        value = plistlib.loads(data)
+    except Exception as error:  # noqa: BLE001 (untrusted input: any parser error means malformed)
+        raise Malformed(f"{name}: {type(error).__name__}") from None
+    if not isinstance(value, dict):
+        raise Malformed(f"{name} is not a dictionary")
+    return value

@@ -1,0 +1,100 @@
+"""Windows: Backup and Restore file backups, system images, File History.
+
+Folder names carry the PC's local time in a zone the server doesn't know, so
+times come from the modification times the server itself recorded.
+"""
+
+import re
+import stat
+
+from .found import IN_PROGRESS, Source, newest, unrecognised_child
+from .walk import Malformed
+
+BACKUP_FORMAT = "windows_backup"
+IMAGE_FORMAT = "windows_system_image"
+FILE_HISTORY_FORMAT = "windows_file_history"
+
+# <PC>/Backup Set <date>/Backup Files <date>: one "Backup Files" per run.
+BACKUP_SET = re.compile(r"Backup Set \d{4}-\d{2}-\d{2} \d{6}")
+BACKUP_FILES = re.compile(r"Backup Files \d{4}-\d{2}-\d{2} \d{6}")
+# WindowsImageBackup/<PC>/Backup <date>
+IMAGE_CONTAINER = "WindowsImageBackup"
+IMAGE = re.compile(r"Backup \d{4}-\d{2}-\d{2} \d{6}")
+# FileHistory/<user>/<PC>/Configuration and Data; the catalogs in
+# Configuration are rewritten at the end of every File History cycle.
+FILE_HISTORY_CONTAINER = "FileHistory"
+CONFIGURATION = "Configuration"
+
+
+def recognise_backup_set(directory):
+    sets = sorted(name for name in directory.subdirectories() if BACKUP_SET.fullmatch(name))
+    if not sets:
+        return None
+    source = Source(BACKUP_FORMAT, directory.path, machine=directory.name, backups=0)
+    for name in sets:
+        with directory.open_dir(name) as backup_set:
+            for run in backup_set.subdirectories():
+                if BACKUP_FILES.fullmatch(run):
+                    source.backups += 1
+                    source.last_backup = newest(source.last_backup, backup_set.mtime_of(run))
+    if not source.backups:
+        source.state = IN_PROGRESS
+    return [source]
+
+
+def _image(container, pc_name):
+    with container.open_dir(pc_name) as pc:
+        images = sorted(name for name in pc.subdirectories() if IMAGE.fullmatch(name))
+        source = Source(IMAGE_FORMAT, pc.path, machine=pc_name, backups=len(images))
+        if not images:
+            source.state = IN_PROGRESS
+            return source
+        with pc.open_dir(images[-1]) as image:
+            # A handful of files (VHDX and XML descriptions): cheap to stat.
+            source.last_backup, source.size_bytes = image.mtime, 0
+            for entry in image.entries():
+                info = image.lstat(entry.name)
+                if info is not None:
+                    source.last_backup = max(source.last_backup, info.st_mtime)
+                    if stat.S_ISREG(info.st_mode):
+                        source.size_bytes += info.st_size
+        return source
+
+
+def recognise_system_image(directory):
+    if directory.name != IMAGE_CONTAINER:
+        return None
+    results = []
+    for pc_name in directory.subdirectories():
+        try:
+            results.append(_image(directory, pc_name))
+        except (Malformed, OSError):
+            results.append(unrecognised_child(directory, pc_name))
+    return results
+
+
+def _file_history(user, pc_name):
+    with user.open_dir(pc_name) as pc:
+        if not pc.has_dir(CONFIGURATION):
+            raise Malformed(f"no {CONFIGURATION} folder")
+        with pc.open_dir(CONFIGURATION) as configuration:
+            changed = [configuration.mtime_of(entry.name) for entry in configuration.entries()]
+            last = newest(configuration.mtime, *changed)
+        return Source(FILE_HISTORY_FORMAT, pc.path, machine=pc_name, last_backup=last)
+
+
+def recognise_file_history(directory):
+    if directory.name != FILE_HISTORY_CONTAINER:
+        return None
+    results = []
+    for user_name in directory.subdirectories():
+        try:
+            with directory.open_dir(user_name) as user:
+                for pc_name in user.subdirectories():
+                    try:
+                        results.append(_file_history(user, pc_name))
+                    except (Malformed, OSError):
+                        results.append(unrecognised_child(user, pc_name))
+        except OSError:
+            results.append(unrecognised_child(directory, user_name))
+    return results
