@@ -52,6 +52,15 @@ DEFAULT_ADD_SPACE_AMOUNT = int(
     _config.get("default_add_space_amount", DEFAULT_ADD_SPACE_AMOUNT)  # noqa: F405
 )
 DEFAULT_QUOTA = int(_config.get("default_quota", DEFAULT_QUOTA))  # noqa: F405
+# The account the FastCGI daemon and the worker run as (bin/install creates
+# it); check_prerequisities tests sudo from its point of view.
+SERVICE_USER = _config.get("service_user", "backupmanagement")
+SAMBA_CONFIG = Path(_config.get("samba_config", "/etc/samba/smb.conf"))
+RRD_DIRECTORY = Path(_config.get("rrd_directory", "/var/lib/backupmanagement/rrd"))
+# runfcgi (bin/start.sh, the systemd unit): where it listens and logs.
+FCGI_SOCKET = Path(_config.get("fcgi_socket", "/run/backupmanagement/backup.sock"))
+FCGI_PIDFILE = Path(_config.get("fcgi_pidfile", "/run/backupmanagement/backup.pid"))
+FCGI_LOG_FILE = Path(_config.get("fcgi_log", "/var/log/backupmanagement/fcgi.log"))
 SSO_STRIP_REALM = bool(_config.get("sso_strip_realm", True))
 SSO_LOWERCASE = bool(_config.get("sso_lowercase", True))
 
@@ -60,12 +69,20 @@ SECURE_SSL_REDIRECT = bool(_config.get("ssl_redirect", True))
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(_config.get("hsts_seconds", 31536000))
-SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(_config.get("hsts_include_subdomains", False))
+# Subdomains of the portal's own host name, which rarely exist.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(_config.get("hsts_include_subdomains", True))
+# The preload list is for public sites; an intranet host can't be on it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
-# Served under a prefix (/backup/ as in the original): Apache passes
-# SCRIPT_NAME, Django builds every URL from it.
+# Served under a prefix (/backup/ as in the original). Apache passes it as
+# SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved
+# (and cached) on first use, which in a daemon happens at startup, outside
+# any request; and the task worker builds URLs without a request at all.
+URL_PREFIX = _config.get("url_prefix", "/backup").rstrip("/")
+FORCE_SCRIPT_NAME = URL_PREFIX or None
+STATIC_URL = f"{URL_PREFIX}/static/"
 USE_X_FORWARDED_HOST = False
 
 EMAIL_HOST = _config.get("email_host", "localhost")

@@ -1,0 +1,502 @@
+"""The prerequisite checks behind ``manage.py check_prerequisities``.
+
+Each check is a small function taking the Context and returning one Result:
+OK with what it found, or FAIL with what is wrong and how to fix it. Checks
+about privileges are made from the service user's point of view: run as that
+user (as the original README did), or as root, in which case sudo is tried
+through ``runuser -u <service user>``.
+"""
+
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import posix1e
+from django.conf import settings
+
+GIB = 1024**3
+SEARCH_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+CLEAN_ENV = {"PATH": ":".join(SEARCH_DIRS), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+SUDO_TIMEOUT_SECONDS = 10
+WRAPPER_TIMEOUT_SECONDS = 60
+NOT_WRAPPERS = {"wrappers_settings.py", "local_settings.py"}
+INSTALL_HINT = "sudo bin/install fixes this"
+
+# Commands the wrappers run (wrappers/wrapperlib), by what needs them.
+COMMON_EXECUTABLES = (
+    "sudo", "mount", "blkid", "losetup", "lvcreate", "vgs", "useradd", "userdel", "chpasswd",
+    "smbpasswd", "pdbedit", "testparm",
+)  # fmt: skip
+FILESYSTEM_EXECUTABLES = {
+    "ext4": ("mkfs.ext4", "resize2fs", "e2fsck"),
+    "btrfs": ("mkfs.btrfs", "btrfs"),
+    "xfs": ("mkfs.xfs", "xfs_growfs"),
+}
+# Debian packages providing them, for the fix.
+PACKAGES = {
+    "sudo": "sudo", "mount": "mount", "blkid": "util-linux", "losetup": "mount",
+    "lvcreate": "lvm2", "vgs": "lvm2", "useradd": "passwd", "userdel": "passwd",
+    "chpasswd": "passwd", "smbpasswd": "samba-common-bin", "pdbedit": "samba",
+    "testparm": "samba-common-bin", "mkfs.ext4": "e2fsprogs", "resize2fs": "e2fsprogs",
+    "e2fsck": "e2fsprogs", "mkfs.btrfs": "btrfs-progs", "btrfs": "btrfs-progs",
+    "mkfs.xfs": "xfsprogs", "xfs_growfs": "xfsprogs",
+}  # fmt: skip
+
+
+@dataclass
+class Result:
+    ok: bool
+    name: str
+    message: str
+
+    def line(self):
+        return f"{'OK  ' if self.ok else 'FAIL'} {self.name}: {self.message}"
+
+
+def ok(name, message):
+    return Result(True, name, message)
+
+
+def fail(name, message):
+    return Result(False, name, message)
+
+
+@dataclass
+class Context:
+    """Who the checks are made for, and how to run things as them."""
+
+    user: pwd.struct_passwd
+    groups: frozenset
+
+    @classmethod
+    def for_user(cls, name):
+        entry = pwd.getpwnam(name)
+        return cls(entry, frozenset(os.getgrouplist(name, entry.pw_gid)))
+
+    @property
+    def wrappers_path(self):
+        return Path(settings.WRAPPERS_PATH)
+
+    def wrapper_names(self):
+        """The wrappers the portal needs: every one in the source tree, which
+        bin/install copies (it removes any the source no longer has)."""
+        source = Path(settings.BASE_DIR) / "wrappers"
+        return sorted(p.name for p in source.glob("*.py") if p.name not in NOT_WRAPPERS)
+
+    def run(self, argv, timeout):
+        """Run argv as the service user (from root through runuser)."""
+        if os.geteuid() == 0 and self.user.pw_uid != 0:
+            argv = ["runuser", "-u", self.user.pw_name, "--", *argv]
+        return subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=CLEAN_ENV,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def writable(self, path):
+        """Whether the service user may write to path (by its mode bits)."""
+        info = os.stat(path)
+        if self.user.pw_uid == 0:
+            return True
+        if info.st_uid == self.user.pw_uid:
+            return bool(info.st_mode & stat.S_IWUSR)
+        if info.st_gid in self.groups:
+            return bool(info.st_mode & stat.S_IWGRP)
+        return bool(info.st_mode & stat.S_IWOTH)
+
+
+def _first_line(text):
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
+
+
+def _which(name):
+    for directory in SEARCH_DIRS:
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+# --- Settings ----------------------------------------------------------------
+
+
+def debug_off(context):
+    if settings.DEBUG:
+        return fail("DEBUG", "DEBUG is on: use backup.settings.production")
+    return ok("DEBUG", "off")
+
+
+def secret_key_set(context):
+    key = getattr(settings, "SECRET_KEY", "") or ""
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
+        return fail(
+            "SECRET_KEY",
+            "missing or weak: set secret_key in the config file to a long random value "
+            f"(e.g. {secrets.token_urlsafe(8)}… from python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(50))')",
+        )
+    return ok("SECRET_KEY", f"set ({len(key)} characters)")
+
+
+def allowed_hosts_set(context):
+    hosts = list(settings.ALLOWED_HOSTS)
+    if not hosts or "*" in hosts:
+        return fail(
+            "ALLOWED_HOSTS",
+            "empty or '*': set allowed_hosts in the config file to the server's name(s)",
+        )
+    return ok("ALLOWED_HOSTS", ", ".join(hosts))
+
+
+# --- The machine ---------------------------------------------------------------
+
+
+def service_user(context):
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    if os.geteuid() not in (0, context.user.pw_uid):
+        return fail(
+            "service user",
+            f"running as {me}: run as {context.user.pw_name} (sudo -u {context.user.pw_name} …) "
+            "or as root, so that its sudo rights are what is checked",
+        )
+    return ok("service user", f"checking as {context.user.pw_name}")
+
+
+def executables(context):
+    wanted = list(COMMON_EXECUTABLES)
+    wanted += FILESYSTEM_EXECUTABLES.get(settings.VOLUME_FILESYSTEM, ())
+    missing = [name for name in wanted if _which(name) is None]
+    if not os.access("/usr/bin/python3", os.X_OK):
+        missing.insert(0, "python3")
+    if missing:
+        packages = sorted({PACKAGES.get(name, name) for name in missing})
+        return fail(
+            "executables",
+            f"missing {', '.join(missing)}: apt-get install {' '.join(packages)} (or bin/setup)",
+        )
+    acl = subprocess.run(
+        ["/usr/bin/python3", "-I", "-c", "import posix1e"],
+        capture_output=True,
+        env=CLEAN_ENV,
+        check=False,
+    )
+    if acl.returncode != 0:
+        return fail("executables", "the wrappers need pylibacl: apt-get install python3-pylibacl")
+    return ok("executables", f"{len(wanted) + 1} commands present, python3 with pylibacl")
+
+
+def _unsafe_entry(path, info, context):
+    if stat.S_ISLNK(info.st_mode):
+        return f"{path} is a symlink"
+    if info.st_uid != 0:
+        return f"{path} is owned by {_user_name(info.st_uid)}, not root"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or context.writable(path):
+        return f"{path} is writable by others than root"
+    if posix1e.has_extended(str(path)):
+        return f"{path} has an ACL granting more than its mode"
+    return None
+
+
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _unsafe_ancestor(path, context):
+    """An ancestor through which the service user could swap the wrappers."""
+    for ancestor in reversed(path.parents):
+        info = os.stat(ancestor)
+        if info.st_uid == context.user.pw_uid and context.user.pw_uid != 0:
+            return f"{ancestor} is owned by {context.user.pw_name}"
+        # A sticky directory only lets owners rename their own entries.
+        if context.writable(ancestor) and not info.st_mode & stat.S_ISVTX:
+            return f"{ancestor} is writable by {context.user.pw_name}"
+    return None
+
+
+def wrappers_root_owned(context):
+    """The original README's warning: wrappers the service user can change
+    mean a total compromise of the system."""
+    name = "wrappers"
+    root = context.wrappers_path
+    fix = (
+        f"chown -R root:root {root} && chmod -R go-rwx {root} ({INSTALL_HINT}; "
+        "never install the wrappers under the service user's home)"
+    )
+    try:
+        problem = _unsafe_ancestor(root, context) or _unsafe_entry(root, os.lstat(root), context)
+    except FileNotFoundError:
+        return fail(name, f"{root} does not exist: {INSTALL_HINT}")
+    if problem:
+        return fail(name, f"{problem}: {fix}")
+    # Walked fully as root. As the service user, a root-owned 0700 directory
+    # can't be listed, and what it can't reach it can't change either; if it
+    # can pass through without listing, the wrappers it knows of are checked.
+    seen = False
+    for directory, subdirs, files in os.walk(root):
+        for entry in (*subdirs, *files):
+            seen = True
+            path = Path(directory, entry)
+            problem = _unsafe_entry(path, os.lstat(path), context)
+            if problem:
+                return fail(name, f"{problem}: {fix}")
+    if not seen:
+        for wrapper in context.wrapper_names():
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                problem = _unsafe_entry(root / wrapper, os.lstat(root / wrapper), context)
+                if problem:
+                    return fail(name, f"{problem}: {fix}")
+    return ok(name, f"{root} owned by root, not writable by {context.user.pw_name}")
+
+
+def sudo_wrappers(context):
+    """sudo lets the service user run every wrapper, without a password and
+    without hanging (``sudo -n -l <wrapper>`` asks the policy, runs nothing)."""
+    name = "sudo"
+    refused, hanging = [], []
+    names = context.wrapper_names()
+    for wrapper in names:
+        try:
+            listed = context.run(
+                ["sudo", "-n", "-l", str(context.wrappers_path / wrapper)], SUDO_TIMEOUT_SECONDS
+            )
+        except subprocess.TimeoutExpired:
+            hanging.append(wrapper)
+            continue
+        if listed.returncode != 0:
+            refused.append(wrapper)
+    if hanging:
+        return fail(
+            name,
+            f"sudo hangs for {', '.join(hanging)}: check sudo's name resolution "
+            "(the host name in /etc/hosts) and PAM",
+        )
+    if refused:
+        return fail(
+            name,
+            f"sudo -n refuses {context.user.pw_name}: {', '.join(refused)}: the sudoers entry "
+            f"is missing or out of date ({INSTALL_HINT}: /etc/sudoers.d/{context.user.pw_name})",
+        )
+    return ok(name, f"sudo -n allows all {len(names)} wrappers, no password asked")
+
+
+def _defaults(listing):
+    """The Defaults entries from ``sudo -l`` output."""
+    entries, inside = [], False
+    for line in listing.splitlines():
+        if line.startswith("Matching Defaults entries"):
+            inside = True
+        elif inside and line.strip():
+            entries += [entry.strip() for entry in line.split(", ")]
+        elif inside:
+            inside = False
+    return entries
+
+
+def env_reset(context):
+    name = "env_reset"
+    try:
+        listed = context.run(["sudo", "-n", "-l"], SUDO_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        return fail(name, "sudo -n -l hangs: check sudo's configuration")
+    if listed.returncode != 0:
+        return fail(name, f"sudo -n -l failed ({_first_line(listed.stderr)}): {INSTALL_HINT}")
+    settings_seen = [e for e in _defaults(listed.stdout) if e in ("env_reset", "!env_reset")]
+    # The last entry wins; none means sudo's built-in default, which is on.
+    if settings_seen and settings_seen[-1] == "!env_reset":
+        return fail(
+            name,
+            "sudo does not reset the environment for the service user: remove "
+            "'Defaults !env_reset' from sudoers (visudo)",
+        )
+    return ok(name, "sudo resets the environment")
+
+
+def _run_wrapper(context, wrapper):
+    path = str(context.wrappers_path / wrapper)
+    argv = [path] if context.user.pw_uid == 0 else ["sudo", "-n", path]
+    return context.run(argv, WRAPPER_TIMEOUT_SECONDS)
+
+
+def volume_group(context):
+    """The pool (LVM volume group, or loop-file pool) exists and has room for
+    at least one volume of the default size."""
+    name = "volume group"
+    try:
+        completed = _run_wrapper(context, "vgdisplay.py")
+    except subprocess.TimeoutExpired:
+        return fail(name, "vgdisplay.py did not answer: check the storage (lvs, vgs)")
+    if completed.returncode != 0:
+        return fail(
+            name,
+            f"{_first_line(completed.stderr)}: create the volume group "
+            "(pvcreate /dev/sdX && vgcreate backupdisks /dev/sdX) or set BACKEND, "
+            f"VOLUME_GROUP or LOOPFILE_POOL in {context.wrappers_path}/local_settings.py",
+        )
+    try:
+        pool = json.loads(completed.stdout)
+        free_gib = pool["free_bytes"] / GIB
+        size_gib = pool["size_bytes"] / GIB
+    except (ValueError, KeyError, TypeError):
+        return fail(name, "vgdisplay.py printed something unexpected: reinstall the wrappers")
+    what = f"{pool.get('backend')} pool {pool.get('name')}"
+    if free_gib < settings.DEFAULT_DISK_SIZE:
+        return fail(
+            name,
+            f"{what} has {free_gib:.0f} GiB free, less than one default volume "
+            f"({settings.DEFAULT_DISK_SIZE} GiB): add a disk (vgextend) or lower "
+            "default_disk_size in the config file",
+        )
+    return ok(name, f"{what}: {size_gib:.0f} GiB, {free_gib:.0f} GiB free")
+
+
+def directories_root_acls(context):
+    name = "DIRECTORIES_ROOT"
+    root = Path(settings.DIRECTORIES_ROOT)
+    if not root.is_dir():
+        return fail(name, f"{root} does not exist: mkdir -p {root} ({INSTALL_HINT})")
+    try:
+        acl = posix1e.ACL(file=str(root))
+        if not acl.valid():
+            return fail(name, f"{root} has an invalid ACL: setfacl -b {root}")
+        if os.access(root, os.W_OK):
+            _acl_round_trip(root)
+    except OSError as error:
+        return fail(
+            name,
+            f"ACLs don't work on {root} ({error.strerror}): mount its filesystem with ACLs "
+            "(ext4, btrfs and xfs have them on by default; remove 'noacl')",
+        )
+    return ok(name, f"{root} exists, ACLs work")
+
+
+def _acl_round_trip(root):
+    """Set and read back a named-user ACL entry on a scratch file."""
+    probe = root / f".acl-probe-{secrets.token_hex(4)}"
+    probe.touch(mode=0o600)
+    try:
+        acl = posix1e.ACL(text=f"u::rw-,u:{os.geteuid()}:r--,g::---,m::r--,o::---")
+        acl.applyto(str(probe))
+        if not posix1e.has_extended(str(probe)):
+            raise OSError(0, "an ACL set on a file was not read back")
+    finally:
+        probe.unlink()
+
+
+def samba_share(context):
+    name = "Samba"
+    config = Path(getattr(settings, "SAMBA_CONFIG", "/etc/samba/smb.conf"))
+    root = Path(settings.DIRECTORIES_ROOT)
+    fix = (
+        f"add the per-user share of INSTALL.samba.txt (path = {root}/%S) to {config}, "
+        "then check with testparm"
+    )
+    if _which("testparm") is None:
+        return fail(name, "testparm is missing: apt-get install samba")
+    completed = subprocess.run(
+        ["testparm", "-s", str(config)],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        timeout=30,
+        check=False,
+    )
+    if completed.returncode != 0:
+        return fail(name, f"testparm rejects {config} ({_first_line(completed.stderr)}): {fix}")
+    section = None
+    for line in completed.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif section and line.startswith("path = ") and line[7:].startswith(f"{root}/"):
+            return ok(name, f"share [{section}] serves {line[7:]}")
+    return fail(name, f"no share in {config} serves {root}/<user>: {fix}")
+
+
+def _directory_writable(name, path, fix):
+    def check(context):
+        directory = Path(path)
+        if not directory.is_dir():
+            return fail(name, f"{directory} does not exist: {fix}")
+        if not context.writable(directory):
+            return fail(
+                name,
+                f"{directory} is not writable by {context.user.pw_name}: "
+                f"chown {context.user.pw_name} {directory} ({INSTALL_HINT})",
+            )
+        return ok(name, f"{directory} writable by {context.user.pw_name}")
+
+    check.__name__ = name
+    return check
+
+
+def rrd_directory(context):
+    path = getattr(settings, "RRD_DIRECTORY", None)
+    if path is None:
+        return fail("RRD directory", "RRD_DIRECTORY is not set: set rrd_directory in the config")
+    return _directory_writable("RRD directory", path, INSTALL_HINT)(context)
+
+
+def database(context):
+    path = Path(settings.DATABASES["default"]["NAME"])
+    result = _directory_writable("database", path.parent, INSTALL_HINT)(context)
+    if not result.ok:
+        return result
+    if not path.exists():
+        # Opening it here would create it, owned by whoever runs the check.
+        return fail("database", f"{path} does not exist: run migrate ({INSTALL_HINT})")
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        return fail("database", f"{len(pending)} migrations not applied: run migrate")
+    return ok("database", f"{path} up to date")
+
+
+def static_files(context):
+    root = Path(settings.STATIC_ROOT)
+    if not (root / "admin").is_dir():
+        return fail("static files", f"{root} is not collected: run collectstatic ({INSTALL_HINT})")
+    return ok("static files", f"collected in {root}")
+
+
+CHECKS = (
+    debug_off,
+    secret_key_set,
+    allowed_hosts_set,
+    service_user,
+    executables,
+    wrappers_root_owned,
+    sudo_wrappers,
+    env_reset,
+    volume_group,
+    directories_root_acls,
+    samba_share,
+    rrd_directory,
+    database,
+    static_files,
+)
+
+
+def service_user_name():
+    return getattr(settings, "SERVICE_USER", "backupmanagement")
+
+
+def run_all(context):
+    """Every check, in order; one Result each."""
+    return [check(context) for check in CHECKS]

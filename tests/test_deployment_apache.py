@@ -1,0 +1,252 @@
+"""The production front end for real: a private Apache serving
+deploy/apache/backupmanagement.conf over HTTPS with basic auth, in front of
+the flup daemon started by bin/start.sh as the service user of a bin/install
+installation."""
+
+import base64
+import http.client
+import json
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
+
+import pytest
+
+from support import apache, deployment
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-2"}
+
+
+@pytest.fixture(scope="module")
+def site():
+    installation = deployment.create()
+    server = None
+    try:
+        installed = installation.install()
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+        # As an admin would for a small pool: the test pool is 20 GiB.
+        with installation.config.open("a") as config:
+            config.write("default_disk_size = 1\n")
+        started = installation.start_daemon()
+        assert started.returncode == 0, started.stderr
+        conf = installation.prefix / "apache"
+        conf.mkdir()
+        htpasswd = conf / "htpasswd"
+        for number, (user, password) in enumerate(PASSWORDS.items()):
+            create = ["-c"] if number == 0 else []
+            subprocess.run(
+                ["htpasswd", "-b", "-B", *create, str(htpasswd), user, password],
+                check=True,
+                capture_output=True,
+            )
+        subprocess.run(["chgrp", "www-data", str(htpasswd)], check=True)
+        htpasswd.chmod(0o640)
+        server = apache.start(
+            conf,
+            socket_path=installation.socket,
+            static_root=installation.static_root,
+            htpasswd=htpasswd,
+        )
+        server.installation = installation
+        yield server
+    finally:
+        if server is not None:
+            apache.stop(server)
+        deployment.destroy(installation)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict
+    body: str
+
+
+@dataclass
+class Browser:
+    """A client that keeps cookies, never follows redirects, and signs in
+    with basic auth like a browser that was given the password."""
+
+    server: apache.Apache
+    user: str = None
+    password: str = None
+    cookies: dict = field(default_factory=dict)
+
+    def request(self, method, path, *, body=None, headers=None):
+        connection = http.client.HTTPSConnection(
+            "localhost", self.server.port, context=self.server.ssl_context(), timeout=30
+        )
+        sent = dict(headers or {})
+        if self.user:
+            password = self.password or PASSWORDS[self.user]
+            token = base64.b64encode(f"{self.user}:{password}".encode()).decode()
+            sent["Authorization"] = f"Basic {token}"
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                for name, morsel in SimpleCookie(header).items():
+                    self.cookies[name] = morsel.value
+            return Response(
+                response.status,
+                {k.lower(): v for k, v in response.getheaders()},
+                response.read().decode("utf-8", "replace"),
+            )
+        finally:
+            connection.close()
+
+    def get(self, path, headers=None):
+        return self.request("GET", path, headers=headers)
+
+    def post(self, path, data, headers=None):
+        return self.request(
+            "POST",
+            path,
+            body=urlencode(data),
+            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+        )
+
+    @property
+    def origin(self):
+        return f"https://localhost:{self.server.port}"
+
+
+def signed_in_as(body):
+    found = re.search(r'data-testid="signed-in-user"[^>]*>(.*?)</', body, flags=re.DOTALL)
+    return re.sub(r"<[^>]+>|Signed in as", "", found.group(1)).strip() if found else None
+
+
+def test_unauthenticated_requests_get_401(site):
+    anonymous = Browser(site)
+    for path in ("/backup/", "/backup/ping/", "/backup/admin/", "/backup/volume/create/"):
+        response = anonymous.get(path)
+        assert response.status == 401, path
+        assert response.headers["www-authenticate"] == 'Basic realm="Backup management"'
+    assert Browser(site, user="alice", password="wrong-password").get("/backup/").status == 401
+    assert Browser(site, user="mallory", password="no-such-user").get("/backup/").status == 401
+
+
+def test_a_claimed_identity_without_a_password_is_401(site):
+    anonymous = Browser(site)
+    response = anonymous.get("/backup/", headers={"Remote-User": "alice", "X-Remote-User": "alice"})
+    assert response.status == 401
+
+
+def test_signed_in_user_reaches_their_own_dashboard(site):
+    for user in PASSWORDS:
+        response = Browser(site, user=user).get("/backup/")
+        assert response.status == 200, response.body[:500]
+        assert signed_in_as(response.body) == user
+        assert "Set-Cookie" not in response.headers or "Secure" in response.headers["set-cookie"]
+
+
+def test_daemon_answers_through_the_proxy(site):
+    response = Browser(site, user="alice").get("/backup/ping/")
+    assert (response.status, response.body) == (200, "pong")
+    # Django saw HTTPS (mod_ssl's HTTPS=on through FastCGI), so no redirect
+    # loop, and sets its security headers.
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_spoofed_identity_headers_change_nothing(site):
+    alice = Browser(site, user="alice")
+    for header in ("Remote-User", "X-Remote-User", "Remote_User"):
+        response = alice.get("/backup/", headers={header: "bob"})
+        assert response.status == 200
+        assert signed_in_as(response.body) == "alice", header
+
+
+def test_prefix_is_kept_in_urls_and_redirects(site):
+    alice = Browser(site, user="alice")
+    bare = alice.get("/backup")
+    assert bare.status == 301
+    assert bare.headers["location"] == f"{alice.origin}/backup/"
+    body = alice.get("/backup/").body
+    assert 'href="/backup/static/' in body
+    assert 'href="/static/' not in body
+
+
+def test_static_files_are_served_by_apache(site):
+    alice = Browser(site, user="alice")
+    stylesheets = re.findall(r'href="(/backup/static/[^"]+\.css)"', alice.get("/backup/").body)
+    assert stylesheets
+    anonymous = Browser(site)
+    for url in stylesheets:
+        response = anonymous.get(url)
+        assert response.status == 200, url
+        assert response.headers["content-type"].startswith("text/css")
+        on_disk = site.installation.static_root / url.removeprefix("/backup/static/")
+        assert response.body == on_disk.read_text()
+        # Django's middleware would have added this: Apache served the file.
+        assert "x-frame-options" not in response.headers
+    assert anonymous.get("/backup/static/admin/css/base.css").status == 200
+    assert anonymous.get("/backup/static/../../etc/backupmanagement/backup.toml").status in (
+        400,
+        401,
+        403,
+        404,
+    )
+
+
+def test_csrf_protected_post_works_through_the_proxy(site):
+    alice = Browser(site, user="alice")
+    page = alice.get("/backup/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1)
+    assert "csrftoken" in alice.cookies
+    origin = {"Origin": alice.origin, "Referer": f"{alice.origin}/backup/"}
+
+    missing = alice.post("/backup/volume/create/", {}, headers=origin)
+    assert missing.status == 403
+    forged = alice.post(
+        "/backup/volume/create/",
+        {"csrfmiddlewaretoken": token},
+        headers={"Origin": "https://evil.example", "Referer": "https://evil.example/"},
+    )
+    assert forged.status == 403
+
+    accepted = alice.post("/backup/volume/create/", {"csrfmiddlewaretoken": token}, headers=origin)
+    assert accepted.status == 302, accepted.body[:500]
+    assert accepted.headers["location"].startswith("/backup/")
+
+
+def test_a_volume_is_created_end_to_end(site):
+    """Apache, flup, the task worker, sudo and the root-owned wrappers, as
+    installed: an employee's click makes a real volume."""
+    bob = Browser(site, user="bob")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', bob.get("/backup/").body)
+    started = bob.post(
+        "/backup/volume/create/",
+        {"csrfmiddlewaretoken": token.group(1)},
+        headers={"Origin": bob.origin, "Referer": f"{bob.origin}/backup/"},
+    )
+    assert started.status == 302
+    operation = re.fullmatch(r"/backup/operations/(\d+)/", started.headers["location"])
+    assert operation, started.headers["location"]
+    worker = site.installation.start_worker()
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            status = json.loads(bob.get(f"/backup/operations/{operation.group(1)}/status/").body)
+            if not status["active"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    assert status["state"] == "succeeded", status
+    dashboard = bob.get("/backup/")
+    assert signed_in_as(dashboard.body) == "bob"
+    assert 'data-testid="size"' in dashboard.body
+    mount_point = site.installation.prefix / "srv" / "userbackup" / "bob"
+    assert mount_point.is_mount()
+    # Every privileged step went through sudo as the service user.
+    asked = [line for line in site.installation.syslog if "useradd.py: ok" in line]
+    assert asked
+    assert f"from {site.installation.user}" in asked[0]
