@@ -20,6 +20,9 @@ def _get_logger(ident, address):
         except OSError:
             # No syslog daemon: the wrapper still works, its stderr still says why.
             handler = logging.NullHandler()
+        # Python's handler may fail only when sending (no /dev/log): stay
+        # silent then, so stderr keeps its one line instead of a traceback.
+        logging.raiseExceptions = False
         prefix = f"backupmanagement[{os.getpid()}]: {ident}"
         handler.setFormatter(logging.Formatter(f"{prefix}: %(message)s"))
         _logger.addHandler(handler)
