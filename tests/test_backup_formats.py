@@ -22,6 +22,7 @@ from support import backup_tools
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from wrapperlib import discovery
+from wrapperlib.discovery import walk
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC).timestamp()
@@ -586,6 +587,33 @@ def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
 def test_kopia_format_blob_that_is_not_json_is_unrecognised(tmp_path):
     touch(tmp_path / "kopia" / "kopia.repository.f", T0, b"[" * 60000)
     assert unrecognised_paths(scan(tmp_path)) == ["kopia"]
+
+
+# Reading the volume
+
+
+def test_the_reader_never_follows_a_symlink(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "file").write_text("outside\n")
+    (tmp_path / "volume").mkdir()
+    (tmp_path / "volume" / "folder").symlink_to(tmp_path / "real")
+    (tmp_path / "volume" / "file").symlink_to(tmp_path / "real" / "file")
+    os.mkfifo(tmp_path / "volume" / "fifo")
+    budget = walk.Budget(walk.Limits(100, 10))
+    with walk.Dir.open_root(str(tmp_path / "volume"), budget) as volume:
+        # O_NOFOLLOW with O_DIRECTORY: a symlink is "not a directory".
+        with pytest.raises(NotADirectoryError):
+            volume.open_dir("folder")
+        for name in ("file", "fifo"):
+            with pytest.raises(walk.Malformed):
+                volume.read(name, 100)
+        assert sorted((entry.name, entry.kind) for entry in volume.entries()) == [
+            ("fifo", "other"),
+            ("file", "symlink"),
+            ("folder", "symlink"),
+        ]
+    with pytest.raises(NotADirectoryError):
+        walk.Dir.open_root(str(tmp_path / "volume" / "folder"), budget)
 
 
 # The scan as a whole

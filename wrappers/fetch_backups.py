@@ -22,15 +22,22 @@ from wrapperlib.errors import Refusal
 REPORT_GRACE_SECONDS = 10
 
 
+def _volume_root(user):
+    # A mount point in production; a plain directory is scanned the same way.
+    root = paths.mount_point(user)
+    if not root.is_dir():
+        raise Refusal(f"{user} has no volume at {root}")
+    return root
+
+
 def main(args):
     (user,) = validate.arguments(args, "USER")
     account = validate.managed_account(user)
     config = settings()
     limits = discovery.Limits(config.SCAN_MAX_ENTRIES, config.SCAN_MAX_SECONDS)
+    _volume_root(account.pw_name)
     with locks.volume_lock(account.pw_name):
-        root = paths.mount_point(account.pw_name)
-        if not root.is_dir():
-            raise Refusal(f"{account.pw_name} has no volume at {root}")
+        root = _volume_root(account.pw_name)  # again, now that nothing can remove it
         scanned_at = datetime.datetime.now(datetime.UTC)
         result = as_user.run(
             account,
