@@ -227,7 +227,7 @@ def run_logged(install, wrapper, *args, stdin=b""):
         stderr=subprocess.PIPE,
         env=ENV,
     )
-    out, err = process.communicate(stdin, timeout=120)
+    _stdout, err = process.communicate(stdin, timeout=120)
     return process.returncode, err.decode(), logged_lines(install, process)
 
 
