@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+
 from support import wrapper_install
 
 IS_ROOT = os.geteuid() == 0
