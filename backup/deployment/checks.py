@@ -8,6 +8,7 @@ through ``runuser -u <service user>``.
 """
 
 import contextlib
+import errno
 import json
 import os
 import pwd
@@ -366,19 +367,24 @@ def volume_group(context):
 def directories_root_acls(context):
     name = "DIRECTORIES_ROOT"
     root = Path(settings.DIRECTORIES_ROOT)
-    if not root.is_dir():
-        return fail(name, f"{root} does not exist: mkdir -p {root} ({INSTALL_HINT})")
+    problem = _missing_directory(root, context)
+    if problem:
+        return fail(name, problem)
     try:
-        acl = posix1e.ACL(file=str(root))
-        if not acl.valid():
-            return fail(name, f"{root} has an invalid ACL: setfacl -b {root}")
+        # Reading an ACL succeeds even without ACL support (libacl falls back
+        # to the mode); the raw attribute tells the two apart.
+        try:
+            os.getxattr(root, "system.posix_acl_access")
+        except OSError as error:
+            if error.errno != errno.ENODATA:
+                raise
         if os.access(root, os.W_OK):
             _acl_round_trip(root)
     except OSError as error:
         return fail(
             name,
-            f"ACLs don't work on {root} ({error.strerror}): mount its filesystem with ACLs "
-            "(ext4, btrfs and xfs have them on by default; remove 'noacl')",
+            f"ACLs don't work on {root} ({error.strerror}): put it on a filesystem with "
+            "ACLs (ext4, btrfs and xfs have them on by default)",
         )
     return ok(name, f"{root} exists, ACLs work")
 
@@ -426,11 +432,27 @@ def samba_share(context):
     return fail(name, f"no share in {config} serves {root}/<user>: {fix}")
 
 
-def _directory_writable(name, path, fix):
+def _missing_directory(path, context):
+    """Why path is not a directory the service user can reach, or None."""
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            return None
+        return f"{path} is not a directory: remove it, then {INSTALL_HINT}"
+    except FileNotFoundError:
+        return f"{path} does not exist: {INSTALL_HINT}"
+    except PermissionError:
+        return (
+            f"{context.user.pw_name} cannot reach {path}: make its parent directories "
+            "traversable (chmod o+x)"
+        )
+
+
+def _directory_writable(name, path):
     def check(context):
         directory = Path(path)
-        if not directory.is_dir():
-            return fail(name, f"{directory} does not exist: {fix}")
+        problem = _missing_directory(directory, context)
+        if problem:
+            return fail(name, problem)
         if not context.writable(directory):
             return fail(
                 name,
@@ -447,12 +469,12 @@ def rrd_directory(context):
     path = getattr(settings, "RRD_DIRECTORY", None)
     if path is None:
         return fail("RRD directory", "RRD_DIRECTORY is not set: set rrd_directory in the config")
-    return _directory_writable("RRD directory", path, INSTALL_HINT)(context)
+    return _directory_writable("RRD directory", path)(context)
 
 
 def database(context):
     path = Path(settings.DATABASES["default"]["NAME"])
-    result = _directory_writable("database", path.parent, INSTALL_HINT)(context)
+    result = _directory_writable("database", path.parent)(context)
     if not result.ok:
         return result
     if not path.exists():
@@ -497,6 +519,13 @@ def service_user_name():
     return getattr(settings, "SERVICE_USER", "backupmanagement")
 
 
+def _run_one(check, context):
+    try:
+        return check(context)
+    except Exception as error:  # noqa: BLE001 (one line per check, whatever happens)
+        return fail(check.__name__, f"the check itself failed ({error!r}): report this")
+
+
 def run_all(context):
     """Every check, in order; one Result each."""
-    return [check(context) for check in CHECKS]
+    return [_run_one(check, context) for check in CHECKS]

@@ -1,0 +1,266 @@
+"""manage.py check_prerequisities on a real installation: all OK as
+installed, and one clear FAIL line for each thing an admin can get wrong."""
+
+import os
+import pwd
+import secrets
+import shutil
+import subprocess
+
+import pytest
+
+from backup.deployment import checks
+from support import deployment
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def installed():
+    installation = deployment.create()
+    try:
+        result = installation.install()
+        assert result.returncode == 0, result.stdout + result.stderr
+        # As an admin would for a small pool: the test pool is 20 GiB.
+        with installation.config.open("a") as config:
+            config.write("default_disk_size = 1\n")
+        yield installation
+    finally:
+        deployment.destroy(installation)
+
+
+def check(installation, *, as_root=False):
+    completed = installation.manage("check_prerequisities", as_root=as_root)
+    lines = {}
+    for line in completed.stdout.splitlines():
+        status, _, rest = line.partition(" ")
+        name, _, message = rest.strip().partition(": ")
+        if status in ("OK", "FAIL"):
+            lines[name] = (status, message)
+    return completed, lines
+
+
+def failures(lines):
+    return {name: message for name, (status, message) in lines.items() if status == "FAIL"}
+
+
+def test_passes_on_the_installed_setup(installed):
+    completed, lines = check(installed)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert failures(lines) == {}
+    assert set(lines) == {
+        "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "service user", "executables", "wrappers",
+        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "RRD directory",
+        "database", "static files",
+    }  # fmt: skip
+    assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
+    assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
+    assert completed.stdout.rstrip().endswith("all 14 checks passed")
+
+
+def test_passes_as_root_checking_for_the_service_user(installed):
+    completed, lines = check(installed, as_root=True)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert lines["service user"] == ("OK", f"checking as {installed.user}")
+
+
+def test_the_alias_spelling_runs_the_same_checks(installed):
+    completed = installed.manage("check_prerequisites")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "all 14 checks passed" in completed.stdout
+
+
+def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
+    account = pwd.getpwnam(installed.user)
+    os.chown(installed.wrappers, account.pw_uid, 0)
+    try:
+        completed, lines = check(installed)
+    finally:
+        os.chown(installed.wrappers, 0, 0)
+    assert completed.returncode != 0
+    assert lines["wrappers"] == (
+        "FAIL",
+        f"{installed.wrappers} is owned by {installed.user}, not root: "
+        f"chown -R root:root {installed.wrappers} && chmod -R go-rwx {installed.wrappers} "
+        "(sudo bin/install fixes this; never install the wrappers under the service user's "
+        "home)",
+    )
+    assert "of 14 checks failed" in completed.stderr
+
+
+def test_fails_when_one_wrapper_is_group_writable(installed):
+    """Seen as root, which can look inside the 0700 directory."""
+    wrapper = installed.wrappers / "useradd.py"
+    os.chown(wrapper, 0, pwd.getpwnam(installed.user).pw_gid)
+    wrapper.chmod(0o770)
+    try:
+        completed, lines = check(installed, as_root=True)
+    finally:
+        os.chown(wrapper, 0, 0)
+        wrapper.chmod(0o700)
+    assert completed.returncode != 0
+    assert lines["wrappers"][1].startswith(f"{wrapper} is writable by others than root: chown")
+
+
+def test_fails_when_the_sudoers_entry_is_missing(installed):
+    aside = installed.prefix / "sudoers.aside"
+    shutil.move(installed.sudoers, aside)
+    try:
+        completed, lines = check(installed)
+    finally:
+        shutil.move(aside, installed.sudoers)
+    assert completed.returncode != 0
+    status, message = lines["sudo"]
+    assert status == "FAIL"
+    assert message.startswith(f"sudo -n refuses {installed.user}: chmod.py, chown.py,")
+    assert message.endswith(
+        f"the sudoers entry is missing or out of date (sudo bin/install fixes this: "
+        f"/etc/sudoers.d/{installed.user})"
+    )
+    assert lines["volume group"][0] == "FAIL"  # nothing runs without sudo
+
+
+def test_fails_when_the_volume_group_does_not_exist(installed):
+    local = installed.wrappers / "local_settings.py"
+    original = local.read_text()
+    missing = f"bmdnovg{secrets.token_hex(3)}"
+    local.write_text(
+        original + f"BACKEND = 'lvm'\nVOLUME_GROUP = '{missing}'\nLVM_ACTIVATION = False\n"
+    )
+    try:
+        completed, lines = check(installed)
+    finally:
+        local.write_text(original)
+    assert completed.returncode != 0
+    status, message = lines["volume group"]
+    assert status == "FAIL"
+    assert missing in message
+    assert "create the volume group (pvcreate /dev/sdX && vgcreate backupdisks /dev/sdX)" in message
+
+
+def test_fails_when_env_reset_is_off(installed):
+    override = installed.sudoers.with_name(f"{installed.user}-noreset")
+    override.write_text(f"Defaults:{installed.user} !env_reset\n")
+    override.chmod(0o440)
+    try:
+        completed, lines = check(installed)
+    finally:
+        override.unlink()
+    assert completed.returncode != 0
+    assert lines["env_reset"] == (
+        "FAIL",
+        "sudo does not reset the environment for the service user: remove "
+        "'Defaults !env_reset' from sudoers (visudo)",
+    )
+
+
+def test_fails_when_no_samba_share_serves_the_volumes(installed):
+    config = installed.samba_config
+    original = config.read_text()
+    config.write_text(original.split("[homes]")[0])
+    try:
+        completed, lines = check(installed)
+    finally:
+        config.write_text(original)
+    assert completed.returncode != 0
+    assert lines["Samba"][1].startswith(f"no share in {config} serves {installed.prefix}/srv/")
+
+
+def test_fails_on_unsafe_settings(installed):
+    original = installed.config.read_text()
+    unsafe = [
+        'secret_key = "short"' if line.startswith("secret_key") else line
+        for line in original.splitlines()
+    ]
+    unsafe = [
+        'allowed_hosts = ["*"]' if line.startswith("allowed_hosts") else line for line in unsafe
+    ]
+    installed.config.write_text("\n".join(unsafe) + "\n")
+    try:
+        completed, lines = check(installed)
+    finally:
+        installed.config.write_text(original)
+    assert completed.returncode != 0
+    assert lines["SECRET_KEY"][0] == "FAIL"
+    assert lines["ALLOWED_HOSTS"][0] == "FAIL"
+    assert lines["DEBUG"] == ("OK", "off")
+
+
+def test_fails_when_the_rrd_directory_is_not_writable(installed):
+    rrd = installed.prefix / "var" / "lib" / "backupmanagement" / "rrd"
+    os.chown(rrd, 0, 0)
+    try:
+        completed, lines = check(installed)
+    finally:
+        account = pwd.getpwnam(installed.user)
+        os.chown(rrd, account.pw_uid, account.pw_gid)
+    assert completed.returncode != 0
+    assert lines["RRD directory"][1].startswith(f"{rrd} is not writable by {installed.user}")
+
+
+def test_unknown_service_user_is_one_clear_line(installed):
+    completed = installed.manage("check_prerequisities", "--user", "bmd-no-such-user")
+    assert completed.returncode != 0
+    assert "bmd-no-such-user does not exist: sudo bin/install creates it" in completed.stderr
+
+
+def test_sudo_listing_defaults_are_read_in_order():
+    listing = (
+        "Matching Defaults entries for svc on host:\n"
+        "    env_reset, mail_badpass, secure_path=/usr/sbin\\:/usr/bin, use_pty,\n"
+        "    !env_reset\n"
+        "\n"
+        "User svc may run the following commands on host:\n"
+        "    (root) NOPASSWD: /opt/w/a.py\n"
+    )
+    assert checks._defaults(listing)[-1] == "!env_reset"
+    assert "env_reset" in checks._defaults(listing)
+
+
+def test_directories_root_without_acl_support_fails(installed):
+    """ramfs has no extended attributes, hence no ACLs."""
+    root = installed.prefix / "noacl"
+    root.mkdir()
+    subprocess.run(["mount", "-t", "ramfs", "-o", "size=1m", "ramfs", str(root)], check=True)
+    original = installed.config.read_text()
+    installed.config.write_text(
+        original.replace(
+            f'directories_root = "{installed.prefix}/srv/userbackup"',
+            f'directories_root = "{root}"',
+        )
+    )
+    try:
+        completed, lines = check(installed)
+    finally:
+        installed.config.write_text(original)
+        subprocess.run(["umount", str(root)], check=True)
+        root.rmdir()
+    assert completed.returncode != 0
+    assert lines["DIRECTORIES_ROOT"] == (
+        "FAIL",
+        f"ACLs don't work on {root} (Operation not supported): put it on a filesystem with "
+        "ACLs (ext4, btrfs and xfs have them on by default)",
+    )
+
+
+def test_directories_root_the_service_user_cannot_reach_fails(installed):
+    hidden = installed.prefix / "hidden"
+    (hidden / "srv").mkdir(parents=True)
+    hidden.chmod(0o700)
+    original = installed.config.read_text()
+    installed.config.write_text(
+        original.replace(
+            f'directories_root = "{installed.prefix}/srv/userbackup"',
+            f'directories_root = "{hidden}/srv"',
+        )
+    )
+    try:
+        completed, lines = check(installed)
+    finally:
+        installed.config.write_text(original)
+    assert completed.returncode != 0
+    assert lines["DIRECTORIES_ROOT"] == (
+        "FAIL",
+        f"{installed.user} cannot reach {hidden}/srv: make its parent directories "
+        "traversable (chmod o+x)",
+    )

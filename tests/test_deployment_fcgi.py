@@ -1,0 +1,225 @@
+"""The FastCGI daemon (manage.py runfcgi, bin/start.sh) as the service user
+of a real installation: start, restart, SIGTERM, stale and live sockets."""
+
+import grp
+import os
+import pwd
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from support import deployment
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+WAIT_SECONDS = 30
+FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 3, 4, 5, 6
+FCGI_RESPONDER = 1
+
+
+@pytest.fixture(scope="module")
+def installed():
+    installation = deployment.create()
+    try:
+        result = installation.install()
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield installation
+    finally:
+        deployment.destroy(installation)
+
+
+@pytest.fixture
+def stopped(installed):
+    """The daemon is not running before and after the test."""
+    installed.manage("runfcgi", "--stop")
+    yield installed
+    installed.manage("runfcgi", "--stop")
+
+
+def _record(kind, content=b""):
+    return struct.pack("!BBHHBx", 1, kind, 1, len(content), 0) + content
+
+
+def _pair(name, value):
+    name, value = name.encode(), value.encode()
+    sizes = b"".join(
+        bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+        for n in (len(name), len(value))
+    )
+    return sizes + name + value
+
+
+def fcgi_get(socket_path, path):
+    """One GET over FastCGI, as the web server sends it (flup's own client
+    predates Python 3)."""
+    params = {
+        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/backup", "PATH_INFO": path,
+        "QUERY_STRING": "", "SERVER_NAME": "localhost", "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on",
+    }  # fmt: skip
+    with socket.socket(socket.AF_UNIX) as connection:
+        connection.settimeout(30)
+        connection.connect(str(socket_path))
+        connection.sendall(
+            _record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
+            + _record(FCGI_PARAMS, b"".join(_pair(k, v) for k, v in params.items()))
+            + _record(FCGI_PARAMS)
+            + _record(FCGI_STDIN)
+        )
+        stream = connection.makefile("rb")
+        output = b""
+        while True:
+            _, kind, _, length, padding = struct.unpack("!BBHHBx", stream.read(8))
+            content = stream.read(length + padding)[:length]
+            if kind == FCGI_STDOUT:
+                output += content
+            elif kind == FCGI_END_REQUEST:
+                break
+    head, _, body = output.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+    return headers.get("Status", "200 OK"), body.decode()
+
+
+def gone(pid):
+    """Exited (a zombie counts: this machine's init does not reap orphans)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
+
+
+def wait_until(condition, what):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_start_serves_on_a_socket_only_the_web_server_reaches(stopped):
+    started = stopped.start_daemon()
+    assert started.returncode == 0, started.stderr
+    pid = stopped.daemon_pid()
+    assert f"(pid {pid})" in started.stdout
+    assert not gone(pid)
+    assert os.stat(f"/proc/{pid}").st_uid == pwd.getpwnam(stopped.user).pw_uid
+    info = os.stat(stopped.socket)
+    assert stat.S_ISSOCK(info.st_mode)
+    assert stat.S_IMODE(info.st_mode) == 0o660
+    assert info.st_gid == grp.getgrnam("www-data").gr_gid
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+    # The web server's user can connect; any other account cannot.
+    for user, allowed in (("www-data", True), ("nobody", False)):
+        probe = subprocess.run(
+            [
+                "runuser", "-u", user, "--", "/usr/bin/python3", "-c",
+                "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])",
+                str(stopped.socket),
+            ],
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        assert (probe.returncode == 0) is allowed, (user, probe.stderr)
+
+
+def test_start_sh_restarts_cleanly(stopped):
+    assert stopped.start_daemon().returncode == 0
+    first = stopped.daemon_pid()
+    restarted = stopped.start_daemon()
+    assert restarted.returncode == 0, restarted.stderr
+    second = stopped.daemon_pid()
+    assert second != first
+    assert gone(first)
+    assert not gone(second)
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+
+
+def test_sigterm_stops_and_removes_socket_and_pidfile(stopped):
+    assert stopped.start_daemon().returncode == 0
+    pid = stopped.daemon_pid()
+    os.kill(pid, signal.SIGTERM)
+    wait_until(lambda: gone(pid), "the daemon to exit")
+    assert not stopped.socket.exists()
+    assert not stopped.pidfile.exists()
+    assert "stopped (pid" in stopped.fcgi_log.read_text()
+
+
+def test_second_daemon_is_refused_while_one_runs(stopped):
+    assert stopped.start_daemon().returncode == 0
+    pid = stopped.daemon_pid()
+    second = stopped.manage("runfcgi", "--daemonize")
+    assert second.returncode != 0
+    assert f"already running (pid {pid}" in second.stderr
+    assert stopped.daemon_pid() == pid
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+
+
+def test_stop_command(stopped):
+    assert stopped.start_daemon().returncode == 0
+    pid = stopped.daemon_pid()
+    assert stopped.manage("runfcgi", "--stop").stdout.strip() == "stopped"
+    assert gone(pid)
+    assert not stopped.socket.exists()
+    assert stopped.manage("runfcgi", "--stop").stdout.strip() == "not running"
+
+
+def test_stale_socket_and_pidfile_are_replaced(stopped):
+    # What a killed daemon leaves: a socket nobody listens on, a pidfile
+    # nobody holds (with a pid that may since belong to anything).
+    dead = socket.socket(socket.AF_UNIX)
+    dead.bind(str(stopped.socket))
+    dead.close()
+    stopped.pidfile.write_text("1\n")
+    account = pwd.getpwnam(stopped.user)
+    for leftover in (stopped.socket, stopped.pidfile):
+        os.chown(leftover, account.pw_uid, account.pw_gid)
+    started = stopped.start_daemon()
+    assert started.returncode == 0, started.stderr
+    assert stopped.daemon_pid() != 1
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+    assert "removing stale socket" in stopped.fcgi_log.read_text()
+
+
+def test_a_socket_that_answers_is_refused(stopped):
+    # Another server of the same account, started by hand with another pidfile.
+    other = socket.socket(socket.AF_UNIX)
+    other.bind(str(stopped.socket))
+    other.listen()
+    account = pwd.getpwnam(stopped.user)
+    os.chown(stopped.socket, account.pw_uid, account.pw_gid)
+    try:
+        refused = stopped.start_daemon()
+        assert refused.returncode != 0
+        assert f"another server is listening on {stopped.socket}" in refused.stderr
+        # Left alone: still there, still answering.
+        probe = socket.socket(socket.AF_UNIX)
+        probe.connect(str(stopped.socket))
+        probe.close()
+        assert not stopped.pidfile.exists()
+    finally:
+        other.close()
+        stopped.socket.unlink()
+
+
+def test_a_file_in_the_way_is_refused(stopped):
+    stopped.socket.write_text("not a socket")
+    try:
+        refused = stopped.start_daemon()
+        assert refused.returncode != 0
+        assert "exists and is not a socket" in refused.stderr
+        assert stopped.socket.read_text() == "not a socket"
+    finally:
+        stopped.socket.unlink()
+
+
+def test_refuses_to_serve_as_root(stopped):
+    refused = stopped.manage("runfcgi", as_root=True)
+    assert refused.returncode != 0
+    assert "refusing to serve as root" in refused.stderr
+    assert not stopped.socket.exists()
