@@ -650,11 +650,13 @@ def test_file_system_and_mac_clutter_at_the_root_is_not_listed(tmp_path):
 def test_names_that_are_not_utf8_or_hold_newlines_are_shown_escaped(tmp_path):
     root = os.fsencode(tmp_path)
     os.mkdir(root + b"/bad\xffname\nhere")
+    # A right-to-left override would show "report\u202etxt.exe" as "reportexe.txt".
+    (tmp_path / "report\u202etxt.exe").write_bytes(b"")
     time_machine_bundle(tmp_path, os.fsdecode(b"Caf\xe9\nMac.sparsebundle"), [T0])
     report = scan(tmp_path)
     assert only_source(report)["machine"] == "Caf\\xe9\\x0aMac"
     assert only_source(report)["path"] == "Caf\\xe9\\x0aMac.sparsebundle"
-    assert unrecognised_paths(report) == ["bad\\xffname\\x0ahere"]
+    assert unrecognised_paths(report) == ["bad\\xffname\\x0ahere", "report\\u202etxt.exe"]
 
 
 def test_entry_bound_truncates_the_scan_after_recognising_top_level_backups(tmp_path):

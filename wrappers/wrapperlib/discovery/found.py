@@ -1,7 +1,6 @@
 """What a scan reports, and how untrusted names and times become JSON."""
 
 import datetime
-import os
 import plistlib
 import unicodedata
 from dataclasses import dataclass
@@ -55,16 +54,18 @@ def unrecognised_child(parent, name):
 def display(text):
     """A name from the volume as printable, valid Unicode.
 
-    Bytes that are not UTF-8 (kept by the OS layer as surrogate escapes) become
-    "\\xNN", and control or formatting characters such as a newline become
-    "\\xNN" or "\\uNNNN": the result always survives JSON, a web page and a log
-    line, and never pretends to be a different name.
+    Bytes that are not UTF-8 (which the OS layer hands over as the surrogate
+    escapes U+DC80..U+DCFF) become "\\xNN", and control or formatting
+    characters such as a newline become "\\xNN" or "\\uNNNN": the result
+    always survives JSON, a web page and a log line, and no invisible or
+    reordering character can disguise it.
     """
-    decoded = os.fsencode(text).decode("utf-8", "backslashreplace")
     out = []
-    for char in decoded:
-        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
-            code = ord(char)
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif unicodedata.category(char) in _HIDDEN_CATEGORIES:
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
         else:
             out.append(char)

@@ -109,7 +109,10 @@ class Dir:
                 if len(results) >= limit:
                     break
                 self.budget.spend()
-                results.append(entry.stat(follow_symlinks=False))
+                try:
+                    results.append(entry.stat(follow_symlinks=False))
+                except FileNotFoundError:
+                    continue  # removed since it was listed
         return results
 
     def lstat(self, name):
