@@ -788,3 +788,11 @@ def test_real_back_in_time(wrappers, volume, tools, tmp_path):
     # The id is the client's local time (UTC here), when the snapshot started.
     started = datetime.datetime.strptime(snapshot_id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
     assert_written_after(source["last_backup"], started.timestamp())
+
+
+def test_a_damaged_backup_at_the_volume_root_still_lets_the_rest_be_listed(tmp_path):
+    touch(tmp_path / "kopia.repository.f", T0, b"not json")
+    time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
+    report = scan(tmp_path)
+    assert [source["machine"] for source in report["sources"]] == ["Mac"]
+    assert unrecognised_paths(report) == [".", "kopia.repository.f"]

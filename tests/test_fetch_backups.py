@@ -125,6 +125,18 @@ def test_reads_with_the_owners_privileges_only(wrappers, volume):
     assert [item["path"] for item in report["unrecognised"]] == ["root-only"]
 
 
+def test_a_backup_at_the_root_the_owner_cannot_read_does_not_stop_the_scan(wrappers, volume):
+    name, path = volume
+    bundle(path, "Visible.sparsebundle")
+    backup_tools.give_to(path, name)
+    # The volume root looks like a Windows 7 backup folder whose set is root's.
+    unreadable = path / "Backup Set 2024-03-01 090000"
+    unreadable.mkdir(mode=0o700)
+    report = backup_tools.fetch(wrappers, name)
+    assert [source["machine"] for source in report["sources"]] == ["Visible"]
+    assert [item["path"] for item in report["unrecognised"]] == [".", unreadable.name]
+
+
 @pytest.fixture(scope="module")
 def hostile(wrappers):
     """A volume built to escape or stall the scan, and files outside it (in

@@ -148,13 +148,13 @@ class _Scan:
         """Scan the volume root; fills top with {top-level name: newest change}."""
         try:
             results = self.by_markers(volume)
+            if results is not None:
+                self.add(results)  # the whole volume is one repository
+                return
+            results, owned = self.by_listing(volume)
         except (Malformed, OSError):
             self.unrecognised.append(Unrecognised((), volume.mtime))
-            results = None
-        if results is not None:
-            self.add(results)  # the whole volume is one repository
-            return
-        results, owned = self.by_listing(volume)
+            results, owned = None, ()
         if results is not None:
             self.add(results)
             if owned is None:
