@@ -140,3 +140,12 @@ SUPPORT_CONTACT = "your IT helpdesk"
 
 # Seconds the dashboard may reuse one volume query.
 VOLUME_CACHE_SECONDS = 30
+
+# Usage and disk-activity history (backup.stats): the RRD files, the graphs'
+# default period, and when the admin page warns that the pool fills up.
+RRD_DIRECTORY = Path("/var/lib/backupmanagement/rrd")
+GRAPH_DEFAULT_PERIOD = "day"  # hour, day, week, month or year
+# The projection fits a line to the pool's use over this many days...
+POOL_GROWTH_WINDOW_DAYS = 7
+# ...and warns when the pool would be full in fewer days than this.
+POOL_FULL_WARNING_DAYS = 30
