@@ -117,6 +117,11 @@ def parser():
     p.add_argument("--volume-group", help="LVM volume group (lvm backend)")
     p.add_argument("--loopfile-pool", help="directory of the images (loopfile backend)")
     p.add_argument(
+        "--print-sudoers",
+        action="store_true",
+        help="only print the sudoers entry for the wrappers in the source tree",
+    )
+    p.add_argument(
         "--wrappers-setting",
         action="append",
         default=[],
@@ -261,8 +266,12 @@ class Installer:
         ]
         return "\n".join(lines) + "\n"
 
-    def wrapper_paths(self):
-        """Exactly the wrapper executables that are installed."""
+    def wrapper_paths(self, *, from_source=False):
+        """Exactly the wrapper executables that are installed (or, from the
+        source tree, that will be)."""
+        if from_source:
+            names = (p.name for p in (REPO / "wrappers").glob("*.py"))
+            return [self.layout.wrappers_dir / n for n in sorted(names) if n not in NOT_WRAPPERS]
         found = []
         for path in sorted(self.layout.wrappers_dir.glob("*.py")):
             info = path.lstat()
@@ -270,9 +279,9 @@ class Installer:
                 found.append(path)
         return found
 
-    def sudoers_text(self):
+    def sudoers_text(self, *, from_source=False):
         user = self.layout.user
-        paths = [str(path) for path in self.wrapper_paths()]
+        paths = [str(path) for path in self.wrapper_paths(from_source=from_source)]
         return (
             "# Written by bin/install: the portal's service user may run exactly these\n"
             "# root-owned wrappers as root, without a password, and nothing else.\n"
@@ -571,6 +580,10 @@ def _preflight():
 
 def install_main(argv=None):
     args = parser().parse_args(argv)
+    if args.print_sudoers:
+        args.hostname = args.hostname or "localhost"
+        print(Installer(layout_from(args)).sudoers_text(from_source=True), end="")
+        return
     try:
         _preflight()
         installer = Installer(layout_from(args))
