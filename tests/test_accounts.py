@@ -69,6 +69,9 @@ def test_useradd_creates_a_backup_account_that_cannot_log_in(wrappers):
         assert not os.path.lexists(entry.pw_dir), "no home is created: mkdir.py makes it"
         assert not accounts.shadow_hash(name).startswith("$"), "no usable password yet"
         assert not subprocess.run(["getent", "group", name], capture_output=True).stdout
+        for ranges in ("/etc/subuid", "/etc/subgid"):
+            if os.path.exists(ranges):
+                assert f"\n{name}:" not in "\n" + Path(ranges).read_text(), ranges
     finally:
         accounts.remove_backup_account(wrappers, name)
 

@@ -115,9 +115,11 @@ def samba_entries(install):
 
 
 def _account_lines(path, names):
-    return sorted(
-        line for line in Path(path).read_text().splitlines() if line.split(":", 1)[0] in names
-    )
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        return []
+    return sorted(line for line in text.splitlines() if line.split(":", 1)[0] in names)
 
 
 def _files_under(base, skip):
@@ -140,8 +142,8 @@ def _files_under(base, skip):
 def host_state(install, names=()):
     """What a wrapper could change, limited to what this session owns.
 
-    Accounts: passwd/shadow lines of the managed group's members and of
-    names (e.g. outsiders), and the managed group's line. Files: everything
+    Accounts: passwd/shadow/subuid/subgid lines of the managed group's
+    members and of names (e.g. outsiders), and the managed group's line. Files: everything
     under the install base except Samba's own databases and running
     servers (the passdb is compared through pdbedit instead). Loop devices
     and mounts backed by or under the base.
@@ -153,6 +155,8 @@ def host_state(install, names=()):
         "passwd": _account_lines("/etc/passwd", managed),
         "shadow": _account_lines("/etc/shadow", managed),
         "group": _account_lines("/etc/group", {install.group}),
+        "subuid": _account_lines("/etc/subuid", managed),
+        "subgid": _account_lines("/etc/subgid", managed),
         "group_exists": _group_exists(install.group),
         "files": _files_under(install.base, skip),
         "leftovers": wrapper_install.leftovers(install),

@@ -84,6 +84,12 @@ def create(name):
             f"UID_MIN={config.ACCOUNT_UID_MIN}",
             "-K",
             f"UID_MAX={config.ACCOUNT_UID_MAX}",
+            # No subordinate uid/gid ranges: they would let the account map
+            # ids in user namespaces (newuidmap), which a backup never needs.
+            "-K",
+            "SUB_UID_COUNT=0",
+            "-K",
+            "SUB_GID_COUNT=0",
             "--",
             name,
         ]
