@@ -8,6 +8,7 @@ import json
 import os
 import pwd
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,28 @@ def refused(result, name, why):
     assert result.stderr.startswith(f"{name}: refused: ")
     assert why in result.stderr
     assert result.stdout == ""
+
+
+def wait_until_no_process_runs_as(name, timeout=30):
+    uid = str(pwd.getpwnam(name).pw_uid)
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                uids = next(
+                    line.split()[1:4]
+                    for line in status.read_text().splitlines()
+                    if line.startswith("Uid:")
+                )
+            except (OSError, StopIteration):
+                continue
+            if uid in uids:
+                busy.append(status.parent.name)
+        if not busy:
+            return
+        assert time.monotonic() < deadline, f"processes {busy} still run as {name}"
+        time.sleep(0.05)
 
 
 def set_password(wrappers, wrapper, name, password):
@@ -224,6 +247,7 @@ def test_smbpasswd_refuses_a_newline_and_changes_nothing(wrappers, account, samb
 def test_deluser_removes_the_samba_entry_and_the_account(wrappers, account, samba):
     set_password(wrappers, "smbpasswd.py", account, "Samba-Passw0rd")
     assert samba.authenticates(account, "Samba-Passw0rd")
+    wait_until_no_process_runs_as(account)  # smbd's child for that session ends
     result = wrappers.run("deluser.py", account)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"user": account}
@@ -250,6 +274,25 @@ def test_deluser_refuses_while_the_user_has_a_volume(wrappers, account):
     finally:
         removed = wrappers.run("lvremove.py", account)
         assert removed.returncode == 0, removed.stderr
+    assert wrappers.run("deluser.py", account).returncode == 0
+    assert not accounts.exists(account)
+
+
+def test_deluser_refuses_while_the_account_runs_a_process(wrappers, account):
+    """userdel would refuse half-way, after the Samba entry was removed."""
+    set_password(wrappers, "smbpasswd.py", account, "Samba-Passw0rd")
+    entry = pwd.getpwnam(account)
+    sleeper = subprocess.Popen(
+        ["sleep", "600"], user=entry.pw_uid, group=entry.pw_gid, extra_groups=[]
+    )
+    try:
+        before = accounts.host_state(wrappers)
+        refused(wrappers.run("deluser.py", account), "deluser.py", "still in use")
+        assert not accounts.changes(before, accounts.host_state(wrappers))
+        assert account in accounts.samba_entries(wrappers)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     assert wrappers.run("deluser.py", account).returncode == 0
     assert not accounts.exists(account)
 

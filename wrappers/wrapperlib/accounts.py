@@ -149,6 +149,29 @@ def has_volume(name):
     return storage.backend().get(name) is not None
 
 
+def processes_of(entry):
+    """Pids of processes running as ENTRY (real, effective or saved uid).
+
+    The same test userdel makes: checked first, it refuses before the
+    Samba entry is gone rather than failing half-way (an smbd serving the
+    user's backup runs with the user's effective uid).
+    """
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", encoding="utf-8") as status:
+                for line in status:
+                    if line.startswith("Uid:"):
+                        if entry.pw_uid in (int(uid) for uid in line.split()[1:4]):
+                            pids.append(int(name))
+                        break
+        except OSError:
+            continue  # ended meanwhile
+    return pids
+
+
 def delete(entry):
     """Remove ENTRY's Samba passdb record (if any), then the account.
 
