@@ -138,6 +138,20 @@ DEV_SSO = False
 SERVER_HOSTNAME = socket.getfqdn()
 SUPPORT_CONTACT = "your IT helpdesk"
 
+# Samba: `manage.py samba_config` prints smb.conf from these (INSTALL.samba.txt),
+# and the connection instructions show the same port.
+SAMBA_PORT = 445
+SAMBA_WORKGROUP = "WORKGROUP"
+SAMBA_SERVER_STRING = "Backup storage"
+# SMB3_00 admits Windows 8+, macOS 10.12+ (Time Machine over SMB) and Linux;
+# SMB2_10 would admit Windows 7, without encryption.
+SAMBA_MIN_PROTOCOL = "SMB3_00"
+SAMBA_ENCRYPTION = "desired"  # off, if_required, desired or required
+# The icon Finder shows for the server (fruit:model, Avahi's device-info).
+SAMBA_FRUIT_MODEL = "RackMac"
+# fruit:time machine max size, e.g. "500G"; None: the volume's own size.
+SAMBA_TIME_MACHINE_MAX_SIZE = None
+
 # Seconds the dashboard may reuse one volume query.
 VOLUME_CACHE_SECONDS = 30
 

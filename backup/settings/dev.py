@@ -27,5 +27,7 @@ DEV_SSO = True
 DEV_SSO_USERS = {"employee": "alice", "admin": "admin"}
 BACKUP_ADMINS = ["admin"]
 SERVER_HOSTNAME = "127.0.0.1"
+# The demo's private smbd (bin/demo) listens here, on the loopback only.
+SAMBA_PORT = 4450
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -15,6 +15,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 DEFAULT_DISK_SIZE = 1
 DEFAULT_ADD_SPACE_AMOUNT = 1
 DEFAULT_QUOTA = 3
+# The standard SMB port; tests that start smbd choose a free one themselves.
+SAMBA_PORT = 445
 
 # A file, not memory, so that a real task worker (a second process) can share
 # the test database.

@@ -151,18 +151,12 @@ def _accepting(port):
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _launch(directory, config):
+def _launch(directory, config, debug_stdout=True):
+    # Without debug_stdout smbd logs where its configuration says.
+    debug = ["--debug-stdout", "--debuglevel=1"] if debug_stdout else []
     with open(directory / "smbd.out", "ab") as log:
         return subprocess.Popen(
-            [
-                "smbd",
-                "--foreground",
-                "--no-process-group",
-                "--debug-stdout",
-                "--debuglevel=1",
-                "--configfile",
-                str(config),
-            ],
+            ["smbd", "--foreground", "--no-process-group", *debug, "--configfile", str(config)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -188,12 +182,24 @@ def start(install, shares=None, extra_global=None):
         name: {key: str(value).format(directory=directory) for key, value in parameters.items()}
         for name, parameters in shares.items()
     }
+    return serve(
+        directory, lambda port: _write_config(install, directory, port, shares, extra_global)
+    )
+
+
+def serve(directory, write_config, debug_stdout=True):
+    """Start smbd with the configuration write_config(port) writes (it returns
+    the file's path) on a free loopback port; the caller must stop() it.
+
+    directory is the server's own: stop() removes it, and so does a failed start.
+    """
     server = None
     try:
         for _ in range(START_ATTEMPTS):
             port = _free_port()
-            config = _write_config(install, directory, port, shares, extra_global)
-            server = SambaServer(directory, config, port, _launch(directory, config))
+            config = write_config(port)
+            process = _launch(directory, config, debug_stdout)
+            server = SambaServer(directory, config, port, process)
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
             while server.process.poll() is None and time.monotonic() < deadline:
                 if _accepting(port):
