@@ -1,14 +1,21 @@
 """Admin pages (staff only): pool and volumes, the audit log, one user's history."""
 
+from urllib.parse import quote
+
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
 from backup.sso.decorators import staff_required
 
 from . import services
+
+# Shown in a cell that has no value (an en dash).
+NONE = "\u2013"
 
 SORT_COLUMNS = [
     ("user", "User"),
@@ -28,11 +35,33 @@ def overview(request):
     descending = request.GET.get("order") == "desc"
     context = {"sort": sort, "descending": descending, "sort_columns": SORT_COLUMNS}
     try:
-        context["pool"] = services.pool()
-        context["rows"] = services.volume_rows(sort, descending)
+        context["pool"], rows = services.pool_and_volume_rows(sort, descending)
     except PrivilegedError:
         context["unavailable"] = True
+    else:
+        context["rows"] = rows
+        context["table"] = _volume_table(rows)
     return render(request, "staff/overview.html", context)
+
+
+def _volume_table(rows):
+    """The table's cells as text, formatted once in Python: with a thousand
+    volumes, per-cell template filters and {% url %} dominate the page time."""
+    history = reverse("staff:user-history", args=["-"])
+    return [
+        {
+            "account": row.account,
+            "history_url": history.replace("/-/", f"/{quote(row.account)}/"),
+            "size": filesizeformat(row.size_bytes),
+            "used": filesizeformat(row.used_bytes) if row.usage else NONE,
+            "percent": f"{row.percent}%" if row.usage else NONE,
+            "mounted": row.mounted,
+            "created": row.created_at.strftime("%Y-%m-%d") if row.created_at else NONE,
+            "known_to_portal": row.known_to_portal,
+            "on_server": row.on_server,
+        }
+        for row in rows
+    ]
 
 
 @staff_required
