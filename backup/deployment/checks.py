@@ -20,6 +20,8 @@ from pathlib import Path
 
 import posix1e
 from django.conf import settings
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 GIB = 1024**3
 SEARCH_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
@@ -116,7 +118,7 @@ class Context:
         return bool(info.st_mode & stat.S_IWOTH)
 
 
-def _first_line(text):
+def _last_line(text):
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else "no message"
 
@@ -144,8 +146,7 @@ def secret_key_set(context):
         return fail(
             "SECRET_KEY",
             "missing or weak: set secret_key in the config file to a long random value "
-            f"(e.g. {secrets.token_urlsafe(8)}… from python3 -c "
-            "'import secrets; print(secrets.token_urlsafe(50))')",
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')",
         )
     return ok("SECRET_KEY", f"set ({len(key)} characters)")
 
@@ -314,7 +315,7 @@ def env_reset(context):
     except subprocess.TimeoutExpired:
         return fail(name, "sudo -n -l hangs: check sudo's configuration")
     if listed.returncode != 0:
-        return fail(name, f"sudo -n -l failed ({_first_line(listed.stderr)}): {INSTALL_HINT}")
+        return fail(name, f"sudo -n -l failed ({_last_line(listed.stderr)}): {INSTALL_HINT}")
     settings_seen = [e for e in _defaults(listed.stdout) if e in ("env_reset", "!env_reset")]
     # The last entry wins; none means sudo's built-in default, which is on.
     if settings_seen and settings_seen[-1] == "!env_reset":
@@ -343,7 +344,7 @@ def volume_group(context):
     if completed.returncode != 0:
         return fail(
             name,
-            f"{_first_line(completed.stderr)}: create the volume group "
+            f"{_last_line(completed.stderr)}: create the volume group "
             "(pvcreate /dev/sdX && vgcreate backupdisks /dev/sdX) or set BACKEND, "
             f"VOLUME_GROUP or LOOPFILE_POOL in {context.wrappers_path}/local_settings.py",
         )
@@ -421,7 +422,7 @@ def samba_share(context):
         check=False,
     )
     if completed.returncode != 0:
-        return fail(name, f"testparm rejects {config} ({_first_line(completed.stderr)}): {fix}")
+        return fail(name, f"testparm rejects {config} ({_last_line(completed.stderr)}): {fix}")
     section = None
     for line in completed.stdout.splitlines():
         line = line.strip()
@@ -447,42 +448,38 @@ def _missing_directory(path, context):
         )
 
 
-def _directory_writable(name, path):
-    def check(context):
-        directory = Path(path)
-        problem = _missing_directory(directory, context)
-        if problem:
-            return fail(name, problem)
-        if not context.writable(directory):
-            return fail(
-                name,
-                f"{directory} is not writable by {context.user.pw_name}: "
-                f"chown {context.user.pw_name} {directory} ({INSTALL_HINT})",
-            )
-        return ok(name, f"{directory} writable by {context.user.pw_name}")
-
-    check.__name__ = name
-    return check
+def _writable_directory(name, path, context):
+    directory = Path(path)
+    problem = _missing_directory(directory, context)
+    if problem:
+        return fail(name, problem)
+    if not context.writable(directory):
+        return fail(
+            name,
+            f"{directory} is not writable by {context.user.pw_name}: "
+            f"chown {context.user.pw_name} {directory} ({INSTALL_HINT})",
+        )
+    return ok(name, f"{directory} writable by {context.user.pw_name}")
 
 
 def rrd_directory(context):
-    path = getattr(settings, "RRD_DIRECTORY", None)
-    if path is None:
-        return fail("RRD directory", "RRD_DIRECTORY is not set: set rrd_directory in the config")
-    return _directory_writable("RRD directory", path)(context)
+    return _writable_directory("RRD directory", settings.RRD_DIRECTORY, context)
 
 
 def database(context):
     path = Path(settings.DATABASES["default"]["NAME"])
-    result = _directory_writable("database", path.parent)(context)
+    result = _writable_directory("database", path.parent, context)
     if not result.ok:
         return result
     if not path.exists():
         # Opening it here would create it, owned by whoever runs the check.
         return fail("database", f"{path} does not exist: run migrate ({INSTALL_HINT})")
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
+    if not context.writable(path):
+        return fail(
+            "database",
+            f"{path} is not writable by {context.user.pw_name}: "
+            f"chown {context.user.pw_name} {path}",
+        )
     executor = MigrationExecutor(connection)
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:

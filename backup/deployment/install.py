@@ -392,6 +392,7 @@ class Installer:
             "fcgi_pidfile": layout.run_dir / "backup.pid",
             "fcgi_log": layout.log_dir / "fcgi.log",
             "log_file": layout.portal_log,
+            "url_prefix": "/backup",
             "admins": [],
         }
         return (
@@ -399,6 +400,9 @@ class Installer:
             "# Written once by bin/install and then kept: edit it, then restart the\n"
             "# daemon (bin/start.sh) and the worker. Readable by root and the service user.\n"
             + "".join(f"{key} = {value(item)}\n" for key, item in entries.items())
+            + "# Also: support_contact, default_disk_size (GiB, 250), default_add_space_amount\n"
+            "# (50), default_quota (300), volume_filesystem (ext4, btrfs or xfs), email_host,\n"
+            "# email_from, sso_strip_realm, sso_lowercase. admins: SSO names made staff.\n"
         )
 
     def config(self):
