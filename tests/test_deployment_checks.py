@@ -24,6 +24,16 @@ def installed():
         # As an admin would for a small pool: the test pool is 20 GiB.
         with installation.config.open("a") as config:
             config.write("default_disk_size = 1\n")
+        # The README's Samba step, into the installation's private instance.
+        samba = installation.manage(
+            "samba_config",
+            "--instance-dir",
+            str(installation.samba_config.parent),
+            "--output",
+            str(installation.samba_config),
+            as_root=True,
+        )
+        assert samba.returncode == 0, samba.stderr
         yield installation
     finally:
         deployment.destroy(installation)
