@@ -131,6 +131,8 @@ def test_a_file_written_over_smb_lands_on_the_volume_as_the_owners(
     log = samba_share.log_lines(samba)
     assert any(f"{name}|127.0.0.1|{name}|connect|ok|{name}" in line for line in log)
     assert any(f"{name}|127.0.0.1|{name}|disconnect|ok|{name}" in line for line in log)
+    # Creating files logged no error (Samba's "inherit acls" pass would).
+    assert not [line for line in log if "failed" in line.lower()], log
 
 
 def test_a_new_password_replaces_the_old_one_and_a_wrong_one_is_refused(samba, new_volume):

@@ -285,10 +285,14 @@ def _share_section(options):
                 ("read only", "no"),
                 ("browseable", "no"),
                 ("guest ok", "no"),
-                # New files and folders take the volume's default ACL (set by
-                # setfacl.py: the owner, nobody else); the masks keep files
-                # rw and folders rwx for the owner, nothing for anyone else.
-                ("inherit acls", "yes"),
+                # New files and folders inherit the volume's default ACL (set
+                # by setfacl.py: the owner, nobody else) from the kernel; the
+                # masks keep files rw (no execute bits) and folders rwx.
+                # Samba's own "inherit acls = yes" pass would redo it through
+                # a Windows ACL, which fails on a standalone server (the
+                # account's primary group SID maps to no Unix group) and logs
+                # an error for every file created.
+                ("inherit acls", "no"),
                 ("create mask", "0660"),
                 ("directory mask", "0770"),
                 ("strict sync", "yes"),
