@@ -47,14 +47,15 @@ def mounts_under(base):
 
 
 def loop_devices_backed_under(base):
-    devices = []
+    """{loop device: backing file} for files under base."""
+    devices = {}
     for entry in Path("/sys/block").glob("loop*"):
         try:
             backing = (entry / "loop" / "backing_file").read_text().strip()
         except OSError:
             continue
         if backing.startswith(f"{base}/"):
-            devices.append(f"/dev/{entry.name}")
+            devices[f"/dev/{entry.name}"] = backing
     return devices
 
 
@@ -150,7 +151,9 @@ def serve():
     say(f"open http://{ADDRESS}/ as the demo employee; the yellow bar switches to the admin")
     say("press Ctrl-C to stop; the pool stays for next time (bin/demo --reset removes it)")
 
-    def stop(*_):
+    def stop(*_, status=0):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for _name, process in running:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -160,7 +163,7 @@ def serve():
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         say("stopped")
-        sys.exit(0)
+        sys.exit(status)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -168,15 +171,33 @@ def serve():
         for name, process in running:
             if process.poll() is not None:
                 say(f"{name} exited ({process.returncode}); stopping")
-                stop()
+                stop(status=1)
         time.sleep(1)
 
 
-def reset():
-    for point in mounts_under(VAR):
+def unmount(point):
+    if subprocess.run(["umount", point], check=False).returncode != 0:
         subprocess.run(["umount", "-l", point], check=False)
-    for device in loop_devices_backed_under(VAR):
-        subprocess.run(["losetup", "-d", device], check=False)
+
+
+def detach(devices):
+    for device in devices:
+        subprocess.run(["losetup", "-d", device], check=False, stderr=subprocess.DEVNULL)
+
+
+def reset():
+    # Found before anything is unmounted: once the pool is gone, the volumes'
+    # backing files no longer show under var/.
+    devices = loop_devices_backed_under(VAR)
+    pool_devices = [device for device, backing in devices.items() if backing == str(POOL_IMAGE)]
+    # Volumes first, then the pool that holds their images.
+    for point in mounts_under(VAR):
+        if point != str(POOL_MOUNT):
+            unmount(point)
+    detach(device for device in devices if device not in pool_devices)
+    for point in mounts_under(POOL_MOUNT):
+        unmount(point)
+    detach(pool_devices)
     try:
         gid = grp.getgrnam(GROUP).gr_gid
     except KeyError:
