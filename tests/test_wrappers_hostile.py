@@ -63,14 +63,14 @@ VALID_PASSWORD = b"Valid-Passw0rd\n"
 USER_SLOTS = ("USER", "NEW_USER", "USER?")
 
 BAD_NAMES = {
-    "path traversal": ["../x", "a/b", "..", ".", "a/../../etc", "/etc/passwd"],
-    "option-like": ["-rf", "--help", "-", "--", "-uroot"],
-    "uppercase": ["Alice", "ALICE", "aLICE"],
-    # Latin a-ring, Cyrillic a, zero-width space, fullwidth a, dotless i.
-    "unicode": ["ålice", "\u0430lice", "alice\u200b", "\uff41lice", "al\u0131ce"],
+    "path traversal": ["../x", "a/b", "..", "/etc/passwd"],
+    "option-like": ["-rf", "--help", "-"],
+    "uppercase": ["Alice", "aLICE"],
+    # Latin a-ring, Cyrillic a, zero-width space, fullwidth a.
+    "unicode": ["\u00e5lice", "\u0430lice", "alice\u200b", "\uff41lice"],
     "empty": [""],
-    "overlong": ["a" * 33, "b" * 200],
-    "whitespace and shell characters": [" alice", "alice ", "al ice", "alice\n", "a;id", "a$(id)"],
+    "overlong": ["a" * 33],
+    "whitespace and shell characters": [" alice", "alice\n", "al ice", "a;id", "a$(id)"],
 }
 BAD_SIZES = [
     "-1",
