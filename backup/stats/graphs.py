@@ -43,9 +43,9 @@ def space(account):
             _def("used", path, "used"),
             _def("size", path, "size"),
             f"AREA:used{BLUE}:Used",
+            "GPRINT:used:LAST:%.1lf %sB now",
             f"LINE2:size{RED}:Volume size",
-            "GPRINT:used:LAST:used now %.1lf %sB",
-            "GPRINT:size:LAST:of %.1lf %sB\\l",
+            "GPRINT:size:LAST:%.1lf %sB\\l",
         ),
     )
 
@@ -129,7 +129,7 @@ def render(graph, period, end):
         "--start", str(end - seconds), "--end", str(end),
         "--width", str(WIDTH), "--height", str(HEIGHT),
         "--title", f"{graph.title} (last {label.lower()})",
-        "--slope-mode", "--border", "0",
+        "--slope-mode", "--border", "0", "--disable-rrdtool-tag",
         *graph.options,
         *graph.elements,
     ]  # fmt: skip
