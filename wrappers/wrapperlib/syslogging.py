@@ -10,6 +10,9 @@ _logger = None
 def _get_logger(ident, address):
     global _logger
     if _logger is None:
+        # Without a syslog daemon a record can't be sent; the wrapper's
+        # outcome is on stderr anyway, so say nothing rather than a traceback.
+        logging.raiseExceptions = False
         _logger = logging.getLogger("backupmanagement-wrappers")
         _logger.setLevel(logging.INFO)
         _logger.propagate = False
