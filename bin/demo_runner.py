@@ -9,6 +9,8 @@ import argparse
 import grp
 import os
 import pwd
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +28,9 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 MANAGE = [PYTHON, str(REPO / "manage.py")]
 ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "backup.settings.dev", "PYTHONUNBUFFERED": "1"}
 ADDRESS = "127.0.0.1:8000"
+SAMBA = VAR / "samba"
+SAMBA_CONFIG = SAMBA / "smb.conf"
+SMBD = shutil.which("smbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "smbd"
 
 
 def say(message):
@@ -88,22 +93,40 @@ def prepare_pool():
 
 
 def prepare_samba():
-    """A private Samba configuration and passdb under var/samba."""
-    samba = VAR / "samba"
+    """The demo's own smbd: the configuration `manage.py samba_config` makes
+    for the portal's settings (the share, on SAMBA_PORT), listening on the
+    loopback only, with its state, passdb and logs under var/samba. The
+    wrappers' SAMBA_CONFIG names the same file, so the passwords the portal
+    sets are the ones this smbd checks."""
     for sub in ("", "private", "state", "cache", "lock", "pid", "log"):
-        (samba / sub).mkdir(mode=0o755 if not sub else 0o700, exist_ok=True)
-    (samba / "smb.conf").write_text(
-        "[global]\n"
-        "  workgroup = BACKUPDEMO\n"
-        f"  passdb backend = tdbsam:{samba}/private/passdb.tdb\n"
-        f"  private dir = {samba}/private\n"
-        f"  state directory = {samba}/state\n"
-        f"  cache directory = {samba}/cache\n"
-        f"  lock directory = {samba}/lock\n"
-        f"  pid directory = {samba}/pid\n"
-        f"  ncalrpc dir = {samba}/state/ncalrpc\n"
-        f"  log file = {samba}/log/log.%m\n"
+        (SAMBA / sub).mkdir(mode=0o755 if not sub else 0o700, exist_ok=True)
+    run(
+        *MANAGE,
+        "samba_config",
+        "--instance-dir",
+        str(SAMBA),
+        "--interfaces",
+        "lo",
+        "--audit-log",
+        "file",
+        "--output",
+        str(SAMBA_CONFIG),
+        env=ENV,
     )
+    # smbd opens a volume as its owner, who must be able to walk down to it.
+    for directory in (VAR / "srv" / "userbackup").parents:
+        if not os.stat(directory).st_mode & 0o001:
+            say(
+                f"warning: {directory} is closed to other users, so the backup accounts "
+                "can't reach their volumes over SMB; try the demo from a checkout under "
+                "/opt or /srv to use Samba"
+            )
+            break
+
+
+def samba_port():
+    found = re.search(r"^\s*smb ports = (\d+)$", SAMBA_CONFIG.read_text(), re.MULTILINE)
+    return int(found.group(1))
 
 
 def prepare_system():
@@ -141,6 +164,10 @@ def processes():
     return [
         start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
         start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
+        start(
+            f"Samba (smbd on 127.0.0.1:{samba_port()}, logs in var/samba/log)",
+            [SMBD, "--foreground", "--no-process-group", "--configfile", str(SAMBA_CONFIG)],
+        ),
     ]
 
 
@@ -149,6 +176,10 @@ def serve():
     prepare_system()
     running = processes()
     say(f"open http://{ADDRESS}/ as the demo employee; the yellow bar switches to the admin")
+    say(
+        "back up over SMB with the password the portal shows: "
+        f"smbclient //127.0.0.1/alice -p {samba_port()} -U alice"
+    )
     say("press Ctrl-C to stop; the pool stays for next time (bin/demo --reset removes it)")
 
     def stop(*_, status=0):
