@@ -56,6 +56,17 @@ DEFAULT_QUOTA = int(_config.get("default_quota", DEFAULT_QUOTA))  # noqa: F405
 # it); check_prerequisities tests sudo from its point of view.
 SERVICE_USER = _config.get("service_user", "backupmanagement")
 SAMBA_CONFIG = Path(_config.get("samba_config", "/etc/samba/smb.conf"))
+# What `manage.py samba_config` writes into smb.conf (INSTALL.samba.txt).
+SAMBA_PORT = int(_config.get("samba_port", SAMBA_PORT))  # noqa: F405
+SAMBA_WORKGROUP = _config.get("samba_workgroup", SAMBA_WORKGROUP)  # noqa: F405
+SAMBA_SERVER_STRING = _config.get("samba_server_string", SAMBA_SERVER_STRING)  # noqa: F405
+SAMBA_MIN_PROTOCOL = _config.get("samba_min_protocol", SAMBA_MIN_PROTOCOL)  # noqa: F405
+SAMBA_ENCRYPTION = _config.get("samba_encryption", SAMBA_ENCRYPTION)  # noqa: F405
+SAMBA_FRUIT_MODEL = _config.get("samba_fruit_model", SAMBA_FRUIT_MODEL)  # noqa: F405
+SAMBA_TIME_MACHINE_MAX_SIZE = _config.get(
+    "samba_time_machine_max_size",
+    SAMBA_TIME_MACHINE_MAX_SIZE,  # noqa: F405
+)
 RRD_DIRECTORY = Path(_config.get("rrd_directory", "/var/lib/backupmanagement/rrd"))
 # runfcgi (bin/start.sh, the systemd unit): where it listens and logs.
 FCGI_SOCKET = Path(_config.get("fcgi_socket", "/run/backupmanagement/backup.sock"))
