@@ -295,3 +295,22 @@ def test_the_instructions_show_the_port_the_server_listens_on(settings, port, sh
     assert ("smb://127.0.0.1/alice" in page) != shown
     assert ("-p 4450" in page) == shown
     assert ("Windows can only connect to port 445" in page) == shown
+
+
+# --- INSTALL.samba.txt --------------------------------------------------------------
+
+
+def quoted(document, name):
+    found = re.search(
+        rf"^=== begin {re.escape(name)} ===\n(.*?)^=== end {re.escape(name)} ===$",
+        document,
+        re.S | re.M,
+    )
+    assert found, name
+    return found.group(1)
+
+
+def test_install_samba_quotes_exactly_what_the_command_generates(production):
+    document = (REPO / "INSTALL.samba.txt").read_text()
+    assert quoted(document, "generated smb.conf") == generate()
+    assert quoted(document, "deploy/avahi/backupmanagement-smb.service") == generate("--avahi")
