@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class DiscoveryConfig(AppConfig):
     name = "backup.discovery"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

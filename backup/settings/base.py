@@ -163,3 +163,19 @@ GRAPH_DEFAULT_PERIOD = "day"  # hour, day, week, month or year
 POOL_GROWTH_WINDOW_DAYS = 7
 # ...and warns when the pool would be full in fewer days than this.
 POOL_FULL_WARNING_DAYS = 30
+
+# Backup discovery and alerts (backup.discovery). A computer is stale when
+# its last backup is older than its owner's threshold (1-365 days, chosen on
+# the dashboard; this one until they do).
+STALE_AFTER_DAYS = 7
+# The admins' summary lists volumes with nothing on them this long after
+# they were created.
+NEVER_USED_AFTER_DAYS = 14
+# Alerts go to the user's email address, else to <user name>@this domain
+# ("": people without an address get none; the admins' summary names them).
+ALERT_EMAIL_DOMAIN = ""
+# The admins' summary goes to these addresses, else to every staff user's.
+ALERT_ADMIN_EMAILS: list[str] = []
+# The portal's address in emails, ending in /; "" makes
+# https://SERVER_HOSTNAME<FORCE_SCRIPT_NAME>/.
+PORTAL_URL = ""

@@ -31,3 +31,6 @@ SERVER_HOSTNAME = "127.0.0.1"
 SAMBA_PORT = 4450
 
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Backup alerts print on the console (bin/demo) to <user>@example.com.
+ALERT_EMAIL_DOMAIN = "example.com"
+PORTAL_URL = "http://127.0.0.1:8000/"

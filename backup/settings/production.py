@@ -100,6 +100,13 @@ EMAIL_HOST = _config.get("email_host", "localhost")
 EMAIL_PORT = int(_config.get("email_port", 25))
 DEFAULT_FROM_EMAIL = _config.get("email_from", "backup@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+STALE_AFTER_DAYS = int(_config.get("stale_after_days", STALE_AFTER_DAYS))  # noqa: F405
+NEVER_USED_AFTER_DAYS = int(
+    _config.get("never_used_after_days", NEVER_USED_AFTER_DAYS)  # noqa: F405
+)
+ALERT_EMAIL_DOMAIN = _config.get("alert_email_domain", "")
+ALERT_ADMIN_EMAILS = list(_config.get("alert_admin_emails", []))
+PORTAL_URL = _config.get("portal_url", "")
 
 _log_file = _config.get("log_file")
 if _log_file:

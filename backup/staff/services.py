@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from backup.discovery.services import VolumeBackups, volume_backups
 from backup.privileged import commands
 from backup.volumes.models import Volume
 from backup.volumes.status import Usage, usage_of
@@ -20,6 +21,8 @@ class VolumeRow:
     created_at: datetime | None
     known_to_portal: bool
     on_server: bool
+    # What the last backup scan found; None when never scanned.
+    backups: VolumeBackups | None = None
 
     @property
     def used_bytes(self):
@@ -61,6 +64,9 @@ SORT_KEYS = {
     "percent": lambda row: row.percent or 0,
     "mounted": lambda row: row.mounted,
     "created": lambda row: row.created_at.timestamp() if row.created_at else 0,
+    "backup": lambda row: (
+        row.backups.newest_backup.timestamp() if row.backups and row.backups.newest_backup else 0
+    ),
 }
 
 
@@ -88,6 +94,7 @@ def pool_and_volume_rows(sort="user", descending=False):
 def volume_rows(inventory, sort="user", descending=False):
     records = {record["user"]: record for record in inventory}
     created = dict(Volume.objects.values_list("account", "created_at"))
+    backups = volume_backups()  # one query for every volume's scan
     rows = []
     for account in sorted(set(records) | set(created)):
         record = records.get(account)
@@ -102,6 +109,7 @@ def volume_rows(inventory, sort="user", descending=False):
                 created_at=created.get(account),
                 known_to_portal=account in created,
                 on_server=record is not None,
+                backups=backups.get(account),
             )
         )
     rows.sort(key=SORT_KEYS.get(sort, SORT_KEYS["user"]), reverse=descending)

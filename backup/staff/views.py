@@ -7,7 +7,9 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
 
+from backup.discovery import staff as backup_column
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
 from backup.sso.decorators import staff_required
@@ -24,6 +26,7 @@ SORT_COLUMNS = [
     ("percent", "Used %"),
     ("mounted", "Mounted"),
     ("created", "Created"),
+    ("backup", "Last backup"),
 ]
 
 
@@ -39,8 +42,8 @@ def overview(request):
     except PrivilegedError:
         context["unavailable"] = True
     else:
-        context["rows"] = rows
-        context["table"] = _volume_table(rows)
+        rows, filter_context = backup_column.filter_rows(request, rows)
+        context.update(filter_context, rows=rows, table=_volume_table(rows))
     return render(request, "staff/overview.html", context)
 
 
@@ -48,6 +51,7 @@ def _volume_table(rows):
     """The table's cells as text, formatted once in Python: with a thousand
     volumes, per-cell template filters and {% url %} dominate the page time."""
     history = reverse("staff:user-history", args=["-"])
+    now = timezone.now()
     return [
         {
             "account": row.account,
@@ -59,6 +63,7 @@ def _volume_table(rows):
             "created": row.created_at.strftime("%Y-%m-%d") if row.created_at else NONE,
             "known_to_portal": row.known_to_portal,
             "on_server": row.on_server,
+            **backup_column.cells(row.backups, now),
         }
         for row in rows
     ]

@@ -1,0 +1,198 @@
+"""Stale-backup alerts (send_backup_alerts, daily): one email to each person
+whose computers are stale, listing them all, at most once per ALERT_INTERVAL;
+and one summary for the admins. Read from the stored scans only.
+"""
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone
+
+from backup.volumes.models import Volume
+
+from . import services
+from .models import AlertSent, BackupScan
+
+logger = logging.getLogger("backup.discovery")
+
+ALERT_INTERVAL = datetime.timedelta(hours=24)
+ADMINS = "admins"
+SENT, NOT_DUE, FAILED = "sent", "not due", "failed"
+
+
+@dataclass
+class StaleVolume:
+    volume: Volume
+    machines: list  # services.Machine, the stale ones
+    days: int
+
+
+@dataclass
+class Findings:
+    """What the stored scans say now, for everyone."""
+
+    stale: list = field(default_factory=list)  # StaleVolume
+    never_used: list = field(default_factory=list)  # Volume
+    outdated: list = field(default_factory=list)  # (Volume, last scan or None)
+
+
+@dataclass
+class AlertRun:
+    emailed: list = field(default_factory=list)  # user names
+    not_due: list = field(default_factory=list)  # alerted less than ALERT_INTERVAL ago
+    no_address: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # (recipient, error)
+    summary_sent: bool = False
+    findings: Findings | None = None
+
+
+def findings(now):
+    found = Findings()
+    # The lists are read only for the volumes that have a stale computer.
+    scans = {scan.volume_id: scan for scan in BackupScan.objects.defer("sources", "unrecognised")}
+    volumes = Volume.objects.select_related("owner__backup_preference").order_by("account")
+    for volume in volumes:
+        scan = scans.get(volume.pk)
+        scanned_at = scan.scanned_at if scan else None
+        if scanned_at is None or now - scanned_at > services.SCAN_OUTDATED_AFTER:
+            # No news is not "no backups": don't alert from an old scan.
+            if now - volume.created_at > services.SCAN_OUTDATED_AFTER:
+                found.outdated.append((volume, scanned_at))
+            continue
+        empty = not (scan.source_count or scan.unrecognised_count or scan.truncated)
+        if services.never_used(True, empty, volume.created_at, now):
+            found.never_used.append(volume)
+        preference = getattr(volume.owner, "backup_preference", None)
+        days = preference.stale_after_days if preference else settings.STALE_AFTER_DAYS
+        if scan.oldest_backup is None or scan.oldest_backup >= services.stale_cutoff(days, now):
+            continue
+        stale = [machine for machine in services.machines(scan, days, now) if machine.stale]
+        found.stale.append(StaleVolume(volume, stale, days))
+    return found
+
+
+def address_of(user):
+    if user.email:
+        return user.email
+    if settings.ALERT_EMAIL_DOMAIN:
+        return f"{user.username}@{settings.ALERT_EMAIL_DOMAIN}"
+    return None
+
+
+def admin_addresses():
+    if settings.ALERT_ADMIN_EMAILS:
+        return list(settings.ALERT_ADMIN_EMAILS)
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
+    return [address for address in map(address_of, staff) if address]
+
+
+def link(view, query=""):
+    """An absolute link to a page of the portal, for an email."""
+    base = settings.PORTAL_URL or (
+        f"https://{settings.SERVER_HOSTNAME}{settings.FORCE_SCRIPT_NAME or ''}/"
+    )
+    # reverse() includes the script prefix, which PORTAL_URL already holds.
+    path = reverse(view).removeprefix(get_script_prefix())
+    return urljoin(base if base.endswith("/") else f"{base}/", path) + query
+
+
+def _due(now):
+    return Q(sent_at__isnull=True) | Q(sent_at__lte=now - ALERT_INTERVAL)
+
+
+def _is_due(recipient, now):
+    return not AlertSent.objects.filter(recipient=recipient).exclude(_due(now)).exists()
+
+
+def _claim(recipient, now):
+    """Take the right to alert ``recipient`` now: (claimed, previous time).
+    Not claimed when it was used less than ALERT_INTERVAL ago.
+
+    Recorded to the minute: a daily timer fires at the same minute each day
+    but a few seconds earlier or later, which must not count as a repeat.
+    """
+    record, _ = AlertSent.objects.get_or_create(recipient=recipient)
+    claimed = AlertSent.objects.filter(_due(now), pk=record.pk).update(
+        sent_at=now.replace(second=0, microsecond=0)
+    )
+    return claimed == 1, record.sent_at
+
+
+def _release(recipient, previous):
+    AlertSent.objects.filter(recipient=recipient).update(sent_at=previous)
+
+
+def _render(name, context):
+    subject = render_to_string(f"discovery/email/{name}_subject.txt", context)
+    body = render_to_string(f"discovery/email/{name}.txt", context)
+    return " ".join(subject.split()), body
+
+
+def _send(recipient, addresses, name, context, now, run, connection):
+    """Claim, then send; a failed send gives the claim back."""
+    claimed, previous = _claim(recipient, now)
+    if not claimed:
+        return NOT_DUE
+    subject, body = _render(name, context)
+    try:
+        EmailMessage(subject, body, to=addresses, connection=connection).send()
+    except OSError as error:  # smtplib's errors are OSErrors
+        _release(recipient, previous)
+        logger.error("alert to %s not sent: %s", recipient, error)
+        run.failed.append((recipient, str(error)))
+        return FAILED
+    logger.info("alert sent to %s (%s)", recipient, ", ".join(addresses))
+    return SENT
+
+
+def send_alerts(now=None, dry_run=False):
+    """Email each person with stale computers, then the admins; returns an
+    AlertRun. With dry_run nothing is sent or recorded."""
+    now = now or timezone.now()
+    run = AlertRun(findings=findings(now))
+    connection = get_connection()
+    dashboard_url = link("volumes:home", "#your-backups")
+
+    def deliver(recipient, addresses, name, context):
+        if dry_run:
+            return SENT if _is_due(recipient, now) else NOT_DUE
+        return _send(recipient, addresses, name, context, now, run, connection)
+
+    for item in run.findings.stale:
+        user = item.volume.owner
+        address = address_of(user)
+        if address is None:
+            run.no_address.append(user.username)
+            continue
+        context = {"user": user, "item": item, "dashboard_url": dashboard_url}
+        outcome = deliver(f"user:{user.username}", [address], "stale_alert", context)
+        if outcome == SENT:
+            run.emailed.append(user.username)
+        elif outcome == NOT_DUE:
+            run.not_due.append(user.username)
+    found = run.findings
+    if not (found.stale or found.never_used or found.outdated or run.no_address):
+        return run
+    addresses = admin_addresses()
+    if not addresses:
+        logger.warning("no address for the admins' backup summary (ALERT_ADMIN_EMAILS)")
+        return run
+    context = {
+        "findings": found,
+        "no_address": run.no_address,
+        "never_used_days": settings.NEVER_USED_AFTER_DAYS,
+        "outdated_hours": int(services.SCAN_OUTDATED_AFTER.total_seconds() // 3600),
+        "stale_count": sum(len(item.machines) for item in found.stale),
+        "stale_url": link("staff:overview", "?backups=stale"),
+        "never_used_url": link("staff:overview", "?backups=never"),
+    }
+    run.summary_sent = deliver(ADMINS, addresses, "admin_summary", context) == SENT
+    return run

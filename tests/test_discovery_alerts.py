@@ -1,0 +1,290 @@
+"""Stale-backup alerts (send_backup_alerts): who gets mail and when, one
+email per person listing all their stale computers, never twice within 24
+hours, and the admins' summary. Scans are stored as fetch_backups.py reports
+them; the clock is moved by passing `now` (Django's locmem email backend)."""
+
+import datetime
+import io
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from backup.discovery import alerts, services
+from backup.discovery.models import AlertSent, BackupScan
+from backup.volumes.models import Volume
+
+pytestmark = pytest.mark.django_db
+
+UTC = datetime.UTC
+NOW = datetime.datetime(2026, 3, 10, 8, 30, 4, tzinfo=UTC)
+HOUR = datetime.timedelta(hours=1)
+DAY = datetime.timedelta(days=1)
+
+
+def wire(when):
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source(machine, last_backup, fmt="time_machine", state="complete", path=None):
+    return {
+        "machine": machine,
+        "format": fmt,
+        "path": path or f"{machine}.sparsebundle",
+        "last_backup": wire(last_backup) if last_backup else None,
+        "backups": 3,
+        "state": state,
+        "size_bytes": None,
+    }
+
+
+@pytest.fixture
+def volume_of(django_user_model):
+    """Makes a person with a volume created `age` before NOW."""
+
+    def make(name, email=None, age=30 * DAY, **fields):
+        user = django_user_model.objects.create(
+            username=name, email=f"{name}@corp.test" if email is None else email, **fields
+        )
+        volume = Volume.objects.create(owner=user, account=name, size_gib=1, filesystem="ext4")
+        Volume.objects.filter(pk=volume.pk).update(created_at=NOW - age)
+        volume.refresh_from_db()
+        return volume
+
+    return make
+
+
+def scan(volume, *sources, unrecognised=(), at=NOW - HOUR):
+    return services.store(
+        volume,
+        {
+            "user": volume.account,
+            "scanned_at": wire(at),
+            "truncated": False,
+            "sources": list(sources),
+            "unrecognised": list(unrecognised),
+        },
+    )
+
+
+@pytest.fixture
+def admin(django_user_model):
+    return django_user_model.objects.create(username="boss", email="boss@corp.test", is_staff=True)
+
+
+def mails_to(address):
+    return [message for message in mail.outbox if address in message.to]
+
+
+def test_one_email_per_person_listing_all_their_stale_computers(volume_of, admin):
+    alice = volume_of("alice")
+    scan(
+        alice,
+        source("Ann\u2019s MacBook", NOW - 9 * DAY),
+        source("office-pc", NOW - 20 * DAY, fmt="windows_file_history", path="FileHistory/a/pc"),
+        source("fresh-laptop", NOW - 2 * HOUR, fmt="restic", path="restic"),
+    )
+    bob = volume_of("bob")
+    scan(bob, source("bob-mac", NOW - 3 * DAY))
+    carol = volume_of("carol")
+    scan(carol, source(None, NOW - 8 * DAY, fmt="borg", path="borg-repo"))
+
+    run = alerts.send_alerts(now=NOW)
+
+    assert sorted(run.emailed) == ["alice", "carol"]
+    [to_alice] = mails_to("alice@corp.test")
+    assert to_alice.to == ["alice@corp.test"]
+    assert "Ann\u2019s MacBook" in to_alice.body
+    assert "last backup 9 days ago, 2026-03-01 08:30 UTC" in to_alice.body
+    assert "office-pc (Windows File History): last backup 20 days ago" in to_alice.body
+    assert "fresh-laptop" not in to_alice.body
+    assert to_alice.subject == (
+        "Backup alert: 2 of your computers have not backed up for over 7 days"
+    )
+    assert "http://127.0.0.1:8000/#your-backups" in to_alice.body
+    [to_carol] = mails_to("carol@corp.test")
+    assert to_carol.subject == "Backup alert: Borg backup in “borg-repo” last backed up 8 days ago"
+    assert mails_to("bob@corp.test") == []
+    # Two people and one summary for the admins.
+    assert len(mail.outbox) == 3
+
+
+def test_nobody_is_alerted_twice_within_24_hours(volume_of, admin):
+    alice = volume_of("alice")
+    scan(alice, source("mac", NOW - 9 * DAY))
+
+    assert alerts.send_alerts(now=NOW).emailed == ["alice"]
+    assert len(mails_to("alice@corp.test")) == 1
+    # The computer is still stale, and the scan still fresh, a day later.
+    scan(alice, source("mac", NOW - 9 * DAY), at=NOW + 23 * HOUR)
+    for later in (NOW + HOUR, NOW + 23 * HOUR + 59 * 60 * datetime.timedelta(seconds=1)):
+        run = alerts.send_alerts(now=later)
+        assert run.emailed == []
+        assert run.not_due == ["alice"]
+        assert not run.summary_sent
+    assert len(mails_to("alice@corp.test")) == 1
+    assert len(mails_to("boss@corp.test")) == 1
+
+    # The daily timer may fire a few seconds earlier than the day before.
+    next_day = NOW + DAY - datetime.timedelta(seconds=3)
+    assert alerts.send_alerts(now=next_day).emailed == ["alice"]
+    assert len(mails_to("alice@corp.test")) == 2
+    assert len(mails_to("boss@corp.test")) == 2
+
+
+def test_stale_means_older_than_the_owners_threshold(volume_of, admin):
+    patient, default = volume_of("patient"), volume_of("default")
+    services.set_stale_after_days(patient.owner, 30)
+    for volume in (patient, default):
+        scan(volume, source("mac", NOW - 10 * DAY))
+    assert alerts.send_alerts(now=NOW).emailed == ["default"]
+    [to_default] = mails_to("default@corp.test")
+    assert "for more than 7 days" in to_default.body
+
+
+def test_what_counts_as_stale_whatever_the_state(volume_of, admin):
+    volume = volume_of("alice")
+    scan(
+        volume,
+        # Interrupted long ago: its last completed backup is old.
+        source("interrupted", NOW - 12 * DAY, fmt="rdiff_backup", state="in_progress"),
+        # Verification failed yesterday: failed, but not stale.
+        source("failing", NOW - DAY, state="failed"),
+        # A first backup still running has no date yet.
+        source("first", None, fmt="restic", state="in_progress", path="restic"),
+    )
+    alerts.send_alerts(now=NOW)
+    [message] = mails_to("alice@corp.test")
+    assert "interrupted (rdiff-backup): last backup 12 days ago" in message.body
+    assert "one was started since but has not finished" in message.body
+    assert "failing" not in message.body
+    assert "first" not in message.body
+
+
+def test_no_alert_from_a_scan_too_old_to_say(volume_of, admin):
+    volume = volume_of("alice")
+    scan(volume, source("mac", NOW - 20 * DAY), at=NOW - 3 * DAY)
+    run = alerts.send_alerts(now=NOW)
+    assert run.emailed == []
+    assert mails_to("alice@corp.test") == []
+    [summary] = mails_to("boss@corp.test")
+    assert "not scanned in the last 48 hours" in summary.body
+    assert "alice: last scanned 2026-03-07 08:30 UTC" in summary.body
+
+
+def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin, settings):
+    settings.ALERT_ADMIN_EMAILS = ["ops@corp.test", "lead@corp.test"]
+    settings.NEVER_USED_AFTER_DAYS = 14
+    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
+    scan(volume_of("dora"), source("pc", NOW - 30 * DAY, fmt="windows_backup", path="pc"))
+    scan(volume_of("empty", age=20 * DAY))
+    scan(volume_of("newcomer", age=2 * DAY))
+    # Files copied by hand are not "never used", though no backup is recognised.
+    scan(volume_of("copier", age=40 * DAY), unrecognised=[{"path": "Photos", "modified": None}])
+
+    alerts.send_alerts(now=NOW)
+
+    summaries = mails_to("ops@corp.test")
+    assert len(summaries) == 1
+    [summary] = summaries
+    assert summary.to == ["ops@corp.test", "lead@corp.test"]
+    assert mails_to("boss@corp.test") == []
+    assert summary.subject == "Backup summary: 2 stale computers, 1 volume never used"
+    assert "  - alice: mac (Time Machine), last backup 9 days ago" in summary.body
+    assert "  - dora: pc (Windows Backup), last backup 30 days ago" in summary.body
+    never_used = summary.body.split("Volumes with nothing on them 14 days")[1]
+    assert "  - empty: 1 GiB, created 2026-02-18" in never_used
+    assert "newcomer" not in summary.body
+    assert "copier" not in summary.body
+    assert "http://127.0.0.1:8000/staff/?backups=stale" in summary.body
+
+
+def test_people_without_an_address_are_named_to_the_admins(volume_of, admin, settings):
+    settings.ALERT_EMAIL_DOMAIN = ""
+    scan(volume_of("noaddress", email=""), source("mac", NOW - 9 * DAY))
+    run = alerts.send_alerts(now=NOW)
+    assert run.emailed == []
+    assert run.no_address == ["noaddress"]
+    [summary] = mail.outbox
+    assert summary.to == ["boss@corp.test"]
+    assert "Not warned, for want of an email address" in summary.body
+    assert "  - noaddress" in summary.body
+
+
+def test_the_domain_gives_an_address_to_people_without_one(volume_of, admin, settings):
+    settings.ALERT_EMAIL_DOMAIN = "example.org"
+    scan(volume_of("frank", email=""), source("mac", NOW - 9 * DAY))
+    alerts.send_alerts(now=NOW)
+    assert len(mails_to("frank@example.org")) == 1
+
+
+def test_nothing_to_report_sends_nothing(volume_of, admin):
+    scan(volume_of("alice"), source("mac", NOW - HOUR))
+    run = alerts.send_alerts(now=NOW)
+    assert (run.emailed, run.summary_sent, mail.outbox) == ([], False, [])
+
+
+def test_a_failed_send_is_not_counted_as_sent(volume_of, admin, monkeypatch):
+    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
+
+    def refuse(self, fail_silently=False):
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    run = alerts.send_alerts(now=NOW)
+    assert run.emailed == []
+    assert [recipient for recipient, _ in run.failed] == ["user:alice", "admins"]
+    assert not AlertSent.objects.exclude(sent_at=None).exists()
+
+    monkeypatch.undo()
+    assert alerts.send_alerts(now=NOW + HOUR).emailed == ["alice"]
+
+
+def test_dry_run_sends_and_records_nothing(volume_of, admin):
+    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
+    run = alerts.send_alerts(now=NOW, dry_run=True)
+    assert (run.emailed, run.summary_sent) == (["alice"], True)
+    assert mail.outbox == []
+    assert not AlertSent.objects.exclude(sent_at=None).exists()
+
+
+def command(*args, **options):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("send_backup_alerts", *args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+def test_the_command_mails_from_the_stored_scans(volume_of, admin):
+    volume = volume_of("alice")
+    now = timezone.now()
+    scan(volume, source("mac", now - 9 * DAY), at=now - HOUR)
+    assert command() == ("", "")  # quiet when all went well: cron mails any output
+    assert len(mails_to("alice@corp.test")) == 1
+    out, _ = command(verbosity=2)
+    assert "already alerted today: alice" in out
+    assert len(mails_to("alice@corp.test")) == 1
+    out, _ = command("--dry-run")
+    assert "would email: nobody" in out
+
+
+def test_the_command_fails_when_mail_could_not_be_sent(volume_of, admin, monkeypatch):
+    volume = volume_of("alice")
+    now = timezone.now()
+    scan(volume, source("mac", now - 9 * DAY), at=now - HOUR)
+
+    def refuse(self, fail_silently=False):
+        raise ConnectionRefusedError("SMTP server down")
+
+    monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 alert"):
+        call_command("send_backup_alerts", stderr=err)
+    assert "not sent to user:alice: SMTP server down" in err.getvalue()
+
+
+def test_deleting_a_volume_deletes_its_scan(volume_of):
+    volume = volume_of("alice")
+    scan(volume, source("mac", NOW - DAY))
+    volume.delete()
+    assert not BackupScan.objects.exists()
