@@ -33,11 +33,8 @@ def check_now(request):
     except services.CheckRefused as refusal:
         messages.warning(request, refusal.message)
     else:
-        found = scan.source_count
-        messages.success(
-            request,
-            f"Your volume was checked just now: {found} backup{'' if found == 1 else 's'} found.",
-        )
+        found = "." if scan.source_count else ": there are no backups on it yet."
+        messages.success(request, f"Your volume was checked just now{found}")
     return _back_to_dashboard()
 
 
