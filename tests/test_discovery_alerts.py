@@ -212,6 +212,15 @@ def test_people_without_an_address_are_named_to_the_admins(volume_of, admin, set
     assert "  - noaddress" in summary.body
 
 
+def test_people_who_left_are_not_emailed_but_their_volumes_are_listed(volume_of, admin):
+    scan(volume_of("leaver", is_active=False), source("old-mac", NOW - 9 * DAY))
+    run = alerts.send_alerts(now=NOW)
+    assert run.emailed == []
+    assert mails_to("leaver@corp.test") == []
+    [summary] = mails_to("boss@corp.test")
+    assert "  - leaver: old-mac (Time Machine), last backup 9 days ago" in summary.body
+
+
 def test_the_domain_gives_an_address_to_people_without_one(volume_of, admin, settings):
     settings.ALERT_EMAIL_DOMAIN = "example.org"
     scan(volume_of("frank", email=""), source("mac", NOW - 9 * DAY))

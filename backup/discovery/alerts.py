@@ -168,6 +168,8 @@ def send_alerts(now=None, dry_run=False):
 
     for item in run.findings.stale:
         user = item.volume.owner
+        if not user.is_active:
+            continue  # someone who left: the admins' summary still lists the volume
         address = address_of(user)
         if address is None:
             run.no_address.append(user.username)

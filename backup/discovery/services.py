@@ -129,8 +129,12 @@ def ago(when, now):
 
 
 def stale_after_days(user):
+    return _stale_after_days(user.pk)
+
+
+def _stale_after_days(user_id):
     chosen = (
-        BackupPreference.objects.filter(user=user)
+        BackupPreference.objects.filter(user_id=user_id)
         .values_list("stale_after_days", flat=True)
         .first()
     )
@@ -466,7 +470,7 @@ def report_for(volume, now=None):
         Folder(item["path"], parse_time(item.get("modified")), now)
         for item in (scan.unrecognised if scan else [])
     ]
-    days = stale_after_days(volume.owner)
+    days = _stale_after_days(volume.owner_id)
     return VolumeReport(scan, machines(scan, days, now), folders, days, now)
 
 
