@@ -28,6 +28,13 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 MANAGE = [PYTHON, str(REPO / "manage.py")]
 ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "backup.settings.dev", "PYTHONUNBUFFERED": "1"}
 ADDRESS = "127.0.0.1:8000"
+# The backup scan (hourly in production: fetch_backups) runs every minute,
+# so that "Your backups" follows what you copy onto a demo volume.
+SCAN_EVERY_SECONDS = 60
+BACKUP_SCANS = [
+    "/bin/sh", "-c", f'while :; do "$0" "$1" fetch_backups; sleep {SCAN_EVERY_SECONDS}; done',
+    *MANAGE,
+]  # fmt: skip
 SAMBA = VAR / "samba"
 SAMBA_CONFIG = SAMBA / "smb.conf"
 SMBD = shutil.which("smbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "smbd"
@@ -164,6 +171,7 @@ def processes():
     return [
         start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
         start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
+        start("backup scans", BACKUP_SCANS),
         start(
             f"Samba (smbd on 127.0.0.1:{samba_port()}, logs in var/samba/log)",
             [SMBD, "--foreground", "--no-process-group", "--configfile", str(SAMBA_CONFIG)],
