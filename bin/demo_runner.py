@@ -28,6 +28,15 @@ PYTHON = str(REPO / ".venv" / "bin" / "python")
 MANAGE = [PYTHON, str(REPO / "manage.py")]
 ENV = {**os.environ, "DJANGO_SETTINGS_MODULE": "backup.settings.dev", "PYTHONUNBUFFERED": "1"}
 ADDRESS = "127.0.0.1:8000"
+# The usage and disk-activity collectors (cron's update_df_stats and
+# rrd_waittime) run every half minute, so the graphs fill while you watch.
+COLLECT_EVERY_SECONDS = 30
+COLLECTORS = [
+    "/bin/sh", "-c",
+    'while :; do "$0" "$1" rrd_waittime; "$0" "$1" update_df_stats;'
+    f" sleep {COLLECT_EVERY_SECONDS}; done",
+    *MANAGE,
+]  # fmt: skip
 # The backup scan (hourly in production: fetch_backups) runs every minute,
 # so that "Your backups" follows what you copy onto a demo volume.
 SCAN_EVERY_SECONDS = 60
@@ -172,6 +181,7 @@ def processes():
         start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
         start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
         start("backup scans", BACKUP_SCANS),
+        start("statistics collectors", COLLECTORS),
         start(
             f"Samba (smbd on 127.0.0.1:{samba_port()}, logs in var/samba/log)",
             [SMBD, "--foreground", "--no-process-group", "--configfile", str(SAMBA_CONFIG)],

@@ -3,12 +3,13 @@ headers, and the pages that show them. RRDs are filled with made-up
 figures here; tests/test_stats_collect.py does it with real volumes."""
 
 import struct
+import threading
 import time
 
 import pytest
 from django.test import Client
 
-from backup.stats import rrd
+from backup.stats import graphs, rrd
 from backup.volumes.models import Volume
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +199,22 @@ def test_admin_looks_up_a_volumes_graphs(history, people):
     assert response["Location"] == "/stats/volumes/bob/"
     assert as_user("boss").get("/stats/volumes/", {"account": "../x"}).status_code == 404
     assert as_user("alice").get("/stats/volumes/", {"account": "bob"}).status_code == 403
+
+
+def test_graphs_drawn_at_once_by_several_threads(history):
+    """A threaded web server draws a page's images at the same time; librrd
+    alone corrupts its heap then (the process aborts)."""
+    graph = graphs.server_wait()
+    images = []
+
+    def draw():
+        images.extend(graphs.render(graph, "hour", int(time.time())) for _ in range(3))
+
+    threads = [threading.Thread(target=draw) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(images) == 24
+    for image in images:
+        png_size(image)

@@ -8,6 +8,7 @@ corrupt file instead of failing, so one bad file never stops the others.
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +88,17 @@ IO = Layout(
     consolidations=("AVERAGE", "MAX"),
 )
 
+# librrd is not thread-safe: concurrent graphs corrupt its heap (threaded
+# web servers render several images of one page at once). Every call into
+# it goes through _locked.
+_lock = threading.Lock()
+
+
+def _locked(function, *args):
+    with _lock:
+        return function(*args)
+
+
 # The outcomes of record().
 UPDATED = "updated"
 CREATED = "created"
@@ -127,13 +139,13 @@ def create(path, layout, timestamp):
     """A new, empty RRD whose first update may be at ``timestamp``."""
     path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
     args = ["--step", str(layout.step), "--start", str(timestamp - 10)]
-    rrdtool.create(str(path), *args, *layout.definition())
+    _locked(rrdtool.create, str(path), *args, *layout.definition())
 
 
 def fits(path, layout):
     """True when path is a readable RRD with this layout's step and sources."""
     try:
-        info = rrdtool.info(str(path))
+        info = _locked(rrdtool.info, str(path))
     except rrdtool.OperationalError:
         return False
     names = {key[3:].split("]", 1)[0] for key in info if key.startswith("ds[")}
@@ -142,7 +154,8 @@ def fits(path, layout):
 
 def _update(path, layout, timestamp, values):
     data = ":".join(_text(values.get(name)) for name in layout.names)
-    rrdtool.update(str(path), "--template", ":".join(layout.names), f"{timestamp}:{data}")
+    template = ":".join(layout.names)
+    _locked(rrdtool.update, str(path), "--template", template, f"{timestamp}:{data}")
 
 
 def _text(value):
@@ -182,8 +195,8 @@ def record(path, layout, timestamp, values):
 def fetch(path, start, end, function="AVERAGE"):
     """(timestamps, {source: [value or None]}) between start and end; rrdtool
     picks the finest archive that covers the range."""
-    (first, _, step), names, rows = rrdtool.fetch(
-        str(path), function, "--start", str(start), "--end", str(end)
+    (first, _, step), names, rows = _locked(
+        rrdtool.fetch, str(path), function, "--start", str(start), "--end", str(end)
     )
     # rrdtool labels each row with the end of the interval it averages.
     times = [first + step * (index + 1) for index in range(len(rows))]
@@ -192,4 +205,4 @@ def fetch(path, start, end, function="AVERAGE"):
 
 def graph(args):
     """A PNG, rendered in memory."""
-    return rrdtool.graphv("-", "--imgformat", "PNG", *args)["image"]
+    return _locked(rrdtool.graphv, "-", "--imgformat", "PNG", *args)["image"]
