@@ -7,10 +7,11 @@ import time
 
 import pytest
 import rrdtool
+from django.core.management import CommandError, call_command
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 
-from backup.stats import diskstats, projection, rrd
+from backup.stats import collect, diskstats, projection, rrd
 
 GIB = 1 << 30
 DAY = 86400
@@ -225,3 +226,20 @@ def test_admin_page_shows_the_projection_and_warns(
     assert text in " ".join(html.split())
     assert ("alert-warning" in html or "alert-danger" in html) == warned
     assert 'src="/stats/pool/week.png"' in html
+
+
+# --- The commands, before any privileged call -----------------------------------
+
+
+@pytest.mark.parametrize("command", ["update_df_stats", "rrd_waittime"])
+def test_a_run_still_going_makes_the_next_one_skip(rrd_dir, command):
+    with collect.exclusive(command), pytest.raises(CommandError, match="still running"):
+        call_command(command)
+
+
+@pytest.mark.parametrize("command", ["update_df_stats", "rrd_waittime"])
+def test_an_unusable_rrd_directory_is_a_clear_error(settings, tmp_path, command):
+    (tmp_path / "file").write_text("")
+    settings.RRD_DIRECTORY = tmp_path / "file" / "rrd"
+    with pytest.raises(CommandError, match="RRD directory can't be used"):
+        call_command(command)

@@ -25,6 +25,10 @@ class CollectorCommand(BaseCommand):
             raise CommandError(str(busy)) from None
         except PrivilegedError as error:
             raise CommandError(f"nothing recorded: {error}") from None
+        except OSError as error:
+            raise CommandError(
+                f"nothing recorded: the RRD directory can't be used ({error}); check RRD_DIRECTORY"
+            ) from None
         for problem in report.problems:
             self.stderr.write(problem)
         if options["verbosity"] >= 2:
