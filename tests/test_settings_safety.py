@@ -90,3 +90,19 @@ def test_links_follow_the_backup_prefix():
     assert statuses == ["200 OK"]
     assert 'href="/backup/"' in body
     assert 'href="/backup/history/"' in body
+
+
+def test_a_misspelt_production_key_is_refused(production_config):
+    config = Path(production_config["BACKUP_CONFIG"])
+    config.write_text(config.read_text() + "default_disksize = 10\n")
+    result = manage("check", env=production_config)
+    assert result.returncode != 0
+    assert "unknown keys default_disksize" in result.stderr
+
+
+def test_optional_production_keys_reach_the_settings(production_config):
+    config = Path(production_config["BACKUP_CONFIG"])
+    config.write_text(config.read_text() + 'default_quota = 500\nadmins = ["boss"]\n')
+    code = "from django.conf import settings as s; print(s.DEFAULT_QUOTA, s.BACKUP_ADMINS)"
+    result = manage("shell", "--no-imports", "-c", code, env=production_config)
+    assert result.stdout.strip() == "500 ['boss']"

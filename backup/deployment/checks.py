@@ -405,7 +405,7 @@ def _acl_round_trip(root):
 
 def samba_share(context):
     name = "Samba"
-    config = Path(getattr(settings, "SAMBA_CONFIG", "/etc/samba/smb.conf"))
+    config = Path(settings.SAMBA_CONFIG)
     root = Path(settings.DIRECTORIES_ROOT)
     fix = (
         f"add the per-user share of INSTALL.samba.txt (path = {root}/%S) to {config}, "
@@ -513,7 +513,7 @@ CHECKS = (
 
 
 def service_user_name():
-    return getattr(settings, "SERVICE_USER", "backupmanagement")
+    return settings.SERVICE_USER
 
 
 def _run_one(check, context):

@@ -400,9 +400,10 @@ class Installer:
             "# Written once by bin/install and then kept: edit it, then restart the\n"
             "# daemon (bin/start.sh) and the worker. Readable by root and the service user.\n"
             + "".join(f"{key} = {value(item)}\n" for key, item in entries.items())
-            + "# Also: support_contact, default_disk_size (GiB, 250), default_add_space_amount\n"
-            "# (50), default_quota (300), volume_filesystem (ext4, btrfs or xfs), email_host,\n"
-            "# email_from, sso_strip_realm, sso_lowercase. admins: SSO names made staff.\n"
+            + "# Optional keys (defaults in backup/settings/base.py) are listed in\n"
+            "# backup/settings/production.py, e.g. support_contact, default_disk_size\n"
+            "# (GiB, 250), default_quota (300), volume_filesystem, email_host, email_from,\n"
+            "# alert_email_domain, pool_full_warning_days. admins: SSO names made staff.\n"
         )
 
     def config(self):

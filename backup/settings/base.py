@@ -179,3 +179,10 @@ ALERT_ADMIN_EMAILS: list[str] = []
 # The portal's address in emails, ending in /; "" makes
 # https://SERVER_HOSTNAME<FORCE_SCRIPT_NAME>/.
 PORTAL_URL = ""
+
+# Production deployment (bin/install, runfcgi, check_prerequisities).
+SERVICE_USER = "backupmanagement"
+SAMBA_CONFIG = Path("/etc/samba/smb.conf")
+FCGI_SOCKET = Path("/run/backupmanagement/backup.sock")
+FCGI_PIDFILE = Path("/run/backupmanagement/backup.pid")
+FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")

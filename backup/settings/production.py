@@ -1,7 +1,8 @@
 """Production: DEBUG off, every secret and path from a root-written TOML file
 outside the repository (bin/install writes it; BACKUP_CONFIG names another).
 
-The file is data, not code: nothing in it is executed.
+The file is data, not code: nothing in it is executed. A key this module
+does not know is refused, so a misspelt setting can't pass unnoticed.
 """
 
 import os
@@ -32,7 +33,6 @@ DEBUG = False
 DEV_SSO = False
 SECRET_KEY = _required("secret_key")
 ALLOWED_HOSTS = list(_required("allowed_hosts"))
-
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
@@ -41,39 +41,62 @@ DATABASES = {
     }
 }
 STATIC_ROOT = Path(_required("static_root"))
-WRAPPERS_PATH = Path(_config.get("wrappers_path", "/opt/backupmanagement/wrappers"))
-DIRECTORIES_ROOT = Path(_config.get("directories_root", "/srv/userbackup"))
-VOLUME_FILESYSTEM = _config.get("volume_filesystem", "ext4")
-SERVER_HOSTNAME = _config.get("server_hostname", SERVER_HOSTNAME)  # noqa: F405
-SUPPORT_CONTACT = _config.get("support_contact", SUPPORT_CONTACT)  # noqa: F405
-BACKUP_ADMINS = list(_config.get("admins", []))
-DEFAULT_DISK_SIZE = int(_config.get("default_disk_size", DEFAULT_DISK_SIZE))  # noqa: F405
-DEFAULT_ADD_SPACE_AMOUNT = int(
-    _config.get("default_add_space_amount", DEFAULT_ADD_SPACE_AMOUNT)  # noqa: F405
-)
-DEFAULT_QUOTA = int(_config.get("default_quota", DEFAULT_QUOTA))  # noqa: F405
-# The account the FastCGI daemon and the worker run as (bin/install creates
-# it); check_prerequisities tests sudo from its point of view.
-SERVICE_USER = _config.get("service_user", "backupmanagement")
-SAMBA_CONFIG = Path(_config.get("samba_config", "/etc/samba/smb.conf"))
-# What `manage.py samba_config` writes into smb.conf (INSTALL.samba.txt).
-SAMBA_PORT = int(_config.get("samba_port", SAMBA_PORT))  # noqa: F405
-SAMBA_WORKGROUP = _config.get("samba_workgroup", SAMBA_WORKGROUP)  # noqa: F405
-SAMBA_SERVER_STRING = _config.get("samba_server_string", SAMBA_SERVER_STRING)  # noqa: F405
-SAMBA_MIN_PROTOCOL = _config.get("samba_min_protocol", SAMBA_MIN_PROTOCOL)  # noqa: F405
-SAMBA_ENCRYPTION = _config.get("samba_encryption", SAMBA_ENCRYPTION)  # noqa: F405
-SAMBA_FRUIT_MODEL = _config.get("samba_fruit_model", SAMBA_FRUIT_MODEL)  # noqa: F405
-SAMBA_TIME_MACHINE_MAX_SIZE = _config.get(
-    "samba_time_machine_max_size",
-    SAMBA_TIME_MACHINE_MAX_SIZE,  # noqa: F405
-)
-RRD_DIRECTORY = Path(_config.get("rrd_directory", "/var/lib/backupmanagement/rrd"))
-# runfcgi (bin/start.sh, the systemd unit): where it listens and logs.
-FCGI_SOCKET = Path(_config.get("fcgi_socket", "/run/backupmanagement/backup.sock"))
-FCGI_PIDFILE = Path(_config.get("fcgi_pidfile", "/run/backupmanagement/backup.pid"))
-FCGI_LOG_FILE = Path(_config.get("fcgi_log", "/var/log/backupmanagement/fcgi.log"))
-SSO_STRIP_REALM = bool(_config.get("sso_strip_realm", True))
-SSO_LOWERCASE = bool(_config.get("sso_lowercase", True))
+
+# Optional keys: the setting of the same name in capitals (defaults in
+# base.py), converted with the given type; a few keys have other names.
+_OPTIONAL = {
+    "wrappers_path": Path,
+    "directories_root": Path,
+    "volume_filesystem": str,
+    "server_hostname": str,
+    "support_contact": str,
+    "default_disk_size": int,
+    "default_add_space_amount": int,
+    "default_quota": int,
+    "sso_strip_realm": bool,
+    "sso_lowercase": bool,
+    "service_user": str,
+    "samba_config": Path,
+    "samba_port": int,
+    "samba_workgroup": str,
+    "samba_server_string": str,
+    "samba_min_protocol": str,
+    "samba_encryption": str,
+    "samba_fruit_model": str,
+    "samba_time_machine_max_size": str,
+    "rrd_directory": Path,
+    "graph_default_period": str,
+    "pool_growth_window_days": int,
+    "pool_full_warning_days": int,
+    "fcgi_socket": Path,
+    "fcgi_pidfile": Path,
+    "stale_after_days": int,
+    "never_used_after_days": int,
+    "alert_email_domain": str,
+    "alert_admin_emails": list,
+    "portal_url": str,
+    "email_host": str,
+    "email_port": int,
+}
+_RENAMED = {
+    "admins": ("BACKUP_ADMINS", list),
+    "fcgi_log": ("FCGI_LOG_FILE", Path),
+    "email_from": ("DEFAULT_FROM_EMAIL", str),
+    "hsts_seconds": ("SECURE_HSTS_SECONDS", int),
+    "hsts_include_subdomains": ("SECURE_HSTS_INCLUDE_SUBDOMAINS", bool),
+    "ssl_redirect": ("SECURE_SSL_REDIRECT", bool),
+}
+_OTHER_KEYS = {"secret_key", "allowed_hosts", "database", "static_root", "url_prefix", "log_file"}
+
+_unknown = sorted(set(_config) - set(_OPTIONAL) - set(_RENAMED) - _OTHER_KEYS)
+if _unknown:
+    raise ImproperlyConfigured(f"{CONFIG_FILE}: unknown keys {', '.join(_unknown)}")
+for _key, (_name, _type) in {
+    **{key: (key.upper(), kind) for key, kind in _OPTIONAL.items()},
+    **_RENAMED,
+}.items():
+    if _key in _config:
+        globals()[_name] = _type(_config[_key])
 
 # HTTPS is terminated by Apache, which passes HTTPS=on through FastCGI.
 SECURE_SSL_REDIRECT = bool(_config.get("ssl_redirect", True))
@@ -97,16 +120,8 @@ STATIC_URL = f"{URL_PREFIX}/static/"
 USE_X_FORWARDED_HOST = False
 
 EMAIL_HOST = _config.get("email_host", "localhost")
-EMAIL_PORT = int(_config.get("email_port", 25))
 DEFAULT_FROM_EMAIL = _config.get("email_from", "backup@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-STALE_AFTER_DAYS = int(_config.get("stale_after_days", STALE_AFTER_DAYS))  # noqa: F405
-NEVER_USED_AFTER_DAYS = int(
-    _config.get("never_used_after_days", NEVER_USED_AFTER_DAYS)  # noqa: F405
-)
-ALERT_EMAIL_DOMAIN = _config.get("alert_email_domain", "")
-ALERT_ADMIN_EMAILS = list(_config.get("alert_admin_emails", []))
-PORTAL_URL = _config.get("portal_url", "")
 
 _log_file = _config.get("log_file")
 if _log_file:
