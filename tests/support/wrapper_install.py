@@ -154,9 +154,13 @@ def leftovers(install):
 
 def destroy(install):
     """Remove everything the session created, and only that."""
+    # Loop devices first: once a filesystem holding their images is
+    # unmounted, their backing files no longer show under the base.
+    devices = _loop_devices_backed_under(install.base)
     for point in _mounts_under(install.base):
-        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
-    for device in _loop_devices_backed_under(install.base):
+        if subprocess.run(["umount", point], check=False, capture_output=True).returncode:
+            subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+    for device in devices:
         subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
     for name in install.managed_accounts():
         subprocess.run(["userdel", name], check=False, capture_output=True)
