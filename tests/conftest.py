@@ -9,6 +9,8 @@ from support import wrapper_install
 
 IS_ROOT = os.geteuid() == 0
 
+pytest_plugins = ["support.browser"]
+
 
 def pytest_collection_modifyitems(items):
     """Tests marked root skip, saying why, when not run as root."""

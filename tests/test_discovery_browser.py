@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from test_browser import browser, page, shot  # noqa: F401  (the browser fixtures)
 
 from backup.discovery import services
 from backup.discovery.models import BackupScan
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 from support import backup_tools, browser_sso
+from support.browser import shot
 
 pytestmark = [pytest.mark.root, pytest.mark.browser]
 
 
-def test_your_backups_in_a_browser(page, make_employee, portal):  # noqa: F811
+def test_your_backups_in_a_browser(page, make_employee, portal):
     employee = make_employee()
     volumes.request_create(employee, employee)
     volume = Volume.objects.get(owner=employee)

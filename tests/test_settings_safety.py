@@ -12,6 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
+from django.urls import set_script_prefix
 
 from backup.sso.checks import development_sso_needs_debug
 from backup.sso.middleware import DevelopmentSSOMiddleware
@@ -84,9 +85,13 @@ def test_links_follow_the_backup_prefix():
     setup_testing_defaults(environ)
     environ.update(SCRIPT_NAME="/backup", PATH_INFO="/history/", REMOTE_USER="erin")
     statuses = []
-    body = b"".join(
-        WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
-    ).decode()
+    try:
+        body = b"".join(
+            WSGIHandler()(environ, lambda status, headers, exc_info=None: statuses.append(status))
+        ).decode()
+    finally:
+        # The handler sets this thread's URL prefix; later tests expect none.
+        set_script_prefix("/")
     assert statuses == ["200 OK"]
     assert 'href="/backup/"' in body
     assert 'href="/backup/history/"' in body
