@@ -9,17 +9,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, locks, storage, validate
+from wrapperlib import cli
 from wrapperlib.storage import actions
 
-
-def main(args):
-    (user,) = validate.arguments(args, "USER")
-    name = validate.managed_account(user).pw_name
-    with locks.volume_lock(name):
-        fstype = actions.format_volume(storage.backend(), name, "ext4")
-    return {"user": name, "filesystem": fstype}
-
-
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(actions.format_command("ext4"))

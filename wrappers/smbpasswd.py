@@ -7,17 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import accounts, cli, locks, validate
-
-
-def main(args):
-    (user,) = validate.arguments(args, "USER")
-    account = validate.managed_account(user)
-    password = accounts.check_password(validate.password_from_stdin())
-    with locks.volume_lock(account.pw_name):
-        accounts.set_samba_password(account, password)
-    return {"user": account.pw_name}
-
+from wrapperlib import accounts, cli
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(accounts.password_command(accounts.set_samba_password))

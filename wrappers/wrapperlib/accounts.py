@@ -9,7 +9,7 @@ lines given to smbpasswd can't carry a second record for another account.
 import os
 import pwd
 
-from . import commands, storage, validate
+from . import commands, locks, storage, validate
 from .config import settings
 from .errors import Failure, Refusal
 
@@ -181,3 +181,17 @@ def delete(entry):
     if name in samba_users():
         commands.run(["smbpasswd", "-c", settings().SAMBA_CONFIG, "-x", name])
     commands.run(["userdel", "--", name])
+
+
+def password_command(set_password):
+    """main() of chpasswd.py and smbpasswd.py: USER's password from stdin."""
+
+    def main(args):
+        (user,) = validate.arguments(args, "USER")
+        account = validate.managed_account(user)
+        password = check_password(validate.password_from_stdin())
+        with locks.volume_lock(account.pw_name):
+            set_password(account, password)
+        return {"user": account.pw_name}
+
+    return main

@@ -8,9 +8,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import filesystems, mounts, paths
+from .. import filesystems, locks, mounts, paths, validate
 from ..errors import Failure, Refusal
-from . import GIB, in_use, mounted_filesystem
+from . import GIB, backend, in_use, mounted_filesystem
 
 
 def require_volume(store, user):
@@ -239,3 +239,15 @@ def grow(store, plan):
         return "online"
     finally:
         restore_mount(store, plan)
+
+
+def format_command(fstype):
+    """main() of mkfs-<fstype>.py: format USER's volume, never over data."""
+
+    def main(args):
+        (user,) = validate.arguments(args, "USER")
+        name = validate.managed_account(user).pw_name
+        with locks.volume_lock(name):
+            return {"user": name, "filesystem": format_volume(backend(), name, fstype)}
+
+    return main
