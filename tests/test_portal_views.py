@@ -2,7 +2,6 @@
 REMOTE_USER, the employee journey, admin pages and their access rules, CSRF,
 error pages. Volumes are real (loop-file backend, wrappers as root)."""
 
-import crypt
 import re
 
 import pytest
@@ -12,14 +11,9 @@ from django.urls import reverse
 
 from backup.operations.models import Operation
 from backup.volumes.models import Volume
+from support.accounts import unix_password_matches
 
 pytestmark = pytest.mark.django_db
-
-
-def password_works(account, password):
-    with open("/etc/shadow") as shadow:
-        stored = next(line.split(":")[1] for line in shadow if line.startswith(f"{account}:"))
-    return crypt.crypt(password, stored) == stored
 
 
 def signed_in(username, **extra):
@@ -195,7 +189,7 @@ def test_employee_journey(portal, make_employee):
     assert shown["Cache-Control"].startswith("max-age=0")
     assert "no-store" in shown["Cache-Control"]
     password = re.search(r'value="([^"]+)" data-testid="password"', shown.content.decode())
-    assert password_works(employee.username, password.group(1))
+    assert unix_password_matches(employee.username, password.group(1))
     assert b"only time this password is shown" in shown.content
     assert b"Get my backup password" not in client.get("/").content
 
