@@ -13,25 +13,17 @@ filtered or not; the dashboard within one.
 import datetime
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_views
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.core.management import call_command
-from django.test import Client
-from django.test.utils import setup_test_environment
 from django.utils import timezone
 
 from backup.discovery.models import BackupScan
 from backup.discovery.services import store
-from backup.volumes import services
 from backup.volumes.models import Volume
-from support import wrapper_install
 
 DAY = datetime.timedelta(days=1)
 
@@ -69,25 +61,7 @@ def scan_everything():
 
 
 def main():
-    setup_test_environment()
-    database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
-    settings.DATABASES["default"]["NAME"] = str(database)
-    call_command("migrate", verbosity=0)
-    install = wrapper_install.create()
-    install.write_local_settings(LOOPFILE_POOL_SIZE_GIB=2000)
-    settings.WRAPPERS_PATH = install.path
-    settings.DIRECTORIES_ROOT = install.settings["DIRECTORIES_ROOT"]
-    token = install.base.name.rsplit("-", 1)[-1]
-    employee_name = f"be{token}"
-    try:
-        users = get_user_model()
-        employee = users.objects.create(username=employee_name)
-        users.objects.create(username=f"ba{token}", is_staff=True)
-        operation = services.request_create(employee, employee)
-        operation.refresh_from_db()
-        assert operation.state == "succeeded", operation.detail
-        employee_client = Client(REMOTE_USER=employee_name)
-        admin_client = Client(REMOTE_USER=f"ba{token}")
+    with bench_views.benchmark_portal() as (install, employee_client, admin_client):
         print(
             f"{'volumes':>8} {'dashboard ms':>13} {'calls':>6} {'admin ms':>9}"
             f" {'stale ms':>9} {'calls/request':>14}"
@@ -110,12 +84,6 @@ def main():
                 f" {admin_ms:>9.1f} {stale_ms:>9.1f} {max(admin_calls + stale_calls):>14}"
             )
         print(f"median of {bench_views.REPEAT} requests; dashboard uncached (its one query)")
-    finally:
-        for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
-            install.run(wrapper, employee_name)
-        wrapper_install.destroy(install)
-        database.unlink(missing_ok=True)
-        database.parent.rmdir()
 
 
 if __name__ == "__main__":

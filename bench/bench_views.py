@@ -11,6 +11,7 @@ privileged call (none when cached); the admin view at most two whatever the
 number of volumes, rendering 1,000 volumes in under 300 ms.
 """
 
+import contextlib
 import os
 import statistics
 import sys
@@ -70,9 +71,10 @@ def add_volumes(install, start, stop):
     )
 
 
-def main():
-    if os.geteuid() != 0:
-        sys.exit("run as root: the benchmark drives the real wrappers")
+@contextlib.contextmanager
+def benchmark_portal():
+    """A throwaway database, a private wrapper installation, one real volume
+    for the dashboard's employee; yields (install, employee and admin clients)."""
     setup_test_environment()
     database = Path(tempfile.mkdtemp()) / "bench.sqlite3"
     settings.DATABASES["default"]["NAME"] = str(database)
@@ -90,9 +92,19 @@ def main():
         operation = services.request_create(employee, employee)
         operation.refresh_from_db()
         assert operation.state == "succeeded", operation.detail
-        employee_client = Client(REMOTE_USER=employee_name)
-        admin_client = Client(REMOTE_USER=f"ba{token}")
+        yield install, Client(REMOTE_USER=employee_name), Client(REMOTE_USER=f"ba{token}")
+    finally:
+        for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
+            install.run(wrapper, employee_name)
+        wrapper_install.destroy(install)
+        database.unlink(missing_ok=True)
+        database.parent.rmdir()
 
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("run as root: the benchmark drives the real wrappers")
+    with benchmark_portal() as (install, employee_client, admin_client):
         print(
             f"{'volumes':>8} {'dashboard ms':>13} {'calls (1st, then)':>18}"
             f" {'admin ms':>9} {'calls/request':>14}"
@@ -116,12 +128,6 @@ def main():
             "dashboard ms: uncached (one privileged query) / cached (none);"
             f" median of {REPEAT} requests"
         )
-    finally:
-        for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
-            install.run(wrapper, employee_name)
-        wrapper_install.destroy(install)
-        database.unlink(missing_ok=True)
-        database.parent.rmdir()
 
 
 if __name__ == "__main__":

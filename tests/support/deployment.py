@@ -12,11 +12,11 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from support import wrapper_install
 
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
@@ -163,23 +163,6 @@ def _samba_config(prefix):
     os.chmod(samba, 0o755)
 
 
-def _listen_syslog(path, lines):
-    """Stands in for the syslog daemon (this machine has no /dev/log)."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(path))
-
-    def receive():
-        while True:
-            try:
-                data = sock.recv(65536)
-            except OSError:
-                return
-            lines.append(data.decode("utf-8", "replace"))
-
-    threading.Thread(target=receive, daemon=True).start()
-    return sock
-
-
 def create(**wrapper_settings):
     """Run bin/install into a fresh prefix (loop-file pool under it)."""
     token = secrets.token_hex(3)
@@ -207,7 +190,9 @@ def create(**wrapper_settings):
         "--loopfile-pool", str(prefix / "pool"),
         *(f"--wrappers-setting={key}={value!r}" for key, value in settings.items()),
     ]  # fmt: skip
-    installation.syslog_socket = _listen_syslog(prefix / "syslog.sock", installation.syslog)
+    installation.syslog_socket = wrapper_install.listen_syslog(
+        prefix / "syslog.sock", installation.syslog
+    )
     return installation
 
 

@@ -60,7 +60,8 @@ class WrapperInstall:
         return sorted(entry.pw_name for entry in pwd.getpwall() if entry.pw_gid == gid)
 
 
-def _listen_syslog(path, lines):
+def listen_syslog(path, lines):
+    """Stands in for the syslog daemon: collects the lines sent to a socket."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
 
@@ -114,7 +115,7 @@ def create(uid_min=40000, uid_max=49999):
         "LOCK_TIMEOUT_SECONDS": 5,
     }
     install = WrapperInstall(base=base, settings=settings)
-    install._syslog_socket = _listen_syslog(base / "syslog.sock", install.syslog)
+    install._syslog_socket = listen_syslog(base / "syslog.sock", install.syslog)
     subprocess.run([str(INSTALLER), str(install.path)], check=True, capture_output=True)
     install.write_local_settings()
     return install
