@@ -6,6 +6,7 @@ can be checked up front, refuse with a sentence for the user, and start the
 operation. The functions in ``WORK`` run in the task worker.
 """
 
+import contextlib
 import logging
 
 from django.conf import settings
@@ -225,19 +226,26 @@ def create(operation):
     return f"Your {size} GiB backup volume is ready."
 
 
+@contextlib.contextmanager
+def _failing_as(message, refused=None):
+    """Ends the operation with ``message`` when a wrapper fails (``refused``
+    when it refused, so nothing changed); {reason} is the wrapper's why."""
+    try:
+        yield
+    except PrivilegedError as error:
+        text = refused if refused is not None and isinstance(error, Refused) else message
+        raise operations.OperationFailed(
+            text.format(reason=error.reason, contact=_contact()), str(error)
+        ) from error
+
+
 def add_space(operation):
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
-    try:
+    with _failing_as(
+        "Adding space failed. Please contact {contact}.", refused="No space was added: {reason}."
+    ):
         result = commands.extend_volume(volume.account, new_size)
-    except Refused as refusal:
-        raise operations.OperationFailed(
-            f"No space was added: {refusal.reason}.", str(refusal)
-        ) from refusal
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"Adding space failed. Please contact {_contact()}.", str(error)
-        ) from error
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
     operation.detail = f"grown {result.get('grown')}" if result else ""
@@ -247,38 +255,26 @@ def add_space(operation):
 def delete(operation):
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
-    try:
+    with _failing_as(
+        "Your volume was not deleted. Please contact {contact}.",
+        refused="Your volume was not deleted: {reason}.",
+    ):
         commands.unmount(account)
-    except Refused as refusal:
-        raise operations.OperationFailed(
-            f"Your volume was not deleted: {refusal.reason}.", str(refusal)
-        ) from refusal
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"Your volume was not deleted. Please contact {_contact()}.", str(error)
-        ) from error
-    try:
+    with _failing_as(
+        "Deleting your volume stopped half-way; its data may already be gone. "
+        "Please contact {contact} to finish the cleanup."
+    ):
         commands.remove_volume(account)
         commands.remove_mount_point(account)
         commands.delete_account(account)
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            "Deleting your volume stopped half-way; its data may already be gone. "
-            f"Please contact {_contact()} to finish the cleanup.",
-            str(error),
-        ) from error
     volume.delete()
     return "Your backup volume and everything on it were deleted."
 
 
 def delete_time_machine(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    try:
+    with _failing_as("Time Machine backups could not be deleted: {reason}."):
         result = commands.remove_time_machine_backups(volume.account)
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"Time Machine backups could not be deleted: {error.reason}.", str(error)
-        ) from error
     removed = result.get("removed", []) if result else []
     if not removed:
         return "There were no Time Machine backups on your volume."
@@ -287,37 +283,25 @@ def delete_time_machine(operation):
 
 def mount(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    try:
+    with _failing_as(
+        "Your volume could not be mounted: {reason}. Contact {contact} if this persists."
+    ):
         commands.mount(volume.account)
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"Your volume could not be mounted: {error.reason}. Contact {_contact()} if this "
-            "persists.",
-            str(error),
-        ) from error
     return "Your volume is mounted and ready for backups."
 
 
 def defragment(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    try:
+    with _failing_as("Defragmenting failed: {reason}."):
         result = commands.defragment(volume.account)
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"Defragmenting failed: {error.reason}.", str(error)
-        ) from error
     operation.detail = (result or {}).get("summary", "")
     return "Your volume was defragmented."
 
 
 def scrub(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    try:
+    with _failing_as("The check failed: {reason}."):
         result = commands.scrub(volume.account) or {}
-    except PrivilegedError as error:
-        raise operations.OperationFailed(
-            f"The check failed: {error.reason}.", str(error)
-        ) from error
     operation.detail = result.get("summary", "")
     errors = int(result.get("errors", 0))
     if errors:

@@ -57,38 +57,23 @@ def _start_and_follow(request, start):
     return redirect("operations:detail", operation.pk)
 
 
-@require_POST
-@signed_in_required
-def create(request):
-    return _start_and_follow(request, lambda: services.request_create(request.user, request.user))
+def _action(request_operation):
+    """A POST-only view starting ``request_operation(user, actor)`` for the
+    signed-in person on their own volume."""
+
+    @require_POST
+    @signed_in_required
+    def view(request):
+        return _start_and_follow(request, lambda: request_operation(request.user, request.user))
+
+    return view
 
 
-@require_POST
-@signed_in_required
-def add_space(request):
-    return _start_and_follow(
-        request, lambda: services.request_add_space(request.user, request.user)
-    )
-
-
-@require_POST
-@signed_in_required
-def mount(request):
-    return _start_and_follow(request, lambda: services.request_mount(request.user, request.user))
-
-
-@require_POST
-@signed_in_required
-def defragment(request):
-    return _start_and_follow(
-        request, lambda: services.request_defragment(request.user, request.user)
-    )
-
-
-@require_POST
-@signed_in_required
-def scrub(request):
-    return _start_and_follow(request, lambda: services.request_scrub(request.user, request.user))
+create = _action(services.request_create)
+add_space = _action(services.request_add_space)
+mount = _action(services.request_mount)
+defragment = _action(services.request_defragment)
+scrub = _action(services.request_scrub)
 
 
 def _confirm_page(request, template, start):

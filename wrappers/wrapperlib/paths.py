@@ -9,12 +9,15 @@ from .config import settings
 from .errors import Refusal
 
 
-def directories_root():
-    root = settings().DIRECTORIES_ROOT
-    resolved = os.path.realpath(root)
+def _configured_directory(configured, description):
+    resolved = os.path.realpath(configured)
     if not os.path.isdir(resolved):
-        raise Refusal(f"the volumes directory {root} does not exist")
+        raise Refusal(f"the {description} {configured} does not exist")
     return Path(resolved)
+
+
+def directories_root():
+    return _configured_directory(settings().DIRECTORIES_ROOT, "volumes directory")
 
 
 def mount_point(user):
@@ -36,20 +39,9 @@ def mount_point(user):
     return path
 
 
-def inside(base, candidate):
-    """True when candidate, fully resolved, is base or below it."""
-    base = os.path.realpath(base)
-    candidate = os.path.realpath(candidate)
-    return candidate == base or candidate.startswith(base + os.sep)
-
-
 def loopfile_pool():
     """The loopfile backend's pool directory (LOOPFILE_POOL), resolved."""
-    pool = settings().LOOPFILE_POOL
-    resolved = os.path.realpath(pool)
-    if not os.path.isdir(resolved):
-        raise Refusal(f"the volume pool directory {pool} does not exist")
-    return Path(resolved)
+    return _configured_directory(settings().LOOPFILE_POOL, "volume pool directory")
 
 
 def loopfile_image(user):

@@ -36,12 +36,15 @@ class Limits:
 class Budget:
     def __init__(self, limits):
         self.entries_left = limits.max_entries
+        self.seconds = limits.max_seconds
         self.deadline = time.monotonic() + limits.max_seconds
 
     def spend(self, entries=1):
         self.entries_left -= entries
-        if self.entries_left < 0 or time.monotonic() > self.deadline:
-            raise Exhausted
+        if self.entries_left < 0:
+            raise Exhausted("too many entries")
+        if time.monotonic() > self.deadline:
+            raise Exhausted(f"time limit of {self.seconds} s reached")
 
 
 @dataclass(frozen=True)
