@@ -149,6 +149,7 @@ DEFAULTS = {
     "run_dir": "/run/backupmanagement",
     "directories_root": "/srv/userbackup",
     "tmpfiles_dir": "/etc/tmpfiles.d",
+    "logrotate_dir": "/etc/logrotate.d",
 }
 
 
@@ -174,6 +175,7 @@ class Layout:
     run_dir: Path
     directories_root: Path
     tmpfiles_file: Path
+    logrotate_file: Path
     sudoers_file: Path
     samba_config: Path
     wrapper_settings: dict = field(default_factory=dict)
@@ -213,7 +215,7 @@ def parser():
         "--allowed-host", action="append", default=[], help="another name the portal answers to"
     )
     for name, default in DEFAULTS.items():
-        if name != "tmpfiles_dir":
+        if name not in ("tmpfiles_dir", "logrotate_dir"):
             p.add_argument(f"--{name.replace('_', '-')}", help=f"(default: PREFIX{default})")
     p.add_argument("--sudoers-file", help="(default: /etc/sudoers.d/USER, never prefixed)")
     p.add_argument("--samba-config", default="/etc/samba/smb.conf", help="(%(default)s)")
@@ -289,6 +291,7 @@ def layout_from(args):
         run_dir=paths["run_dir"],
         directories_root=paths["directories_root"],
         tmpfiles_file=paths["tmpfiles_dir"] / f"{args.user}.conf",
+        logrotate_file=paths["logrotate_dir"] / args.user,
         sudoers_file=sudoers,
         samba_config=Path(args.samba_config),
         wrapper_settings=wrapper_settings,
@@ -474,6 +477,20 @@ class Installer:
             "root",
             0o644,
         )
+        # The portal's log (server errors with tracebacks), the daemon's and
+        # the worker's: rotated weekly; the portal's WatchedFileHandler and
+        # copytruncate for the others mean nothing needs restarting.
+        layout.logrotate_file.parent.mkdir(parents=True, exist_ok=True)
+        self.file(
+            layout.logrotate_file,
+            f"{layout.log_dir}/*.log {{\n"
+            "    weekly\n    rotate 12\n    compress\n    delaycompress\n"
+            "    missingok\n    notifempty\n    copytruncate\n"
+            f"    su {user} {user}\n}}\n",
+            "root",
+            "root",
+            0o644,
+        )
 
     def config_text(self):
         layout = self.layout
@@ -645,6 +662,7 @@ class Uninstaller:
         self.remove(layout.sudoers_file)
         self.remove(layout.wrappers_dir)
         self.remove(layout.tmpfiles_file)
+        self.remove(layout.logrotate_file)
         self.remove(layout.run_dir)
         self.remove(layout.static_root)
         self.remove(layout.config)

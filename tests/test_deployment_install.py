@@ -166,6 +166,13 @@ def test_data_and_socket_directories(installed):
     assert info.st_gid == pwd.getpwnam("www-data").pw_gid
     tmpfiles = installed.prefix / "etc" / "tmpfiles.d" / f"{installed.user}.conf"
     assert f"d {installed.run_dir} 2750 {installed.user} www-data -" in tmpfiles.read_text()
+    logrotate = installed.prefix / "etc" / "logrotate.d" / installed.user
+    log_dir = installed.prefix / "var" / "log" / "backupmanagement"
+    assert logrotate.read_text().startswith(f"{log_dir}/*.log {{\n")
+    checked = subprocess.run(
+        ["logrotate", "--debug", str(logrotate)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
     assert owner_mode(installed.prefix / "srv" / "userbackup") == ("root", 0o755)
 
 
