@@ -60,13 +60,17 @@ def test_passes_on_the_installed_setup(installed):
     assert failures(lines) == {}
     assert set(lines) == {
         "settings", "service user", "executables", "wrappers",
-        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "RRD directory",
-        "database", "static files",
+        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "Samba modules",
+        "Samba passdb", "sshd", "RRD directory", "database", "static files",
     }  # fmt: skip
+    assert lines["Samba passdb"] == (
+        "OK",
+        f"the wrappers and the share both use {installed.samba_config}",
+    )
     assert lines["settings"] == ("OK", "check --deploy found no issues")
     assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
     assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
-    assert completed.stdout.rstrip().endswith("all 12 checks passed")
+    assert completed.stdout.rstrip().endswith("all 15 checks passed")
 
 
 def test_passes_as_root_checking_for_the_service_user(installed):
@@ -78,7 +82,7 @@ def test_passes_as_root_checking_for_the_service_user(installed):
 def test_the_alias_spelling_runs_the_same_checks(installed):
     completed = installed.manage("check_prerequisites")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "all 12 checks passed" in completed.stdout
+    assert "all 15 checks passed" in completed.stdout
 
 
 def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
@@ -96,7 +100,7 @@ def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
         "(sudo bin/install fixes this; never install the wrappers under the service user's "
         "home)",
     )
-    assert "of 12 checks failed" in completed.stderr
+    assert "of 15 checks failed" in completed.stderr
 
 
 def test_fails_when_one_wrapper_is_group_writable(installed):
@@ -278,3 +282,51 @@ def test_directories_root_the_service_user_cannot_reach_fails(installed):
         f"{installed.user} cannot reach {hidden}/srv: make its parent directories "
         "traversable (chmod o+x)",
     )
+
+
+def test_fails_when_the_wrappers_write_passwords_to_another_passdb(installed):
+    """bin/install --samba-config once did not reach the wrappers: passwords
+    went to another passdb and every login failed while all checks passed."""
+    local = installed.wrappers / "local_settings.py"
+    original = local.read_text()
+    other = installed.prefix / "other-smb.conf"
+    local.write_text(original + f"SAMBA_CONFIG = {str(other)!r}\n")
+    try:
+        completed, lines = check(installed)
+    finally:
+        local.write_text(original)
+    assert completed.returncode != 0
+    status, message = lines["Samba passdb"]
+    assert status == "FAIL"
+    assert message.startswith(
+        f"the wrappers write passwords to the passdb of {other}, but the share is served "
+        f"from {installed.samba_config}"
+    )
+
+
+def test_a_missing_vfs_module_fails_naming_the_package(tmp_path, monkeypatch, settings):
+    """What a fresh host without samba-vfs-modules has: smbd's own modules
+    directory without fruit and its friends."""
+    real = checks._modules_dir()
+    (tmp_path / "vfs").mkdir()
+    for module in ("catia", "streams_xattr"):
+        (tmp_path / "vfs" / f"{module}.so").symlink_to(real / "vfs" / f"{module}.so")
+    monkeypatch.setattr(checks, "_modules_dir", lambda: tmp_path)
+    result = checks.samba_vfs_modules(None)
+    assert result.is_serious()
+    assert "full_audit, fruit" in result.msg
+    assert "apt-get install samba-vfs-modules" in result.msg
+    monkeypatch.setattr(checks, "_modules_dir", lambda: real)
+    assert not checks.samba_vfs_modules(None).is_serious()
+
+
+SSHD_SNIPPET = (deployment.REPO / "deploy" / "sshd" / "backupmanagement.conf").read_text()
+
+
+def test_the_shipped_sshd_snippet_turns_password_logins_off_for_the_group():
+    assert checks.refuses_passwords_for("backupusers", [SSHD_SNIPPET])
+    assert not checks.refuses_passwords_for("othergroup", [SSHD_SNIPPET])
+    commented = "\n".join(f"# {line}" for line in SSHD_SNIPPET.splitlines())
+    assert not checks.refuses_passwords_for("backupusers", [commented])
+    half = SSHD_SNIPPET.replace("KbdInteractiveAuthentication no", "")
+    assert not checks.refuses_passwords_for("backupusers", [half])

@@ -52,6 +52,7 @@ GRAMMAR = {
     "setfacl.py": ("USER",),
     "df.py": ("USER?",),
     "dmsetup.py": (),
+    "wrapper-settings.py": (),
     "rm-timemachine.py": ("USER",),
     "defragment-btrfs.py": ("USER",),
     "scrub-btrfs.py": ("USER",),

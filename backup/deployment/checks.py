@@ -36,6 +36,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from backup.privileged.client import CLEAN_ENV, SEARCH_DIRS, last_line
+from backup.samba import config as samba_config
 
 GIB = 1024**3
 SUDO_TIMEOUT_SECONDS = 10
@@ -423,6 +424,126 @@ def samba_share(context):
     return fail(name, f"no share in {config} serves {root}/<user>: {fix}")
 
 
+def _modules_dir():
+    """Where smbd loads its modules from (MODULESDIR in ``smbd -b``)."""
+    completed = subprocess.run(
+        ["smbd", "-b"], capture_output=True, text=True, env=CLEAN_ENV, timeout=30, check=False
+    )
+    for entry in completed.stdout.splitlines():
+        key, _, value = entry.strip().partition(": ")
+        if key == "MODULESDIR":
+            return Path(value)
+    return None
+
+
+def samba_vfs_modules(context):
+    """Every VFS module the generated share names is installed. Without one
+    smbd drops the whole share (clients see NT_STATUS_BAD_NETWORK_NAME), and
+    Debian ships them in samba-vfs-modules, only a Recommends of samba."""
+    name = "Samba modules"
+    if _which("smbd") is None:
+        return fail(name, "smbd is missing: apt-get install samba samba-vfs-modules")
+    directory = _modules_dir()
+    if directory is None:
+        return fail(name, "smbd -b names no MODULESDIR: reinstall samba")
+    wanted = samba_config.vfs_modules()
+    missing = [module for module in wanted if not (directory / "vfs" / f"{module}.so").exists()]
+    if missing:
+        return fail(
+            name,
+            f"the share needs the VFS modules {', '.join(missing)}, missing from "
+            f"{directory}/vfs: apt-get install samba-vfs-modules (or bin/setup)",
+        )
+    return ok(name, f"{', '.join(wanted)} installed")
+
+
+def _wrapper_settings(context):
+    completed = _run_wrapper(context, "wrapper-settings.py")
+    if completed.returncode != 0:
+        raise OSError(f"wrapper-settings.py: {last_line(completed.stderr)}")
+    return json.loads(completed.stdout)
+
+
+def samba_passdb_agrees(context):
+    """The wrappers write passwords into the passdb of their SAMBA_CONFIG,
+    and mount volumes at their DIRECTORIES_ROOT: both must be the ones the
+    share is served from, or every login fails while all else looks fine."""
+    name = "Samba passdb"
+    try:
+        theirs = _wrapper_settings(context)
+    except (OSError, ValueError) as error:
+        return fail(
+            name, f"could not ask the wrappers for their settings ({error}): {INSTALL_HINT}"
+        )
+    local = f"{context.wrappers_path}/local_settings.py"
+    if theirs.get("samba_config") != str(settings.SAMBA_CONFIG):
+        return fail(
+            name,
+            f"the wrappers write passwords to the passdb of {theirs.get('samba_config')}, but the "
+            f"share is served from {settings.SAMBA_CONFIG}: set SAMBA_CONFIG in {local} or "
+            "samba_config in the config file so that they agree",
+        )
+    if theirs.get("directories_root") != str(settings.DIRECTORIES_ROOT):
+        return fail(
+            name,
+            f"the wrappers mount volumes under {theirs.get('directories_root')}, but the portal "
+            f"and the share use {settings.DIRECTORIES_ROOT}: set DIRECTORIES_ROOT in {local} or "
+            "directories_root in the config file so that they agree",
+        )
+    return ok(name, f"the wrappers and the share both use {settings.SAMBA_CONFIG}")
+
+
+SSHD_CONFIGS = (Path("/etc/ssh/sshd_config"), Path("/etc/ssh/sshd_config.d"))
+
+
+def refuses_passwords_for(group, texts):
+    """Whether sshd configuration texts hold a ``Match Group`` block for group
+    that turns password and keyboard-interactive logins off (as
+    deploy/sshd/backupmanagement.conf does)."""
+    for text in texts:
+        matched, off = False, set()
+        for raw in text.splitlines():
+            words = raw.split("#", 1)[0].split()
+            if not words:
+                continue
+            keyword = words[0].lower()
+            if keyword == "match":
+                if matched and {"passwordauthentication", "kbdinteractiveauthentication"} <= off:
+                    return True
+                matched = [word.lower() for word in words[1:3]] == ["group", group.lower()]
+                off = set()
+            elif matched and len(words) > 1 and words[1].lower() == "no":
+                off.add(keyword)
+        if matched and {"passwordauthentication", "kbdinteractiveauthentication"} <= off:
+            return True
+    return False
+
+
+def sshd_refuses_backup_accounts(context):
+    """Backup accounts have a real Unix password (for AFP): sshd must not
+    accept it. A warning, not a failure: the shell is nologin either way."""
+    name = "sshd"
+    if _which("sshd") is None:
+        return ok(name, "not installed: backup accounts can't log in over SSH")
+    try:
+        group = _wrapper_settings(context).get("managed_group", "backupusers")
+    except (OSError, ValueError):
+        group = "backupusers"
+    texts = []
+    for location in SSHD_CONFIGS:
+        files = sorted(location.glob("*.conf")) if location.is_dir() else [location]
+        for path in files:
+            with contextlib.suppress(OSError):
+                texts.append(path.read_text())
+    if refuses_passwords_for(group, texts):
+        return ok(name, f"password logins are off for group {group}")
+    return warn(
+        name,
+        f"sshd may accept the backup accounts' passwords (group {group}): copy "
+        "deploy/sshd/backupmanagement.conf to /etc/ssh/sshd_config.d/ and reload sshd",
+    )
+
+
 def _missing_directory(path, context):
     """Why path is not a directory the service user can reach, or None."""
     try:
@@ -493,6 +614,9 @@ CHECKS = (
     volume_group,
     directories_root_acls,
     samba_share,
+    samba_vfs_modules,
+    samba_passdb_agrees,
+    sshd_refuses_backup_accounts,
     rrd_directory,
     database,
     static_files,
