@@ -1,5 +1,6 @@
 """Fixtures shared by every test module."""
 
+import itertools
 import os
 import shutil
 
@@ -8,6 +9,7 @@ import pytest
 from support import wrapper_install
 
 IS_ROOT = os.geteuid() == 0
+_EMPLOYEE_NUMBERS = itertools.count()
 
 pytest_plugins = ["support.browser"]
 
@@ -56,7 +58,9 @@ def make_employee(portal, django_user_model):
     token = portal.base.name.rsplit("-", 1)[-1]
 
     def make(prefix="emp", **fields):
-        name = f"{prefix}{token}{len(made)}"
+        # Unique for the whole session, not per test: a name left behind by a
+        # test whose cleanup failed must not make every later test fail too.
+        name = f"{prefix}{token}{next(_EMPLOYEE_NUMBERS)}"
         made.append(name)
         return django_user_model.objects.create(username=name, **fields)
 

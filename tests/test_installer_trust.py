@@ -17,11 +17,8 @@ from support import deployment
 pytestmark = [pytest.mark.root]
 
 
-def _tracked_files():
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=deployment.REPO, capture_output=True, check=True
-    ).stdout
-    return [name.decode() for name in listed.split(b"\0") if name]
+# What a copy needs: the code, not the virtualenv, git's data or caches.
+NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "var", "test-artifacts", "__pycache__")
 
 
 @pytest.fixture
@@ -32,10 +29,8 @@ def copy_of_checkout():
     token = secrets.token_hex(3)
     base = Path(f"/var/tmp/bmx-{token}")
     checkout = base / "parent" / "backup"
-    for name in _tracked_files():
-        target = checkout / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(deployment.REPO / name, target)
+    (base / "parent").mkdir(parents=True)
+    shutil.copytree(deployment.REPO, checkout, ignore=NOT_COPIED, symlinks=True)
     for directory in (base, base / "parent", *[p for p in checkout.rglob("*") if p.is_dir()]):
         os.chmod(directory, 0o755)
     os.chmod(checkout, 0o755)
