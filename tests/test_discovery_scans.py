@@ -24,7 +24,7 @@ from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 UTC = datetime.UTC
 DAY = datetime.timedelta(days=1)

@@ -160,6 +160,7 @@ def test_actions_refuse_get(url, make_employee):
 
 
 @pytest.mark.root
+@pytest.mark.django_db(transaction=True)
 def test_employee_journey(portal, make_employee):
     employee = make_employee()
     client = signed_in(employee.username, enforce_csrf_checks=True)
@@ -217,6 +218,7 @@ def test_employee_journey(portal, make_employee):
 
 
 @pytest.mark.root
+@pytest.mark.django_db(transaction=True)
 def test_double_submitted_create_makes_one_volume(portal, make_employee):
     employee = make_employee()
     client = signed_in(employee.username)
@@ -229,6 +231,7 @@ def test_double_submitted_create_makes_one_volume(portal, make_employee):
 
 
 @pytest.mark.root
+@pytest.mark.django_db(transaction=True)
 def test_admin_sees_pool_every_volume_and_the_audit_log(portal, make_employee):
     admin = make_employee("adm", is_staff=True)
     employees = [make_employee() for _ in range(2)]

@@ -155,6 +155,16 @@ SAMBA_TIME_MACHINE_MAX_SIZE = None
 # Seconds the dashboard may reuse one volume query.
 VOLUME_CACHE_SECONDS = 30
 
+# A running operation's worker says it is alive this often (seconds); one
+# silent for OPERATION_STALE_SECONDS is taken for dead, its operation ended
+# as interrupted and undone where its kind can be (a half-made volume).
+# A worker killed on this host is recognised at once by its process id.
+OPERATION_HEARTBEAT_SECONDS = 15
+OPERATION_STALE_SECONDS = 120
+# An operation no worker has started after this long no longer blocks the
+# volume (nothing of it was done).
+OPERATION_QUEUED_HOURS = 6
+
 # Usage and disk-activity history (backup.stats): the RRD files, the graphs'
 # default period, and when the admin page warns that the pool fills up.
 RRD_DIRECTORY = Path("/var/lib/backupmanagement/rrd")

@@ -8,11 +8,15 @@ operation. The functions in ``WORK`` run in the task worker.
 
 import contextlib
 import logging
+import pwd
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from backup.operations import registry
 from backup.operations import services as operations
+from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import generator
 from backup.privileged import commands
@@ -22,14 +26,6 @@ from .models import Volume, quota_for
 from .status import GIB
 
 logger = logging.getLogger("backup.volumes")
-
-
-class VolumeRefused(Exception):
-    """Refused up front: nothing was attempted. ``message`` is for the user."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 def _contact():
@@ -46,24 +42,14 @@ def pool_free_gib():
         return commands.pool()["free_bytes"] // GIB
     except PrivilegedError as error:
         logger.error("pool query failed: %s", error)
-        raise VolumeRefused(
+        raise UserFacingError(
             "The backup server can't report its free space right now, so nothing was "
             f"attempted. Please try again later or contact {_contact()}."
         ) from error
 
 
 def _start(user, actor, kind, parameters=None):
-    from . import tasks  # the task module imports this one
-
-    try:
-        return operations.start(
-            owner=user, actor=actor, kind=kind, task=tasks.run_operation, parameters=parameters
-        )
-    except operations.OperationInProgress as busy:
-        raise VolumeRefused(
-            f"“{busy.operation.get_kind_display()}” is still in progress for your volume. "
-            "Wait until it has finished, then try again."
-        ) from None
+    return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
 
 
 # --- Requests ---------------------------------------------------------------
@@ -84,7 +70,7 @@ def can_create(user):
 def request_create(user, actor):
     reason = can_create(user)
     if reason:
-        raise VolumeRefused(reason)
+        raise UserFacingError(reason)
     return _start(
         user,
         actor,
@@ -96,7 +82,7 @@ def request_create(user, actor):
 def _require_volume(user):
     volume = volume_of(user)
     if volume is None:
-        raise VolumeRefused("You don't have a backup volume yet.")
+        raise UserFacingError("You don't have a backup volume yet.")
     return volume
 
 
@@ -109,13 +95,13 @@ def request_add_space(user, actor):
     volume = _require_volume(user)
     quota = quota_for(user)
     if volume.size_gib >= quota:
-        raise VolumeRefused(
+        raise UserFacingError(
             f"Your volume already has {volume.size_gib} GiB, the most you may have. "
             f"If you need more, contact {_contact()}."
         )
     new_size = add_space_target(volume)
     if pool_free_gib() < new_size - volume.size_gib:
-        raise VolumeRefused(
+        raise UserFacingError(
             "The backup server does not have enough free space to grow your volume. "
             f"Please contact {_contact()}."
         )
@@ -126,7 +112,7 @@ def request_add_space(user, actor):
 
 def _check_confirmation(volume, typed):
     if (typed or "").strip() != volume.account:
-        raise VolumeRefused(
+        raise UserFacingError(
             f"To confirm, type your user name ({volume.account}) exactly. Nothing was deleted."
         )
 
@@ -151,7 +137,7 @@ def request_mount(user, actor):
 def _require_btrfs(user):
     volume = _require_volume(user)
     if volume.filesystem != Volume.Filesystem.BTRFS:
-        raise VolumeRefused("Defragment and Check are only available on btrfs volumes.")
+        raise UserFacingError("Defragment and Check are only available on btrfs volumes.")
     return volume
 
 
@@ -222,7 +208,7 @@ def create(operation):
                 "Your backup volume could not be created; nothing was kept. Please try "
                 f"again later, or contact {_contact()} if it keeps failing."
             )
-        raise operations.OperationFailed(message, detail) from error
+        raise UserFacingError(message, detail) from error
     return f"Your {size} GiB backup volume is ready."
 
 
@@ -234,7 +220,7 @@ def _failing_as(message, refused=None):
         yield
     except PrivilegedError as error:
         text = refused if refused is not None and isinstance(error, Refused) else message
-        raise operations.OperationFailed(
+        raise UserFacingError(
             text.format(reason=error.reason, contact=_contact()), str(error)
         ) from error
 
@@ -305,12 +291,67 @@ def scrub(operation):
     operation.detail = result.get("summary", "")
     errors = int(result.get("errors", 0))
     if errors:
-        raise operations.OperationFailed(
+        raise UserFacingError(
             f"The check found {errors} error(s) on your volume. Contact {_contact()}.",
             operation.detail,
         )
     return "The check found no errors on your volume."
 
+
+def undo_create(operation):
+    """After a worker died in the middle of a create: remove whatever of the
+    volume, its mount point, the account and its Samba entry exists. Each
+    step is tried whatever the others did; what remains is then looked up."""
+    account = operation.owner_name
+    if Volume.objects.filter(account=account).exists():
+        return _("Your volume had been created completely before the interruption; it was kept.")
+    problems = []
+    for step in (
+        commands.unmount,
+        commands.remove_volume,
+        commands.remove_mount_point,
+        commands.delete_account,
+    ):
+        try:
+            step(account)
+        except PrivilegedError as error:
+            problems.append(str(error))  # often: that part was never made
+    remaining = [name for name, left in _remains_of(account).items() if left]
+    if remaining:
+        raise UserFacingError(
+            _(
+                "The interrupted creation of your volume could not be undone completely. "
+                "Please contact %(contact)s."
+            )
+            % {"contact": _contact()},
+            f"left: {', '.join(remaining)}; " + "; ".join(problems),
+        )
+    return _(
+        "The interrupted creation of your volume was undone; nothing was kept. "
+        "You can create your volume again."
+    )
+
+
+def _remains_of(account):
+    try:
+        pwd.getpwnam(account)
+        has_account = True
+    except KeyError:
+        has_account = False
+    try:
+        has_volume = any(record["user"] == account for record in commands.inventory())
+    except PrivilegedError:
+        has_volume = True  # unknown counts as left: the admins look
+    return {"account": has_account, "volume": has_volume}
+
+
+def register_work():
+    """Called when Django starts (VolumesConfig.ready)."""
+    for kind, work in WORK.items():
+        registry.register(kind, work, undo=UNDO.get(kind))
+
+
+UNDO = {Operation.Kind.CREATE: undo_create}
 
 WORK = {
     Operation.Kind.CREATE: create,
