@@ -127,8 +127,20 @@ DEFAULT_QUOTA = 300
 VOLUME_FILESYSTEM = "ext4"
 
 # Single sign-on: the web server authenticates and sets REMOTE_USER.
-SSO_STRIP_REALM = True  # alice@EXAMPLE.COM -> alice
-SSO_LOWERCASE = True
+# Two different REMOTE_USER values never reach the same account unless one
+# of these two settings says they are the same person:
+# - SSO_REALMS: realms (the part after the last "@", compared exactly) whose
+#   names are the company's own accounts: with ["EXAMPLE.COM"],
+#   alice@EXAMPLE.COM signs in as alice. A name with any other realm is
+#   refused with a page saying so; with the list empty, every name with a
+#   realm is. List only realms whose names your identity provider assigns
+#   (never one where people choose their own name).
+SSO_REALMS: list[str] = []
+# - SSO_CASE_INSENSITIVE: True only when the identity provider treats Alice
+#   and alice as the same account (Active Directory does; most OpenID
+#   Connect providers and Kerberos do not). Then names are lowercased;
+#   otherwise a name with capitals is refused, never changed into another.
+SSO_CASE_INSENSITIVE = False
 # SSO names that are made staff (admin pages) when they sign in.
 BACKUP_ADMINS: list[str] = []
 # A development-only stand-in for SSO; refused unless DEBUG is on.
