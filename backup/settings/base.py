@@ -123,6 +123,9 @@ DIRECTORIES_ROOT = Path("/srv/userbackup")
 DEFAULT_DISK_SIZE = 250
 DEFAULT_ADD_SPACE_AMOUNT = 50
 DEFAULT_QUOTA = 300
+# The smallest volume created: a quota below the default size makes a
+# volume of the quota, and a quota below this refuses creation.
+MIN_VOLUME_GIB = 1
 # Filesystem made on new volumes: ext4, btrfs or xfs.
 VOLUME_FILESYSTEM = "ext4"
 

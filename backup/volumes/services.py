@@ -55,15 +55,34 @@ def _start(user, actor, kind, parameters=None):
 # --- Requests ---------------------------------------------------------------
 
 
-def can_create(user):
-    """None if a volume of the default size can be created now, else why not."""
-    if volume_of(user) is not None:
-        return "You already have a backup volume."
-    if pool_free_gib() < settings.DEFAULT_DISK_SIZE:
-        return (
-            "The backup server does not have enough free space for a new volume right now. "
-            f"Please contact {_contact()}."
+def create_size(user) -> int:
+    """The size a new volume gets: the default, or the person's quota when
+    that is smaller; UserFacingError when the quota is below the smallest
+    volume the server makes."""
+    quota = quota_for(user)
+    if quota < settings.MIN_VOLUME_GIB:
+        raise UserFacingError(
+            _(
+                "Your quota is %(quota)d GiB, less than the smallest volume the server makes "
+                "(%(minimum)d GiB), so no volume can be created. If you need one, contact "
+                "%(contact)s."
+            )
+            % {"quota": quota, "minimum": settings.MIN_VOLUME_GIB, "contact": _contact()},
+            status=403,
         )
+    return min(settings.DEFAULT_DISK_SIZE, quota)
+
+
+def can_create(user) -> str | None:
+    """None if a volume can be created now, else why not."""
+    if volume_of(user) is not None:
+        return _("You already have a backup volume.")
+    size = create_size(user)
+    if pool_free_gib() < size:
+        return _(
+            "The backup server does not have enough free space for a new volume right now. "
+            "Please contact %(contact)s."
+        ) % {"contact": _contact()}
     return None
 
 
@@ -75,7 +94,7 @@ def request_create(user, actor):
         user,
         actor,
         Operation.Kind.CREATE,
-        {"size_gib": settings.DEFAULT_DISK_SIZE, "filesystem": settings.VOLUME_FILESYSTEM},
+        {"size_gib": create_size(user), "filesystem": settings.VOLUME_FILESYSTEM},
     )
 
 

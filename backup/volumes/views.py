@@ -26,6 +26,10 @@ def home(request):
                 context["cannot_create"] = services.can_create(user)
             except UserFacingError as refusal:
                 context["cannot_create"] = refusal.message
+        try:
+            context["create_size"] = services.create_size(user)
+        except UserFacingError:
+            context["create_size"] = None  # cannot_create says why
         context["default_size"] = settings.DEFAULT_DISK_SIZE
         context["last_operation"] = (
             user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
