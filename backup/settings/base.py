@@ -46,6 +46,7 @@ MIDDLEWARE = [
     "backup.sso.middleware.ServerRemoteUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backup.pages.middleware.MethodNotAllowedPage",
 ]
 
 AUTHENTICATION_BACKENDS = ["backup.sso.backends.SSOBackend"]
@@ -94,6 +95,7 @@ STATICFILES_DIRS = [
 ]
 
 LOGIN_URL = "pages:signed-out"
+CSRF_FAILURE_VIEW = "backup.pages.views.csrf_failure"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
