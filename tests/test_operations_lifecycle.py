@@ -244,3 +244,11 @@ def test_employees_cannot_end_operations(person):
     assert response.status_code == 403
     stuck.refresh_from_db()
     assert stuck.state == Operation.State.QUEUED
+
+
+def test_the_page_following_an_operation_shows_its_worker_died(person):
+    dead = running(person, worker="another-host:1:1", heartbeat_age=timedelta(hours=1))
+    status = Client(REMOTE_USER=person.username).get(f"/operations/{dead.pk}/status/").json()
+    assert status["active"] is False
+    assert status["state"] == "failed"
+    assert "was interrupted" in status["message"]

@@ -63,20 +63,27 @@ def open_operation(
 
 def finish(operation: Operation, *, succeeded: bool, message: str, detail: str = "") -> bool:
     """End an active operation; False when it had already ended (an admin
-    ended it, or it was found interrupted), which then keeps its outcome."""
-    state = Operation.State.SUCCEEDED if succeeded else Operation.State.FAILED
-    now = timezone.now()
-    ended = Operation.objects.filter(pk=operation.pk, state__in=Operation.ACTIVE_STATES).update(
-        state=state, finished_at=now, message=message, detail=detail
-    )
-    if not ended:
-        logger.warning(
-            "%s had already ended; its outcome is kept: %s %s", operation, message, detail
+    ended it, or it was found interrupted), which then keeps its outcome.
+
+    Saved as a model (not a queryset update) so that post_save receivers
+    (discovery rescans after a create) see it end.
+    """
+    with transaction.atomic():
+        current = (
+            Operation.objects.select_for_update()
+            .filter(pk=operation.pk, state__in=Operation.ACTIVE_STATES)
+            .first()
         )
-        operation.refresh_from_db()
-        return False
-    operation.state, operation.finished_at = state, now
-    operation.message, operation.detail = message, detail
+        if current is None:
+            logger.warning(
+                "%s had already ended; its outcome is kept: %s %s", operation, message, detail
+            )
+            operation.refresh_from_db()
+            return False
+        operation.state = Operation.State.SUCCEEDED if succeeded else Operation.State.FAILED
+        operation.finished_at = timezone.now()
+        operation.message, operation.detail = message, detail
+        operation.save(update_fields=["state", "finished_at", "message", "detail"])
     log = logger.info if succeeded else logger.warning
     log("%s: %s %s", operation, message, detail)
     return True

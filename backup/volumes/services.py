@@ -43,8 +43,11 @@ def pool_free_gib():
     except PrivilegedError as error:
         logger.error("pool query failed: %s", error)
         raise UserFacingError(
-            "The backup server can't report its free space right now, so nothing was "
-            f"attempted. Please try again later or contact {_contact()}."
+            _(
+                "The backup server can't report its free space right now, so nothing was "
+                "attempted. Please try again later or contact %(contact)s."
+            )
+            % {"contact": _contact()}
         ) from error
 
 
@@ -101,7 +104,7 @@ def request_create(user, actor):
 def _require_volume(user):
     volume = volume_of(user)
     if volume is None:
-        raise UserFacingError("You don't have a backup volume yet.")
+        raise UserFacingError(_("You don't have a backup volume yet."))
     return volume
 
 
@@ -115,14 +118,20 @@ def request_add_space(user, actor):
     quota = quota_for(user)
     if volume.size_gib >= quota:
         raise UserFacingError(
-            f"Your volume already has {volume.size_gib} GiB, the most you may have. "
-            f"If you need more, contact {_contact()}."
+            _(
+                "Your volume already has %(size)d GiB, the most you may have. "
+                "If you need more, contact %(contact)s."
+            )
+            % {"size": volume.size_gib, "contact": _contact()}
         )
     new_size = add_space_target(volume)
     if pool_free_gib() < new_size - volume.size_gib:
         raise UserFacingError(
-            "The backup server does not have enough free space to grow your volume. "
-            f"Please contact {_contact()}."
+            _(
+                "The backup server does not have enough free space to grow your volume. "
+                "Please contact %(contact)s."
+            )
+            % {"contact": _contact()}
         )
     return _start(
         user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
@@ -132,7 +141,8 @@ def request_add_space(user, actor):
 def _check_confirmation(volume, typed):
     if (typed or "").strip() != volume.account:
         raise UserFacingError(
-            f"To confirm, type your user name ({volume.account}) exactly. Nothing was deleted."
+            _("To confirm, type your user name (%(name)s) exactly. Nothing was deleted.")
+            % {"name": volume.account}
         )
 
 
@@ -156,7 +166,7 @@ def request_mount(user, actor):
 def _require_btrfs(user):
     volume = _require_volume(user)
     if volume.filesystem != Volume.Filesystem.BTRFS:
-        raise UserFacingError("Defragment and Check are only available on btrfs volumes.")
+        raise UserFacingError(_("Defragment and Check are only available on btrfs volumes."))
     return volume
 
 
@@ -213,22 +223,22 @@ def create(operation):
         leftovers = _rollback(undo)
         detail = f"{error}" + (f"; NOT rolled back: {'; '.join(leftovers)}" if leftovers else "")
         if leftovers:
-            message = (
+            message = _(
                 "Your backup volume could not be created, and the server could not clean up "
-                f"completely. Please contact {_contact()}."
-            )
+                "completely. Please contact %(contact)s."
+            ) % {"contact": _contact()}
         elif isinstance(error, Refused) and error.wrapper == "useradd.py":
-            message = (
-                f"An account named {account} already exists on the backup server, so no "
-                f"volume was created. Please contact {_contact()}."
-            )
+            message = _(
+                "An account named %(name)s already exists on the backup server, so no "
+                "volume was created. Please contact %(contact)s."
+            ) % {"name": account, "contact": _contact()}
         else:
-            message = (
+            message = _(
                 "Your backup volume could not be created; nothing was kept. Please try "
-                f"again later, or contact {_contact()} if it keeps failing."
-            )
+                "again later, or contact %(contact)s if it keeps failing."
+            ) % {"contact": _contact()}
         raise UserFacingError(message, detail) from error
-    return f"Your {size} GiB backup volume is ready."
+    return _("Your %(size)d GiB backup volume is ready.") % {"size": size}
 
 
 @contextlib.contextmanager
@@ -248,73 +258,77 @@ def add_space(operation):
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with _failing_as(
-        "Adding space failed. Please contact {contact}.", refused="No space was added: {reason}."
+        _("Adding space failed. Please contact {contact}."),
+        refused=_("No space was added: {reason}."),
     ):
         result = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
     operation.detail = f"grown {result.get('grown')}" if result else ""
-    return f"Your volume now has {new_size} GiB."
+    return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
 def delete(operation):
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
     with _failing_as(
-        "Your volume was not deleted. Please contact {contact}.",
-        refused="Your volume was not deleted: {reason}.",
+        _("Your volume was not deleted. Please contact {contact}."),
+        refused=_("Your volume was not deleted: {reason}."),
     ):
         commands.unmount(account)
     with _failing_as(
-        "Deleting your volume stopped half-way; its data may already be gone. "
-        "Please contact {contact} to finish the cleanup."
+        _(
+            "Deleting your volume stopped half-way; its data may already be gone. "
+            "Please contact {contact} to finish the cleanup."
+        )
     ):
         commands.remove_volume(account)
         commands.remove_mount_point(account)
         commands.delete_account(account)
     volume.delete()
-    return "Your backup volume and everything on it were deleted."
+    return _("Your backup volume and everything on it were deleted.")
 
 
 def delete_time_machine(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("Time Machine backups could not be deleted: {reason}."):
+    with _failing_as(_("Time Machine backups could not be deleted: {reason}.")):
         result = commands.remove_time_machine_backups(volume.account)
     removed = result.get("removed", []) if result else []
     if not removed:
-        return "There were no Time Machine backups on your volume."
-    return f"Deleted Time Machine backups: {', '.join(removed)}."
+        return _("There were no Time Machine backups on your volume.")
+    return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
 
 
 def mount(operation):
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
-        "Your volume could not be mounted: {reason}. Contact {contact} if this persists."
+        _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
     ):
         commands.mount(volume.account)
-    return "Your volume is mounted and ready for backups."
+    return _("Your volume is mounted and ready for backups.")
 
 
 def defragment(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("Defragmenting failed: {reason}."):
+    with _failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
     operation.detail = (result or {}).get("summary", "")
-    return "Your volume was defragmented."
+    return _("Your volume was defragmented.")
 
 
 def scrub(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("The check failed: {reason}."):
+    with _failing_as(_("The check failed: {reason}.")):
         result = commands.scrub(volume.account) or {}
     operation.detail = result.get("summary", "")
     errors = int(result.get("errors", 0))
     if errors:
         raise UserFacingError(
-            f"The check found {errors} error(s) on your volume. Contact {_contact()}.",
+            _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
+            % {"errors": errors, "contact": _contact()},
             operation.detail,
         )
-    return "The check found no errors on your volume."
+    return _("The check found no errors on your volume.")
 
 
 def undo_create(operation):
