@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from backup.discovery import services
 from backup.discovery.models import BackupScan
+from backup.operations import runner
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.volumes import services as volumes
@@ -40,6 +41,9 @@ def with_volume(make_employee):
     """An employee whose volume the portal created for real (mounted)."""
     employee = make_employee()
     operation = volumes.request_create(employee, employee)
+    # This test's transaction never commits, so the worker is never handed
+    # the operation (nor the rescan after it): run it as the worker would.
+    runner.execute(operation.pk)
     operation.refresh_from_db()
     assert operation.state == "succeeded", operation.detail
     return employee, Volume.objects.get(owner=employee)

@@ -5,62 +5,20 @@ refusals (quota, pool, confirmation, double submit, failure half-way)."""
 import os
 import pwd
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
 from backup.privileged import client, commands
 from backup.volumes import services, status
 from backup.volumes.models import Quota, Volume
 from support.accounts import unix_password_matches
+from support.volume_traces import NOTHING, mount_point_of, passdb_users, traces
 from support.wrapper_install import leftovers
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
-
-
-def passdb_users(install):
-    listing = subprocess.run(
-        ["pdbedit", "-s", install.settings["SAMBA_CONFIG"], "-L"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return {line.split(":", 1)[0] for line in listing.splitlines() if ":" in line}
-
-
-def image_of(install, name):
-    return Path(install.settings["LOOPFILE_POOL"]) / f"{name}.img"
-
-
-def mount_point_of(install, name):
-    return Path(install.settings["DIRECTORIES_ROOT"]) / name
-
-
-def traces(install, name):
-    """Everything a volume leaves on the host, by kind."""
-    try:
-        pwd.getpwnam(name)
-        account = True
-    except KeyError:
-        account = False
-    return {
-        "account": account,
-        "image": image_of(install, name).exists(),
-        "mount_point": mount_point_of(install, name).exists(),
-        "mounted": os.path.ismount(mount_point_of(install, name)),
-        "passdb": name in passdb_users(install),
-    }
-
-
-NOTHING = {
-    "account": False,
-    "image": False,
-    "mount_point": False,
-    "mounted": False,
-    "passdb": False,
-}
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -103,7 +61,7 @@ def test_create_is_recorded_in_the_audit_log(volume):
 
 def test_a_second_create_is_refused_and_changes_nothing(volume):
     before = Operation.objects.count()
-    with pytest.raises(services.VolumeRefused, match="already have"):
+    with pytest.raises(UserFacingError, match="already have"):
         services.request_create(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     assert Volume.objects.filter(owner=volume.owner).count() == 1
@@ -118,7 +76,7 @@ def test_an_active_operation_blocks_a_second_one(portal, volume):
         actor_name=volume.account,
     )
     before = Operation.objects.count()
-    with pytest.raises(services.VolumeRefused, match="still in progress"):
+    with pytest.raises(UserFacingError, match="still in progress"):
         services.request_add_space(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     volume.refresh_from_db()
@@ -140,7 +98,7 @@ def test_add_space_grows_the_volume_and_its_filesystem(portal, volume):
 def test_add_space_past_the_quota_is_refused_and_changes_nothing(portal, volume):
     Quota.objects.create(user=volume.owner, max_size_gib=1)
     before = Operation.objects.count()
-    with pytest.raises(services.VolumeRefused, match="the most you may have"):
+    with pytest.raises(UserFacingError, match="the most you may have"):
         services.request_add_space(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     assert commands.volume(volume.account)["size_bytes"] == 1024**3
@@ -158,7 +116,7 @@ def test_a_full_pool_refuses_creation_before_anything_is_attempted(portal, emplo
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=0)
     try:
         assert "contact" in services.can_create(employee)
-        with pytest.raises(services.VolumeRefused, match="not have enough free space"):
+        with pytest.raises(UserFacingError, match="not have enough free space"):
             services.request_create(employee, employee)
     finally:
         portal.write_local_settings()
@@ -169,7 +127,7 @@ def test_a_full_pool_refuses_creation_before_anything_is_attempted(portal, emplo
 def test_a_full_pool_refuses_more_space(portal, volume):
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
     try:
-        with pytest.raises(services.VolumeRefused, match="not have enough free space"):
+        with pytest.raises(UserFacingError, match="not have enough free space"):
             services.request_add_space(volume.owner, volume.owner)
     finally:
         portal.write_local_settings()
@@ -210,7 +168,7 @@ def test_an_account_name_taken_on_the_server_is_explained(portal, make_employee)
 
 def test_delete_needs_the_typed_user_name(portal, volume):
     for typed in ("", "yes", volume.account.upper(), "root"):
-        with pytest.raises(services.VolumeRefused, match="type your user name"):
+        with pytest.raises(UserFacingError, match="type your user name"):
             services.request_delete(volume.owner, volume.owner, typed)
     assert traces(portal, volume.account) == dict.fromkeys(NOTHING, True)
 
@@ -253,7 +211,7 @@ def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("data")
     subprocess.run(["chown", "-R", str(uid), str(root)], check=True)
-    with pytest.raises(services.VolumeRefused, match="type your user name"):
+    with pytest.raises(UserFacingError, match="type your user name"):
         services.request_delete_time_machine(volume.owner, volume.owner, "nope")
     assert (root / "Mac.sparsebundle").exists()
     operation = services.request_delete_time_machine(volume.owner, volume.owner, volume.account)
@@ -264,9 +222,9 @@ def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
 
 
 def test_defragment_and_scrub_are_for_btrfs_only(portal, volume):
-    with pytest.raises(services.VolumeRefused, match="only available on btrfs"):
+    with pytest.raises(UserFacingError, match="only available on btrfs"):
         services.request_defragment(volume.owner, volume.owner)
-    with pytest.raises(services.VolumeRefused, match="only available on btrfs"):
+    with pytest.raises(UserFacingError, match="only available on btrfs"):
         services.request_scrub(volume.owner, volume.owner)
 
 

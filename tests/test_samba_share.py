@@ -22,7 +22,7 @@ from backup.volumes.models import Volume
 from support import samba_share
 from support.samba_mac import SERVER_CAPS_UNIX_BASED, VOLUME_CAPS_FULL_SYNC, MacClient
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 MIB = 1024**2
 

@@ -124,7 +124,7 @@ def test_optional_production_keys_reach_the_settings(production_config):
         # meant gave one admin per letter; "no" was true.
         ('admins = "alice"', "admins must be a list of strings, not str 'alice'"),
         ('allowed_hosts = "host"', "allowed_hosts must be a list of strings, not str 'host'"),
-        ('sso_strip_realm = "no"', "sso_strip_realm must be true or false, not str 'no'"),
+        ('sso_case_insensitive = "no"', "sso_case_insensitive must be true or false, not str 'no'"),
         ('default_quota = "300"', "default_quota must be an integer, not str '300'"),
         ("default_quota = true", "default_quota must be an integer, not bool True"),
         ("email_port = 25.0", "email_port must be an integer, not float 25.0"),

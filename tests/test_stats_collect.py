@@ -22,7 +22,7 @@ from backup.stats import collect, diskstats, rrd
 from backup.volumes import services
 from backup.volumes.models import Volume
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 REPO = Path(__file__).resolve().parent.parent
 MIB = 1 << 20

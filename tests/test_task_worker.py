@@ -2,35 +2,17 @@
 the page shows them running, survives a reload, refuses a second request
 meanwhile, and shows the outcome once the worker is done."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
+import time
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from backup.operations.models import Operation
 from backup.volumes.models import Volume
+from support.task_worker import run_worker, start_worker
+from support.volume_traces import NOTHING, traces
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def run_worker(portal, tasks):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "support.worker_settings",
-        "PYTHONPATH": str(REPO / "tests"),
-        "BACKUP_TEST_DATABASE": str(connection.settings_dict["NAME"]),
-        "BACKUP_TEST_WRAPPERS": str(portal.path),
-        "BACKUP_TEST_DIRECTORIES_ROOT": portal.settings["DIRECTORIES_ROOT"],
-    }
-    command = [sys.executable, str(REPO / "manage.py"), "db_worker", "--interval", "0.2"]
-    command += ["--no-startup-delay", "--max-tasks", str(tasks)]
-    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
 def test_create_runs_in_the_worker_and_the_page_follows(portal, make_employee, settings):
@@ -69,3 +51,68 @@ def test_create_runs_in_the_worker_and_the_page_follows(portal, make_employee, s
         "message": operation.message,
     }
     assert "backup volume is ready" in client.get(f"/operations/{operation.pk}/").content.decode()
+
+
+def wait_until(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_a_create_cut_short_by_a_dead_worker_is_undone_and_can_be_made_again(
+    portal, make_employee, settings, tmp_path
+):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    employee = make_employee()
+    name = employee.username
+    client = Client(REMOTE_USER=name)
+    client.post("/volume/create/")
+    operation = Operation.objects.get(owner_name=name)
+
+    marker = tmp_path / "paused"
+    worker = start_worker(
+        portal, 1, "support.pausing_worker_settings", {"BACKUP_TEST_PAUSE_MARKER": str(marker)}
+    )
+    try:
+        assert wait_until(marker.exists, 120), worker.stderr.read() if worker.poll() else ""
+        # Half-way: everything on the host exists, nothing in the portal.
+        assert all(traces(portal, name).values()), traces(portal, name)
+        operation.refresh_from_db()
+        assert operation.state == Operation.State.RUNNING
+        assert not Volume.objects.filter(owner=employee).exists()
+    finally:
+        worker.kill()
+        worker.communicate()
+
+    # The next look at the volume finds the worker gone: the create ends as
+    # interrupted and a cleanup holds the volume until the worker is back.
+    page = client.get("/").content.decode()
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert "was interrupted" in operation.message
+    cleanup = Operation.objects.get(owner_name=name, kind=Operation.Kind.CLEANUP)
+    assert cleanup.state == Operation.State.QUEUED
+    assert cleanup.parameters == {"interrupted": operation.pk}
+    assert "Clean up after an interrupted operation" in page
+    refused = client.post("/volume/create/", follow=True).content.decode()
+    assert "still in progress" in refused
+
+    restarted = run_worker(portal, tasks=1)
+    assert restarted.returncode == 0, restarted.stderr
+    cleanup.refresh_from_db()
+    assert cleanup.state == Operation.State.SUCCEEDED, cleanup.detail
+    assert traces(portal, name) == NOTHING
+    assert "You can create your volume again" in client.get("/").content.decode()
+
+    client.post("/volume/create/")
+    again = Operation.objects.filter(owner_name=name, kind=Operation.Kind.CREATE).latest("id")
+    assert again.pk != operation.pk
+    finished = run_worker(portal, tasks=1)
+    assert finished.returncode == 0, finished.stderr
+    again.refresh_from_db()
+    assert again.state == Operation.State.SUCCEEDED, again.detail
+    assert Volume.objects.filter(owner=employee).exists()
+    assert all(traces(portal, name).values())

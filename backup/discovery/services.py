@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.models import Operation
 from backup.privileged import commands
@@ -258,13 +259,6 @@ def refresh(volume):
     raise ScanFailed(reason)
 
 
-def _finished_version(user):
-    # The key volumes.views uses for the cached volume query, so that a
-    # "Check now" right after the dashboard reuses its answer.
-    latest = user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
-    return latest.pk if latest else 0
-
-
 def check_now(volume, now=None):
     """The owner's "Check now": scan unless something makes it pointless.
 
@@ -283,7 +277,7 @@ def check_now(volume, now=None):
     if last is not None and now - last < CHECK_NOW_REUSE:
         return BackupScan.objects.get(volume=volume)
     try:
-        state = status.volume_state(volume.account, _finished_version(volume.owner))
+        state = status.volume_state(volume.account, records.finished_version(volume.account))
     except status.StatusUnavailable:
         state = None
     if state is None or not state.mounted:

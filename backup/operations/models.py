@@ -16,6 +16,9 @@ class Operation(models.Model):
         NEW_PASSWORD = "new_password", "New backup password"
         DEFRAGMENT = "defragment", "Defragment"
         SCRUB = "scrub", "Check (scrub)"
+        CLEANUP = "cleanup", "Clean up after an interrupted operation"
+        END = "end", "End a stuck operation"
+        SET_QUOTA = "set_quota", "Change quota"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -44,6 +47,10 @@ class Operation(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # While it runs: the process running it (operations.workers) and when
+    # that process last said it was alive, so a dead worker is noticed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=300, blank=True)
     # What the user is told; and the technical detail (never a secret).
     message = models.TextField(blank=True)
     detail = models.TextField(blank=True)

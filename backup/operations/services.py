@@ -1,127 +1,87 @@
-"""Starting, running and recording operations.
+"""Starting operations, and ending stuck ones.
 
 A volume has at most one active operation: the database refuses a second
 one (a unique constraint), so a double-submitted form produces one
 operation. Slow operations run in the task worker; their record shows
-progress and, afterwards, the outcome.
+progress and, afterwards, the outcome. Before anything looks at a volume's
+operations, those whose worker died are ended (tasks.release_dead).
 """
 
-import logging
-from datetime import timedelta
-
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from . import records, tasks, workers
+from .errors import UserFacingError
 from .models import Operation
 
-logger = logging.getLogger("backup.operations")
 
-# A queued or running operation older than this was interrupted (the worker
-# died or the server restarted); it no longer blocks the volume.
-INTERRUPTED_AFTER = timedelta(hours=6)
-
-
-class OperationInProgress(Exception):
-    def __init__(self, operation):
-        super().__init__(f"{operation} is still active")
-        self.operation = operation
+def active_for(owner_name: str) -> Operation | None:
+    """The owner's active operation, once any whose worker died is ended."""
+    tasks.release_dead(owner_name)
+    return records.active_for(owner_name)
 
 
-class OperationFailed(Exception):
-    """Ends an operation as failed with a message fit for the user."""
-
-    def __init__(self, message, detail=""):
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-
-
-def active_for(owner_name):
-    return Operation.objects.filter(
-        owner_name=owner_name, state__in=Operation.ACTIVE_STATES
-    ).first()
+def start(*, owner, actor, kind: str, parameters: dict | None = None) -> Operation:
+    """Record an operation and hand it to the task worker (once committed)."""
+    tasks.release_dead(owner.username)
+    operation = records.open_operation(owner=owner, actor=actor, kind=kind, parameters=parameters)
+    tasks.enqueue_after_commit(operation)
+    return operation
 
 
-def _release_interrupted(owner_name):
-    cutoff = timezone.now() - INTERRUPTED_AFTER
-    Operation.objects.filter(
-        owner_name=owner_name, state__in=Operation.ACTIVE_STATES, requested_at__lt=cutoff
-    ).update(
-        state=Operation.State.FAILED,
-        finished_at=timezone.now(),
-        message="This operation was interrupted. Please try again.",
-        detail=f"marked failed: still active after {INTERRUPTED_AFTER}",
+def begin(*, owner, actor, kind: str) -> Operation:
+    """Record an operation this process runs now, in the request; the
+    caller ends it with records.finish."""
+    tasks.release_dead(owner.username)
+    return records.open_operation(
+        owner=owner, actor=actor, kind=kind, worker=workers.this_process()
     )
 
 
-def open_operation(*, owner, actor, kind, parameters=None, state=Operation.State.QUEUED):
-    """Record a new operation, or raise OperationInProgress."""
-    _release_interrupted(owner.username)
-    try:
-        with transaction.atomic():
-            return Operation.objects.create(
-                kind=kind,
-                state=state,
-                owner=owner,
-                owner_name=owner.username,
-                actor=actor,
-                actor_name=actor.username,
-                parameters=parameters or {},
-                started_at=timezone.now() if state == Operation.State.RUNNING else None,
+def end_stuck(operation_id: int, admin) -> Operation:
+    """An admin ends an operation that is not progressing; returns the audit
+    record. Refused while its worker is alive and reporting."""
+    with transaction.atomic():
+        operation = Operation.objects.filter(pk=operation_id).first()
+        if operation is None or not operation.is_active:
+            raise UserFacingError(_("That operation has already ended; nothing was changed."))
+        if operation.state == Operation.State.RUNNING and not tasks.is_dead(operation):
+            raise UserFacingError(
+                _(
+                    "“%(kind)s” for %(owner)s is still running: its worker reported "
+                    "%(seconds)d seconds ago. Wait for it to finish, or stop the task "
+                    "worker first; nothing was changed."
+                )
+                % {
+                    "kind": operation.get_kind_display(),
+                    "owner": operation.owner_name,
+                    "seconds": (timezone.now() - operation.heartbeat_at).total_seconds()
+                    if operation.heartbeat_at
+                    else 0,
+                },
+                status=409,
             )
-    except IntegrityError:
-        active = active_for(owner.username)
-        if active is None:  # finished between the insert and this query
-            raise
-        raise OperationInProgress(active) from None
-
-
-def start(*, owner, actor, kind, task, parameters=None):
-    """Record an operation and hand it to the task worker."""
-    operation = open_operation(owner=owner, actor=actor, kind=kind, parameters=parameters)
-    task.enqueue(operation.pk)
-    return operation
-
-
-def finish(operation, *, succeeded, message, detail=""):
-    operation.state = Operation.State.SUCCEEDED if succeeded else Operation.State.FAILED
-    operation.finished_at = timezone.now()
-    operation.message = message
-    operation.detail = detail
-    operation.save(update_fields=["state", "finished_at", "message", "detail"])
-    log = logger.info if succeeded else logger.warning
-    log("%s: %s %s", operation, message, detail)
-
-
-def execute(operation_id, work):
-    """Run a queued operation: ``work(operation)`` returns the user's message.
-
-    OperationFailed carries the user's message; anything else is reported as
-    an unexpected error, its detail kept for the audit log and never shown.
-    """
-    operation = Operation.objects.get(pk=operation_id)
-    if operation.state != Operation.State.QUEUED:
-        logger.warning("%s was already started; not running it again", operation)
-        return operation
-    operation.state = Operation.State.RUNNING
-    operation.started_at = timezone.now()
-    operation.save(update_fields=["state", "started_at"])
-    try:
-        message = work(operation)
-    except OperationFailed as failure:
-        finish(operation, succeeded=False, message=failure.message, detail=failure.detail)
-    except Exception as error:
-        logger.exception("%s crashed", operation)
-        finish(
-            operation,
-            succeeded=False,
-            message=(
-                "Something went wrong on the server. The details were recorded; please "
-                f"contact {settings.SUPPORT_CONTACT} before trying again."
-            ),
-            detail=f"{type(error).__name__}: {error}",
+        previous = operation.state
+        message = _("Ended by an administrator (%(admin)s). %(then)s") % {
+            "admin": admin.username,
+            "then": tasks.what_next(operation),
+        }
+        if not tasks.release(
+            operation, message=message, detail=f"ended by {admin.username}", actor=admin
+        ):
+            raise UserFacingError(_("That operation has already ended; nothing was changed."))
+        now = timezone.now()
+        return Operation.objects.create(
+            kind=Operation.Kind.END,
+            state=Operation.State.SUCCEEDED,
+            owner=operation.owner,
+            owner_name=operation.owner_name,
+            actor=admin,
+            actor_name=admin.username,
+            parameters={"operation": operation.pk, "kind": operation.kind, "state": previous},
+            started_at=now,
+            finished_at=now,
+            message=_("Ended “%(kind)s” (operation %(id)d), which was %(state)s.")
+            % {"kind": operation.get_kind_display(), "id": operation.pk, "state": previous},
         )
-    else:
-        finish(operation, succeeded=True, message=message, detail=operation.detail)
-    return operation

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 
 from backup.sso.decorators import signed_in_required
 
+from . import tasks
 from .models import Operation
 
 
@@ -14,6 +15,9 @@ def _visible_operation(request, pk):
     # Someone else's operation is as invisible as a missing one.
     if operation.owner_name != request.user.username and not request.user.is_staff:
         raise Http404("No such operation.")
+    if operation.is_active and tasks.release_dead(operation.owner_name):
+        # Its worker died: the page following it shows that, not "running".
+        operation.refresh_from_db()
     return operation
 
 

@@ -3,6 +3,8 @@
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def ping(request):
@@ -20,6 +22,17 @@ def forbidden(request, exception=None):
 
 def not_found(request, exception=None):
     return render(request, "pages/error.html", {"status": 404}, status=404)
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the form was stale or came from elsewhere (two
+    tabs, the user switched in one). Nothing was done; offer the way back."""
+    back = request.META.get("HTTP_REFERER", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("volumes:home")
+    return render(request, "pages/csrf_failure.html", {"back": back}, status=403)
 
 
 def server_error(request):

@@ -6,9 +6,12 @@ and back to the person once. It is never stored, logged or queued.
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from backup.operations import records
 from backup.operations import services as operations
+from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
@@ -16,37 +19,27 @@ from backup.privileged.client import PrivilegedError
 from . import generator
 
 
-class PasswordNotChanged(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-
 @sensitive_variables("password")
 def set_new_password(volume, actor):
     """Set a fresh password for the volume's account; return it (once)."""
-    operation = operations.open_operation(
-        owner=volume.owner,
-        actor=actor,
-        kind=Operation.Kind.NEW_PASSWORD,
-        state=Operation.State.RUNNING,
-    )
+    operation = operations.begin(owner=volume.owner, actor=actor, kind=Operation.Kind.NEW_PASSWORD)
     password = generator.generate()
     try:
         commands.set_unix_password(volume.account, password)
         commands.set_samba_password(volume.account, password)
     except PrivilegedError as error:
-        operations.finish(
+        records.finish(
             operation,
             succeeded=False,
-            message=(
+            message=_(
                 "Your password could not be changed; the previous one may still be in use. "
-                f"Please try again, or contact {settings.SUPPORT_CONTACT}."
-            ),
+                "Please try again, or contact %(contact)s."
+            )
+            % {"contact": settings.SUPPORT_CONTACT},
             detail=str(error),
         )
-        raise PasswordNotChanged(operation.message) from None
+        raise UserFacingError(operation.message, status=502) from None
     volume.password_changed_at = timezone.now()
     volume.save(update_fields=["password_changed_at"])
-    operations.finish(operation, succeeded=True, message="A new backup password was set.")
+    records.finish(operation, succeeded=True, message=_("A new backup password was set."))
     return password

@@ -4,7 +4,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
-from backup.operations.services import OperationInProgress
+from backup.operations.errors import UserFacingError
 from backup.sso.decorators import signed_in_required
 from backup.volumes.services import volume_of
 
@@ -23,20 +23,12 @@ def new_password(request):
     first = volume.password_changed_at is None
     try:
         password = services.set_new_password(volume, request.user)
-    except OperationInProgress as busy:
-        error = (
-            f"“{busy.operation.get_kind_display()}” is still in progress for your volume. "
-            "Wait until it has finished, then try again."
-        )
-        return render(
-            request, "passwords/new_password.html", {"volume": volume, "error": error}, status=409
-        )
-    except services.PasswordNotChanged as failure:
+    except UserFacingError as refusal:
         return render(
             request,
             "passwords/new_password.html",
-            {"volume": volume, "error": failure.message},
-            status=502,
+            {"volume": volume, "error": refusal.message},
+            status=refusal.status,
         )
     return render(
         request,

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "backup.sso.middleware.ServerRemoteUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "backup.pages.middleware.MethodNotAllowedPage",
     "csp.middleware.CSPMiddleware",
 ]
 
@@ -113,6 +114,7 @@ STATICFILES_DIRS = [
 ]
 
 LOGIN_URL = "pages:signed-out"
+CSRF_FAILURE_VIEW = "backup.pages.views.csrf_failure"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -148,12 +150,27 @@ DIRECTORIES_ROOT = Path("/srv/userbackup")
 DEFAULT_DISK_SIZE = 250
 DEFAULT_ADD_SPACE_AMOUNT = 50
 DEFAULT_QUOTA = 300
+# The smallest volume created: a quota below the default size makes a
+# volume of the quota, and a quota below this refuses creation.
+MIN_VOLUME_GIB = 1
 # Filesystem made on new volumes: ext4, btrfs or xfs.
 VOLUME_FILESYSTEM = "ext4"
 
 # Single sign-on: the web server authenticates and sets REMOTE_USER.
-SSO_STRIP_REALM = True  # alice@EXAMPLE.COM -> alice
-SSO_LOWERCASE = True
+# Two different REMOTE_USER values never reach the same account unless one
+# of these two settings says they are the same person:
+# - SSO_REALMS: realms (the part after the last "@", compared exactly) whose
+#   names are the company's own accounts: with ["EXAMPLE.COM"],
+#   alice@EXAMPLE.COM signs in as alice. A name with any other realm is
+#   refused with a page saying so; with the list empty, every name with a
+#   realm is. List only realms whose names your identity provider assigns
+#   (never one where people choose their own name).
+SSO_REALMS: list[str] = []
+# - SSO_CASE_INSENSITIVE: True only when the identity provider treats Alice
+#   and alice as the same account (Active Directory does; most OpenID
+#   Connect providers and Kerberos do not). Then names are lowercased;
+#   otherwise a name with capitals is refused, never changed into another.
+SSO_CASE_INSENSITIVE = False
 # SSO names that are made staff (admin pages) when they sign in.
 BACKUP_ADMINS: list[str] = []
 # A development-only stand-in for SSO; refused unless DEBUG is on.
@@ -179,6 +196,16 @@ SAMBA_TIME_MACHINE_MAX_SIZE = None
 
 # Seconds the dashboard may reuse one volume query.
 VOLUME_CACHE_SECONDS = 30
+
+# A running operation's worker says it is alive this often (seconds); one
+# silent for OPERATION_STALE_SECONDS is taken for dead, its operation ended
+# as interrupted and undone where its kind can be (a half-made volume).
+# A worker killed on this host is recognised at once by its process id.
+OPERATION_HEARTBEAT_SECONDS = 15
+OPERATION_STALE_SECONDS = 120
+# An operation no worker has started after this long no longer blocks the
+# volume (nothing of it was done).
+OPERATION_QUEUED_HOURS = 6
 
 # Usage and disk-activity history (backup.stats): the RRD files, the graphs'
 # default period, and when the admin page warns that the pool fills up.

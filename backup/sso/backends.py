@@ -11,10 +11,14 @@ class SSOBackend(RemoteUserBackend):
     are made staff (they can also be made staff in Django's admin)."""
 
     def clean_username(self, username):
-        return names.normalise(username)
+        return names.account_name(username)
 
     def authenticate(self, request, remote_user):
-        if not remote_user or not names.is_acceptable(names.normalise(remote_user)):
+        if not remote_user:
+            return None
+        try:
+            names.account_name(remote_user)
+        except names.UnacceptableName:
             return None
         user = super().authenticate(request, remote_user)
         if user is not None and user.username in settings.BACKUP_ADMINS and not user.is_staff:

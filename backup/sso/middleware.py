@@ -1,6 +1,7 @@
 """Signing people in from the web server, and the demo's stand-in for it."""
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth.middleware import RemoteUserMiddleware
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.shortcuts import render
@@ -22,10 +23,20 @@ class ServerRemoteUserMiddleware(RemoteUserMiddleware):
 
     def __call__(self, request):
         remote_user = request.META.get(self.header)
-        if remote_user and not names.is_acceptable(names.normalise(remote_user)):
-            return render(
-                request, "sso/unsupported_name.html", {"remote_user": remote_user}, status=403
-            )
+        if remote_user:
+            try:
+                names.account_name(remote_user)
+            except names.UnacceptableName as refusal:
+                # The server vouches for nobody we know: whoever this session
+                # signed in before is not this person.
+                if request.user.is_authenticated:
+                    auth.logout(request)
+                return render(
+                    request,
+                    "sso/unsupported_name.html",
+                    {"remote_user": remote_user, "reason": refusal.message},
+                    status=refusal.status,
+                )
         return super().__call__(request)
 
 

@@ -2,14 +2,19 @@
 
 from urllib.parse import quote
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from backup.discovery import staff as backup_column
+from backup.operations import services as operations
+from backup.operations import tasks as operation_tasks
+from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
 from backup.sso.decorators import staff_required
@@ -107,3 +112,24 @@ def user_history(request, username):
     return render(
         request, "staff/user_history.html", {"username": username, "operations": operations}
     )
+
+
+@staff_required
+def active_operations(request):
+    """Every operation still queued or running, once those whose worker
+    died are ended: what an admin may end by hand."""
+    operation_tasks.release_dead()
+    active = Operation.objects.filter(state__in=Operation.ACTIVE_STATES).order_by("requested_at")
+    return render(request, "staff/operations.html", {"operations": active, "now": timezone.now()})
+
+
+@require_POST
+@staff_required
+def end_operation(request, pk):
+    try:
+        record = operations.end_stuck(pk, request.user)
+    except UserFacingError as refusal:
+        messages.error(request, refusal.message)
+    else:
+        messages.success(request, record.message)
+    return redirect("staff:operations")

@@ -1,13 +1,33 @@
 from django.contrib import admin
 
+from . import quotas
+from .forms import QuotaForm
 from .models import Quota, Volume
 
 
 @admin.register(Quota)
 class QuotaAdmin(admin.ModelAdmin):
+    """Every change goes through quotas.set_quota, which records it."""
+
+    form = QuotaForm
     list_display = ("user", "max_size_gib")
     search_fields = ("user__username",)
     autocomplete_fields = ("user",)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a quota row to another person would change two quotas.
+        return ("user",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        quotas.set_quota(obj.user, obj.max_size_gib, request.user)
+        obj.pk = Quota.objects.get(user=obj.user).pk
+
+    def delete_model(self, request, obj):
+        quotas.set_quota(obj.user, None, request.user)
+
+    def delete_queryset(self, request, queryset):
+        for quota in queryset.select_related("user"):
+            self.delete_model(request, quota)
 
 
 @admin.register(Volume)

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class VolumesConfig(AppConfig):
     name = "backup.volumes"
+
+    def ready(self):
+        from . import services
+
+        services.register_work()

@@ -8,11 +8,15 @@ operation. The functions in ``WORK`` run in the task worker.
 
 import contextlib
 import logging
+import pwd
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
+from backup.operations import registry
 from backup.operations import services as operations
+from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import generator
 from backup.privileged import commands
@@ -22,14 +26,6 @@ from .models import Volume, quota_for
 from .status import GIB
 
 logger = logging.getLogger("backup.volumes")
-
-
-class VolumeRefused(Exception):
-    """Refused up front: nothing was attempted. ``message`` is for the user."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 def _contact():
@@ -46,57 +42,69 @@ def pool_free_gib():
         return commands.pool()["free_bytes"] // GIB
     except PrivilegedError as error:
         logger.error("pool query failed: %s", error)
-        raise VolumeRefused(
-            "The backup server can't report its free space right now, so nothing was "
-            f"attempted. Please try again later or contact {_contact()}."
+        raise UserFacingError(
+            _(
+                "The backup server can't report its free space right now, so nothing was "
+                "attempted. Please try again later or contact %(contact)s."
+            )
+            % {"contact": _contact()}
         ) from error
 
 
 def _start(user, actor, kind, parameters=None):
-    from . import tasks  # the task module imports this one
-
-    try:
-        return operations.start(
-            owner=user, actor=actor, kind=kind, task=tasks.run_operation, parameters=parameters
-        )
-    except operations.OperationInProgress as busy:
-        raise VolumeRefused(
-            f"“{busy.operation.get_kind_display()}” is still in progress for your volume. "
-            "Wait until it has finished, then try again."
-        ) from None
+    return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
 
 
 # --- Requests ---------------------------------------------------------------
 
 
-def can_create(user):
-    """None if a volume of the default size can be created now, else why not."""
-    if volume_of(user) is not None:
-        return "You already have a backup volume."
-    if pool_free_gib() < settings.DEFAULT_DISK_SIZE:
-        return (
-            "The backup server does not have enough free space for a new volume right now. "
-            f"Please contact {_contact()}."
+def create_size(user) -> int:
+    """The size a new volume gets: the default, or the person's quota when
+    that is smaller; UserFacingError when the quota is below the smallest
+    volume the server makes."""
+    quota = quota_for(user)
+    if quota < settings.MIN_VOLUME_GIB:
+        raise UserFacingError(
+            _(
+                "Your quota is %(quota)d GiB, less than the smallest volume the server makes "
+                "(%(minimum)d GiB), so no volume can be created. If you need one, contact "
+                "%(contact)s."
+            )
+            % {"quota": quota, "minimum": settings.MIN_VOLUME_GIB, "contact": _contact()},
+            status=403,
         )
+    return min(settings.DEFAULT_DISK_SIZE, quota)
+
+
+def can_create(user) -> str | None:
+    """None if a volume can be created now, else why not."""
+    if volume_of(user) is not None:
+        return _("You already have a backup volume.")
+    size = create_size(user)
+    if pool_free_gib() < size:
+        return _(
+            "The backup server does not have enough free space for a new volume right now. "
+            "Please contact %(contact)s."
+        ) % {"contact": _contact()}
     return None
 
 
 def request_create(user, actor):
     reason = can_create(user)
     if reason:
-        raise VolumeRefused(reason)
+        raise UserFacingError(reason)
     return _start(
         user,
         actor,
         Operation.Kind.CREATE,
-        {"size_gib": settings.DEFAULT_DISK_SIZE, "filesystem": settings.VOLUME_FILESYSTEM},
+        {"size_gib": create_size(user), "filesystem": settings.VOLUME_FILESYSTEM},
     )
 
 
 def _require_volume(user):
     volume = volume_of(user)
     if volume is None:
-        raise VolumeRefused("You don't have a backup volume yet.")
+        raise UserFacingError(_("You don't have a backup volume yet."))
     return volume
 
 
@@ -109,15 +117,21 @@ def request_add_space(user, actor):
     volume = _require_volume(user)
     quota = quota_for(user)
     if volume.size_gib >= quota:
-        raise VolumeRefused(
-            f"Your volume already has {volume.size_gib} GiB, the most you may have. "
-            f"If you need more, contact {_contact()}."
+        raise UserFacingError(
+            _(
+                "Your volume already has %(size)d GiB, the most you may have. "
+                "If you need more, contact %(contact)s."
+            )
+            % {"size": volume.size_gib, "contact": _contact()}
         )
     new_size = add_space_target(volume)
     if pool_free_gib() < new_size - volume.size_gib:
-        raise VolumeRefused(
-            "The backup server does not have enough free space to grow your volume. "
-            f"Please contact {_contact()}."
+        raise UserFacingError(
+            _(
+                "The backup server does not have enough free space to grow your volume. "
+                "Please contact %(contact)s."
+            )
+            % {"contact": _contact()}
         )
     return _start(
         user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
@@ -126,8 +140,9 @@ def request_add_space(user, actor):
 
 def _check_confirmation(volume, typed):
     if (typed or "").strip() != volume.account:
-        raise VolumeRefused(
-            f"To confirm, type your user name ({volume.account}) exactly. Nothing was deleted."
+        raise UserFacingError(
+            _("To confirm, type your user name (%(name)s) exactly. Nothing was deleted.")
+            % {"name": volume.account}
         )
 
 
@@ -151,7 +166,7 @@ def request_mount(user, actor):
 def _require_btrfs(user):
     volume = _require_volume(user)
     if volume.filesystem != Volume.Filesystem.BTRFS:
-        raise VolumeRefused("Defragment and Check are only available on btrfs volumes.")
+        raise UserFacingError(_("Defragment and Check are only available on btrfs volumes."))
     return volume
 
 
@@ -208,22 +223,22 @@ def create(operation):
         leftovers = _rollback(undo)
         detail = f"{error}" + (f"; NOT rolled back: {'; '.join(leftovers)}" if leftovers else "")
         if leftovers:
-            message = (
+            message = _(
                 "Your backup volume could not be created, and the server could not clean up "
-                f"completely. Please contact {_contact()}."
-            )
+                "completely. Please contact %(contact)s."
+            ) % {"contact": _contact()}
         elif isinstance(error, Refused) and error.wrapper == "useradd.py":
-            message = (
-                f"An account named {account} already exists on the backup server, so no "
-                f"volume was created. Please contact {_contact()}."
-            )
+            message = _(
+                "An account named %(name)s already exists on the backup server, so no "
+                "volume was created. Please contact %(contact)s."
+            ) % {"name": account, "contact": _contact()}
         else:
-            message = (
+            message = _(
                 "Your backup volume could not be created; nothing was kept. Please try "
-                f"again later, or contact {_contact()} if it keeps failing."
-            )
-        raise operations.OperationFailed(message, detail) from error
-    return f"Your {size} GiB backup volume is ready."
+                "again later, or contact %(contact)s if it keeps failing."
+            ) % {"contact": _contact()}
+        raise UserFacingError(message, detail) from error
+    return _("Your %(size)d GiB backup volume is ready.") % {"size": size}
 
 
 @contextlib.contextmanager
@@ -234,7 +249,7 @@ def _failing_as(message, refused=None):
         yield
     except PrivilegedError as error:
         text = refused if refused is not None and isinstance(error, Refused) else message
-        raise operations.OperationFailed(
+        raise UserFacingError(
             text.format(reason=error.reason, contact=_contact()), str(error)
         ) from error
 
@@ -243,74 +258,133 @@ def add_space(operation):
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with _failing_as(
-        "Adding space failed. Please contact {contact}.", refused="No space was added: {reason}."
+        _("Adding space failed. Please contact {contact}."),
+        refused=_("No space was added: {reason}."),
     ):
         result = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
     operation.detail = f"grown {result.get('grown')}" if result else ""
-    return f"Your volume now has {new_size} GiB."
+    return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
 def delete(operation):
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
     with _failing_as(
-        "Your volume was not deleted. Please contact {contact}.",
-        refused="Your volume was not deleted: {reason}.",
+        _("Your volume was not deleted. Please contact {contact}."),
+        refused=_("Your volume was not deleted: {reason}."),
     ):
         commands.unmount(account)
     with _failing_as(
-        "Deleting your volume stopped half-way; its data may already be gone. "
-        "Please contact {contact} to finish the cleanup."
+        _(
+            "Deleting your volume stopped half-way; its data may already be gone. "
+            "Please contact {contact} to finish the cleanup."
+        )
     ):
         commands.remove_volume(account)
         commands.remove_mount_point(account)
         commands.delete_account(account)
     volume.delete()
-    return "Your backup volume and everything on it were deleted."
+    return _("Your backup volume and everything on it were deleted.")
 
 
 def delete_time_machine(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("Time Machine backups could not be deleted: {reason}."):
+    with _failing_as(_("Time Machine backups could not be deleted: {reason}.")):
         result = commands.remove_time_machine_backups(volume.account)
     removed = result.get("removed", []) if result else []
     if not removed:
-        return "There were no Time Machine backups on your volume."
-    return f"Deleted Time Machine backups: {', '.join(removed)}."
+        return _("There were no Time Machine backups on your volume.")
+    return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
 
 
 def mount(operation):
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
-        "Your volume could not be mounted: {reason}. Contact {contact} if this persists."
+        _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
     ):
         commands.mount(volume.account)
-    return "Your volume is mounted and ready for backups."
+    return _("Your volume is mounted and ready for backups.")
 
 
 def defragment(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("Defragmenting failed: {reason}."):
+    with _failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
     operation.detail = (result or {}).get("summary", "")
-    return "Your volume was defragmented."
+    return _("Your volume was defragmented.")
 
 
 def scrub(operation):
     volume = Volume.objects.get(owner=operation.owner)
-    with _failing_as("The check failed: {reason}."):
+    with _failing_as(_("The check failed: {reason}.")):
         result = commands.scrub(volume.account) or {}
     operation.detail = result.get("summary", "")
     errors = int(result.get("errors", 0))
     if errors:
-        raise operations.OperationFailed(
-            f"The check found {errors} error(s) on your volume. Contact {_contact()}.",
+        raise UserFacingError(
+            _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
+            % {"errors": errors, "contact": _contact()},
             operation.detail,
         )
-    return "The check found no errors on your volume."
+    return _("The check found no errors on your volume.")
 
+
+def undo_create(operation):
+    """After a worker died in the middle of a create: remove whatever of the
+    volume, its mount point, the account and its Samba entry exists. Each
+    step is tried whatever the others did; what remains is then looked up."""
+    account = operation.owner_name
+    if Volume.objects.filter(account=account).exists():
+        return _("Your volume had been created completely before the interruption; it was kept.")
+    problems = []
+    for step in (
+        commands.unmount,
+        commands.remove_volume,
+        commands.remove_mount_point,
+        commands.delete_account,
+    ):
+        try:
+            step(account)
+        except PrivilegedError as error:
+            problems.append(str(error))  # often: that part was never made
+    remaining = [name for name, left in _remains_of(account).items() if left]
+    if remaining:
+        raise UserFacingError(
+            _(
+                "The interrupted creation of your volume could not be undone completely. "
+                "Please contact %(contact)s."
+            )
+            % {"contact": _contact()},
+            f"left: {', '.join(remaining)}; " + "; ".join(problems),
+        )
+    return _(
+        "The interrupted creation of your volume was undone; nothing was kept. "
+        "You can create your volume again."
+    )
+
+
+def _remains_of(account):
+    try:
+        pwd.getpwnam(account)
+        has_account = True
+    except KeyError:
+        has_account = False
+    try:
+        has_volume = any(record["user"] == account for record in commands.inventory())
+    except PrivilegedError:
+        has_volume = True  # unknown counts as left: the admins look
+    return {"account": has_account, "volume": has_volume}
+
+
+def register_work():
+    """Called when Django starts (VolumesConfig.ready)."""
+    for kind, work in WORK.items():
+        registry.register(kind, work, undo=UNDO.get(kind))
+
+
+UNDO = {Operation.Kind.CREATE: undo_create}
 
 WORK = {
     Operation.Kind.CREATE: create,

@@ -5,16 +5,13 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from backup.operations import records
 from backup.operations import services as operations
+from backup.operations.errors import UserFacingError
 from backup.sso.decorators import signed_in_required
 
 from . import services, status
 from .models import quota_for
-
-
-def _latest_version(user):
-    latest = user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
-    return latest.pk if latest else 0
 
 
 @signed_in_required
@@ -27,15 +24,21 @@ def home(request):
         if active is None:
             try:
                 context["cannot_create"] = services.can_create(user)
-            except services.VolumeRefused as refusal:
+            except UserFacingError as refusal:
                 context["cannot_create"] = refusal.message
+        try:
+            context["create_size"] = services.create_size(user)
+        except UserFacingError:
+            context["create_size"] = None  # cannot_create says why
         context["default_size"] = settings.DEFAULT_DISK_SIZE
         context["last_operation"] = (
             user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
         )
         return render(request, "volumes/welcome.html", context)
     try:
-        context["state"] = status.volume_state(volume.account, _latest_version(user))
+        context["state"] = status.volume_state(
+            volume.account, records.finished_version(user.username)
+        )
     except status.StatusUnavailable:
         context["status_unavailable"] = True
     context.update(
@@ -51,7 +54,7 @@ def _start_and_follow(request, start):
     """Run a request_* service; follow the operation or explain the refusal."""
     try:
         operation = start()
-    except services.VolumeRefused as refusal:
+    except UserFacingError as refusal:
         messages.error(request, refusal.message)
         return redirect("volumes:home")
     return redirect("operations:detail", operation.pk)
@@ -83,9 +86,12 @@ def _confirm_page(request, template, start):
     if request.method == "POST":
         try:
             operation = start(request.POST.get("confirmation"))
-        except services.VolumeRefused as refusal:
+        except UserFacingError as refusal:
             return render(
-                request, template, {"volume": volume, "error": refusal.message}, status=400
+                request,
+                template,
+                {"volume": volume, "error": refusal.message},
+                status=refusal.status,
             )
         return redirect("operations:detail", operation.pk)
     return render(request, template, {"volume": volume})

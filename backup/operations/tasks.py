@@ -1,0 +1,128 @@
+"""The operation lifecycle around the task queue: the worker's one entry
+point, handing operations to it once they are committed, and ending
+operations whose worker died (undoing what they left, where their kind
+registered an undo).
+
+Operations start with services.start; this module is what the worker and
+services share.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from . import records, registry, runner, workers
+from .models import Operation
+
+logger = logging.getLogger("backup.operations")
+
+
+@task()
+def run_operation(operation_id: int) -> None:
+    # A worker that comes back after dying first ends (and undoes) what
+    # its previous life left running.
+    release_dead()
+    runner.execute(operation_id)
+
+
+def enqueue_after_commit(operation: Operation) -> None:
+    """Hand the operation to the worker once its row is committed: a worker
+    fast enough to look before the commit would not find it."""
+
+    def enqueue():
+        try:
+            run_operation.enqueue(operation.pk)
+        except Exception as error:
+            logger.exception("%s could not be queued", operation)
+            records.finish(
+                operation,
+                succeeded=False,
+                message=_(
+                    "Your request could not be handed to the server's task worker, so "
+                    "nothing was done. Please try again in a moment; if it keeps failing, "
+                    "contact %(contact)s."
+                )
+                % {"contact": settings.SUPPORT_CONTACT},
+                detail=f"enqueue failed: {type(error).__name__}: {error}",
+            )
+
+    transaction.on_commit(enqueue)
+
+
+def is_dead(operation: Operation, now=None) -> bool:
+    """True when nothing will ever finish this active operation."""
+    now = now or timezone.now()
+    if operation.state == Operation.State.QUEUED:
+        return operation.requested_at < now - timedelta(hours=settings.OPERATION_QUEUED_HOURS)
+    alive_at = operation.heartbeat_at or operation.started_at or operation.requested_at
+    if alive_at < now - timedelta(seconds=settings.OPERATION_STALE_SECONDS):
+        return True
+    return bool(operation.worker) and workers.is_gone(operation.worker)
+
+
+def release(operation: Operation, *, message: str, detail: str, actor=None) -> bool:
+    """End an active operation as failed without its worker; when it was
+    running and its kind can be undone, queue the cleanup (which holds the
+    volume until it is done). False when it had ended meanwhile."""
+    with transaction.atomic():
+        ended = Operation.objects.filter(
+            pk=operation.pk, state=operation.state, worker=operation.worker
+        ).update(
+            state=Operation.State.FAILED,
+            finished_at=timezone.now(),
+            message=message,
+            detail=detail,
+        )
+        if not ended:
+            return False
+        was_running = operation.state == Operation.State.RUNNING
+        operation.refresh_from_db()
+        logger.warning("%s released: %s", operation, detail)
+        if was_running and operation.owner and registry.undo_for(operation.kind):
+            cleanup = records.open_operation(
+                owner=operation.owner,
+                actor=actor,
+                kind=Operation.Kind.CLEANUP,
+                parameters={"interrupted": operation.pk},
+            )
+            enqueue_after_commit(cleanup)
+    return True
+
+
+def what_next(operation: Operation) -> str:
+    """For an active operation about to be ended: what happens to it now."""
+    if operation.state == Operation.State.RUNNING and registry.undo_for(operation.kind):
+        return _("What it had done is being undone; you can then try again.")
+    return _("Please try again; if your volume does not look right, contact %(contact)s.") % {
+        "contact": settings.SUPPORT_CONTACT
+    }
+
+
+def interrupted_sentence(operation: Operation) -> str:
+    return _("“%(kind)s” was interrupted: the server stopped while it ran. %(then)s") % {
+        "kind": operation.get_kind_display(),
+        "then": what_next(operation),
+    }
+
+
+def release_dead(owner_name: str | None = None) -> list[Operation]:
+    """End the active operations (of one owner, or all) whose worker died."""
+    active = Operation.objects.filter(state__in=Operation.ACTIVE_STATES)
+    if owner_name is not None:
+        active = active.filter(owner_name=owner_name)
+    now = timezone.now()
+    released = []
+    for operation in active:
+        if is_dead(operation, now) and release(
+            operation,
+            message=interrupted_sentence(operation),
+            detail=f"worker gone or silent (worker {operation.worker or 'none'}, "
+            f"last heartbeat {operation.heartbeat_at or 'never'})",
+        ):
+            released.append(operation)
+    return released

@@ -1,0 +1,20 @@
+"""Refusals the site expects, answered with its own pages."""
+
+from django.shortcuts import render
+
+
+class MethodNotAllowedPage:
+    """GET on a POST-only address (a bookmarked or reloaded action) gets a
+    page saying what to do instead of an empty 405."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code != 405 or response.content:
+            return response
+        page = render(request, "pages/error.html", {"status": 405}, status=405)
+        if response.has_header("Allow"):
+            page["Allow"] = response["Allow"]
+        return page
