@@ -60,12 +60,12 @@ def test_passes_on_the_installed_setup(installed):
     assert failures(lines) == {}
     assert set(lines) == {
         "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "service user", "executables", "wrappers",
-        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "RRD directory",
-        "database", "static files",
+        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba",
+        "Samba version", "RRD directory", "database", "static files",
     }  # fmt: skip
     assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
     assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
-    assert completed.stdout.rstrip().endswith("all 14 checks passed")
+    assert completed.stdout.rstrip().endswith("all 15 checks passed")
 
 
 def test_passes_as_root_checking_for_the_service_user(installed):
@@ -77,7 +77,7 @@ def test_passes_as_root_checking_for_the_service_user(installed):
 def test_the_alias_spelling_runs_the_same_checks(installed):
     completed = installed.manage("check_prerequisites")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "all 14 checks passed" in completed.stdout
+    assert "all 15 checks passed" in completed.stdout
 
 
 def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
