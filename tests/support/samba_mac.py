@@ -163,6 +163,20 @@ class MacClient:
         finally:
             handle.close()
 
+    def reopen(self, path, access):
+        """Open an existing file with this access mask, then close it; an
+        access the server refuses raises (smbprotocol's SMBResponseException)."""
+        handle = Open(self.tree, self._smb_path(path))
+        handle.create(
+            ImpersonationLevel.Impersonation,
+            access,
+            FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            SHARE_ALL,
+            CreateDisposition.FILE_OPEN,
+            CreateOptions.FILE_NON_DIRECTORY_FILE,
+        )
+        handle.close()
+
     def read(self, path, stream=None):
         name = self._smb_path(path) + (f":{stream}" if stream else "")
         handle = Open(self.tree, name)
