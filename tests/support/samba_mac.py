@@ -9,7 +9,7 @@ and which model icon to show. smbclient can't send that context; smbprotocol
     with MacClient(port, user, password, share) as mac:
         mac.aapl.volume_caps & VOLUME_CAPS_FULL_SYNC
         mac.mkdir("Mac.sparsebundle"); mac.write("Mac.sparsebundle/Info.plist", data)
-        mac.write("file", data, stream="com.apple.metadata:_kMDItemUserTags")
+        mac.write("file", data, stream="com.apple.metadata\uf022_kMDItemUserTags")
 """
 
 import struct
