@@ -95,7 +95,7 @@ def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
         "(sudo bin/install fixes this; never install the wrappers under the service user's "
         "home)",
     )
-    assert "of 14 checks failed" in completed.stderr
+    assert "of 15 checks failed" in completed.stderr
 
 
 def test_fails_when_one_wrapper_is_group_writable(installed):

@@ -7,8 +7,8 @@ that person's backup account. Every subtest passes, or is listed in
 samba_torture_known_failures.toml under its cause, and each cause is
 checked: a listed subtest that passes (or no longer runs) fails the suite's
 test; a needs-setting cause's subtests must pass once its setting is added;
-a fails-upstream cause's subtests must fail on a plain share with Samba's
-defaults too.
+a fails-upstream cause's subtests must fail on the shares Samba's own
+selftest runs these suites against too.
 """
 
 from pathlib import Path
@@ -62,10 +62,32 @@ def harness(root, setting=None):
     return sections
 
 
-# Samba's reference: a share with nothing but Samba's defaults, plus the
-# modules vfs_fruit's manual prescribes for Macs (the fruit suites need them).
+# Samba's reference: the shares Samba 4.17's own selftest runs these suites
+# against (selftest/target/Samba3.pm): [tmp] for smb2, with nothing but the
+# defaults; [vfs_fruit_metadata_stream] for the fruit suites, with its
+# second share without fruit; and its global fruit:copyfile = yes.
+REFERENCE_GLOBAL = {"fruit:copyfile": "yes"}
 REFERENCE_SHARE = "reference"
-REFERENCE_FRUIT = {"vfs objects": "catia fruit streams_xattr"}
+REFERENCE_FRUIT_SHARE = "referencefruit"
+
+
+def reference_shares(path):
+    plain = {"path": path, "read only": "no"}
+    return {
+        REFERENCE_SHARE: plain,
+        REFERENCE_FRUIT_SHARE: plain
+        | {
+            "vfs objects": "fruit streams_xattr acl_xattr xattr_tdb",
+            "fruit:resource": "file",
+            "fruit:metadata": "stream",
+            "fruit:veto_appledouble": "no",
+        },
+        NO_FRUIT_SHARE: plain | {"vfs objects": "streams_xattr acl_xattr xattr_tdb"},
+    }
+
+
+def reference_share_for(suite):
+    return REFERENCE_FRUIT_SHARE if suite.startswith("vfs.") else REFERENCE_SHARE
 
 
 @pytest.fixture(autouse=True)
@@ -105,11 +127,13 @@ def torture_options(suite, share, mount_point):
     return options
 
 
-def run_by_suite(server, account, password, mount_point, tests, workdir, share=None):
-    """Run tests (suites or subtests), each with its suite's options."""
+def run_by_suite(server, account, password, mount_point, tests, workdir, share_for=None):
+    """Run tests (suites or subtests), each with its suite's options, on
+    share_for(suite) (the account's own share by default)."""
     results = {}
     for suite in sorted({samba_torture.suite_of(test) for test in tests}):
         chosen = [test for test in tests if samba_torture.suite_of(test) == suite]
+        share = share_for(suite) if share_for else None
         options = torture_options(suite, share or account, mount_point)
         results |= samba_torture.run(
             server, account, password, chosen, workdir / suite, options, share
@@ -183,10 +207,10 @@ def test_subtests_listed_as_failing_upstream_fail_on_sambas_reference_share(
     # No private instance runs: the password goes to the session's passdb,
     # which the plain smbd below reads.
     account, password, mount_point = volume()
-    share = {REFERENCE_SHARE: {"path": mount_point, "read only": "no", **REFERENCE_FRUIT}}
-    with samba_server.running(wrappers, shares=share) as server:
+    shares = reference_shares(mount_point)
+    with samba_server.running(wrappers, shares, REFERENCE_GLOBAL) as server:
         results = run_by_suite(
-            server, account, password, mount_point, FAILS_UPSTREAM, tmp_path, REFERENCE_SHARE
+            server, account, password, mount_point, FAILS_UPSTREAM, tmp_path, reference_share_for
         )
     problems = [
         f"{test} passes on Samba's reference share: it is not an upstream failure"
