@@ -1,6 +1,6 @@
 #!/bin/sh
 # (Re)starts the FastCGI daemon in the background, as the original's crontab
-# line "@reboot /home/backupmanagement/backup/bin/start.sh" expects. Run it as
+# line "@reboot /opt/backupmanagement/portal/bin/start.sh" expects. Run it as
 # the service user (sudo -u backupmanagement bin/start.sh); a daemon already
 # running is stopped first. Settings: BACKUP_CONFIG, by default
 # /etc/backupmanagement/backup.toml. Extra arguments go to manage.py runfcgi.

@@ -101,12 +101,34 @@ def test_useradd_creates_a_backup_account_that_cannot_log_in(wrappers):
 
 def test_useradd_refuses_an_existing_account_of_any_kind(wrappers, account):
     with accounts.outsider() as outsider:
-        names = ["daemon", "nobody", "bin", outsider.pw_name, account]
-        names += [name for name in ("backup", "www-data") if accounts.exists(name)]
+        names = [outsider.pw_name, account]
         before = accounts.host_state(wrappers, names)
         for name in names:
             refused(wrappers.run("useradd.py", name), "useradd.py", "already exists")
         assert not accounts.changes(before, accounts.host_state(wrappers, names))
+
+
+def test_useradd_refuses_system_and_service_account_names_even_when_absent(wrappers):
+    # sshd and postgres are not installed here: their names are refused all
+    # the same, so a backup account can't take the name a daemon will need.
+    candidates = ("sshd", "postgres", "postfix", "mysql")
+    absent = [name for name in candidates if not accounts.exists(name)]
+    assert absent, "expected some well-known service accounts to be absent on this host"
+    names = ["daemon", "nobody", "bin", "www-data", "backup", *absent]
+    before = accounts.host_state(wrappers, names)
+    for name in names:
+        refused(wrappers.run("useradd.py", name), "useradd.py", "reserved for a system")
+    assert not accounts.changes(before, accounts.host_state(wrappers, names))
+    assert not any(accounts.exists(name) for name in absent)
+
+
+def test_useradd_refuses_a_name_the_site_reserved(wrappers):
+    name = accounts.unique_name()
+    with accounts.settings_override(wrappers, RESERVED_NAMES=(name,)):
+        before = accounts.host_state(wrappers, [name])
+        refused(wrappers.run("useradd.py", name), "useradd.py", "reserved for a system")
+        assert not accounts.changes(before, accounts.host_state(wrappers, [name]))
+    assert not accounts.exists(name)
 
 
 def test_useradd_refuses_when_the_managed_group_is_missing(wrappers):

@@ -45,8 +45,8 @@ def check(installation, *, as_root=False):
     for line in completed.stdout.splitlines():
         status, _, rest = line.partition(" ")
         name, _, message = rest.strip().partition(": ")
-        if status in ("OK", "FAIL"):
-            lines[name] = (status, message)
+        if status in ("OK", "WARN", "FAIL"):
+            lines.setdefault(name, (status, message))
     return completed, lines
 
 
@@ -59,13 +59,18 @@ def test_passes_on_the_installed_setup(installed):
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert failures(lines) == {}
     assert set(lines) == {
-        "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "service user", "executables", "wrappers",
-        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba",
-        "Samba version", "RRD directory", "database", "static files",
+        "settings", "service user", "executables", "wrappers",
+        "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "Samba modules",
+        "Samba version", "Samba passdb", "sshd", "RRD directory", "database", "static files",
     }  # fmt: skip
+    assert lines["Samba passdb"] == (
+        "OK",
+        f"the wrappers and the share both use {installed.samba_config}",
+    )
+    assert lines["settings"] == ("OK", "check --deploy found no issues")
     assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
     assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
-    assert completed.stdout.rstrip().endswith("all 15 checks passed")
+    assert completed.stdout.rstrip().endswith("all 16 checks passed")
 
 
 def test_passes_as_root_checking_for_the_service_user(installed):
@@ -77,7 +82,7 @@ def test_passes_as_root_checking_for_the_service_user(installed):
 def test_the_alias_spelling_runs_the_same_checks(installed):
     completed = installed.manage("check_prerequisites")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "all 15 checks passed" in completed.stdout
+    assert "all 16 checks passed" in completed.stdout
 
 
 def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
@@ -95,7 +100,7 @@ def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
         "(sudo bin/install fixes this; never install the wrappers under the service user's "
         "home)",
     )
-    assert "of 15 checks failed" in completed.stderr
+    assert "of 16 checks failed" in completed.stderr
 
 
 def test_fails_when_one_wrapper_is_group_writable(installed):
@@ -187,13 +192,16 @@ def test_fails_on_unsafe_settings(installed):
     ]
     installed.config.write_text("\n".join(unsafe) + "\n")
     try:
-        completed, lines = check(installed)
+        completed, _ = check(installed)
     finally:
         installed.config.write_text(original)
     assert completed.returncode != 0
-    assert lines["SECRET_KEY"][0] == "FAIL"
-    assert lines["ALLOWED_HOSTS"][0] == "FAIL"
-    assert lines["DEBUG"] == ("OK", "off")
+    # Django's own deployment checks, one FAIL line each.
+    assert "FAIL settings: security.W009: Your SECRET_KEY has less than 50 characters" in (
+        completed.stdout
+    )
+    assert "FAIL settings: backup.W002: ALLOWED_HOSTS contains '*'." in completed.stdout
+    assert "security.W018" not in completed.stdout  # DEBUG is off
 
 
 def test_fails_when_the_rrd_directory_is_not_writable(installed):
@@ -274,3 +282,51 @@ def test_directories_root_the_service_user_cannot_reach_fails(installed):
         f"{installed.user} cannot reach {hidden}/srv: make its parent directories "
         "traversable (chmod o+x)",
     )
+
+
+def test_fails_when_the_wrappers_write_passwords_to_another_passdb(installed):
+    """bin/install --samba-config once did not reach the wrappers: passwords
+    went to another passdb and every login failed while all checks passed."""
+    local = installed.wrappers / "local_settings.py"
+    original = local.read_text()
+    other = installed.prefix / "other-smb.conf"
+    local.write_text(original + f"SAMBA_CONFIG = {str(other)!r}\n")
+    try:
+        completed, lines = check(installed)
+    finally:
+        local.write_text(original)
+    assert completed.returncode != 0
+    status, message = lines["Samba passdb"]
+    assert status == "FAIL"
+    assert message.startswith(
+        f"the wrappers write passwords to the passdb of {other}, but the share is served "
+        f"from {installed.samba_config}"
+    )
+
+
+def test_a_missing_vfs_module_fails_naming_the_package(tmp_path, monkeypatch, settings):
+    """What a fresh host without samba-vfs-modules has: smbd's own modules
+    directory without fruit and its friends."""
+    real = checks._modules_dir()
+    (tmp_path / "vfs").mkdir()
+    for module in ("catia", "streams_xattr"):
+        (tmp_path / "vfs" / f"{module}.so").symlink_to(real / "vfs" / f"{module}.so")
+    monkeypatch.setattr(checks, "_modules_dir", lambda: tmp_path)
+    result = checks.samba_vfs_modules(None)
+    assert result.is_serious()
+    assert "full_audit, fruit" in result.msg
+    assert "apt-get install samba-vfs-modules" in result.msg
+    monkeypatch.setattr(checks, "_modules_dir", lambda: real)
+    assert not checks.samba_vfs_modules(None).is_serious()
+
+
+SSHD_SNIPPET = (deployment.REPO / "deploy" / "sshd" / "backupmanagement.conf").read_text()
+
+
+def test_the_shipped_sshd_snippet_turns_password_logins_off_for_the_group():
+    assert checks.refuses_passwords_for("backupusers", [SSHD_SNIPPET])
+    assert not checks.refuses_passwords_for("othergroup", [SSHD_SNIPPET])
+    commented = "\n".join(f"# {line}" for line in SSHD_SNIPPET.splitlines())
+    assert not checks.refuses_passwords_for("backupusers", [commented])
+    half = SSHD_SNIPPET.replace("KbdInteractiveAuthentication no", "")
+    assert not checks.refuses_passwords_for("backupusers", [half])

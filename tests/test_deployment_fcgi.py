@@ -223,3 +223,38 @@ def test_refuses_to_serve_as_root(stopped):
     assert refused.returncode != 0
     assert "refusing to serve as root" in refused.stderr
     assert not stopped.socket.exists()
+
+
+def test_a_daemon_that_ignores_sigterm_is_killed_after_the_grace_period_and_we_say_so(stopped):
+    """What a daemon whose threads are all stuck in long requests looks like
+    from outside: it holds the pidfile and doesn't exit on SIGTERM."""
+    holder = subprocess.Popen(
+        [
+            "runuser", "-u", stopped.user, "--", "/usr/bin/python3", "-c",
+            "import fcntl, os, signal, sys, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o640)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.write(fd, f'{os.getpid()}\\n'.encode())\n"
+            "print('holding', flush=True)\n"
+            "time.sleep(600)\n",
+            str(stopped.pidfile),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        result = stopped.manage("runfcgi", "--stop", "--timeout", "1")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "killed"
+        assert "still busy 1 s after SIGTERM: killed it (SIGKILL)" in result.stderr
+        # runuser reports its child's death by SIGKILL as 128 + 9.
+        assert holder.wait(timeout=WAIT_SECONDS) == 128 + signal.SIGKILL
+        assert time.monotonic() - started < WAIT_SECONDS
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        holder.stdout.close()

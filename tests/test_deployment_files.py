@@ -40,7 +40,7 @@ def test_systemd_units_verify(tmp_path):
         # Pointed at this clone, as an admin whose clone lives elsewhere would.
         text = (
             unit.read_text()
-            .replace("/home/backupmanagement/backup", str(REPO))
+            .replace("/opt/backupmanagement/portal", str(REPO))
             .replace("/opt/backupmanagement/wrappers", str(REPO / "wrappers"))
             .replace("=backupmanagement", "=www-data")
         )
@@ -74,10 +74,10 @@ def test_units_run_as_the_service_user_in_production_settings():
 
 def test_crontab_example_has_the_original_lines():
     text = (DEPLOY / "crontab.example").read_text()
-    assert "@reboot /home/backupmanagement/backup/bin/start.sh" in text
-    assert "* * * * * cd /home/backupmanagement/backup;" in text
+    assert "@reboot /opt/backupmanagement/portal/bin/start.sh" in text
+    assert "* * * * * cd /opt/backupmanagement/portal;" in text
     assert "manage.py rrd_waittime" in text
-    assert "*/5 * * * * cd /home/backupmanagement/backup;" in text
+    assert "*/5 * * * * cd /opt/backupmanagement/portal;" in text
     assert "manage.py update_df_stats" in text
     assert "DJANGO_SETTINGS_MODULE=backup.settings.production" in text
 

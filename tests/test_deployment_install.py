@@ -28,10 +28,9 @@ def installed():
 
 
 def installed_wrappers(installation):
+    # Executable .py files are wrappers (bin/installer.py's wrapper_names).
     return sorted(
-        path.name
-        for path in installation.wrappers.glob("*.py")
-        if path.name not in ("wrappers_settings.py", "local_settings.py")
+        path.name for path in installation.wrappers.glob("*.py") if os.stat(path).st_mode & 0o100
     )
 
 
@@ -76,9 +75,11 @@ def test_wrappers_are_root_owned_and_private(installed):
     source = sorted(
         path.name
         for path in (deployment.REPO / "wrappers").glob("*.py")
-        if path.name != "wrappers_settings.py"
+        if os.stat(path).st_mode & 0o100
     )
     assert installed_wrappers(installed) == source
+    assert "wrappers_settings.py" not in source
+    assert owner_mode(installed.wrappers / "wrappers_settings.py") == ("root", 0o600)
 
 
 def test_sudoers_file_validates_and_lists_exactly_the_wrappers(installed):
@@ -165,8 +166,40 @@ def test_data_and_socket_directories(installed):
     assert info.st_gid == pwd.getpwnam("www-data").pw_gid
     tmpfiles = installed.prefix / "etc" / "tmpfiles.d" / f"{installed.user}.conf"
     assert f"d {installed.run_dir} 2750 {installed.user} www-data -" in tmpfiles.read_text()
-    assert (installed.static_root / "admin" / "css" / "base.css").exists()
+    logrotate = installed.prefix / "etc" / "logrotate.d" / installed.user
+    log_dir = installed.prefix / "var" / "log" / "backupmanagement"
+    assert logrotate.read_text().startswith(f"{log_dir}/*.log {{\n")
+    checked = subprocess.run(
+        ["logrotate", "--debug", str(logrotate)], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
     assert owner_mode(installed.prefix / "srv" / "userbackup") == ("root", 0o755)
+
+
+def test_static_files_are_roots_so_a_taken_over_portal_cant_change_them(installed):
+    assert (installed.static_root / "admin" / "css" / "base.css").exists()
+    assert owner_mode(installed.static_root) == ("root", 0o755)
+    for path in installed.static_root.rglob("*"):
+        owner, mode = owner_mode(path)
+        assert owner == "root", path
+        assert mode & 0o022 == 0, f"{path} is {mode:o}"
+    tamper = installed.as_service_user(
+        "touch", str(installed.static_root / "js" / "copy-password.js")
+    )
+    assert tamper.returncode != 0
+
+
+def test_the_service_users_home_is_its_data_directory_not_the_clones_parent(installed):
+    entry = pwd.getpwnam(installed.user)
+    assert entry.pw_dir == str(installed.prefix / "var" / "lib" / "backupmanagement")
+    assert not (installed.prefix / "home" / installed.user).exists()
+    for parent in deployment.REPO.parents:
+        assert os.stat(parent).st_uid != entry.pw_uid
+
+
+def test_the_samba_config_option_reaches_the_wrappers(installed):
+    local = (installed.wrappers / "local_settings.py").read_text()
+    assert f"SAMBA_CONFIG = '{installed.samba_config}'" in local
 
 
 def test_wrapper_settings_are_written_once_then_kept(installed):
@@ -218,6 +251,9 @@ def test_uninstall_removes_what_install_made():
         assert not (installation.prefix / "var" / "lib" / "backupmanagement").exists()
         with pytest.raises(KeyError):
             pwd.getpwnam(installation.user)
+        # The folders made to hold the installation go with it.
+        for leftover in ("opt", "etc", "var/www"):
+            assert not (installation.prefix / leftover / "backupmanagement").exists(), leftover
         # Backup accounts' group and the volumes' root are data: kept.
         assert (installation.prefix / "srv" / "userbackup").is_dir()
     finally:

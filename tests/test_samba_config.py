@@ -89,8 +89,8 @@ def test_the_install_check_finds_the_share_in_the_generated_file(production, tmp
     call_command("samba_config", "--output", str(target))
     production.SAMBA_CONFIG = target
     result = checks.samba_share(None)
-    assert result.ok, result.message
-    assert "/srv/userbackup/%S" in result.message
+    assert not result.is_serious(), result.msg
+    assert "/srv/userbackup/%S" in result.msg
 
 
 def test_a_private_instance_keeps_everything_under_its_directory(production, tmp_path):

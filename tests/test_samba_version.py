@@ -6,6 +6,7 @@ import subprocess
 
 import pytest
 from conftest import require_tool
+from django.core import checks as django_checks
 
 from backup.deployment import checks
 
@@ -58,6 +59,25 @@ def test_the_check_names_the_installed_samba():
 
     result = checks.samba_version(context=None)
 
-    assert result.name == "Samba version"
-    assert number in result.message
-    assert result.ok is (checks.samba_version_problem(installed) is None)
+    assert result.obj == "Samba version"
+    assert number in result.msg
+    passed = checks.samba_version_problem(installed) is None
+    assert result.level == (django_checks.INFO if passed else django_checks.ERROR)
+    assert checks.line(result).startswith(
+        "OK   Samba version: " if passed else "FAIL Samba version: "
+    )
+
+
+def test_the_check_fails_on_a_release_that_broke_time_machine(tmp_path, monkeypatch):
+    # An smbd that reports a broken release, found where the check looks.
+    fake = tmp_path / "smbd"
+    fake.write_text("#!/bin/sh\necho 'Version 4.22.3-Debian'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(checks, "_which", lambda name: str(fake) if name == "smbd" else None)
+
+    result = checks.samba_version(context=None)
+
+    assert checks.line(result) == (
+        "FAIL Samba version: Samba 4.22.3 breaks Time Machine on recent macOS "
+        "(Samba bug 15926): upgrade to 4.22.6 or later"
+    )

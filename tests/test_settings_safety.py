@@ -1,10 +1,12 @@
 """Production settings are safe by default, the demo's SSO stand-in can't be
 switched on with DEBUG off, and the site works under the seed's /backup/."""
 
+import logging
 import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 from wsgiref.util import setup_testing_defaults
 
@@ -14,8 +16,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.test import override_settings
 from django.urls import set_script_prefix
 
+from backup.logs import EscapingFormatter
 from backup.sso.checks import development_sso_needs_debug
 from backup.sso.middleware import DevelopmentSSOMiddleware
+from support import wrapper_install
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -111,3 +115,74 @@ def test_optional_production_keys_reach_the_settings(production_config):
     code = "from django.conf import settings as s; print(s.DEFAULT_QUOTA, s.BACKUP_ADMINS)"
     result = manage("shell", "--no-imports", "-c", code, env=production_config)
     assert result.stdout.strip() == "500 ['boss']"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        # The examples that once passed, converted: a string where a list is
+        # meant gave one admin per letter; "no" was true.
+        ('admins = "alice"', "admins must be a list of strings, not str 'alice'"),
+        ('allowed_hosts = "host"', "allowed_hosts must be a list of strings, not str 'host'"),
+        ('sso_strip_realm = "no"', "sso_strip_realm must be true or false, not str 'no'"),
+        ('default_quota = "300"', "default_quota must be an integer, not str '300'"),
+        ("default_quota = true", "default_quota must be an integer, not bool True"),
+        ("email_port = 25.0", "email_port must be an integer, not float 25.0"),
+        ('admins = ["alice", 7]', "admins must be a list of strings, not list ['alice', 7]"),
+        ("support_contact = 42", "support_contact must be a string, not int 42"),
+        (
+            'rrd_directory = "rrd"',
+            "rrd_directory must be an absolute path (a string starting with /), not str 'rrd'",
+        ),
+    ],
+)
+def test_a_production_value_of_the_wrong_type_is_refused_at_start(production_config, line, message):
+    config = Path(production_config["BACKUP_CONFIG"])
+    key = line.split(" = ")[0]
+    kept = [entry for entry in config.read_text().splitlines() if not entry.startswith(key)]
+    config.write_text("\n".join([*kept, line]) + "\n")
+    result = manage("check", env=production_config)
+    assert result.returncode != 0
+    assert f"{config}: {message}" in result.stderr
+
+
+def test_a_production_error_is_recorded_with_its_traceback(production_config, tmp_path):
+    """DEBUG off: a server error reaches the log file (and syslog) with its
+    traceback, as the 500 page promises. The error is real: the database
+    was never migrated, so signing in fails."""
+    received = []
+    syslog = tmp_path / "syslog.sock"
+    listener = wrapper_install.listen_syslog(syslog, received)
+    log_file = tmp_path / "portal.log"
+    config = Path(production_config["BACKUP_CONFIG"])
+    config.write_text(
+        config.read_text() + f'log_file = "{log_file}"\nsyslog_address = "{syslog}"\n'
+    )
+    code = (
+        "from django.test import Client; "
+        "response = Client(raise_request_exception=False).get("
+        "'/', secure=True, HTTP_HOST='backup.example.com', REMOTE_USER='alice'); "
+        "print(response.status_code); print(b'details were recorded' in response.content)"
+    )
+    try:
+        result = manage("shell", "--no-imports", "-c", code, env=production_config)
+        assert result.stdout.split() == ["500", "True"], result.stdout + result.stderr
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        listener.close()
+    logged = log_file.read_text()
+    assert "ERROR django.request: Internal Server Error: /" in logged
+    assert "Traceback (most recent call last):" in logged
+    assert "OperationalError: no such table" in logged
+    assert any("Internal Server Error" in line for line in received), received
+
+
+def test_log_lines_escape_control_characters_from_user_names(caplog):
+    record = logging.LogRecord(
+        "backup", logging.WARNING, __file__, 1, "removed %s", ("x\nFORGED ERROR \x1b[2J",), None
+    )
+    line = EscapingFormatter("%(levelname)s %(message)s").format(record)
+    assert line == "WARNING removed x\\nFORGED ERROR \\x1b[2J"
+    assert "\n" not in line

@@ -31,6 +31,7 @@ SETTINGS = types.SimpleNamespace(
     ACCOUNT_UID_MIN=UID_MIN,
     ACCOUNT_UID_MAX=UID_MAX,
     MANAGED_GROUP="backupusers",
+    RESERVED_NAMES=("reserved-here",),
 )
 NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 CONTROL_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
@@ -59,7 +60,13 @@ def outcome(function, *args):
         return None, refusal
 
 
-valid_names = st.from_regex(NAME, fullmatch=True).filter(lambda name: name not in PROTECTED)
+valid_names = st.from_regex(NAME, fullmatch=True).filter(
+    lambda name: (
+        name not in PROTECTED
+        and name not in validate.WELL_KNOWN_ACCOUNTS
+        and name not in SETTINGS.RESERVED_NAMES
+    )
+)
 password_characters = st.characters(exclude_categories=(*CONTROL_CATEGORIES, "Cs"))
 valid_passwords = st.text(password_characters, min_size=8, max_size=256)
 
@@ -70,6 +77,12 @@ valid_passwords = st.text(password_characters, min_size=8, max_size=256)
 @given(valid_names)
 def test_username_accepts_every_well_formed_unprotected_name(name):
     assert validate.username(name) == name
+
+
+@pytest.mark.parametrize("name", ["sshd", "postgres", "www-data", "nobody", "reserved-here"])
+def test_username_refuses_system_service_and_site_reserved_names(name):
+    with pytest.raises(Refusal, match="reserved for a system or service account"):
+        validate.username(name)
 
 
 @given(st.text(max_size=40))

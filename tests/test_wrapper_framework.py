@@ -343,3 +343,64 @@ def test_a_wrapper_waits_for_the_lock_then_acts(wrappers, victim):
     process.stdout.close()
     process.stderr.close()
     assert accounts.unix_password_matches(victim, "After-the-lock-pw1")
+
+
+# The lock directory is root's alone
+
+
+@pytest.fixture
+def world_writable_dir(wrappers):
+    """A sticky, world-writable directory like /run/lock, inside the session."""
+    path = wrappers.base / f"public-{os.urandom(3).hex()}"
+    path.mkdir()
+    os.chmod(path, 0o1777)
+    return path
+
+
+def test_a_lock_directory_made_first_by_another_user_is_refused(
+    wrappers, victim, world_writable_dir
+):
+    planted = world_writable_dir / "backupmanagement"
+    nobody = pwd.getpwnam("nobody")
+    # What any local user could do before root first needs the lock: create
+    # the directory and hold the pool lock in it.
+    subprocess.run(
+        ["runuser", "-u", "nobody", "--", "mkdir", "-m", "0777", str(planted)], check=True
+    )
+    assert os.stat(planted).st_uid == nobody.pw_uid
+    with accounts.settings_override(wrappers, LOCK_DIR=str(planted)):
+        before = accounts.host_state(wrappers, [victim])
+        result = run(wrappers, "chpasswd.py", victim, stdin=b"Planted-lock-pw1\n")
+        line = refusal_line(result, "chpasswd.py")
+        assert f"unsafe lock directory {planted}" in line
+        assert "owned by root with mode 0700" in line
+        assert not accounts.changes(before, accounts.host_state(wrappers, [victim]))
+    assert os.listdir(planted) == []
+    assert not accounts.unix_password_matches(victim, "Planted-lock-pw1")
+
+
+def test_a_lock_directory_that_is_a_symlink_is_refused_and_its_target_untouched(
+    wrappers, victim, world_writable_dir
+):
+    target = wrappers.base / f"elsewhere-{os.urandom(3).hex()}"
+    target.mkdir(mode=0o700)
+    link = world_writable_dir / "backupmanagement"
+    link.symlink_to(target)
+    with accounts.settings_override(wrappers, LOCK_DIR=str(link)):
+        before = accounts.host_state(wrappers, [victim])
+        result = run(wrappers, "chpasswd.py", victim, stdin=b"Linked-lock-pw1\n")
+        line = refusal_line(result, "chpasswd.py")
+        assert f"unsafe lock directory {link}" in line
+        assert not accounts.changes(before, accounts.host_state(wrappers, [victim]))
+    assert os.listdir(target) == []
+    assert link.is_symlink()
+
+
+def test_the_lock_directory_is_made_root_only(wrappers, victim):
+    fresh = wrappers.base / f"fresh-locks-{os.urandom(3).hex()}"
+    with accounts.settings_override(wrappers, LOCK_DIR=str(fresh)):
+        result = run(wrappers, "chpasswd.py", victim, stdin=b"Fresh-lock-pw12\n")
+        assert result.returncode == 0, result.stderr
+    info = os.lstat(fresh)
+    assert (info.st_uid, info.st_mode & 0o7777) == (0, 0o700)
+    assert sorted(os.listdir(fresh)) == [f"volume-{victim}.lock"]

@@ -52,6 +52,7 @@ GRAMMAR = {
     "setfacl.py": ("USER",),
     "df.py": ("USER?",),
     "dmsetup.py": (),
+    "wrapper-settings.py": (),
     "rm-timemachine.py": ("USER",),
     "defragment-btrfs.py": ("USER",),
     "scrub-btrfs.py": ("USER",),
@@ -223,8 +224,10 @@ def test_protected_users(hostile, wrapper):
 
 @pytest.mark.parametrize("wrapper", with_user_slot())
 def test_system_accounts(hostile, wrapper):
-    names = ["daemon", "nobody", "bin"]
-    reason = "already exists" if wrapper == "useradd.py" else "not a backup account"
+    # Refused by name (reserved) before anyone looks the account up; sshd
+    # need not exist here.
+    names = ["daemon", "nobody", "bin", "sshd"]
+    reason = "reserved for a system or service account"
     cases = [(hostile.args(wrapper, user=name), hostile.stdin(wrapper)) for name in names]
     hostile.refuses_all(wrapper, cases, reason)
 

@@ -32,6 +32,10 @@ ACCOUNT_SHELL = "/usr/sbin/nologin"
 # Refused by every wrapper: their passwords and files are never touched.
 # Add the server's administrators here, as the original README advised.
 PROTECTED_USERS = ("root",)
+# Names never given to a backup account, even while no such account exists
+# (on top of the system and service accounts wrapperlib/validate.py knows,
+# such as sshd or postgres): for example the names of services to come.
+RESERVED_NAMES = ()
 
 # Largest volume, in GiB, any call may create or grow to.
 MAX_VOLUME_GIB = 4096
@@ -40,7 +44,9 @@ MAX_VOLUME_GIB = 4096
 SAMBA_CONFIG = "/etc/samba/smb.conf"
 
 # One lock per volume (and one for the pool) so operations never interleave.
-LOCK_DIR = "/run/lock/backupmanagement"
+# Only root may create or use it (wrapperlib/locks.py): never under /run/lock
+# or another directory everyone can write to.
+LOCK_DIR = "/run/backupmanagement-wrappers"
 LOCK_TIMEOUT_SECONDS = 60
 
 # Where the wrappers' syslog lines go.

@@ -1,14 +1,23 @@
-"""The prerequisite checks behind ``manage.py check_prerequisities``.
+"""The server checks behind ``manage.py check_prerequisities``.
 
-Each check is a small function taking the Context and returning one Result:
-OK with what it found, or FAIL with what is wrong and how to fix it. Checks
-about privileges are made from the service user's point of view: run as that
-user (as the original README did), or as root, in which case sudo is tried
-through ``runuser -u <service user>``.
+They are Django system checks, in a registry of their own under the tag
+``prerequisites``: they ask sudo, the wrappers and the disks, so they run
+when check_prerequisities asks for them, never on every manage.py command.
+The settings are checked by Django's own ``check --deploy``, which
+check_prerequisities runs first.
+
+Each check is a small function taking the Context and returning one
+message: Info (printed OK) with what it found, Error (FAIL) with what is
+wrong and how to fix it, or Warning (WARN). Checks about privileges are made
+from the service user's point of view: run as that user (as the original
+README did), or as root, in which case sudo is tried through
+``runuser -u <service user>``.
 """
 
 import contextlib
+import contextvars
 import errno
+import importlib.util
 import json
 import os
 import pwd
@@ -17,20 +26,25 @@ import secrets
 import stat
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import posix1e
 from django.conf import settings
+from django.core import checks as django_checks
+from django.core.checks.registry import CheckRegistry
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from backup.privileged.client import CLEAN_ENV, SEARCH_DIRS, last_line
+from backup.samba import config as samba_config
+
 GIB = 1024**3
-SEARCH_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
-CLEAN_ENV = {"PATH": ":".join(SEARCH_DIRS), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
 SUDO_TIMEOUT_SECONDS = 10
 WRAPPER_TIMEOUT_SECONDS = 60
-NOT_WRAPPERS = {"wrappers_settings.py", "local_settings.py"}
 INSTALL_HINT = "sudo bin/install fixes this"
+TAG = "prerequisites"
+PREREQUISITES = CheckRegistry()
 
 # Commands the wrappers run (wrappers/wrapperlib), by what needs them.
 COMMON_EXECUTABLES = (
@@ -53,22 +67,35 @@ PACKAGES = {
 }  # fmt: skip
 
 
-@dataclass
-class Result:
-    ok: bool
-    name: str
-    message: str
-
-    def line(self):
-        return f"{'OK  ' if self.ok else 'FAIL'} {self.name}: {self.message}"
+STATUS = {django_checks.INFO: "OK  ", django_checks.WARNING: "WARN"}
 
 
 def ok(name, message):
-    return Result(True, name, message)
+    return django_checks.Info(message, obj=name, id=f"{TAG}.ok")
+
+
+def warn(name, message):
+    return django_checks.Warning(message, obj=name, id=f"{TAG}.warning")
 
 
 def fail(name, message):
-    return Result(False, name, message)
+    return django_checks.Error(message, obj=name, id=f"{TAG}.failed")
+
+
+def line(message):
+    """How check_prerequisities prints one check's outcome."""
+    return f"{STATUS.get(message.level, 'FAIL')} {message.obj}: {message.msg}"
+
+
+@cache
+def _installer():
+    """bin/installer.py, the one definition of what a wrapper is. It is plain
+    standard-library Python outside the Django package, loaded by path."""
+    path = Path(settings.BASE_DIR) / "bin" / "installer.py"
+    spec = importlib.util.spec_from_file_location("backup_installer", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @dataclass
@@ -90,8 +117,7 @@ class Context:
     def wrapper_names(self):
         """The wrappers the portal needs: every one in the source tree, which
         bin/install copies (it removes any the source no longer has)."""
-        source = Path(settings.BASE_DIR) / "wrappers"
-        return sorted(p.name for p in source.glob("*.py") if p.name not in NOT_WRAPPERS)
+        return _installer().wrapper_names(Path(settings.BASE_DIR) / "wrappers")
 
     def run(self, argv, timeout):
         """Run argv as the service user (from root through runuser)."""
@@ -119,47 +145,12 @@ class Context:
         return bool(info.st_mode & stat.S_IWOTH)
 
 
-def _last_line(text):
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else "no message"
-
-
 def _which(name):
     for directory in SEARCH_DIRS:
         path = os.path.join(directory, name)
         if os.access(path, os.X_OK):
             return path
     return None
-
-
-# --- Settings ----------------------------------------------------------------
-
-
-def debug_off(context):
-    if settings.DEBUG:
-        return fail("DEBUG", "DEBUG is on: use backup.settings.production")
-    return ok("DEBUG", "off")
-
-
-def secret_key_set(context):
-    key = getattr(settings, "SECRET_KEY", "") or ""
-    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-"):
-        return fail(
-            "SECRET_KEY",
-            "missing or weak: set secret_key in the config file to a long random value "
-            "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')",
-        )
-    return ok("SECRET_KEY", f"set ({len(key)} characters)")
-
-
-def allowed_hosts_set(context):
-    hosts = list(settings.ALLOWED_HOSTS)
-    if not hosts or "*" in hosts:
-        return fail(
-            "ALLOWED_HOSTS",
-            "empty or '*': set allowed_hosts in the config file to the server's name(s)",
-        )
-    return ok("ALLOWED_HOSTS", ", ".join(hosts))
 
 
 # --- The machine ---------------------------------------------------------------
@@ -316,7 +307,7 @@ def env_reset(context):
     except subprocess.TimeoutExpired:
         return fail(name, "sudo -n -l hangs: check sudo's configuration")
     if listed.returncode != 0:
-        return fail(name, f"sudo -n -l failed ({_last_line(listed.stderr)}): {INSTALL_HINT}")
+        return fail(name, f"sudo -n -l failed ({last_line(listed.stderr)}): {INSTALL_HINT}")
     settings_seen = [e for e in _defaults(listed.stdout) if e in ("env_reset", "!env_reset")]
     # The last entry wins; none means sudo's built-in default, which is on.
     if settings_seen and settings_seen[-1] == "!env_reset":
@@ -345,7 +336,7 @@ def volume_group(context):
     if completed.returncode != 0:
         return fail(
             name,
-            f"{_last_line(completed.stderr)}: create the volume group "
+            f"{last_line(completed.stderr)}: create the volume group "
             "(pvcreate /dev/sdX && vgcreate backupdisks /dev/sdX) or set BACKEND, "
             f"VOLUME_GROUP or LOOPFILE_POOL in {context.wrappers_path}/local_settings.py",
         )
@@ -423,7 +414,7 @@ def samba_share(context):
         check=False,
     )
     if completed.returncode != 0:
-        return fail(name, f"testparm rejects {config} ({_last_line(completed.stderr)}): {fix}")
+        return fail(name, f"testparm rejects {config} ({last_line(completed.stderr)}): {fix}")
     section = None
     for line in completed.stdout.splitlines():
         line = line.strip()
@@ -432,6 +423,126 @@ def samba_share(context):
         elif section and line.startswith("path = ") and line[7:].startswith(f"{root}/"):
             return ok(name, f"share [{section}] serves {line[7:]}")
     return fail(name, f"no share in {config} serves {root}/<user>: {fix}")
+
+
+def _modules_dir():
+    """Where smbd loads its modules from (MODULESDIR in ``smbd -b``)."""
+    completed = subprocess.run(
+        ["smbd", "-b"], capture_output=True, text=True, env=CLEAN_ENV, timeout=30, check=False
+    )
+    for entry in completed.stdout.splitlines():
+        key, _, value = entry.strip().partition(": ")
+        if key == "MODULESDIR":
+            return Path(value)
+    return None
+
+
+def samba_vfs_modules(context):
+    """Every VFS module the generated share names is installed. Without one
+    smbd drops the whole share (clients see NT_STATUS_BAD_NETWORK_NAME), and
+    Debian ships them in samba-vfs-modules, only a Recommends of samba."""
+    name = "Samba modules"
+    if _which("smbd") is None:
+        return fail(name, "smbd is missing: apt-get install samba samba-vfs-modules")
+    directory = _modules_dir()
+    if directory is None:
+        return fail(name, "smbd -b names no MODULESDIR: reinstall samba")
+    wanted = samba_config.vfs_modules()
+    missing = [module for module in wanted if not (directory / "vfs" / f"{module}.so").exists()]
+    if missing:
+        return fail(
+            name,
+            f"the share needs the VFS modules {', '.join(missing)}, missing from "
+            f"{directory}/vfs: apt-get install samba-vfs-modules (or bin/setup)",
+        )
+    return ok(name, f"{', '.join(wanted)} installed")
+
+
+def _wrapper_settings(context):
+    completed = _run_wrapper(context, "wrapper-settings.py")
+    if completed.returncode != 0:
+        raise OSError(f"wrapper-settings.py: {last_line(completed.stderr)}")
+    return json.loads(completed.stdout)
+
+
+def samba_passdb_agrees(context):
+    """The wrappers write passwords into the passdb of their SAMBA_CONFIG,
+    and mount volumes at their DIRECTORIES_ROOT: both must be the ones the
+    share is served from, or every login fails while all else looks fine."""
+    name = "Samba passdb"
+    try:
+        theirs = _wrapper_settings(context)
+    except (OSError, ValueError) as error:
+        return fail(
+            name, f"could not ask the wrappers for their settings ({error}): {INSTALL_HINT}"
+        )
+    local = f"{context.wrappers_path}/local_settings.py"
+    if theirs.get("samba_config") != str(settings.SAMBA_CONFIG):
+        return fail(
+            name,
+            f"the wrappers write passwords to the passdb of {theirs.get('samba_config')}, but the "
+            f"share is served from {settings.SAMBA_CONFIG}: set SAMBA_CONFIG in {local} or "
+            "samba_config in the config file so that they agree",
+        )
+    if theirs.get("directories_root") != str(settings.DIRECTORIES_ROOT):
+        return fail(
+            name,
+            f"the wrappers mount volumes under {theirs.get('directories_root')}, but the portal "
+            f"and the share use {settings.DIRECTORIES_ROOT}: set DIRECTORIES_ROOT in {local} or "
+            "directories_root in the config file so that they agree",
+        )
+    return ok(name, f"the wrappers and the share both use {settings.SAMBA_CONFIG}")
+
+
+SSHD_CONFIGS = (Path("/etc/ssh/sshd_config"), Path("/etc/ssh/sshd_config.d"))
+
+
+def refuses_passwords_for(group, texts):
+    """Whether sshd configuration texts hold a ``Match Group`` block for group
+    that turns password and keyboard-interactive logins off (as
+    deploy/sshd/backupmanagement.conf does)."""
+    for text in texts:
+        matched, off = False, set()
+        for raw in text.splitlines():
+            words = raw.split("#", 1)[0].split()
+            if not words:
+                continue
+            keyword = words[0].lower()
+            if keyword == "match":
+                if matched and {"passwordauthentication", "kbdinteractiveauthentication"} <= off:
+                    return True
+                matched = [word.lower() for word in words[1:3]] == ["group", group.lower()]
+                off = set()
+            elif matched and len(words) > 1 and words[1].lower() == "no":
+                off.add(keyword)
+        if matched and {"passwordauthentication", "kbdinteractiveauthentication"} <= off:
+            return True
+    return False
+
+
+def sshd_refuses_backup_accounts(context):
+    """Backup accounts have a real Unix password (for AFP): sshd must not
+    accept it. A warning, not a failure: the shell is nologin either way."""
+    name = "sshd"
+    if _which("sshd") is None:
+        return ok(name, "not installed: backup accounts can't log in over SSH")
+    try:
+        group = _wrapper_settings(context).get("managed_group", "backupusers")
+    except (OSError, ValueError):
+        group = "backupusers"
+    texts = []
+    for location in SSHD_CONFIGS:
+        files = sorted(location.glob("*.conf")) if location.is_dir() else [location]
+        for path in files:
+            with contextlib.suppress(OSError):
+                texts.append(path.read_text())
+    if refuses_passwords_for(group, texts):
+        return ok(name, f"password logins are off for group {group}")
+    return warn(
+        name,
+        f"sshd may accept the backup accounts' passwords (group {group}): copy "
+        "deploy/sshd/backupmanagement.conf to /etc/ssh/sshd_config.d/ and reload sshd",
+    )
 
 
 # Samba releases that broke Time Machine on recent macOS (bug 15926: they
@@ -463,9 +574,9 @@ def samba_version(context):
     completed = subprocess.run(
         [smbd, "--version"], capture_output=True, text=True, env=CLEAN_ENV, timeout=30, check=False
     )
-    version = _last_line(completed.stdout)
+    version = last_line(completed.stdout)
     if completed.returncode != 0:
-        return fail(name, f"smbd --version failed ({_last_line(completed.stderr)})")
+        return fail(name, f"smbd --version failed ({last_line(completed.stderr)})")
     problem = samba_version_problem(version)
     if problem:
         return fail(name, problem)
@@ -508,7 +619,7 @@ def rrd_directory(context):
 def database(context):
     path = Path(settings.DATABASES["default"]["NAME"])
     result = _writable_directory("database", path.parent, context)
-    if not result.ok:
+    if result.is_serious():
         return result
     if not path.exists():
         # Opening it here would create it, owned by whoever runs the check.
@@ -534,9 +645,6 @@ def static_files(context):
 
 
 CHECKS = (
-    debug_off,
-    secret_key_set,
-    allowed_hosts_set,
     service_user,
     executables,
     wrappers_root_owned,
@@ -545,7 +653,10 @@ CHECKS = (
     volume_group,
     directories_root_acls,
     samba_share,
+    samba_vfs_modules,
     samba_version,
+    samba_passdb_agrees,
+    sshd_refuses_backup_accounts,
     rrd_directory,
     database,
     static_files,
@@ -556,13 +667,50 @@ def service_user_name():
     return settings.SERVICE_USER
 
 
-def _run_one(check, context):
-    try:
-        return check(context)
-    except Exception as error:  # noqa: BLE001 (one line per check, whatever happens)
-        return fail(check.__name__, f"the check itself failed ({error!r}): report this")
+_context: contextvars.ContextVar["Context"] = contextvars.ContextVar("prerequisites_context")
+
+
+def _as_django_check(position, function):
+    """function(context) -> message, as a check in the PREREQUISITES registry
+    (Django's checks take no arguments of ours: the context travels in a
+    context variable that run_all sets)."""
+
+    def check(app_configs=None, **kwargs):
+        try:
+            message = function(_context.get())
+        except Exception as error:  # noqa: BLE001 (one line per check, whatever happens)
+            message = fail(function.__name__, f"the check itself failed ({error!r}): report this")
+        message.position = position
+        return [message]
+
+    check.__name__ = function.__name__
+    return check
+
+
+for _position, _function in enumerate(CHECKS):
+    PREREQUISITES.register(_as_django_check(_position, _function), TAG)
+
+
+def settings_checked():
+    """Django's own deployment checks (DEBUG, SECRET_KEY, ALLOWED_HOSTS,
+    HTTPS…), as one line, or one FAIL line per problem."""
+    found = [
+        message
+        for message in django_checks.run_checks(include_deployment_checks=True)
+        if message.level >= django_checks.WARNING and not message.is_silenced()
+    ]
+    if not found:
+        return [ok("settings", "check --deploy found no issues")]
+    return [fail("settings", f"{message.id}: {message.msg}") for message in found]
 
 
 def run_all(context):
-    """Every check, in order; one Result each."""
-    return [_run_one(check, context) for check in CHECKS]
+    """The settings, then every server check, in order; one message each."""
+    token = _context.set(context)
+    try:
+        found = PREREQUISITES.run_checks(tags=[TAG])
+    finally:
+        _context.reset(token)
+    # Django runs a registry's checks in no set order; print them in ours.
+    found.sort(key=lambda message: message.position)
+    return settings_checked() + found

@@ -23,6 +23,8 @@ from flup.server.fcgi import WSGIServer
 logger = logging.getLogger("backup.deployment.fcgi")
 
 POLL_SECONDS = 0.05
+# After SIGKILL the kernel frees the pidfile lock at once; this is ample.
+KILL_WAIT_SECONDS = 10
 
 
 class DaemonError(Exception):
@@ -75,21 +77,37 @@ class PidFile:
         except (OSError, ValueError):
             return None
 
-    def _wait_for_lock(self, pid, timeout):
+    def _wait(self, timeout):
         deadline = time.monotonic() + timeout
         while not self._try_lock():
             if time.monotonic() >= deadline:
-                raise DaemonError(f"the daemon (pid {pid}) did not stop within {timeout} s")
+                return False
             time.sleep(POLL_SECONDS)
+        return True
+
+    def _wait_for_lock(self, pid, timeout):
+        """Wait for the holder to exit after SIGTERM; a daemon still busy
+        after the grace period (threads stuck in long requests) is killed:
+        a restart must never need someone to run kill -9. True if it had to
+        be killed."""
+        if self._wait(timeout):
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if not self._wait(KILL_WAIT_SECONDS):
+            raise DaemonError(f"the daemon (pid {pid}) did not stop even after SIGKILL")
+        return True
 
     def acquire(self, *, replace=False, timeout=30):
+        """Take the pidfile; with replace, stop its holder first. Returns
+        the pid that had to be killed after the grace period, or None."""
         if self._try_lock():
-            return
+            return None
         pid = self.holder()
         if not replace:
             raise DaemonError(f"already running (pid {pid}, {self.path}); bin/start.sh restarts it")
         _terminate(pid)
-        self._wait_for_lock(pid, timeout)
+        return pid if self._wait_for_lock(pid, timeout) else None
 
     def write(self, pid):
         os.ftruncate(self._fd, 0)
@@ -111,16 +129,17 @@ def _terminate(pid):
 
 
 def stop(pidfile_path, timeout=30):
-    """Stop the daemon of this pidfile; False if none was running."""
+    """Stop the daemon of this pidfile: "stopped", "killed" (it was still
+    busy after timeout seconds of SIGTERM), or None if none was running."""
     pidfile = PidFile(pidfile_path)
     if pidfile._try_lock():
         pidfile.release()
-        return False
+        return None
     pid = pidfile.holder()
     _terminate(pid)
-    pidfile._wait_for_lock(pid, timeout)
+    killed = pidfile._wait_for_lock(pid, timeout)
     pidfile.release()
-    return True
+    return "killed" if killed else "stopped"
 
 
 def _answers(path):

@@ -20,7 +20,17 @@ EXIT_FAILED = 1
 EXIT_REFUSED = 2
 
 SUDO = "/usr/bin/sudo"
-CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+# The portal's side of the clean environment and search path (the wrappers,
+# a separate trust domain that imports nothing of the portal's, have their
+# own in wrapperlib/commands.py).
+SEARCH_DIRS = ("/usr/sbin", "/usr/bin", "/sbin", "/bin")
+CLEAN_ENV = {"PATH": ":".join(SEARCH_DIRS), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+
+
+def last_line(text: str | None) -> str:
+    """The last non-empty line of a command's output: its one-line why."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"
 
 
 class PrivilegedError(Exception):
@@ -53,10 +63,9 @@ def _use_sudo():
 
 
 def _reason(stderr, name):
-    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
-    if not lines:
+    if not (stderr or "").strip():
         return "no reason given"
-    line = lines[-1]
+    line = last_line(stderr)
     for prefix in (f"{name}: refused: ", f"{name}: failed: "):
         if line.startswith(prefix):
             return line[len(prefix) :]

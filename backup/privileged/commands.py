@@ -92,3 +92,8 @@ def block_devices():
 
 def fetch_backups(user):
     return run("fetch_backups.py", user)
+
+
+def wrapper_settings():
+    """The wrappers' settings the portal must agree with (no secrets)."""
+    return run("wrapper-settings.py")

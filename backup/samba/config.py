@@ -330,6 +330,20 @@ def sections(options=None):
     return [("global", _global_section(options)), (SHARE_SECTION, _share_section(options))]
 
 
+def vfs_modules(options=None):
+    """The VFS modules the share names, in order (each must be installed)."""
+    modules = []
+    for _, blocks in sections(options):
+        for _, parameters in blocks:
+            modules += [
+                module
+                for key, value in parameters
+                if key == "vfs objects" and value
+                for module in value.split()
+            ]
+    return modules
+
+
 def render(options=None, header=()):
     """smb.conf text for these options, with a comment before each group."""
     lines = [f"# {line}" if line else "#" for line in header]

@@ -1,133 +1,162 @@
 """Production: DEBUG off, every secret and path from a root-written TOML file
 outside the repository (bin/install writes it; BACKUP_CONFIG names another).
 
-The file is data, not code: nothing in it is executed. A key this module
-does not know is refused, so a misspelt setting can't pass unnoticed.
+The file is data, not code: nothing in it is executed. Every key has a type
+(config_file.py): a key this module does not know, or a value of the wrong
+type, is refused at start, so a misspelt or mistyped setting can't pass
+unnoticed.
 """
 
 import os
-import tomllib
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from . import config_file
 from .base import *  # noqa: F403
+from .config_file import STR_LIST
 
 CONFIG_FILE = Path(os.environ.get("BACKUP_CONFIG", "/etc/backupmanagement/backup.toml"))
 
-try:
-    with CONFIG_FILE.open("rb") as config_file:
-        _config = tomllib.load(config_file)
-except (OSError, tomllib.TOMLDecodeError) as error:
-    raise ImproperlyConfigured(f"cannot read {CONFIG_FILE}: {error}") from error
-
-
-def _required(key):
-    value = _config.get(key)
-    if not value:
-        raise ImproperlyConfigured(f"{CONFIG_FILE} must set {key}")
-    return value
-
-
+# Production's own defaults, before the file may change them.
 DEBUG = False
 DEV_SSO = False
-SECRET_KEY = _required("secret_key")
-ALLOWED_HOSTS = list(_required("allowed_hosts"))
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": _required("database"),
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-    }
-}
-STATIC_ROOT = Path(_required("static_root"))
-
-# Optional keys: the setting of the same name in capitals (defaults in
-# base.py), converted with the given type; a few keys have other names.
-_OPTIONAL = {
-    "wrappers_path": Path,
-    "directories_root": Path,
-    "volume_filesystem": str,
-    "server_hostname": str,
-    "support_contact": str,
-    "default_disk_size": int,
-    "default_add_space_amount": int,
-    "default_quota": int,
-    "sso_strip_realm": bool,
-    "sso_lowercase": bool,
-    "service_user": str,
-    "samba_config": Path,
-    "samba_port": int,
-    "samba_workgroup": str,
-    "samba_server_string": str,
-    "samba_min_protocol": str,
-    "samba_encryption": str,
-    "samba_fruit_model": str,
-    "samba_time_machine_max_size": str,
-    "rrd_directory": Path,
-    "graph_default_period": str,
-    "pool_growth_window_days": int,
-    "pool_full_warning_days": int,
-    "fcgi_socket": Path,
-    "fcgi_pidfile": Path,
-    "stale_after_days": int,
-    "never_used_after_days": int,
-    "alert_email_domain": str,
-    "alert_admin_emails": list,
-    "portal_url": str,
-    "email_host": str,
-    "email_port": int,
-}
-_RENAMED = {
-    "admins": ("BACKUP_ADMINS", list),
-    "fcgi_log": ("FCGI_LOG_FILE", Path),
-    "email_from": ("DEFAULT_FROM_EMAIL", str),
-    "hsts_seconds": ("SECURE_HSTS_SECONDS", int),
-    "hsts_include_subdomains": ("SECURE_HSTS_INCLUDE_SUBDOMAINS", bool),
-    "ssl_redirect": ("SECURE_SSL_REDIRECT", bool),
-}
-_OTHER_KEYS = {"secret_key", "allowed_hosts", "database", "static_root", "url_prefix", "log_file"}
-
-_unknown = sorted(set(_config) - set(_OPTIONAL) - set(_RENAMED) - _OTHER_KEYS)
-if _unknown:
-    raise ImproperlyConfigured(f"{CONFIG_FILE}: unknown keys {', '.join(_unknown)}")
-for _key, (_name, _type) in {
-    **{key: (key.upper(), kind) for key, kind in _OPTIONAL.items()},
-    **_RENAMED,
-}.items():
-    if _key in _config:
-        globals()[_name] = _type(_config[_key])
-
 # HTTPS is terminated by Apache, which passes HTTPS=on through FastCGI.
-SECURE_SSL_REDIRECT = bool(_config.get("ssl_redirect", True))
+SECURE_SSL_REDIRECT = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SECURE_HSTS_SECONDS = int(_config.get("hsts_seconds", 31536000))
+SECURE_HSTS_SECONDS = 31536000
 # Subdomains of the portal's own host name, which rarely exist.
-SECURE_HSTS_INCLUDE_SUBDOMAINS = bool(_config.get("hsts_include_subdomains", True))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # The preload list is for public sites; an intranet host can't be on it.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+USE_X_FORWARDED_HOST = False
+EMAIL_HOST = "localhost"
+DEFAULT_FROM_EMAIL = "backup@localhost"
+URL_PREFIX = "/backup"
+LOG_FILE = None
+LOG_SYSLOG_ADDRESS = "/dev/log"
+
+# TOML key -> (setting, type). Most keys are the setting's name in lower case
+# (defaults and meaning in base.py).
+_KEYS = {
+    key: (key.upper(), kind)
+    for key, kind in {
+        "secret_key": str,
+        "allowed_hosts": STR_LIST,
+        "static_root": Path,
+        "wrappers_path": Path,
+        "directories_root": Path,
+        "volume_filesystem": str,
+        "server_hostname": str,
+        "support_contact": str,
+        "default_disk_size": int,
+        "default_add_space_amount": int,
+        "default_quota": int,
+        "sso_strip_realm": bool,
+        "sso_lowercase": bool,
+        "service_user": str,
+        "samba_config": Path,
+        "samba_port": int,
+        "samba_workgroup": str,
+        "samba_server_string": str,
+        "samba_min_protocol": str,
+        "samba_encryption": str,
+        "samba_fruit_model": str,
+        "samba_time_machine_max_size": str,
+        "rrd_directory": Path,
+        "graph_default_period": str,
+        "pool_growth_window_days": int,
+        "pool_full_warning_days": int,
+        "fcgi_socket": Path,
+        "fcgi_pidfile": Path,
+        "stale_after_days": int,
+        "never_used_after_days": int,
+        "alert_email_domain": str,
+        "alert_admin_emails": STR_LIST,
+        "portal_url": str,
+        "email_host": str,
+        "email_port": int,
+        "url_prefix": str,
+        "log_file": Path,
+    }.items()
+} | {
+    "database": ("DATABASE_FILE", Path),
+    "admins": ("BACKUP_ADMINS", STR_LIST),
+    "fcgi_log": ("FCGI_LOG_FILE", Path),
+    "email_from": ("DEFAULT_FROM_EMAIL", str),
+    "hsts_seconds": ("SECURE_HSTS_SECONDS", int),
+    "hsts_include_subdomains": ("SECURE_HSTS_INCLUDE_SUBDOMAINS", bool),
+    "ssl_redirect": ("SECURE_SSL_REDIRECT", bool),
+    # "" turns syslog off (a host without a syslog daemon).
+    "syslog_address": ("LOG_SYSLOG_ADDRESS", str),
+}
+_REQUIRED = ("secret_key", "allowed_hosts", "database", "static_root")
+
+_config = config_file.load(CONFIG_FILE)
+for _key in _REQUIRED:
+    if not _config.get(_key):
+        raise ImproperlyConfigured(f"{CONFIG_FILE} must set {_key}")
+config_file.apply(CONFIG_FILE, _config, _KEYS, globals())
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": DATABASE_FILE,  # noqa: F405 (from the config file)
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+    }
+}
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved
 # (and cached) on first use, which in a daemon happens at startup, outside
 # any request; and the task worker builds URLs without a request at all.
-URL_PREFIX = _config.get("url_prefix", "/backup").rstrip("/")
+URL_PREFIX = URL_PREFIX.rstrip("/")
 FORCE_SCRIPT_NAME = URL_PREFIX or None
 STATIC_URL = f"{URL_PREFIX}/static/"
-USE_X_FORWARDED_HOST = False
-
-EMAIL_HOST = _config.get("email_host", "localhost")
-DEFAULT_FROM_EMAIL = _config.get("email_from", "backup@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-_log_file = _config.get("log_file")
-if _log_file:
-    LOGGING["handlers"]["file"] = {  # noqa: F405
+# Server errors (with tracebacks), wrapper refusals and failures, and
+# security events go to the log file (rotated by logrotate, which the
+# WatchedFileHandler notices) and to syslog/journald: the 500 page says the
+# details were recorded, and they are. Never only to mail, which with no
+# ADMINS goes nowhere.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {
+            "()": "backup.logs.EscapingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "syslog": {
+            "()": "backup.logs.EscapingFormatter",
+            "format": "backupmanagement[%(process)d]: %(levelname)s %(name)s: %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+        for name in ("backup", "django.request", "django.security", "django_tasks")
+    },
+}
+_recorders = []
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {
         "class": "logging.handlers.WatchedFileHandler",
-        "filename": _log_file,
+        "filename": str(LOG_FILE),
         "formatter": "plain",
     }
-    LOGGING["loggers"]["backup"]["handlers"].append("file")  # noqa: F405
+    _recorders.append("file")
+if LOG_SYSLOG_ADDRESS:
+    LOGGING["handlers"]["syslog"] = {
+        "class": "logging.handlers.SysLogHandler",
+        "address": LOG_SYSLOG_ADDRESS,
+        "facility": "daemon",
+        "formatter": "syslog",
+    }
+    _recorders.append("syslog")
+for _logger in LOGGING["loggers"].values():
+    _logger["handlers"] = _recorders or ["console"]

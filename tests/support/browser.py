@@ -50,9 +50,17 @@ def browser():
 def page(browser, live_server, transactional_db):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    # Chromium reports what the Content-Security-Policy blocked on its console:
+    # any such report fails the test that loaded the page.
+    blocked = []
+    page.on(
+        "console",
+        lambda message: "Content Security Policy" in message.text and blocked.append(message.text),
+    )
     yield page
     context.close()
     browser_sso.signed_in_user = None
+    assert not blocked, f"the page broke its own Content-Security-Policy: {blocked}"
 
 
 def shot(page, name):

@@ -173,7 +173,6 @@ def create(**wrapper_settings):
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
-        "SAMBA_CONFIG": str(prefix / "samba" / "smb.conf"),
         "SYSLOG_ADDRESS": str(prefix / "syslog.sock"),
         "ACCOUNT_UID_MIN": 50000,
         "ACCOUNT_UID_MAX": 59999,

@@ -14,9 +14,22 @@ CLEAN_ENV = {
 }
 DEFAULT_TIMEOUT = 600
 
+# Every system command a wrapper may run. A name outside it is never run, and
+# the test suite resolves each one to its Debian package and checks that
+# bin/setup installs it (tests/test_system_dependencies.py).
+COMMANDS = frozenset(
+    {
+        "blkid", "btrfs", "chpasswd", "e2fsck", "losetup", "lvchange", "lvcreate", "lvextend",
+        "lvremove", "lvs", "mkfs.btrfs", "mkfs.ext4", "mkfs.xfs", "mount", "pdbedit",
+        "resize2fs", "smbpasswd", "useradd", "userdel", "vgs", "xfs_growfs",
+    }
+)  # fmt: skip
+
 
 def executable(name):
     """The absolute path of a system command, from the fixed search dirs only."""
+    if name not in COMMANDS:
+        raise Failure(f"{name} is not one of the commands the wrappers may run")
     for directory in SEARCH_DIRS:
         path = os.path.join(directory, name)
         if os.access(path, os.X_OK):

@@ -1,21 +1,60 @@
 """Locks so that two operations on one volume (or on the pool's free space)
-never interleave, whichever processes run them."""
+never interleave, whichever processes run them.
+
+The lock files live in LOCK_DIR, a directory only root may create and use:
+under a world-writable directory such as /run/lock any local user could
+create it first and hold the pool lock (blocking every create and grow), or
+make it a symlink so that root creates files elsewhere. So it is made with
+mode 0700, opened without following symlinks, and refused (before anything
+else happens) when it exists with another owner or mode.
+"""
 
 import contextlib
 import fcntl
 import os
+import stat
 import time
 
 from .config import settings
 from .errors import Refusal
 
+LOCK_DIR_MODE = 0o700
+
+
+def _lock_directory(path: str) -> int:
+    """An fd on LOCK_DIR, created if missing; refused unless root's alone."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, LOCK_DIR_MODE)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        raise Refusal(
+            f"unsafe lock directory {path}: it is not a directory (a symlink?); "
+            "remove it and run again"
+        ) from None
+    info = os.fstat(fd)
+    if info.st_uid != 0 or stat.S_IMODE(info.st_mode) != LOCK_DIR_MODE:
+        os.close(fd)
+        raise Refusal(
+            f"unsafe lock directory {path}: it must be owned by root with mode 0700; "
+            "someone else may have made it: remove it and run again"
+        )
+    return fd
+
 
 @contextlib.contextmanager
 def _lock(name, busy_message):
     config = settings()
-    os.makedirs(config.LOCK_DIR, mode=0o700, exist_ok=True)
-    path = os.path.join(config.LOCK_DIR, f"{name}.lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    directory = _lock_directory(config.LOCK_DIR)
+    try:
+        fd = os.open(
+            f"{name}.lock",
+            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=directory,
+        )
+    finally:
+        os.close(directory)
     try:
         deadline = time.monotonic() + config.LOCK_TIMEOUT_SECONDS
         while True:

@@ -21,15 +21,45 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 256
 
 
+# Names of system and service accounts, refused even where no such account
+# exists yet: a backup account called sshd or postgres would be mistaken for
+# (or block the later install of) the real one. Debian's base-passwd list,
+# then the accounts common daemons create. RESERVED_NAMES in the settings
+# adds a site's own.
+# fmt: off
+WELL_KNOWN_ACCOUNTS = frozenset({
+    "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp",
+    "proxy", "www-data", "backup", "list", "irc", "gnats", "nobody", "nogroup", "_apt",
+    "systemd-network", "systemd-resolve", "systemd-timesync", "systemd-journal",
+    "systemd-coredump", "systemd-oom", "messagebus", "sshd", "avahi", "avahi-autoipd",
+    "polkitd", "rtkit", "colord", "saned", "pulse", "usbmux", "tss", "uuidd", "tcpdump",
+    "dnsmasq", "statd", "_rpc", "ntp", "ntpsec", "_chrony", "chrony", "postfix", "exim",
+    "debian-exim", "dovecot", "dovenull", "opendkim", "mysql", "mariadb", "postgres",
+    "redis", "memcache", "mongodb", "rabbitmq", "nginx", "apache", "apache2", "httpd",
+    "bind", "named", "unbound", "openldap", "slapd", "nslcd", "sssd", "_sssd", "krb5",
+    "kadmin", "samba", "winbind", "nm-openvpn", "openvpn", "haproxy", "squid", "clamav",
+    "amavis", "spamd", "debian-spamd", "ftp", "tftp", "vsftpd", "proftpd", "git", "gitlab",
+    "jenkins", "docker", "lxd", "libvirt-qemu", "libvirt-dnsmasq", "landscape", "pollinate",
+    "syslog", "cups", "lightdm", "gdm", "sddm", "geoclue", "fwupd-refresh", "dhcpcd",
+    "_flatpak", "flatpak", "speech-dispatcher", "hplip", "kernoops", "whoopsie", "operator",
+    "adm", "wheel", "sudo", "staff", "users", "shadow", "utmp", "tty", "disk", "kmem",
+    "dialout", "backupmanagement",
+})
+# fmt: on
+
+
 def username(text):
-    """A well-formed account name that is not protected."""
+    """A well-formed account name that is not protected or reserved."""
     if not isinstance(text, str) or not USERNAME_PATTERN.fullmatch(text):
         raise Refusal(
             f"invalid user name {text!r}: use 1-32 lowercase letters, digits, '.', '_' or '-',"
             " starting with a letter"
         )
-    if text in settings().PROTECTED_USERS:
+    config = settings()
+    if text in config.PROTECTED_USERS:
         raise Refusal(f"{text} is a protected account")
+    if text in WELL_KNOWN_ACCOUNTS or text in config.RESERVED_NAMES:
+        raise Refusal(f"{text} is reserved for a system or service account")
     return text
 
 

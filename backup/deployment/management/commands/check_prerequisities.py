@@ -1,8 +1,10 @@
 """manage.py check_prerequisities: is this server ready to run the portal?
 
 The original's spelling, kept because admins follow its README
-(check_prerequisites is an alias). One line per check, OK or FAIL with how to
-fix it; the exit status is non-zero when anything failed. Run it as the
+(check_prerequisites is an alias). One line per check (Django's deployment
+checks of the settings, then the server checks in backup/deployment/checks.py),
+OK, WARN or FAIL with how to fix it; the exit status is non-zero when anything
+failed. Run it as the
 service user, or as root (sudo is then tried as the service user).
 """
 
@@ -33,8 +35,8 @@ class Command(BaseCommand):
             ) from None
         results = checks.run_all(context)
         for result in results:
-            self.stdout.write(result.line())
-        failed = [result for result in results if not result.ok]
+            self.stdout.write(checks.line(result))
+        failed = [result for result in results if result.is_serious()]
         if failed:
             raise CommandError(f"{len(failed)} of {len(results)} checks failed")
         self.stdout.write(f"all {len(results)} checks passed")

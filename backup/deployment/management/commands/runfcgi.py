@@ -87,13 +87,21 @@ class Command(BaseCommand):
                 "refusing to serve as root: run as the service user, "
                 "e.g. sudo -u backupmanagement bin/start.sh"
             )
-        if options["stop"]:
+        if options["stop"] or options["replace"]:
+            # A restart stops the old daemon here, in the foreground, so that
+            # whoever restarts it is told when it had to be killed.
             try:
-                stopped = fcgi.stop(options["pidfile"], options["timeout"])
+                outcome = fcgi.stop(options["pidfile"], options["timeout"])
             except fcgi.DaemonError as error:
                 raise CommandError(str(error)) from None
-            self.stdout.write("stopped" if stopped else "not running")
-            return
+            if outcome == "killed":
+                self.stderr.write(
+                    f"the running daemon was still busy {options['timeout']} s after SIGTERM: "
+                    "killed it (SIGKILL); requests it was serving were cut off"
+                )
+            if options["stop"]:
+                self.stdout.write(outcome or "not running")
+                return
         if options["daemonize"]:
             self._daemonize(options)
         else:

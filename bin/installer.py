@@ -1,19 +1,24 @@
 """bin/install and bin/uninstall: put the portal in production on this server.
 
-Run as root. Idempotent: every step looks first and changes only what
-differs, printing one line per change; a run with nothing to change says so.
-Files an admin may edit afterwards (the TOML config with its generated
-SECRET_KEY, the wrappers' local_settings.py) are written once and then kept.
+Run as root, on the system Python with the standard library only, and not
+part of the Django package: nothing the service user could have written is
+imported or run as root. Before it imports or copies anything else, the
+installer proves that root alone can change the checkout (see
+``untrusted_checkout``).
+
+Idempotent: every step looks first and changes only what differs, printing
+one line per change; a run with nothing to change says so. Files an admin
+may edit afterwards (the TOML config with its generated SECRET_KEY, the
+wrappers' local_settings.py) are written once and then kept.
 
 All paths default to the real ones and move together under --prefix (tests
 install into a temporary prefix); the sudoers file is the exception, since
 sudo only reads /etc/sudoers.d.
-
-Standard library only: it runs before anything is configured.
 """
 
 import argparse
 import ast
+import contextlib
 import grp
 import json
 import os
@@ -22,22 +27,118 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent.parent
+# Not resolved: a symlinked component must be seen (and refused), not followed.
+REPO = Path(os.path.abspath(__file__)).parent.parent
 INSTALL_WRAPPERS = REPO / "bin" / "install-wrappers"
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
-NOT_WRAPPERS = {"wrappers_settings.py", "local_settings.py"}
+WRAPPERS_SOURCE = REPO / "wrappers"
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 # A user name that is also a valid sudoers.d file name (sudo skips names
 # containing a dot) and a valid group name.
 USER_PATTERN = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 # Paths go into sudoers and TOML unquoted/quoted: keep them plain.
 PATH_PATTERN = re.compile(r"/[A-Za-z0-9/._+-]*")
+# Parts of a checkout that root never imports, runs or copies: git's data,
+# the demo's state (it holds mounted user volumes) and test screenshots.
+NOT_INSTALLED = {".git", "var", "test-artifacts"}
+
+
+def wrapper_names(directory):
+    """The wrappers in a wrappers directory: its executable *.py files.
+
+    The one definition of what a wrapper is: the settings files beside them
+    are plain (not executable) .py files, and so is anything root-only that
+    must never be in sudoers.
+    """
+    names = []
+    for entry in os.scandir(directory):
+        if (
+            entry.name.endswith(".py")
+            and entry.is_file(follow_symlinks=False)
+            and entry.stat(follow_symlinks=False).st_mode & stat.S_IXUSR
+        ):
+            names.append(entry.name)
+    return sorted(names)
+
+
+# --- Whom root may trust ------------------------------------------------------
+
+
+def _owner_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _unsafe(path, info, *, sticky_ok=False):
+    """Why an lstat result means someone but root could change path, or None."""
+    if stat.S_ISLNK(info.st_mode):
+        return f"{path} is a symbolic link"
+    if info.st_uid != 0:
+        return f"{path} is owned by {_owner_name(info.st_uid)}, not root"
+    # In a sticky directory (/tmp) only an entry's owner may rename or
+    # remove it, so a root-owned checkout below one stays root's.
+    sticky = sticky_ok and stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky:
+        return f"{path} is writable by others than root"
+    return None
+
+
+def untrusted_path(path):
+    """Why root can't trust path and every directory above it, or None.
+
+    Each component is looked at without following it: a symlinked
+    component is refused, since whoever may re-point it decides what root
+    reads next time."""
+    path = Path(os.path.abspath(path))
+    for component in (*reversed(path.parents), path):
+        try:
+            info = os.lstat(component)
+        except OSError as error:
+            return f"{component}: {error.strerror}"
+        problem = _unsafe(component, info, sticky_ok=component != path)
+        if problem:
+            return problem
+    return None
+
+
+def untrusted_checkout(repo=None):
+    """Why root must not import, run or copy anything from the checkout, or
+    None when root alone can change the checkout, every directory above it
+    and every file in it (git's data and the demo's state excepted)."""
+    repo = Path(repo or REPO)
+    problem = untrusted_path(repo)
+    if problem:
+        return problem
+    checked_targets = {}
+    for directory, subdirs, files in os.walk(repo):
+        if Path(directory) == repo:
+            subdirs[:] = [name for name in subdirs if name not in NOT_INSTALLED]
+        for name in (*subdirs, *files):
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                # The virtualenv links its interpreter to the system's: a link
+                # is fine when what it leads to is root's alone.
+                target = os.path.realpath(path)
+                if target not in checked_targets:
+                    checked_targets[target] = untrusted_path(target)
+                if checked_targets[target]:
+                    return f"{path} leads to {target}: {checked_targets[target]}"
+                continue
+            problem = _unsafe(path, info)
+            if problem:
+                return problem
+    return None
+
 
 DEFAULTS = {
     "wrappers_dir": "/opt/backupmanagement/wrappers",
@@ -48,6 +149,7 @@ DEFAULTS = {
     "run_dir": "/run/backupmanagement",
     "directories_root": "/srv/userbackup",
     "tmpfiles_dir": "/etc/tmpfiles.d",
+    "logrotate_dir": "/etc/logrotate.d",
 }
 
 
@@ -73,6 +175,7 @@ class Layout:
     run_dir: Path
     directories_root: Path
     tmpfiles_file: Path
+    logrotate_file: Path
     sudoers_file: Path
     samba_config: Path
     wrapper_settings: dict = field(default_factory=dict)
@@ -97,7 +200,10 @@ def parser():
     )
     p.add_argument("--prefix", default="/", help="install every path under this directory")
     p.add_argument("--user", default="backupmanagement", help="service user (%(default)s)")
-    p.add_argument("--home", help="service user's home (default: /home/USER)")
+    p.add_argument(
+        "--home",
+        help="service user's home (default: its data directory, never the checkout's parent)",
+    )
     p.add_argument("--managed-group", default="backupusers", help="group of the backup accounts")
     p.add_argument(
         "--web-group",
@@ -109,7 +215,7 @@ def parser():
         "--allowed-host", action="append", default=[], help="another name the portal answers to"
     )
     for name, default in DEFAULTS.items():
-        if name != "tmpfiles_dir":
+        if name not in ("tmpfiles_dir", "logrotate_dir"):
             p.add_argument(f"--{name.replace('_', '-')}", help=f"(default: PREFIX{default})")
     p.add_argument("--sudoers-file", help="(default: /etc/sudoers.d/USER, never prefixed)")
     p.add_argument("--samba-config", default="/etc/samba/smb.conf", help="(%(default)s)")
@@ -145,12 +251,16 @@ def layout_from(args):
     for name, default in DEFAULTS.items():
         given = getattr(args, name, None)
         paths[name] = Path(given) if given else _prefixed(args.prefix, default)
-    home = Path(args.home) if args.home else _prefixed(args.prefix, f"/home/{args.user}")
+    # The service user's home is its data directory: a home under /home
+    # that also holds the clone would hand it the code root installs from.
+    home = Path(args.home) if args.home else paths["data_dir"]
     sudoers = Path(args.sudoers_file or f"/etc/sudoers.d/{args.user}")
     hostname = args.hostname or socket.getfqdn()
     wrapper_settings = {
         "DIRECTORIES_ROOT": str(paths["directories_root"]),
         "MANAGED_GROUP": args.managed_group,
+        # The passdb smbpasswd.py writes must be the one the share's smbd reads.
+        "SAMBA_CONFIG": args.samba_config,
     }
     if args.backend:
         wrapper_settings["BACKEND"] = args.backend
@@ -181,6 +291,7 @@ def layout_from(args):
         run_dir=paths["run_dir"],
         directories_root=paths["directories_root"],
         tmpfiles_file=paths["tmpfiles_dir"] / f"{args.user}.conf",
+        logrotate_file=paths["logrotate_dir"] / args.user,
         sudoers_file=sudoers,
         samba_config=Path(args.samba_config),
         wrapper_settings=wrapper_settings,
@@ -222,10 +333,11 @@ class Installer:
             return
         except KeyError:
             pass
-        self.layout.home.parent.mkdir(parents=True, exist_ok=True)
+        # No --create-home: the home (the data directory by default) is made
+        # by directories(), owned as the portal needs, and never the clone's.
         _run(
             [
-                "useradd", "--system", "--user-group", "--create-home",
+                "useradd", "--system", "--user-group", "--no-create-home",
                 "--home-dir", str(self.layout.home), "--shell", "/bin/bash",
                 "--comment", "Backup management portal", user,
             ]
@@ -269,15 +381,8 @@ class Installer:
     def wrapper_paths(self, *, from_source=False):
         """Exactly the wrapper executables that are installed (or, from the
         source tree, that will be)."""
-        if from_source:
-            names = (p.name for p in (REPO / "wrappers").glob("*.py"))
-            return [self.layout.wrappers_dir / n for n in sorted(names) if n not in NOT_WRAPPERS]
-        found = []
-        for path in sorted(self.layout.wrappers_dir.glob("*.py")):
-            info = path.lstat()
-            if path.name not in NOT_WRAPPERS and path.is_file() and info.st_mode & 0o100:
-                found.append(path)
-        return found
+        directory = WRAPPERS_SOURCE if from_source else self.layout.wrappers_dir
+        return [self.layout.wrappers_dir / name for name in wrapper_names(directory)]
 
     def sudoers_text(self, *, from_source=False):
         user = self.layout.user
@@ -357,7 +462,9 @@ class Installer:
         for parent in reversed(layout.static_root.parents):
             if not parent.exists():
                 self.directory(parent, "root", "root", 0o755)
-        self.directory(layout.static_root, user, user, 0o755)
+        # Root's: a taken-over portal must not change the JavaScript that
+        # Apache serves to every employee.
+        self.directory(layout.static_root, "root", "root", 0o755)
         # setgid: the socket inherits the web server's group, which alone may
         # reach it besides the service user.
         self.directory(layout.run_dir, user, layout.web_group, 0o2750)
@@ -366,6 +473,20 @@ class Installer:
             layout.tmpfiles_file,
             "# Recreates the FastCGI socket directory at boot (bin/install).\n"
             f"d {layout.run_dir} 2750 {user} {layout.web_group} -\n",
+            "root",
+            "root",
+            0o644,
+        )
+        # The portal's log (server errors with tracebacks), the daemon's and
+        # the worker's: rotated weekly; the portal's WatchedFileHandler and
+        # copytruncate for the others mean nothing needs restarting.
+        layout.logrotate_file.parent.mkdir(parents=True, exist_ok=True)
+        self.file(
+            layout.logrotate_file,
+            f"{layout.log_dir}/*.log {{\n"
+            "    weekly\n    rotate 12\n    compress\n    delaycompress\n"
+            "    missingok\n    notifempty\n    copytruncate\n"
+            f"    su {user} {user}\n}}\n",
             "root",
             "root",
             0o644,
@@ -452,9 +573,30 @@ class Installer:
             self.changed(f"migrated the database {self.layout.database}")
 
     def collectstatic(self):
+        """Collected by root into the root-owned static root. Root runs the
+        checkout's code here, which untrusted_checkout() proved is root's
+        alone, with settings that read no file the service user owns (the
+        production settings would open its log file, which it could have
+        turned into a link to one of root's)."""
         before = _snapshot(self.layout.static_root)
-        # World-readable: the web server serves them.
-        self.manage("collectstatic", "--noinput", umask=0o022)
+        env = {
+            "PATH": PATH,
+            "LANG": "C.UTF-8",
+            "DJANGO_SETTINGS_MODULE": "backup.settings.static_build",
+            "BACKUP_STATIC_ROOT": str(self.layout.static_root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        completed = subprocess.run(
+            [str(VENV_PYTHON), str(REPO / "manage.py"), "collectstatic", "--noinput"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            umask=0o022,  # world-readable: the web server serves them
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise InstallError(f"collectstatic failed:\n{completed.stdout}{completed.stderr}")
         if _snapshot(self.layout.static_root) != before:
             self.changed(f"collected static files into {self.layout.static_root}")
 
@@ -520,6 +662,7 @@ class Uninstaller:
         self.remove(layout.sudoers_file)
         self.remove(layout.wrappers_dir)
         self.remove(layout.tmpfiles_file)
+        self.remove(layout.logrotate_file)
         self.remove(layout.run_dir)
         self.remove(layout.static_root)
         self.remove(layout.config)
@@ -527,9 +670,16 @@ class Uninstaller:
             self.remove(layout.data_dir)
             self.remove(layout.log_dir)
             if _user_exists(layout.user):
-                # The home may hold the clone this runs from: it stays.
+                # A home elsewhere (an older install's /home/USER) may hold
+                # the clone this runs from: it stays.
                 _run(["userdel", layout.user])
-                self.removed(f"service user {layout.user} (its home {layout.home} is kept)")
+                self.removed(f"service user {layout.user}")
+        # The folders made only to hold the above, once nothing else is in them.
+        for parent in (layout.wrappers_dir.parent, layout.config.parent, layout.static_root.parent):
+            if parent.name == "backupmanagement" and parent.is_dir():
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
+                    self.removed(parent)
 
 
 def _run(argv):
@@ -576,9 +726,23 @@ def _snapshot(root):
     )
 
 
+def _trust_checkout(command):
+    """Refuse, before anything is imported, run or copied as root, a checkout
+    that anyone but root could have changed."""
+    problem = untrusted_checkout()
+    if problem:
+        raise InstallError(
+            f"refusing to run as root from {REPO}: {problem}. Root would run and install "
+            "code that account could change. Put the checkout where only root can change it "
+            f"(for example /opt/backupmanagement/portal, owned by root), then run {command} "
+            "from there. Nothing was changed."
+        )
+
+
 def _preflight():
     if os.geteuid() != 0:
         raise InstallError("run as root (sudo bin/install)")
+    _trust_checkout("bin/install")
     if not VENV_PYTHON.exists():
         raise InstallError("no virtualenv: run sudo bin/setup first")
 
@@ -620,6 +784,17 @@ def uninstall_main(argv=None):
     try:
         if os.geteuid() != 0:
             raise InstallError("run as root (sudo bin/uninstall)")
+        _trust_checkout("bin/uninstall")
         Uninstaller(layout_from(args), args.purge).run()
     except InstallError as error:
         sys.exit(f"bin/uninstall: {error}")
+
+
+if __name__ == "__main__":
+    command = sys.argv.pop(1) if len(sys.argv) > 1 else ""
+    if command == "install":
+        install_main()
+    elif command == "uninstall":
+        uninstall_main()
+    else:
+        sys.exit("usage: installer.py install|uninstall [options] (use bin/install, bin/uninstall)")
