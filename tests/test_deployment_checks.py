@@ -61,7 +61,7 @@ def test_passes_on_the_installed_setup(installed):
     assert set(lines) == {
         "settings", "service user", "executables", "wrappers",
         "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "Samba modules",
-        "Samba passdb", "sshd", "RRD directory", "database", "static files",
+        "Samba version", "Samba passdb", "sshd", "RRD directory", "database", "static files",
     }  # fmt: skip
     assert lines["Samba passdb"] == (
         "OK",
@@ -70,7 +70,7 @@ def test_passes_on_the_installed_setup(installed):
     assert lines["settings"] == ("OK", "check --deploy found no issues")
     assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
     assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
-    assert completed.stdout.rstrip().endswith("all 15 checks passed")
+    assert completed.stdout.rstrip().endswith("all 16 checks passed")
 
 
 def test_passes_as_root_checking_for_the_service_user(installed):
@@ -82,7 +82,7 @@ def test_passes_as_root_checking_for_the_service_user(installed):
 def test_the_alias_spelling_runs_the_same_checks(installed):
     completed = installed.manage("check_prerequisites")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "all 15 checks passed" in completed.stdout
+    assert "all 16 checks passed" in completed.stdout
 
 
 def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
@@ -100,7 +100,7 @@ def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
         "(sudo bin/install fixes this; never install the wrappers under the service user's "
         "home)",
     )
-    assert "of 15 checks failed" in completed.stderr
+    assert "of 16 checks failed" in completed.stderr
 
 
 def test_fails_when_one_wrapper_is_group_writable(installed):

@@ -8,6 +8,7 @@ import os
 import pwd
 import re
 import shlex
+import stat
 import subprocess
 from html import unescape
 
@@ -122,7 +123,10 @@ def test_a_file_written_over_smb_lands_on_the_volume_as_the_owners(
         entries = acl_entries(path)
         assert {f"user:{name}:rwx", "group::---", "other::---"} <= entries, entries
     assert "default:other::---" in acl_entries(os.path.dirname(landed))
-    assert os.stat(landed).st_mode & 0o111 == 0  # no execute bits on data
+    # The owner has full control (rwx, see create mask); nobody else has
+    # anything, and nothing on the volume can be run (noexec).
+    assert stat.S_IMODE(os.stat(landed).st_mode) == 0o760
+    assert os.statvfs(landed).f_flag & os.ST_NOEXEC
 
     after = status.volume_state(name, version=0).usage.used_bytes
     assert after - before >= len(payload)
@@ -283,6 +287,51 @@ def test_time_machine_writes_a_sparsebundle_over_smb_with_apples_extension(
 
 
 # --- A real backup tool -------------------------------------------------------------
+
+
+# Access masks Windows programs ask for (MS-SMB2 2.2.13.1.1).
+FILE_ALL_ACCESS = 0x001F01FF
+GENERIC_ALL = 0x10000000
+
+
+def test_the_owner_reopens_their_own_file_with_full_control(samba, new_volume):
+    volume, password = new_volume()
+    with MacClient(samba.port, volume.account, password, volume.account) as client:
+        client.write("report.docx", b"draft\n")
+        # Refused (ACCESS_DENIED) while new files got no execute bit for
+        # their owner: Samba grants full control only for rwx.
+        client.reopen("report.docx", FILE_ALL_ACCESS)
+        client.reopen("report.docx", GENERIC_ALL)
+        assert client.read("report.docx") == b"draft\n"
+
+
+def test_a_large_named_stream_round_trips_on_an_ext4_volume(samba, portal, new_volume):
+    volume, password = new_volume()
+    path = mount_point(portal, volume)
+    device = subprocess.run(
+        ["findmnt", "--noheadings", "--output", "SOURCE,FSTYPE", "--mountpoint", path],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert device[1] == "ext4", device
+    features = subprocess.run(
+        ["dumpe2fs", "-h", device[0]], capture_output=True, text=True, check=True
+    ).stdout
+    assert "ea_inode" in re.search(r"Filesystem features:(.*)", features).group(1)
+
+    # Without ea_inode, ext4 refuses an attribute over about 4 KiB (DISK_FULL).
+    # A Mac sends the ':' of an attribute's name as U+F022 (fruit keeps it so).
+    name = "com.apple.metadata\uf022_kMDItemUserTags"
+    tags = os.urandom(60 * 1024)
+    with MacClient(samba.port, volume.account, password, volume.account) as mac:
+        mac.write("photo.jpg", b"jpeg")
+        mac.write("photo.jpg", tags, stream=name)
+        assert mac.read("photo.jpg", stream=name) == tags
+    stored = os.listxattr(os.path.join(path, "photo.jpg"))
+    assert f"user.DosStream.{name}:$DATA" in stored, stored
+    kept = os.getxattr(os.path.join(path, "photo.jpg"), f"user.DosStream.{name}:$DATA")
+    assert kept.startswith(tags)
 
 
 def test_restic_backs_up_through_rclones_smb_backend_onto_the_volume(

@@ -21,6 +21,7 @@ import importlib.util
 import json
 import os
 import pwd
+import re
 import secrets
 import stat
 import subprocess
@@ -544,6 +545,44 @@ def sshd_refuses_backup_accounts(context):
     )
 
 
+# Samba releases that broke Time Machine on recent macOS (bug 15926: they
+# dropped fruit:posix_rename), as (major, minor, first bad, last bad patch).
+SAMBA_BROKEN_TIME_MACHINE = ((4, 22, 0, 5), (4, 23, 0, 2))
+SAMBA_VERSION = re.compile(r"Version (\d+)\.(\d+)\.(\d+)\S*")
+
+
+def samba_version_problem(version):
+    """Why this Samba (smbd --version's line) can't serve Time Machine, or None."""
+    found = SAMBA_VERSION.fullmatch(version.strip())
+    if not found:
+        return f"unrecognised version line {version.strip()!r}"
+    major, minor, patch = (int(part) for part in found.groups())
+    for bad_major, bad_minor, first, last in SAMBA_BROKEN_TIME_MACHINE:
+        if (major, minor) == (bad_major, bad_minor) and first <= patch <= last:
+            return (
+                f"Samba {major}.{minor}.{patch} breaks Time Machine on recent macOS "
+                f"(Samba bug 15926): upgrade to {major}.{minor}.{last + 1} or later"
+            )
+    return None
+
+
+def samba_version(context):
+    name = "Samba version"
+    smbd = _which("smbd")
+    if smbd is None:
+        return fail(name, "smbd is missing: apt-get install samba")
+    completed = subprocess.run(
+        [smbd, "--version"], capture_output=True, text=True, env=CLEAN_ENV, timeout=30, check=False
+    )
+    version = last_line(completed.stdout)
+    if completed.returncode != 0:
+        return fail(name, f"smbd --version failed ({last_line(completed.stderr)})")
+    problem = samba_version_problem(version)
+    if problem:
+        return fail(name, problem)
+    return ok(name, version.removeprefix("Version "))
+
+
 def _missing_directory(path, context):
     """Why path is not a directory the service user can reach, or None."""
     try:
@@ -615,6 +654,7 @@ CHECKS = (
     directories_root_acls,
     samba_share,
     samba_vfs_modules,
+    samba_version,
     samba_passdb_agrees,
     sshd_refuses_backup_accounts,
     rrd_directory,

@@ -286,14 +286,18 @@ def _share_section(options):
                 ("browseable", "no"),
                 ("guest ok", "no"),
                 # New files and folders inherit the volume's default ACL (set
-                # by setfacl.py: the owner, nobody else) from the kernel; the
-                # masks keep files rw (no execute bits) and folders rwx.
+                # by setfacl.py: the owner, nobody else) from the kernel. The
+                # owner gets rwx on files too: Samba grants full control only
+                # for rwx, and without it reopening one's own file with
+                # FILE_ALL_ACCESS or GENERIC_ALL (as many Windows programs do)
+                # is refused. The group bits (the ACL mask) stay rw-, and the
+                # volume is mounted noexec, so nothing on it can be run.
                 # Samba's own "inherit acls = yes" pass would redo it through
                 # a Windows ACL, which fails on a standalone server (the
                 # account's primary group SID maps to no Unix group) and logs
                 # an error for every file created.
                 ("inherit acls", "no"),
-                ("create mask", "0660"),
+                ("create mask", "0760"),
                 ("directory mask", "0770"),
                 ("strict sync", "yes"),
             ],

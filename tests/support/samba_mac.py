@@ -9,7 +9,7 @@ and which model icon to show. smbclient can't send that context; smbprotocol
     with MacClient(port, user, password, share) as mac:
         mac.aapl.volume_caps & VOLUME_CAPS_FULL_SYNC
         mac.mkdir("Mac.sparsebundle"); mac.write("Mac.sparsebundle/Info.plist", data)
-        mac.write("file", data, stream="com.apple.metadata:_kMDItemUserTags")
+        mac.write("file", data, stream="com.apple.metadata\uf022_kMDItemUserTags")
 """
 
 import struct
@@ -162,6 +162,20 @@ class MacClient:
                 handle.write(data[offset : offset + chunk], offset)
         finally:
             handle.close()
+
+    def reopen(self, path, access):
+        """Open an existing file with this access mask, then close it; an
+        access the server refuses raises (smbprotocol's SMBResponseException)."""
+        handle = Open(self.tree, self._smb_path(path))
+        handle.create(
+            ImpersonationLevel.Impersonation,
+            access,
+            FileAttributes.FILE_ATTRIBUTE_NORMAL,
+            SHARE_ALL,
+            CreateDisposition.FILE_OPEN,
+            CreateOptions.FILE_NON_DIRECTORY_FILE,
+        )
+        handle.close()
 
     def read(self, path, stream=None):
         name = self._smb_path(path) + (f":{stream}" if stream else "")

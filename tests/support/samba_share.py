@@ -29,8 +29,14 @@ from . import samba_server
 CLIENT_ENV = samba_server.CLIENT_ENV
 
 
-def generate(install, directory, port):
-    """Write the instance's smb.conf with the management command; its path."""
+def generate(install, directory, port, harness=None):
+    """Write the instance's smb.conf with the management command; its path.
+
+    harness, {section: {parameter: value}}, is a test harness's own
+    additions (such as the model name smbtorture expects, or a second
+    share): appended after the generated text, so every generated line stays
+    as it is; a second [global] section reopens the globals.
+    """
     target = directory / "smb.conf"
     with override_settings(DIRECTORIES_ROOT=install.settings["DIRECTORIES_ROOT"]):
         call_command(
@@ -46,6 +52,10 @@ def generate(install, directory, port):
             "--output",
             str(target),
         )
+    with target.open("a") as config_file:
+        for section, parameters in (harness or {}).items():
+            config_file.write(f"\n[{section}]\n")
+            config_file.writelines(f"   {key} = {value}\n" for key, value in parameters.items())
     return target
 
 
@@ -68,14 +78,16 @@ def testparm(path):
     )
 
 
-def start(install):
+def start(install, harness=None):
     directory = Path(install.settings["SAMBA_CONFIG"]).parent / "instances" / secrets.token_hex(4)
     # The share paths are elsewhere (DIRECTORIES_ROOT); everything here is smbd's.
     directory.mkdir(parents=True, mode=0o700)
     for path in config.Private.under(directory).directories():
         path.mkdir(mode=0o700)
     server = samba_server.serve(
-        directory, lambda port: generate(install, directory, port), debug_stdout=False
+        directory,
+        lambda port: generate(install, directory, port, harness),
+        debug_stdout=False,
     )
     try:
         install.write_local_settings(SAMBA_CONFIG=str(server.config))
@@ -93,8 +105,8 @@ def stop(install, server):
 
 
 @contextlib.contextmanager
-def running(install):
-    server = start(install)
+def running(install, harness=None):
+    server = start(install, harness)
     try:
         yield server
     finally:

@@ -25,7 +25,10 @@ MOUNT_OPTIONS = {
 
 MKFS = {
     # No blocks reserved for root: nothing on a backup volume runs as root.
-    "ext4": ["mkfs.ext4", "-q", "-m", "0"],
+    # ea_inode: an extended attribute may outgrow its block (up to 64 KiB,
+    # Samba's limit for a named stream); without it, a Mac's stream over
+    # about 4 KiB fails with "disk full" and leaves an empty stream behind.
+    "ext4": ["mkfs.ext4", "-q", "-m", "0", "-O", "ea_inode"],
     "btrfs": ["mkfs.btrfs", "-q"],
     "xfs": ["mkfs.xfs", "-q"],
 }
