@@ -7,6 +7,7 @@ volume's owner, and the times found must match the tools' own records.
 """
 
 import datetime
+import json
 import os
 import plistlib
 import socket
@@ -22,7 +23,7 @@ from support import backup_tools
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from wrapperlib import discovery
-from wrapperlib.discovery import walk
+from wrapperlib.discovery import found, walk
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC).timestamp()
@@ -121,7 +122,9 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "size_bytes": None,
             }
         ],
+        "more_sources": 0,
         "unrecognised": [],
+        "more_unrecognised": 0,
     }
 
 
@@ -644,7 +647,13 @@ def test_file_system_and_mac_clutter_at_the_root_is_not_listed(tmp_path):
         (tmp_path / name).mkdir()
     for name in (".DS_Store", "._Mac.sparsebundle", ".com.apple.timemachine.supported"):
         (tmp_path / name).write_bytes(b"")
-    assert scan(tmp_path) == {"truncated": False, "sources": [], "unrecognised": []}
+    assert scan(tmp_path) == {
+        "truncated": False,
+        "sources": [],
+        "more_sources": 0,
+        "unrecognised": [],
+        "more_unrecognised": 0,
+    }
 
 
 def test_names_that_are_not_utf8_or_hold_newlines_are_shown_escaped(tmp_path):
@@ -673,7 +682,13 @@ def test_entry_bound_truncates_the_scan_after_recognising_top_level_backups(tmp_
 
 def test_time_bound_truncates_the_scan(tmp_path):
     time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
-    assert scan(tmp_path, max_seconds=0) == {"truncated": True, "sources": [], "unrecognised": []}
+    assert scan(tmp_path, max_seconds=0) == {
+        "truncated": True,
+        "sources": [],
+        "more_sources": 0,
+        "unrecognised": [],
+        "more_unrecognised": 0,
+    }
 
 
 # Real repositories made by the real tools, read by fetch_backups.py as the
@@ -796,3 +811,59 @@ def test_a_damaged_backup_at_the_volume_root_still_lets_the_rest_be_listed(tmp_p
     report = scan(tmp_path)
     assert [source["machine"] for source in report["sources"]] == ["Mac"]
     assert unrecognised_paths(report) == [".", "kopia.repository.f"]
+
+
+# Bounds on what a report carries, whatever the volume holds
+
+
+def hostile_name(index, length=255):
+    """A name of `length` bytes with a newline, ESC, other control bytes and
+    bytes that are not UTF-8: escaped, it grows about fourfold."""
+    head = b"\n\x1b[31m\x01\x7f\xff\xfe" + str(index).encode()
+    return head + b"\x1b" * (length - len(head))
+
+
+def test_a_root_with_thousands_of_long_hostile_names_gives_a_small_report(tmp_path):
+    root = os.fsencode(tmp_path)
+    for index in range(3000):
+        os.close(os.open(root + b"/" + hostile_name(index), os.O_CREAT | os.O_WRONLY, 0o600))
+    report = scan(tmp_path)
+    size = len(json.dumps(report))
+    assert size < 64 * 1024, size
+    kept = report["unrecognised"]
+    assert 0 < len(kept) <= discovery.MAX_FOLDERS
+    assert len(kept) + report["more_unrecognised"] == 3000
+    for item in kept:
+        assert len(item["path"]) <= found.MAX_NAME_CHARS
+        assert item["path"].endswith("\u2026")
+        assert item["path"].isprintable()
+        assert item["path"].startswith("\\x0a\\x1b[31m\\x01\\x7f\\xff\\xfe")
+
+
+def test_many_sources_are_bounded_and_counted(tmp_path):
+    for index in range(discovery.MAX_SOURCES + 30):
+        time_machine_bundle(tmp_path, f"Mac{index:03}.sparsebundle", [T0], bands=1)
+    report = scan(tmp_path)
+    assert len(report["sources"]) == discovery.MAX_SOURCES
+    assert report["more_sources"] == 30
+    assert report["sources"][0]["machine"] == "Mac000"
+    assert len(json.dumps(report)) < 64 * 1024
+
+
+def test_a_root_too_large_to_list_reports_what_was_read(tmp_path):
+    for index in range(500):
+        (tmp_path / f"folder{index:03}").mkdir()
+    report = scan(tmp_path, max_entries=300)
+    assert report["truncated"] is True
+    listed = len(report["unrecognised"]) + report["more_unrecognised"]
+    assert 250 <= listed <= 300  # the entries read before the bound, noise aside
+    assert all(item["path"].startswith("folder") for item in report["unrecognised"])
+
+
+def test_display_cuts_long_names_between_escapes():
+    name = "a" * 290 + "\n" * 10
+    shown = found.display(name)
+    assert len(shown) <= found.MAX_NAME_CHARS
+    assert shown == "a" * 290 + "\\x0a" * 2 + "\u2026"
+    assert found.display("short\x1bname") == "short\\x1bname"
+    assert found.display_path(("x" * 200, "y" * 200)).endswith("y\u2026")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from backup.discovery import services
+from backup.discovery import thresholds
 from backup.discovery.models import BackupScan
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
@@ -62,5 +62,5 @@ def test_your_backups_in_a_browser(page, make_employee, portal):
     section.get_by_role("button", name="Save").click()
     page.get_by_text("now counts as stale after 30 days").wait_for()
     assert section.get_by_test_id("backup-source").locator("[data-status]").inner_text() == "OK"
-    assert services.stale_after_days(employee) == 30
+    assert thresholds.stale_after_days(employee) == 30
     shot(page, "12-your-backups-threshold")

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from backup.discovery import services
+from backup.discovery import scans, thresholds
 from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
@@ -44,7 +44,7 @@ def owner_of(django_user_model):
 
 
 def store(user, sources=(), unrecognised=(), truncated=False, at=None):
-    return services.store(
+    return scans.store(
         user.backup_volume,
         {
             "user": user.username,
@@ -103,7 +103,7 @@ def test_each_computer_gets_its_status_badge(owner_of):
     found = {name: (software, last, status) for name, software, last, status, _ in rows(page)}
     assert found == {
         "fresh-mac": ("Time Machine", "3 days ago", "ok"),
-        "old-mac": ("Time Machine", "12 days ago", "stale"),
+        "old-mac": ("Time Machine", "1 week ago", "stale"),
         "linux-box": ("rdiff-backup", "2 hours ago", "in_progress"),
         "failing-mac": ("Time Machine", "1 day ago", "failed"),
         "restic backup in “restic”": ("restic", "none completed yet", "none"),
@@ -160,7 +160,7 @@ def test_a_volume_never_checked_says_so(owner_of):
 def test_a_truncated_or_failed_check_is_explained(owner_of):
     alice = owner_of("alice")
     store(alice, [source("mac", DAY)], truncated=True)
-    services.record_failure(alice.backup_volume, "not mounted")
+    scans.record_failure(alice.backup_volume, "not mounted")
     page = dashboard(alice)
     assert "The check stopped before reading all of your volume" in page
     assert "The latest check did not succeed; this is what the one before it found." in page
@@ -204,23 +204,23 @@ def test_the_threshold_changes_what_is_stale(owner_of):
     assert "A computer now counts as stale after 30 days without a backup." in page
     assert 'name="stale_after_days" value="30"' in page
     assert [status for *_, status, _ in rows(page)] == ["ok"]
-    assert services.stale_after_days(alice) == 30
+    assert thresholds.stale_after_days(alice) == 30
 
 
 @pytest.mark.parametrize("value", ["0", "366", "-3", "7.5", "seven", "", "1e3"])
 def test_a_threshold_outside_1_to_365_days_is_refused(owner_of, value):
     alice = owner_of("alice")
-    services.set_stale_after_days(alice, 12)
+    thresholds.set_stale_after_days(alice, 12)
     page = post_threshold(alice, value).content.decode()
     assert "Enter a whole number of days from 1 to 365; your setting was not changed." in page
-    assert services.stale_after_days(alice) == 12
+    assert thresholds.stale_after_days(alice) == 12
 
 
 @pytest.mark.parametrize("value", ["1", "365"])
 def test_the_threshold_bounds_are_accepted(owner_of, value):
     alice = owner_of("alice")
     post_threshold(alice, value)
-    assert services.stale_after_days(alice) == int(value)
+    assert thresholds.stale_after_days(alice) == int(value)
 
 
 def test_the_threshold_form_needs_the_csrf_token(owner_of):
@@ -242,13 +242,13 @@ def test_the_dashboards_forms_carry_the_csrf_token(owner_of):
         "/backups/threshold/", {"stale_after_days": "9", "csrfmiddlewaretoken": token.group(1)}
     )
     assert response.status_code == 302
-    assert services.stale_after_days(alice) == 9
+    assert thresholds.stale_after_days(alice) == 9
 
 
 def test_a_threshold_is_each_persons_own(owner_of):
     alice, bob = owner_of("alice"), owner_of("bob")
     post_threshold(bob, "40")
-    assert (services.stale_after_days(alice), services.stale_after_days(bob)) == (7, 40)
+    assert (thresholds.stale_after_days(alice), thresholds.stale_after_days(bob)) == (7, 40)
 
 
 # --- Check now (refusals; tests/test_discovery_scans.py scans for real) -----------

@@ -93,7 +93,16 @@ def test_prints_what_the_volume_holds(wrappers, volume):
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     report = backup_tools.fetch(wrappers, name)
     finished = datetime.datetime.now(datetime.UTC)
-    assert set(report) == {"user", "scanned_at", "truncated", "sources", "unrecognised"}
+    assert set(report) == {
+        "user",
+        "scanned_at",
+        "truncated",
+        "sources",
+        "more_sources",
+        "unrecognised",
+        "more_unrecognised",
+    }
+    assert (report["more_sources"], report["more_unrecognised"]) == (0, 0)
     assert report["user"] == name
     assert report["scanned_at"].endswith("Z")
     assert started <= backup_tools.utc(report["scanned_at"]) <= finished

@@ -1,8 +1,9 @@
 #!/usr/bin/python3 -IB
 """fetch_backups.py USER: which backups USER's volume holds, read as USER.
 
-Prints {"user", "scanned_at", "truncated", "sources", "unrecognised"}
-(wrappers/README.md has the full schema). The volume is read by a child
+Prints {"user", "scanned_at", "truncated", "sources", "more_sources",
+"unrecognised", "more_unrecognised"} (wrappers/README.md has the full
+schema), under 64 KiB whatever the volume holds. The volume is read by a child
 running with the user's uid/gid, never following a symlink, within
 SCAN_MAX_ENTRIES directory entries and SCAN_MAX_SECONDS; a scan that reaches
 either bound reports what it found with "truncated": true.

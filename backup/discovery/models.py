@@ -26,8 +26,12 @@ class BackupScan(models.Model):
     truncated = models.BooleanField(default=False)
     sources = models.JSONField(default=list, blank=True)
     unrecognised = models.JSONField(default=list, blank=True)
+    # Counts of all that was found; the lists above keep a bounded part,
+    # the rest is counted in more_* ("and N more").
     source_count = models.PositiveIntegerField(default=0)
     unrecognised_count = models.PositiveIntegerField(default=0)
+    more_sources = models.PositiveIntegerField(default=0)
+    more_unrecognised = models.PositiveIntegerField(default=0)
     # Newest and oldest "last backup" among the sources that completed one:
     # the admin page's column, and whether any computer is stale.
     newest_backup = models.DateTimeField(null=True, blank=True)

@@ -16,6 +16,8 @@ class Operation(models.Model):
         NEW_PASSWORD = "new_password", "New backup password"
         DEFRAGMENT = "defragment", "Defragment"
         SCRUB = "scrub", "Check (scrub)"
+        CHECK_BACKUPS = "check_backups", "Check for backups"
+        DELETE_BACKUP_SOURCE = "delete_backup_source", "Delete a computer's backups"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

@@ -12,6 +12,8 @@ repositories are found before any large unknown folder is listed; then the
 remaining folders are listed and searched a few levels deep.
 """
 
+import json
+
 from . import (
     backintime,
     borg,
@@ -47,6 +49,13 @@ LISTING_RECOGNISERS = (
     (duplicity.recognise, duplicity.FILE_PREFIX),
     (duplicati.recognise, duplicati.FILE_PREFIX),
 )
+# What a report carries at most (wrappers/README.md): a user can fill their
+# volume with names, the portal reads a bounded answer. The lists, as JSON,
+# share MAX_LISTS_BYTES, sources first; the rest of a report is a few hundred
+# bytes, so a whole report stays under 64 KiB.
+MAX_SOURCES = 100
+MAX_FOLDERS = 100
+MAX_LISTS_BYTES = 60 * 1024
 # How deep below the volume root a backup folder is looked for.
 SEARCH_DEPTH = 3
 # Written by the file systems and by macOS or netatalk at a share's root:
@@ -147,6 +156,14 @@ class _Scan:
     def volume(self, volume, top):
         """Scan the volume root; fills top with {top-level name: newest change}."""
         try:
+            volume.entries()
+        except Exhausted:
+            # Even a root too large to list is reported as far as it was read.
+            for entry in volume.partial:
+                if entry.name not in ROOT_NOISE:
+                    top[entry.name] = volume.mtime_of(entry.name)
+            raise
+        try:
             results = self.by_markers(volume)
             if results is not None:
                 self.add(results)  # the whole volume is one repository
@@ -176,19 +193,47 @@ class _Scan:
         for name, modified in top.items():
             if name not in with_sources and (name,) not in reported:
                 self.unrecognised.append(Unrecognised((name,), modified))
-        sources = sorted((source.as_json() for source in self.sources), key=_order)
-        unrecognised = sorted((item.as_json() for item in self.unrecognised), key=_order)
-        return {"truncated": truncated, "sources": sources, "unrecognised": unrecognised}
+        sources, more_sources, used = _bounded(
+            sorted(self.sources, key=_order), MAX_SOURCES, MAX_LISTS_BYTES
+        )
+        unrecognised, more_unrecognised, _ = _bounded(
+            sorted(self.unrecognised, key=_order), MAX_FOLDERS, MAX_LISTS_BYTES - used
+        )
+        return {
+            "truncated": truncated,
+            "sources": sources,
+            "more_sources": more_sources,
+            "unrecognised": unrecognised,
+            "more_unrecognised": more_unrecognised,
+        }
 
 
 def _order(item):
-    return (item["path"], item.get("format", ""))
+    return (item.path, getattr(item, "format", ""))
+
+
+def _bounded(items, max_count, max_bytes):
+    """(the first items as JSON within both bounds, how many were left out,
+    bytes used): only what is kept is ever converted."""
+    kept, used = [], 0
+    for item in items:
+        if len(kept) == max_count:
+            break
+        found = item.as_json()
+        size = len(json.dumps(found)) + 2
+        if used + size > max_bytes:
+            break
+        kept.append(found)
+        used += size
+    return kept, len(items) - len(kept), used
 
 
 def scan(root, limits):
     """What backups the volume at root holds, within limits (a walk.Limits).
 
-    Returns {"truncated", "sources", "unrecognised"}; when a bound is reached,
+    Returns {"truncated", "sources", "more_sources", "unrecognised",
+    "more_unrecognised"}: at most MAX_SOURCES and MAX_FOLDERS items within
+    MAX_LISTS_BYTES, and how many more were found; when a bound is reached,
     what was found until then, with truncated true.
     """
     budget = Budget(limits)

@@ -78,6 +78,8 @@ class Dir:
         self.device = info.st_dev
         self.mtime = info.st_mtime
         self._entries = None
+        # What entries() had read when a bound stopped it.
+        self.partial = []
 
     @classmethod
     def open_root(cls, root, budget):
@@ -96,12 +98,12 @@ class Dir:
     def entries(self):
         """Every entry, read once and charged to the budget."""
         if self._entries is None:
-            found = []
+            self.partial = []
             with os.scandir(self.fd) as iterator:
                 for entry in iterator:
                     self.budget.spend()
-                    found.append(Entry(entry.name, _kind(entry)))
-            self._entries = found
+                    self.partial.append(Entry(entry.name, _kind(entry)))
+            self._entries = self.partial
         return self._entries
 
     def sample(self, limit):

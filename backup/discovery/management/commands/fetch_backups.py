@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backup.discovery import services
+from backup.discovery import scans
 from backup.discovery.management.quiet import quiet_unless_verbose
 from backup.privileged.client import PrivilegedError
 
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             with quiet_unless_verbose(options["verbosity"]):
-                run = services.scan_all(options["accounts"])
+                run = scans.scan_all(options["accounts"])
         except PrivilegedError as error:
             raise CommandError(f"nothing scanned: the inventory failed: {error}") from None
         # Quiet when all went well: cron mails whatever a job prints.
