@@ -120,6 +120,7 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "backups": 3,
                 "state": "complete",
                 "size_bytes": None,
+                "evidence": None,
             }
         ],
         "more_sources": 0,
@@ -149,6 +150,38 @@ def test_time_machine_without_history_is_dated_from_bands_without_listing_them(t
     assert (source["machine"], source["last_backup"], source["backups"]) == (
         "Studio",
         iso(T0),
+        None,
+    )
+    assert source["evidence"] == "bands_sample"
+
+
+def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
+    """APFS bundles (macOS 11+) rewrite a few large bands in place: the
+    folder's time and a sample of bands say nothing; all of them are read."""
+    bundle = time_machine_bundle(tmp_path, "Air.sparsebundle", completions=None, bands=300)
+    names = sorted(os.listdir(bundle / "bands"))
+    for name in names:
+        set_time(bundle / "bands" / name, T0 - 10 * DAY)
+    rewritten = names[len(names) // 2]
+    set_time(bundle / "bands" / rewritten, T0)  # the last backup wrote this band
+    set_time(bundle / "bands", T0 - 10 * DAY)  # no band was added or removed
+    source = only_source(scan(tmp_path))
+    assert (source["last_backup"], source["evidence"], source["state"]) == (
+        iso(T0),
+        "bands",
+        "complete",
+    )
+
+
+def test_a_first_time_machine_backup_still_running_is_in_progress(tmp_path):
+    """The bundle keeps its temporary name until the first backup completes."""
+    bundle = time_machine_bundle(tmp_path, "New Mac.tmp.sparsebundle", completions=None)
+    set_time(bundle / "bands" / "0", T0)
+    source = only_source(scan(tmp_path))
+    assert (source["machine"], source["state"], source["last_backup"], source["backups"]) == (
+        "New Mac",
+        "in_progress",
+        None,
         None,
     )
 
@@ -234,6 +267,7 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
         "backups": 3,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -256,6 +290,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 0,
             "state": "in_progress",
             "size_bytes": None,
+            "evidence": None,
         },
         {
             "machine": "WORKPC",
@@ -265,6 +300,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 1,
             "state": "complete",
             "size_bytes": 1020,
+            "evidence": None,
         },
     ]
 
@@ -285,6 +321,7 @@ def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
         "backups": None,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
     assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
 
@@ -315,6 +352,7 @@ def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
         "backups": 2,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -367,6 +405,7 @@ def test_back_in_time_skips_failed_snapshots(tmp_path):
         "backups": 2,
         "state": "failed",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -404,6 +443,7 @@ def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
         "backups": 3,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -439,7 +479,9 @@ def borg_repository(path, version=1, transactions=(3, 12), newest=T0):
 
 
 @pytest.mark.parametrize(("version", "format_name"), [(1, "borg"), (2, "borg2")])
-def test_borg_highest_integrity_file_dates_the_last_transaction(tmp_path, version, format_name):
+def test_borg_highest_integrity_file_dates_the_last_change_to_the_repository(
+    tmp_path, version, format_name
+):
     # 12 is the newest transaction although "integrity.3" sorts after it.
     borg_repository(tmp_path / "borg", version=version)
     assert only_source(scan(tmp_path)) == {
@@ -450,6 +492,7 @@ def test_borg_highest_integrity_file_dates_the_last_transaction(tmp_path, versio
         "backups": None,
         "state": "complete",
         "size_bytes": None,
+        "evidence": "repository_change",
     }
 
 
@@ -500,6 +543,7 @@ def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
         "backups": 3,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -548,6 +592,7 @@ def test_duplicati_file_lists_date_backups(tmp_path):
         "backups": 2,
         "state": "complete",
         "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -566,7 +611,7 @@ FORMAT_BLOB = (
 )
 
 
-def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
+def test_kopia_repository_is_dated_by_its_last_change_from_index_blobs(tmp_path):
     repository = tmp_path / "kopia"
     touch(repository / "kopia.repository.f", T0 - 30 * DAY, FORMAT_BLOB)
     touch(repository / "kopia.blobcfg.f", T0 - 30 * DAY, b"{}")
@@ -584,6 +629,7 @@ def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
         "backups": None,
         "state": "complete",
         "size_bytes": None,
+        "evidence": "repository_change",
     }
 
 
@@ -758,9 +804,34 @@ def test_real_borg(wrappers, volume, tools, tmp_path):
     (archive,) = tools.borg_archives(repository)
     source = fetch_source(wrappers, volume, "borg")
     assert (source["format"], source["state"]) == ("borg", "complete")
+    assert source["evidence"] == "repository_change"
     # Borg 1.x prints local time without a zone; the tools run with TZ=UTC.
     started = datetime.datetime.fromisoformat(archive["time"]).replace(tzinfo=UTC)
     assert_written_after(source["last_backup"], started.timestamp())
+
+
+@pytest.mark.root
+def test_real_borg_prune_moves_the_date_which_is_never_called_a_backup(
+    wrappers, volume, tools, tmp_path
+):
+    """borg prune and compact, with no new archive, change what the scan can
+    see: the date is reported as the last change to the repository."""
+    require_tool("borg")
+    repository = volume[1] / "borg-pruned"
+    tools.borg_backup(tmp_path / "source", repository, "first")
+    tools.borg_backup(tmp_path / "source", repository, "second")
+    (_, newest_archive) = tools.borg_archives(repository)
+    time.sleep(2)
+    pruned_at = time.time()
+    tools.run("borg", "prune", "--keep-last", "1", str(repository))
+    tools.run("borg", "compact", str(repository))
+    assert [archive["name"] for archive in tools.borg_archives(repository)] == ["second"]
+    source = fetch_source(wrappers, volume, "borg-pruned")
+    assert source["evidence"] == "repository_change"
+    archived = datetime.datetime.fromisoformat(newest_archive["time"]).replace(tzinfo=UTC)
+    # Later than the newest archive: a date that only the maintenance explains.
+    assert backup_tools.utc(source["last_backup"]).timestamp() >= int(pruned_at)
+    assert backup_tools.utc(source["last_backup"]) > archived
 
 
 @pytest.mark.root
@@ -771,6 +842,8 @@ def test_real_borg2(wrappers, volume, tools, tmp_path):
     (archive,) = tools.borg2_archives(repository)
     source = fetch_source(wrappers, volume, "borg2")
     assert (source["format"], source["state"]) == ("borg2", "complete")
+    # borg2 2.0.0b5 (Debian 12) writes Borg 1's segment layout.
+    assert source["evidence"] == "repository_change"
     assert_written_after(source["last_backup"], backup_tools.utc(archive["time"]).timestamp())
 
 
@@ -867,3 +940,41 @@ def test_display_cuts_long_names_between_escapes():
     assert shown == "a" * 290 + "\\x0a" * 2 + "\u2026"
     assert found.display("short\x1bname") == "short\\x1bname"
     assert found.display_path(("x" * 200, "y" * 200)).endswith("y\u2026")
+
+
+def test_duplicati_with_a_custom_prefix_is_recognised_per_prefix(tmp_path):
+    """--prefix keeps several jobs in one folder; a prefix has no hyphen."""
+    target = tmp_path / "shared"
+    touch(target / "laptop-20240229T090000Z.dlist.zip.aes", T0 - DAY)
+    touch(target / f"laptop-b{'a' * 32}.dblock.zip.aes", T0 - DAY)
+    touch(target / "desktop-20240301T090000Z.dlist.7z.gpg", T0)
+    touch(target / f"desktop-i{'b' * 32}.dindex.7z.gpg", T0)
+    touch(target / f"newjob-b{'c' * 32}.dblock.zip", T0)
+    touch(tmp_path / "duplicati-20240301T090000Z.dlist.zip", T0)
+    touch(tmp_path / "notes.txt", T0)
+    report = scan(tmp_path)
+    found = [(s["path"], s["machine"], s["last_backup"], s["state"]) for s in report["sources"]]
+    assert found == [
+        (".", None, iso(T0), "complete"),
+        ("shared", "desktop", iso(T0), "complete"),
+        ("shared", "laptop", iso(T0 - DAY), "complete"),
+        ("shared", "newjob", None, "in_progress"),
+    ]
+    # The root's own Duplicati files are the source's; the rest is listed.
+    assert unrecognised_paths(report) == ["notes.txt"]
+
+
+def test_file_history_without_its_filehistory_folder_is_recognised(tmp_path):
+    """A share picked as the File History drive itself: user/PC/{Configuration,Data}."""
+    pc = tmp_path / "ann" / "LAPTOP"
+    touch(pc / "Configuration" / "Config1.xml", T0 - DAY)
+    touch(pc / "Configuration" / "Config1.edb", T0)
+    set_time(pc / "Configuration", T0 - DAY)
+    touch(pc / "Data" / "$OF" / "C" / "Users" / "ann" / "notes.txt", T0 - DAY)
+    # A folder with Data alone is not File History.
+    (tmp_path / "photos" / "2024" / "Data").mkdir(parents=True)
+    report = scan(tmp_path)
+    assert [
+        (s["format"], s["machine"], s["path"], s["last_backup"]) for s in report["sources"]
+    ] == [("windows_file_history", "LAPTOP", "ann/LAPTOP", iso(T0))]
+    assert unrecognised_paths(report) == ["photos"]

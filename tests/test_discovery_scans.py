@@ -106,6 +106,7 @@ def test_a_real_volumes_backups_are_stored(filled):
             "backups": 1,
             "state": "complete",
             "size_bytes": scan.sources[0]["size_bytes"],
+            "evidence": None,
         },
         {
             "machine": "Ann\u2019s MacBook",
@@ -115,6 +116,7 @@ def test_a_real_volumes_backups_are_stored(filled):
             "backups": 2,
             "state": "complete",
             "size_bytes": None,
+            "evidence": None,
         },
     ]
     assert [item["path"] for item in scan.unrecognised] == ["Photos"]

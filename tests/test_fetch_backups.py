@@ -22,7 +22,16 @@ REFUSED = 2
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=datetime.UTC)
 # A date that only the files outside the volume hold.
 OUTSIDE_DATE = datetime.datetime(1999, 12, 31, 23, 59, 59)
-SOURCE_KEYS = {"machine", "format", "path", "last_backup", "backups", "state", "size_bytes"}
+SOURCE_KEYS = {
+    "machine",
+    "format",
+    "path",
+    "last_backup",
+    "backups",
+    "state",
+    "size_bytes",
+    "evidence",
+}
 
 
 def bundle(parent, name, completed=T0):

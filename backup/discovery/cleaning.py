@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from .times import iso, parse_time
 
 STATES = ("complete", "in_progress", "failed")
-# How the newest backup was dated, when not from the format's own record.
-EVIDENCE_LIMIT = 120
+# How last_backup was found when not from the format's own record of
+# completed backups (wrappers/README.md).
+BANDS, BANDS_SAMPLE, REPOSITORY_CHANGE = "bands", "bands_sample", "repository_change"
+EVIDENCE = (BANDS, BANDS_SAMPLE, REPOSITORY_CHANGE)
 # Longest text kept for a name or path (the wrapper's own bound is 300).
 MAX_TEXT = 300
 # Items kept from one scan; the rest are counted ("and N more").
@@ -67,6 +69,7 @@ def _source(item):
         "backups": _number(item.get("backups")),
         "state": item.get("state") if item.get("state") in STATES else "complete",
         "size_bytes": _number(item.get("size_bytes")),
+        "evidence": item.get("evidence") if item.get("evidence") in EVIDENCE else None,
     }
 
 

@@ -41,13 +41,14 @@ MARKER_RECOGNISERS = (
     borg.recognise,
     kopia.recognise,
 )
-# Recognised from the folder's listing. File-based formats also share a
-# folder (the volume root itself) with anything else: they own only the files
-# with their prefix.
+# Recognised from the folder's listing. File-based formats share a folder
+# (the volume root itself) with anything else: they own only the files
+# with their prefix (Source.owns); the others own the whole folder.
 LISTING_RECOGNISERS = (
-    (windows.recognise_backup_set, None),
-    (duplicity.recognise, duplicity.FILE_PREFIX),
-    (duplicati.recognise, duplicati.FILE_PREFIX),
+    windows.recognise_backup_set,
+    windows.recognise_file_history_user,
+    duplicity.recognise,
+    duplicati.recognise,
 )
 # What a report carries at most (wrappers/README.md): a user can fill their
 # volume with names, the portal reads a bounded answer. The lists, as JSON,
@@ -98,14 +99,14 @@ class _Scan:
     def by_listing(self, directory):
         """(results or None, prefixes of the files they own, or None for all)."""
         results, prefixes, whole = None, [], False
-        for recognise, prefix in LISTING_RECOGNISERS:
+        for recognise in LISTING_RECOGNISERS:
             found = recognise(directory)
             if found is not None:
                 results = [*(results or ()), *found]
-                if prefix is None:
+                owned = [item.owns for item in found if isinstance(item, Source)]
+                if any(prefix is None for prefix in owned):
                     whole = True
-                else:
-                    prefixes.append(prefix)
+                prefixes.extend(prefix for prefix in owned if prefix is not None)
         return results, (None if whole else tuple(prefixes))
 
     def markers_only(self, parent, name):

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from .walk import Malformed
 
 COMPLETE, IN_PROGRESS, FAILED = "complete", "in_progress", "failed"
+# The date is the last change to a repository that maintenance changes too,
+# not evidence of a backup.
+REPOSITORY_CHANGE = "repository_change"
 UTC = datetime.UTC
 
 # Categories shown escaped: control, format (bidi overrides can disguise a
@@ -24,6 +27,12 @@ class Source:
     backups: int | None = None
     state: str = COMPLETE
     size_bytes: int | None = None
+    # How last_backup was found when not from the format's own record of
+    # completed backups (wrappers/README.md lists the values).
+    evidence: str | None = None
+    # The prefix of the files this source owns in a folder it shares with
+    # other things (file-based formats); never reported.
+    owns: str | None = None
 
     def as_json(self):
         return {
@@ -34,6 +43,7 @@ class Source:
             "backups": self.backups,
             "state": self.state,
             "size_bytes": self.size_bytes,
+            "evidence": self.evidence,
         }
 
 
