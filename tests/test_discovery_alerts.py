@@ -297,3 +297,44 @@ def test_deleting_a_volume_deletes_its_scan(volume_of):
     scan(volume, source("mac", NOW - DAY))
     volume.delete()
     assert not BackupScan.objects.exists()
+
+
+# Stalled backups and dates that are only repository changes
+
+
+def test_a_backup_in_progress_for_over_a_day_has_stalled_and_alerts(volume_of, admin, settings):
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 24
+    broken, running = volume_of("broken"), volume_of("running")
+    first_scan = NOW - 30 * HOUR
+    # A half-copied rdiff-backup repository, in progress since the first scan;
+    # a first Time Machine backup (temporary name) that never finishes.
+    stuck = source("linux", NOW - 2 * DAY, fmt="rdiff_backup", state="in_progress", path="rdiff")
+    first = source("new-mac", None, state="in_progress", path="new-mac.tmp.sparsebundle")
+    scan(broken, stuck, first, at=first_scan)
+    scan(broken, stuck, first)  # an hour ago: still in progress, for 29 hours now
+    # Started two hours ago: in progress, not stalled.
+    scan(running, source("mac", NOW - DAY, state="in_progress"))
+
+    stored = BackupScan.objects.get(volume=broken)
+    assert stored.oldest_in_progress == first_scan
+    assert {item["in_progress_since"] for item in stored.sources} == {wire(first_scan)}
+    alerts.send_alerts(NOW)
+
+    [message] = mails_to("broken@corp.test")
+    assert "linux (rdiff-backup): last backup 2 days ago" in message.body
+    assert "new-mac (Time Machine): no backup completed yet" in message.body
+    assert message.body.count("(stalled)") == 2
+    assert mails_to("running@corp.test") == []
+    [summary] = mails_to("boss@corp.test")
+    assert "broken: new-mac (Time Machine), no backup completed; stalled" in summary.body
+
+
+def test_a_repository_change_is_never_called_a_backup_in_the_email(volume_of, admin):
+    volume = volume_of("borgfan")
+    borg = source("server", NOW - 9 * DAY, fmt="borg", path="borg")
+    borg["evidence"] = "repository_change"
+    scan(volume, borg)
+    alerts.send_alerts(NOW)
+    [message] = mails_to("borgfan@corp.test")
+    assert "server (Borg): its repository last changed 1 week ago" in message.body
+    assert "last backup" not in message.body

@@ -104,7 +104,11 @@ def test_each_computer_gets_its_status_badge(owner_of):
     assert found == {
         "fresh-mac": ("Time Machine", "3 days ago", "ok"),
         "old-mac": ("Time Machine", "1 week ago", "stale"),
-        "linux-box": ("rdiff-backup", "2 hours ago", "in_progress"),
+        "linux-box": (
+            "rdiff-backup",
+            "2 hours ago a backup in progress, first seen 1 hour ago",
+            "in_progress",
+        ),
         "failing-mac": ("Time Machine", "1 day ago", "failed"),
         "restic backup in “restic”": ("restic", "none completed yet", "none"),
     }
@@ -294,3 +298,37 @@ def test_check_now_without_a_volume_goes_home(django_user_model):
     django_user_model.objects.create(username="novolume")
     response = Client(REMOTE_USER="novolume").post("/backups/check/")
     assert (response.status_code, response["Location"]) == (302, "/")
+
+
+def test_a_repository_change_and_an_estimate_are_shown_as_such(owner_of):
+    alice = owner_of("alice")
+    borg = source(None, 2 * DAY, fmt="borg", path="borg")
+    borg["evidence"] = "repository_change"
+    old_mac = source("old-mac", DAY)
+    old_mac["evidence"] = "bands_sample"
+    store(alice, [borg, old_mac])
+    page = dashboard(alice)
+    cells = {name: last for name, _, last, _, _ in rows(page)}
+    assert cells["Borg backup in “borg”"] == "repository changed 2 days ago"
+    assert cells["old-mac"] == "about 1 day ago (estimate)"
+    assert 'data-testid="repository-change-help"' in page
+    assert "not proof of a backup" in page
+
+
+def test_an_in_progress_backup_stalls_after_the_configured_time(owner_of, settings):
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 3
+    alice = owner_of("alice")
+    first = source("new-mac", None, state="in_progress", path="new-mac.tmp.sparsebundle")
+    store(alice, [first], at=timezone.now() - 2 * HOUR)
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+    store(alice, [first], at=timezone.now() - HOUR)
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 1
+    page = dashboard(alice)
+    assert [row[3] for row in rows(page)] == ["stalled"]
+    assert "in progress for more than 1 hour without finishing" in page
+    # Finished: no longer in progress, and a later one starts afresh.
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 3
+    store(alice, [source("new-mac", HOUR, path="new-mac.tmp.sparsebundle")])
+    store(alice, [first])
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]

@@ -72,10 +72,16 @@ def findings(now):
             found.never_used.append(volume)
         preference = getattr(volume.owner, "backup_preference", None)
         days = preference.stale_after_days if preference else settings.STALE_AFTER_DAYS
-        if scan.oldest_backup is None or scan.oldest_backup >= thresholds.stale_cutoff(days, now):
+        stale_before = thresholds.stale_cutoff(days, now)
+        stalled_before = thresholds.stalled_cutoff(now)
+        if not (
+            (scan.oldest_backup is not None and scan.oldest_backup < stale_before)
+            or (scan.oldest_in_progress is not None and scan.oldest_in_progress < stalled_before)
+        ):
             continue
-        stale = [machine for machine in dashboard.machines(scan, days, now) if machine.stale]
-        found.stale.append(StaleVolume(volume, stale, days))
+        stale = [machine for machine in dashboard.machines(scan, days, now) if machine.alerts]
+        if stale:
+            found.stale.append(StaleVolume(volume, stale, days))
     return found
 
 

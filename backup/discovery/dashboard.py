@@ -4,12 +4,13 @@ privileged call in a page)."""
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backup.volumes.models import Volume
 
-from . import thresholds
+from . import cleaning, thresholds
 from .models import BackupScan
 from .times import ago, exact, iso, parse_time
 
@@ -42,6 +43,8 @@ class Machine:
     state: str
     status: str
     now: datetime.datetime
+    evidence: str | None = None
+    in_progress_since: datetime.datetime | None = None
 
     @property
     def name(self):
@@ -79,12 +82,32 @@ class Machine:
     def stale(self):
         return self.status == thresholds.STALE
 
+    @property
+    def alerts(self):
+        """Stale or stalled: the owner is emailed about it."""
+        return self.status in thresholds.ALERTING
+
+    @property
+    def repository_change(self):
+        """Only the last change to the repository is known, not a backup."""
+        return self.evidence == cleaning.REPOSITORY_CHANGE
+
+    @property
+    def estimated(self):
+        return self.evidence == cleaning.BANDS_SAMPLE
+
+    @property
+    def in_progress_ago(self):
+        return ago(self.in_progress_since, self.now) if self.in_progress_since else None
+
 
 def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list[Machine]:
     cutoff = thresholds.stale_cutoff(days, now)
+    stalled_before = thresholds.stalled_cutoff(now)
     found = []
     for source in scan.sources if scan else []:
         last_backup = parse_time(source.get("last_backup"))
+        since = parse_time(source.get("in_progress_since"))
         found.append(
             Machine(
                 machine=source.get("machine"),
@@ -93,8 +116,12 @@ def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list
                 last_backup=last_backup,
                 backups=source.get("backups"),
                 state=source.get("state"),
-                status=thresholds.status_of(source.get("state"), last_backup, cutoff),
+                status=thresholds.status_of(
+                    source.get("state"), last_backup, cutoff, since, stalled_before
+                ),
                 now=now,
+                evidence=source.get("evidence"),
+                in_progress_since=since,
             )
         )
     return found
@@ -165,6 +192,18 @@ class VolumeReport:
     @property
     def stale_count(self):
         return sum(1 for machine in self.machines if machine.stale)
+
+    @property
+    def stalled_count(self):
+        return sum(1 for machine in self.machines if machine.status == thresholds.STALLED)
+
+    @property
+    def dated_by_repository_change(self):
+        return any(machine.repository_change for machine in self.machines)
+
+    @property
+    def stalled_after_hours(self):
+        return settings.IN_PROGRESS_STALLED_AFTER_HOURS
 
 
 def report_for(volume: Volume, now: datetime.datetime | None = None) -> VolumeReport:

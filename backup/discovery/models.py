@@ -36,6 +36,9 @@ class BackupScan(models.Model):
     # the admin page's column, and whether any computer is stale.
     newest_backup = models.DateTimeField(null=True, blank=True)
     oldest_backup = models.DateTimeField(null=True, blank=True)
+    # Since when the longest-running backup in progress has been seen in
+    # progress: whether any computer has stalled, without the lists.
+    oldest_in_progress = models.DateTimeField(null=True, blank=True)
     # The last attempt failed (volume not mounted, wrapper refused...): the
     # lists above are from the last success. Cleared by the next success.
     failed_at = models.DateTimeField(null=True, blank=True)

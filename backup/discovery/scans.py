@@ -23,7 +23,7 @@ from backup.volumes.models import Volume
 
 from .cleaning import ScanFailed, clean
 from .models import BackupScan
-from .times import parse_time
+from .times import iso, parse_time
 
 logger = logging.getLogger("backup.discovery")
 
@@ -36,11 +36,33 @@ class CheckRefused(Exception):
         self.message = message
 
 
+def _in_progress_since(volume, sources, scanned_at):
+    """Each source in progress gets the time it was first seen so, carried
+    over from the previous scan while it stays in progress: the wrappers
+    see a state, only the portal sees how long it lasts."""
+    previous = BackupScan.objects.filter(volume=volume).values_list("sources", flat=True).first()
+    seen = {
+        (item.get("format"), item.get("path"), item.get("machine")): item.get("in_progress_since")
+        for item in previous or []
+        if isinstance(item, dict) and item.get("state") == "in_progress"
+    }
+    for source in sources:
+        if source["state"] == "in_progress":
+            since = parse_time(seen.get((source["format"], source["path"], source["machine"])))
+            source["in_progress_since"] = iso(min(since or scanned_at, scanned_at))
+    return [
+        parse_time(source["in_progress_since"])
+        for source in sources
+        if "in_progress_since" in source
+    ]
+
+
 def store(volume: Volume, report: object) -> BackupScan:
     """Record fetch_backups.py's report as the volume's latest scan."""
     found = clean(report, volume.account)
     dated = [parse_time(source["last_backup"]) for source in found.sources]
     dated = [when for when in dated if when is not None]
+    running = _in_progress_since(volume, found.sources, found.scanned_at)
     scan, _created = BackupScan.objects.update_or_create(
         volume=volume,
         defaults={
@@ -54,6 +76,7 @@ def store(volume: Volume, report: object) -> BackupScan:
             "more_unrecognised": found.more_unrecognised,
             "newest_backup": max(dated, default=None),
             "oldest_backup": min(dated, default=None),
+            "oldest_in_progress": min(running, default=None),
             "failed_at": None,
             "failure": "",
         },

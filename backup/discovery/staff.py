@@ -40,6 +40,7 @@ def volume_backups(now: datetime.datetime | None = None) -> dict[str, VolumeBack
         "scanned_at",
         "newest_backup",
         "oldest_backup",
+        "oldest_in_progress",
         "source_count",
         "unrecognised_count",
         "truncated",
@@ -47,14 +48,19 @@ def volume_backups(now: datetime.datetime | None = None) -> dict[str, VolumeBack
         "volume__owner__backup_preference__stale_after_days",
     )
     summaries = {}
-    for account, scanned_at, newest, oldest, sources, folders, truncated, created, days in rows:
+    stalled_before = thresholds.stalled_cutoff(now)
+    for row in rows:
+        account, scanned_at, newest, oldest, running, sources, folders, truncated, created, days = (
+            row
+        )
         cutoff = thresholds.stale_cutoff(days or default_days, now)
         summaries[account] = VolumeBackups(
             scanned_at=scanned_at,
             newest_backup=newest,
             oldest_backup=oldest,
             source_count=sources,
-            stale=oldest is not None and oldest < cutoff,
+            stale=(oldest is not None and oldest < cutoff)
+            or (running is not None and running < stalled_before),
             never_used=thresholds.never_used(
                 scanned_at is not None, not (sources or folders or truncated), created, now
             ),

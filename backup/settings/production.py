@@ -71,6 +71,7 @@ _OPTIONAL = {
     "fcgi_socket": Path,
     "fcgi_pidfile": Path,
     "stale_after_days": int,
+    "in_progress_stalled_after_hours": int,
     "never_used_after_days": int,
     "alert_email_domain": str,
     "alert_admin_emails": list,
