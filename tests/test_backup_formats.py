@@ -24,6 +24,7 @@ from support import backup_tools
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from wrapperlib import discovery
 from wrapperlib.discovery import found, walk
+from wrapperlib.discovery import sizes as sizes_module
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC).timestamp()
@@ -35,8 +36,14 @@ def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def scan(root, max_entries=200_000, max_seconds=20):
-    return discovery.scan(str(root), discovery.Limits(max_entries, max_seconds))
+def scan(root, max_entries=200_000, max_seconds=20, sizes=False):
+    """The scan's report; without sizes, which depend on the file system's
+    allocation and have tests of their own."""
+    report = discovery.scan(str(root), discovery.Limits(max_entries, max_seconds))
+    if not sizes:
+        for source in report["sources"]:
+            del source["size_bytes"], source["size_estimated"]
+    return report
 
 
 def only_source(report):
@@ -119,7 +126,6 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "last_backup": iso(T0),
                 "backups": 3,
                 "state": "complete",
-                "size_bytes": None,
                 "evidence": None,
             }
         ],
@@ -266,7 +272,6 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -289,7 +294,6 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "last_backup": None,
             "backups": 0,
             "state": "in_progress",
-            "size_bytes": None,
             "evidence": None,
         },
         {
@@ -299,10 +303,11 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "last_backup": iso(T0),
             "backups": 1,
             "state": "complete",
-            "size_bytes": 1020,
             "evidence": None,
         },
     ]
+    sized = scan(tmp_path, sizes=True)["sources"][1]
+    assert (sized["size_bytes"], sized["size_estimated"]) == (1020, False)
 
 
 def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
@@ -320,7 +325,6 @@ def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
     assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
@@ -351,7 +355,6 @@ def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -404,7 +407,6 @@ def test_back_in_time_skips_failed_snapshots(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "failed",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -442,7 +444,6 @@ def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -491,7 +492,6 @@ def test_borg_highest_integrity_file_dates_the_last_change_to_the_repository(
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
         "evidence": "repository_change",
     }
 
@@ -542,7 +542,6 @@ def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -591,7 +590,6 @@ def test_duplicati_file_lists_date_backups(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "complete",
-        "size_bytes": None,
         "evidence": None,
     }
 
@@ -628,7 +626,6 @@ def test_kopia_repository_is_dated_by_its_last_change_from_index_blobs(tmp_path)
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
         "evidence": "repository_change",
     }
 
@@ -978,3 +975,51 @@ def test_file_history_without_its_filehistory_folder_is_recognised(tmp_path):
         (s["format"], s["machine"], s["path"], s["last_backup"]) for s in report["sources"]
     ] == [("windows_file_history", "LAPTOP", "ann/LAPTOP", iso(T0))]
     assert unrecognised_paths(report) == ["photos"]
+
+
+# Size per computer
+
+
+def allocated(path):
+    """What du counts: the allocated blocks of path and all it holds."""
+    total = 0
+    for directory, _subdirectories, files in os.walk(path):
+        total += os.lstat(directory).st_blocks * 512
+        for name in files:
+            total += os.lstat(os.path.join(directory, name)).st_blocks * 512
+    return total
+
+
+def test_every_source_reports_the_space_it_takes(tmp_path):
+    bundle = time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0], bands=20)
+    for index in range(20):
+        (bundle / "bands" / f"{index:x}").write_bytes(os.urandom(8192))
+    touch(tmp_path / "duplicati-20240301T090000Z.dlist.zip", T0, os.urandom(5000))
+    touch(tmp_path / f"duplicati-b{'a' * 32}.dblock.zip", T0, os.urandom(70000))
+    touch(tmp_path / "not-duplicati.bin", T0, os.urandom(90000))
+    report = scan(tmp_path, sizes=True)
+    sizes = {s["path"]: (s["size_bytes"], s["size_estimated"]) for s in report["sources"]}
+    duplicati_files = [
+        tmp_path / "duplicati-20240301T090000Z.dlist.zip",
+        tmp_path / f"duplicati-b{'a' * 32}.dblock.zip",
+    ]
+    assert sizes == {
+        ".": (sum(os.lstat(path).st_blocks * 512 for path in duplicati_files), False),
+        "Mac.sparsebundle": (allocated(bundle), False),
+    }
+    assert sizes["Mac.sparsebundle"][0] >= 20 * 8192
+
+
+def test_a_size_cut_short_is_an_estimate_and_the_others_still_get_theirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(sizes_module, "SIZE_MAX_ENTRIES", 200)
+    huge = time_machine_bundle(tmp_path, "Huge.sparsebundle", [T0], bands=1000)
+    small = time_machine_bundle(tmp_path, "Small.sparsebundle", [T0], bands=3)
+    for index in range(3):
+        (small / "bands" / f"{index:x}").write_bytes(os.urandom(4096))
+    report = scan(tmp_path, sizes=True)
+    found = {s["machine"]: (s["size_bytes"], s["size_estimated"]) for s in report["sources"]}
+    assert found["Small"] == (allocated(small), False)
+    huge_size, estimated = found["Huge"]
+    assert estimated is True
+    assert 0 < huge_size < allocated(huge)
+    assert report["truncated"] is False  # sizes have their own budget

@@ -106,6 +106,7 @@ def test_a_real_volumes_backups_are_stored(filled):
             "backups": 1,
             "state": "complete",
             "size_bytes": scan.sources[0]["size_bytes"],
+            "size_estimated": False,
             "evidence": None,
         },
         {
@@ -115,10 +116,13 @@ def test_a_real_volumes_backups_are_stored(filled):
             "last_backup": wire(filled["time_machine"]),
             "backups": 2,
             "state": "complete",
-            "size_bytes": None,
+            "size_bytes": scan.sources[1]["size_bytes"],
+            "size_estimated": False,
             "evidence": None,
         },
     ]
+    # What du counts for each (tests/test_backup_formats.py checks the sums).
+    assert all(source["size_bytes"] > 0 for source in scan.sources)
     assert [item["path"] for item in scan.unrecognised] == ["Photos"]
     assert (scan.source_count, scan.unrecognised_count, scan.truncated) == (2, 1, False)
     assert (scan.newest_backup, scan.oldest_backup) == (rdiff_time, filled["time_machine"])

@@ -90,6 +90,7 @@ def test_odd_items_are_dropped_or_made_safe(volume):
             "backups": None,
             "state": "complete",
             "size_bytes": None,
+            "size_estimated": False,
             "evidence": None,
         }
     ]

@@ -332,3 +332,18 @@ def test_an_in_progress_backup_stalls_after_the_configured_time(owner_of, settin
     store(alice, [source("new-mac", HOUR, path="new-mac.tmp.sparsebundle")])
     store(alice, [first])
     assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+
+
+def test_each_computer_shows_the_space_it_takes(owner_of):
+    alice = owner_of("alice")
+    measured = source("mac", DAY)
+    measured["size_bytes"] = 3 * 1024**3
+    counted = source("big-mac", DAY)
+    counted.update(size_bytes=700 * 1024**3, size_estimated=True)
+    store(alice, [measured, counted, source("unknown", DAY)])
+    page = dashboard(alice)
+    size_cell = re.compile(r'data-testid="source-size">(.*?)</td>')
+    found = {
+        name: re.sub(r"<[^>]+>", "", size_cell.search(row).group(1)) for name, *_, row in rows(page)
+    }
+    assert found == {"mac": "3.0\xa0GB", "big-mac": "≥ 700.0\xa0GB", "unknown": "\u2013"}

@@ -30,6 +30,7 @@ SOURCE_KEYS = {
     "backups",
     "state",
     "size_bytes",
+    "size_estimated",
     "evidence",
 }
 

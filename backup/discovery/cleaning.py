@@ -69,6 +69,7 @@ def _source(item):
         "backups": _number(item.get("backups")),
         "state": item.get("state") if item.get("state") in STATES else "complete",
         "size_bytes": _number(item.get("size_bytes")),
+        "size_estimated": item.get("size_estimated") is True,
         "evidence": item.get("evidence") if item.get("evidence") in EVIDENCE else None,
     }
 

@@ -45,6 +45,8 @@ class Machine:
     now: datetime.datetime
     evidence: str | None = None
     in_progress_since: datetime.datetime | None = None
+    size_bytes: int | None = None
+    size_estimated: bool = False
 
     @property
     def name(self):
@@ -122,6 +124,8 @@ def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list
                 now=now,
                 evidence=source.get("evidence"),
                 in_progress_since=since,
+                size_bytes=source.get("size_bytes"),
+                size_estimated=source.get("size_estimated") is True,
             )
         )
     return found

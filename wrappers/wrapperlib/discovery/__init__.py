@@ -13,6 +13,7 @@ remaining folders are listed and searched a few levels deep.
 """
 
 import json
+import time
 
 from . import (
     backintime,
@@ -22,6 +23,7 @@ from . import (
     kopia,
     rdiff_backup,
     restic,
+    sizes,
     timemachine,
     windows,
 )
@@ -239,9 +241,11 @@ def scan(root, limits):
     """
     budget = Budget(limits)
     found, top, truncated = _Scan(), {}, False
-    try:
-        with Dir.open_root(root, budget) as volume:
+    with Dir.open_root(root, budget) as volume:
+        try:
             found.volume(volume, top)
-    except Exhausted:
-        truncated = True
+        except Exhausted:
+            truncated = True
+        reported = sorted(found.sources, key=_order)[:MAX_SOURCES]
+        sizes.measure(volume, reported, lambda: budget.deadline - time.monotonic())
     return found.report(top, truncated)

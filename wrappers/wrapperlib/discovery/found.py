@@ -33,6 +33,8 @@ class Source:
     # The prefix of the files this source owns in a folder it shares with
     # other things (file-based formats); never reported.
     owns: str | None = None
+    # size_bytes is a lower bound: the size budget ran out while counting.
+    size_estimated: bool = False
 
     def as_json(self):
         return {
@@ -43,6 +45,7 @@ class Source:
             "backups": self.backups,
             "state": self.state,
             "size_bytes": self.size_bytes,
+            "size_estimated": self.size_estimated,
             "evidence": self.evidence,
         }
 

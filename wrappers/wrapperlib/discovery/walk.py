@@ -89,7 +89,14 @@ class Dir:
         return self
 
     def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
         os.close(self.fd)
+
+    def reopen(self, budget):
+        """This directory again, charged to another budget."""
+        return Dir(os.dup(self.fd), self.path, budget, self.device)
 
     @property
     def name(self):
