@@ -22,6 +22,7 @@ from . import (
     duplicity,
     kopia,
     rdiff_backup,
+    removal,
     restic,
     sizes,
     timemachine,
@@ -77,7 +78,24 @@ ROOT_NOISE = frozenset(
         ".com.apple.timemachine.supported",
         "Network Trash Folder",
         "Temporary Items",
+        removal.TRASH,
     }
+)
+# Every format a source can have (wrappers/README.md).
+FORMATS = frozenset(
+    (
+        timemachine.FORMAT,
+        windows.BACKUP_FORMAT,
+        windows.IMAGE_FORMAT,
+        windows.FILE_HISTORY_FORMAT,
+        rdiff_backup.FORMAT,
+        backintime.FORMAT,
+        restic.FORMAT,
+        *borg.FORMATS.values(),
+        duplicity.FORMAT,
+        duplicati.FORMAT,
+        kopia.FORMAT,
+    )
 )
 
 
@@ -229,6 +247,14 @@ def _bounded(items, max_count, max_bytes):
         kept.append(found)
         used += size
     return kept, len(items) - len(kept), used
+
+
+def sources_in(volume):
+    """Every source found in volume (an open walk.Dir of the root), with its
+    raw path; walk.Exhausted when a bound stopped the search."""
+    found = _Scan()
+    found.volume(volume, {})
+    return found.sources
 
 
 def scan(root, limits):

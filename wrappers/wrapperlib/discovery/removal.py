@@ -14,6 +14,9 @@ import os
 
 # Directory descriptors held at once while descending.
 MAX_DEPTH = 64
+# At the volume root: what rm-backup.py has taken out of the user's way and
+# not yet removed; the next run removes it first. Scans never list it.
+TRASH = ".backups-being-deleted"
 
 
 class Nested(Exception):
@@ -58,3 +61,17 @@ class Removal:
                         self.removed += 1
             if not seen:
                 return
+
+    def files(self, directory, prefix):
+        """Remove directory's regular files and links named prefix…."""
+        for entry in os.scandir(directory.fd):
+            directory.budget.spend()
+            if entry.name.startswith(prefix) and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.name, dir_fd=directory.fd)
+                self.removed += 1
+
+    def trash(self, root):
+        """Empty the volume's TRASH folder, then remove it."""
+        if not root.has_dir(TRASH):
+            return
+        self.tree(root, TRASH)
