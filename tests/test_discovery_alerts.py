@@ -324,6 +324,12 @@ def test_a_backup_in_progress_for_over_a_day_has_stalled_and_alerts(volume_of, a
     assert "linux (rdiff-backup): last backup 2 days ago" in message.body
     assert "new-mac (Time Machine): no backup completed yet" in message.body
     assert message.body.count("(stalled)") == 2
+    # Each computer links to the page that deletes its backups.
+    assert (
+        "Delete its backups: http://127.0.0.1:8000/backups/delete/"
+        "?format=rdiff_backup&path=rdiff" in message.body
+    )
+    assert "/backups/delete/?format=time_machine&path=new-mac.tmp.sparsebundle" in message.body
     assert mails_to("running@corp.test") == []
     [summary] = mails_to("boss@corp.test")
     assert "broken: new-mac (Time Machine), no backup completed; stalled" in summary.body

@@ -180,7 +180,15 @@ def send_alerts(now=None, dry_run=False):
         if address is None:
             run.no_address.append(user.username)
             continue
-        context = {"user": user, "item": item, "dashboard_url": dashboard_url}
+        context = {
+            "user": user,
+            "item": item,
+            "dashboard_url": dashboard_url,
+            "machines": [
+                (machine, link("discovery:delete", f"?{machine.delete_query}"))
+                for machine in item.machines
+            ],
+        }
         outcome = deliver(f"user:{user.username}", [address], "stale_alert", context)
         if outcome == SENT:
             run.emailed.append(user.username)

@@ -3,6 +3,7 @@ privileged call in a page)."""
 
 import datetime
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
@@ -38,6 +39,7 @@ class Machine:
     machine: str | None
     format_name: str
     path: str
+    format: str
     last_backup: datetime.datetime | None
     backups: int | None
     state: str
@@ -99,6 +101,15 @@ class Machine:
         return self.evidence == cleaning.BANDS_SAMPLE
 
     @property
+    def delete_query(self):
+        """The query string of its delete page (discovery:delete)."""
+        return urlencode({"format": self.format, "path": self.path})
+
+    @property
+    def deletable(self):
+        return self.path != "."
+
+    @property
     def in_progress_ago(self):
         return ago(self.in_progress_since, self.now) if self.in_progress_since else None
 
@@ -114,6 +125,7 @@ def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list
             Machine(
                 machine=source.get("machine"),
                 format_name=FORMAT_NAMES.get(source["format"], source["format"]),
+                format=source["format"],
                 path=source.get("path") or ".",
                 last_backup=last_backup,
                 backups=source.get("backups"),

@@ -13,7 +13,11 @@ from backup.volumes.models import Volume
 
 from . import scans
 
-CHANGES_BACKUPS = (Operation.Kind.CREATE, Operation.Kind.DELETE_TIME_MACHINE)
+CHANGES_BACKUPS = (
+    Operation.Kind.CREATE,
+    Operation.Kind.DELETE_TIME_MACHINE,
+    Operation.Kind.DELETE_BACKUP_SOURCE,
+)
 
 
 def _rescan(owner_id):

@@ -5,9 +5,12 @@ from django_tasks import task
 from backup.operations import services as operations
 from backup.operations.models import Operation
 
-from . import scans
+from . import deletion, scans
 
-WORK = {Operation.Kind.CHECK_BACKUPS: scans.check}
+WORK = {
+    Operation.Kind.CHECK_BACKUPS: scans.check,
+    Operation.Kind.DELETE_BACKUP_SOURCE: deletion.delete,
+}
 
 
 @task()

@@ -3,7 +3,7 @@ Both answer on the dashboard."""
 
 from django import forms
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -12,12 +12,20 @@ from django.views.decorators.http import require_POST
 from backup.sso.decorators import signed_in_required
 from backup.volumes.services import volume_of
 
-from . import scans, thresholds
+from . import deletion, scans, thresholds
 from .models import MAX_STALE_DAYS, MIN_STALE_DAYS
 
 
 class ThresholdForm(forms.Form):
     stale_after_days = forms.IntegerField(min_value=MIN_STALE_DAYS, max_value=MAX_STALE_DAYS)
+
+
+class DeleteSourceForm(forms.Form):
+    """Which source (as the scan reported it) and the typed confirmation."""
+
+    format = forms.CharField(max_length=40)
+    path = forms.CharField(max_length=300, strip=False)
+    confirmation = forms.CharField(max_length=400, required=False)
 
 
 def _back_to_dashboard():
@@ -65,3 +73,40 @@ def set_threshold(request):
         % {"days": days},
     )
     return _back_to_dashboard()
+
+
+@signed_in_required
+def delete_source(request):
+    """Delete one computer's backups: a page naming it, a typed confirmation."""
+    volume = volume_of(request.user)
+    if volume is None:
+        return redirect("volumes:home")
+    form = DeleteSourceForm(request.POST if request.method == "POST" else request.GET)
+    machine = None
+    if form.is_valid():
+        data = form.cleaned_data
+        machine = deletion.source_of(volume, data["format"], data["path"])
+    if machine is None or not machine.deletable:
+        messages.error(
+            request,
+            _(
+                "That backup is not among those last found on your volume, so nothing was "
+                "deleted. Press Check now, then choose it again."
+            ),
+        )
+        return _back_to_dashboard()
+    context = {"volume": volume, "machine": machine}
+    if request.method == "POST":
+        try:
+            operation = deletion.request_delete(
+                request.user,
+                request.user,
+                data["format"],
+                data["path"],
+                data["confirmation"],
+            )
+        except deletion.DeleteRefused as refusal:
+            context["error"] = refusal.message
+            return render(request, "discovery/delete_source.html", context, status=400)
+        return redirect("operations:detail", operation.pk)
+    return render(request, "discovery/delete_source.html", context)

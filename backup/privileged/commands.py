@@ -92,3 +92,8 @@ def block_devices():
 
 def fetch_backups(user):
     return run("fetch_backups.py", user)
+
+
+def remove_backup(user, backup_format, path):
+    """Delete the one backup source a scan finds with that format at that path."""
+    return run("rm-backup.py", user, backup_format, path)
