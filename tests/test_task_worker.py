@@ -69,3 +69,31 @@ def test_create_runs_in_the_worker_and_the_page_follows(portal, make_employee, s
         "message": operation.message,
     }
     assert "backup volume is ready" in client.get(f"/operations/{operation.pk}/").content.decode()
+
+
+def test_check_now_is_scanned_by_the_worker_not_the_request(portal, make_employee, settings):
+    """The press queues a check; the real worker scans the volume; the page
+    then shows the new result with the time it was taken."""
+    employee = make_employee()
+    client = Client(REMOTE_USER=employee.username)
+    client.post("/volume/create/")
+    assert Operation.objects.get(owner_name=employee.username).state == "succeeded"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    volume = Volume.objects.get(owner=employee)
+    bundle = Path(portal.settings["DIRECTORIES_ROOT"]) / volume.account / "Mac.sparsebundle"
+    (bundle / "bands").mkdir(parents=True)
+    (bundle / "Info.plist").write_bytes(b"<plist><dict/></plist>")
+    subprocess.run(["chown", "-R", f"{volume.account}:", str(bundle)], check=True)
+
+    client.post("/backups/check/")
+    check = Operation.objects.get(owner_name=employee.username, kind="check_backups")
+    assert check.state == Operation.State.QUEUED
+    assert '<tr data-testid="backup-source">' not in client.get("/").content.decode()
+
+    worker = run_worker(portal, tasks=1)
+    assert worker.returncode == 0, worker.stderr
+    check.refresh_from_db()
+    assert check.state == Operation.State.SUCCEEDED, check.detail
+    page = client.get("/").content.decode()
+    assert '<tr data-testid="backup-source">' in page
+    assert "Found by the check of" in page
