@@ -58,7 +58,7 @@ GRAMMAR = {
     "rm-backup.py": ("USER", "FORMAT", "PATH"),
     "defragment-btrfs.py": ("USER",),
     "scrub-btrfs.py": ("USER",),
-    "fetch_backups.py": ("USER",),
+    "fetch_backups.py": ("USER?",),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
 READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py", "rm-backup.py")

@@ -197,29 +197,58 @@ class ScanRun:
 
 
 def scan_all(accounts=None) -> ScanRun:
-    """Scan every volume the portal knows (or those named): one inventory
-    call, then one fetch_backups.py call per mounted, idle volume."""
-    mounted = {record["user"] for record in commands.inventory() if record.get("mounted")}
+    """Scan every volume the portal knows in one privileged call (the
+    wrapper scans them as their owners, several at once); with accounts,
+    only those, one call each after one inventory call."""
     busy = set(
         Operation.objects.filter(state__in=Operation.ACTIVE_STATES).values_list(
             "owner_name", flat=True
         )
     )
     volumes = Volume.objects.select_related("owner").order_by("account")
-    if accounts:
-        volumes = volumes.filter(account__in=accounts)
     run = ScanRun([], [], [])
+    if accounts:
+        mounted = {record["user"] for record in commands.inventory() if record.get("mounted")}
+        for volume in volumes.filter(account__in=accounts):
+            _scan_one(volume, busy, volume.account in mounted, run)
+        return run
+    reports = {
+        report["user"]: report
+        for report in commands.fetch_all_backups()
+        if isinstance(report, dict) and isinstance(report.get("user"), str)
+    }
     for volume in volumes:
+        report = reports.get(volume.account)
         if volume.owner.username in busy:
             run.skipped.append((volume.account, "an operation is in progress"))
-        elif volume.account not in mounted:
+        elif report is None or not report.get("mounted"):
             record_failure(volume, "not mounted")
             run.skipped.append((volume.account, "not mounted"))
+        elif "skipped" in report:
+            reason = str(report["skipped"])[:300]
+            record_failure(volume, reason)
+            run.failed.append((volume.account, reason))
         else:
             try:
-                refresh(volume)
+                store(volume, report)
             except ScanFailed as failure:
+                record_failure(volume, failure.reason)
                 run.failed.append((volume.account, failure.reason))
             else:
                 run.scanned.append(volume.account)
     return run
+
+
+def _scan_one(volume, busy, mounted, run):
+    if volume.owner.username in busy:
+        run.skipped.append((volume.account, "an operation is in progress"))
+    elif not mounted:
+        record_failure(volume, "not mounted")
+        run.skipped.append((volume.account, "not mounted"))
+    else:
+        try:
+            refresh(volume)
+        except ScanFailed as failure:
+            run.failed.append((volume.account, failure.reason))
+        else:
+            run.scanned.append(volume.account)
