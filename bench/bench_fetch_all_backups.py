@@ -56,22 +56,27 @@ def main():
     try:
         gid = grp.getgrnam(install.group).gr_gid
         root = Path(install.settings["DIRECTORIES_ROOT"])
-        used = {entry.pw_uid for entry in pwd.getpwall()}
-        low = install.settings["ACCOUNT_UID_MIN"]
-        uids = [uid for uid in range(low, install.settings["ACCOUNT_UID_MAX"]) if uid not in used]
+        # From the top of the range down, skipping uids other sessions took
+        # meanwhile (tests running beside the benchmark share the range).
+        uids = iter(
+            range(install.settings["ACCOUNT_UID_MAX"], install.settings["ACCOUNT_UID_MIN"], -1)
+        )
         token = install.base.name.rsplit("-", 1)[-1]
         print(f"creating {count:,} accounts and volumes...")
-        for index, uid in zip(range(count), uids, strict=False):
+        for index in range(count):
             name = f"bf{token}{index:04d}"
             names.append(name)
-            options = ["-M", "-d", str(root / name), "-g", str(gid), "-u", str(uid)]
-            made = subprocess.run(
-                ["useradd", *options, "-s", "/usr/sbin/nologin", "--", name],
-                capture_output=True,
-                text=True,
-            )
-            if made.returncode != 0:
-                sys.exit(f"useradd failed: {made.stderr.strip()}")
+            while True:
+                options = ["-M", "-d", str(root / name), "-g", str(gid), "-u", str(next(uids))]
+                made = subprocess.run(
+                    ["useradd", *options, "-s", "/usr/sbin/nologin", "--", name],
+                    capture_output=True,
+                    text=True,
+                )
+                if made.returncode == 0:
+                    break
+                if "not unique" not in made.stderr:
+                    sys.exit(f"useradd failed: {made.stderr.strip()}")
             (root / name).mkdir()
         for name in names:
             entry = pwd.getpwnam(name)
