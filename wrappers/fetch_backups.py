@@ -31,9 +31,9 @@ from wrapperlib.errors import Failure, Refusal
 
 # Time for the child to report after its own deadline before it is killed.
 REPORT_GRACE_SECONDS = 10
-# Children scanning at once in the all-volumes form: the scans wait mostly
-# on the disk, and each is bounded in entries and time.
-PARALLEL_SCANS = 4
+# Children scanning at once in the all-volumes form: the scans wait on the
+# disk as much as they compute, and each is bounded in entries and time.
+PARALLEL_SCANS = 8
 # The all-volumes form stops starting scans after this long, so that the
 # call ends well within the portal's WRAPPER_TIMEOUT_SECONDS (900).
 ALL_MAX_SECONDS = 600
@@ -68,8 +68,14 @@ def _scan(account, limits, lock_timeout=None):
 def _accounts_with_volumes():
     """Every backup account (as validate.managed_account decides) with a
     volume directory."""
+    gid = validate.managed_group().gr_gid
     found = []
+    # Only the managed group's members are looked at closely: asking
+    # managed_account about every passwd entry reads the account files
+    # thousands of times over.
     for entry in pwd.getpwall():
+        if entry.pw_gid != gid:
+            continue
         try:
             account = validate.managed_account(entry.pw_name)
             _volume_root(account.pw_name)

@@ -31,10 +31,11 @@ WORKER_MARGIN_SECONDS = 10
 
 
 def _bundles(root):
-    for entry in os.scandir(root.fd):
-        root.budget.spend()
-        if entry.is_dir(follow_symlinks=False) and entry.name.endswith(BUNDLE_SUFFIXES):
-            yield entry.name
+    with os.scandir(root.fd) as iterator:
+        for entry in iterator:
+            root.budget.spend()
+            if entry.is_dir(follow_symlinks=False) and entry.name.endswith(BUNDLE_SUFFIXES):
+                yield entry.name
 
 
 def _remove_bundles(mount_point, max_entries, max_seconds):

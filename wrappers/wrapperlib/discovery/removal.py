@@ -64,11 +64,12 @@ class Removal:
 
     def files(self, directory, prefix):
         """Remove directory's regular files and links named prefix…."""
-        for entry in os.scandir(directory.fd):
-            directory.budget.spend()
-            if entry.name.startswith(prefix) and not entry.is_dir(follow_symlinks=False):
-                os.unlink(entry.name, dir_fd=directory.fd)
-                self.removed += 1
+        with os.scandir(directory.fd) as iterator:
+            for entry in iterator:
+                directory.budget.spend()
+                if entry.name.startswith(prefix) and not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.name, dir_fd=directory.fd)
+                    self.removed += 1
 
     def trash(self, root):
         """Empty the volume's TRASH folder, then remove it."""
