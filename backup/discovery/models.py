@@ -2,7 +2,8 @@
 threshold, and when alerts were last sent.
 
 Pages read these rows only: scanning is a privileged call, made by the
-periodic command, the owner's "Check now" and after a create.
+periodic command and, in the task worker, by the owner's "Check now" and
+after operations that change what a volume holds.
 """
 
 from django.conf import settings

@@ -7,8 +7,9 @@ from backup.privileged.client import PrivilegedError
 
 class Command(BaseCommand):
     help = (
-        "Scan every volume for backups (fetch_backups.py, as each volume's owner) and store "
-        "what was found for the pages and the alerts; hourly, from cron or the systemd timer. "
+        "Scan every volume for backups (one fetch_backups.py call, which reads each volume as "
+        "its owner) and store what was found for the pages and the alerts; hourly, from cron "
+        "or the systemd timer. With account names, only those volumes, one call each. "
         "Volumes that are not mounted or have an operation in progress are left for next time."
     )
 
