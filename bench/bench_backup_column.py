@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from backup.discovery.models import BackupScan
-from backup.discovery.services import store
+from backup.discovery.scans import store
 from backup.volumes.models import Volume
 
 DAY = datetime.timedelta(days=1)

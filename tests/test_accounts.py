@@ -358,6 +358,7 @@ def test_rm_timemachine_removes_only_top_level_bundles(wrappers, account, volume
     assert json.loads(result.stdout) == {
         "user": account,
         "removed": ["Mac 2.backupbundle", "Mac.sparsebundle"],
+        "more_removed": 0,
     }
     assert sorted(p.name for p in volume.iterdir()) == [
         "a-file.sparsebundle",

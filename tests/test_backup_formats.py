@@ -7,6 +7,7 @@ volume's owner, and the times found must match the tools' own records.
 """
 
 import datetime
+import json
 import os
 import plistlib
 import socket
@@ -22,7 +23,8 @@ from support import backup_tools
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from wrapperlib import discovery
-from wrapperlib.discovery import walk
+from wrapperlib.discovery import found, walk
+from wrapperlib.discovery import sizes as sizes_module
 
 UTC = datetime.UTC
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=UTC).timestamp()
@@ -34,8 +36,14 @@ def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def scan(root, max_entries=200_000, max_seconds=20):
-    return discovery.scan(str(root), discovery.Limits(max_entries, max_seconds))
+def scan(root, max_entries=200_000, max_seconds=20, sizes=False):
+    """The scan's report; without sizes, which depend on the file system's
+    allocation and have tests of their own."""
+    report = discovery.scan(str(root), discovery.Limits(max_entries, max_seconds))
+    if not sizes:
+        for source in report["sources"]:
+            del source["size_bytes"], source["size_estimated"]
+    return report
 
 
 def only_source(report):
@@ -118,10 +126,12 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "last_backup": iso(T0),
                 "backups": 3,
                 "state": "complete",
-                "size_bytes": None,
+                "evidence": None,
             }
         ],
+        "more_sources": 0,
         "unrecognised": [],
+        "more_unrecognised": 0,
     }
 
 
@@ -146,6 +156,38 @@ def test_time_machine_without_history_is_dated_from_bands_without_listing_them(t
     assert (source["machine"], source["last_backup"], source["backups"]) == (
         "Studio",
         iso(T0),
+        None,
+    )
+    assert source["evidence"] == "bands_sample"
+
+
+def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
+    """APFS bundles (macOS 11+) rewrite a few large bands in place: the
+    folder's time and a sample of bands say nothing; all of them are read."""
+    bundle = time_machine_bundle(tmp_path, "Air.sparsebundle", completions=None, bands=300)
+    names = sorted(os.listdir(bundle / "bands"))
+    for name in names:
+        set_time(bundle / "bands" / name, T0 - 10 * DAY)
+    rewritten = names[len(names) // 2]
+    set_time(bundle / "bands" / rewritten, T0)  # the last backup wrote this band
+    set_time(bundle / "bands", T0 - 10 * DAY)  # no band was added or removed
+    source = only_source(scan(tmp_path))
+    assert (source["last_backup"], source["evidence"], source["state"]) == (
+        iso(T0),
+        "bands",
+        "complete",
+    )
+
+
+def test_a_first_time_machine_backup_still_running_is_in_progress(tmp_path):
+    """The bundle keeps its temporary name until the first backup completes."""
+    bundle = time_machine_bundle(tmp_path, "New Mac.tmp.sparsebundle", completions=None)
+    set_time(bundle / "bands" / "0", T0)
+    source = only_source(scan(tmp_path))
+    assert (source["machine"], source["state"], source["last_backup"], source["backups"]) == (
+        "New Mac",
+        "in_progress",
+        None,
         None,
     )
 
@@ -230,7 +272,7 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -252,7 +294,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "last_backup": None,
             "backups": 0,
             "state": "in_progress",
-            "size_bytes": None,
+            "evidence": None,
         },
         {
             "machine": "WORKPC",
@@ -261,9 +303,11 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "last_backup": iso(T0),
             "backups": 1,
             "state": "complete",
-            "size_bytes": 1020,
+            "evidence": None,
         },
     ]
+    sized = scan(tmp_path, sizes=True)["sources"][1]
+    assert (sized["size_bytes"], sized["size_estimated"]) == (1020, False)
 
 
 def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
@@ -281,7 +325,7 @@ def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
     assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
 
@@ -311,7 +355,7 @@ def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -363,7 +407,7 @@ def test_back_in_time_skips_failed_snapshots(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "failed",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -400,7 +444,7 @@ def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -436,7 +480,9 @@ def borg_repository(path, version=1, transactions=(3, 12), newest=T0):
 
 
 @pytest.mark.parametrize(("version", "format_name"), [(1, "borg"), (2, "borg2")])
-def test_borg_highest_integrity_file_dates_the_last_transaction(tmp_path, version, format_name):
+def test_borg_highest_integrity_file_dates_the_last_change_to_the_repository(
+    tmp_path, version, format_name
+):
     # 12 is the newest transaction although "integrity.3" sorts after it.
     borg_repository(tmp_path / "borg", version=version)
     assert only_source(scan(tmp_path)) == {
@@ -446,7 +492,7 @@ def test_borg_highest_integrity_file_dates_the_last_transaction(tmp_path, versio
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": "repository_change",
     }
 
 
@@ -496,7 +542,7 @@ def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
         "last_backup": iso(T0),
         "backups": 3,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -544,7 +590,7 @@ def test_duplicati_file_lists_date_backups(tmp_path):
         "last_backup": iso(T0),
         "backups": 2,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": None,
     }
 
 
@@ -563,7 +609,7 @@ FORMAT_BLOB = (
 )
 
 
-def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
+def test_kopia_repository_is_dated_by_its_last_change_from_index_blobs(tmp_path):
     repository = tmp_path / "kopia"
     touch(repository / "kopia.repository.f", T0 - 30 * DAY, FORMAT_BLOB)
     touch(repository / "kopia.blobcfg.f", T0 - 30 * DAY, b"{}")
@@ -580,7 +626,7 @@ def test_kopia_sharded_repository_is_dated_from_its_index_blobs(tmp_path):
         "last_backup": iso(T0),
         "backups": None,
         "state": "complete",
-        "size_bytes": None,
+        "evidence": "repository_change",
     }
 
 
@@ -644,7 +690,13 @@ def test_file_system_and_mac_clutter_at_the_root_is_not_listed(tmp_path):
         (tmp_path / name).mkdir()
     for name in (".DS_Store", "._Mac.sparsebundle", ".com.apple.timemachine.supported"):
         (tmp_path / name).write_bytes(b"")
-    assert scan(tmp_path) == {"truncated": False, "sources": [], "unrecognised": []}
+    assert scan(tmp_path) == {
+        "truncated": False,
+        "sources": [],
+        "more_sources": 0,
+        "unrecognised": [],
+        "more_unrecognised": 0,
+    }
 
 
 def test_names_that_are_not_utf8_or_hold_newlines_are_shown_escaped(tmp_path):
@@ -673,7 +725,13 @@ def test_entry_bound_truncates_the_scan_after_recognising_top_level_backups(tmp_
 
 def test_time_bound_truncates_the_scan(tmp_path):
     time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
-    assert scan(tmp_path, max_seconds=0) == {"truncated": True, "sources": [], "unrecognised": []}
+    assert scan(tmp_path, max_seconds=0) == {
+        "truncated": True,
+        "sources": [],
+        "more_sources": 0,
+        "unrecognised": [],
+        "more_unrecognised": 0,
+    }
 
 
 # Real repositories made by the real tools, read by fetch_backups.py as the
@@ -743,9 +801,34 @@ def test_real_borg(wrappers, volume, tools, tmp_path):
     (archive,) = tools.borg_archives(repository)
     source = fetch_source(wrappers, volume, "borg")
     assert (source["format"], source["state"]) == ("borg", "complete")
+    assert source["evidence"] == "repository_change"
     # Borg 1.x prints local time without a zone; the tools run with TZ=UTC.
     started = datetime.datetime.fromisoformat(archive["time"]).replace(tzinfo=UTC)
     assert_written_after(source["last_backup"], started.timestamp())
+
+
+@pytest.mark.root
+def test_real_borg_prune_moves_the_date_which_is_never_called_a_backup(
+    wrappers, volume, tools, tmp_path
+):
+    """borg prune and compact, with no new archive, change what the scan can
+    see: the date is reported as the last change to the repository."""
+    require_tool("borg")
+    repository = volume[1] / "borg-pruned"
+    tools.borg_backup(tmp_path / "source", repository, "first")
+    tools.borg_backup(tmp_path / "source", repository, "second")
+    (_, newest_archive) = tools.borg_archives(repository)
+    time.sleep(2)
+    pruned_at = time.time()
+    tools.run("borg", "prune", "--keep-last", "1", str(repository))
+    tools.run("borg", "compact", str(repository))
+    assert [archive["name"] for archive in tools.borg_archives(repository)] == ["second"]
+    source = fetch_source(wrappers, volume, "borg-pruned")
+    assert source["evidence"] == "repository_change"
+    archived = datetime.datetime.fromisoformat(newest_archive["time"]).replace(tzinfo=UTC)
+    # Later than the newest archive: a date that only the maintenance explains.
+    assert backup_tools.utc(source["last_backup"]).timestamp() >= int(pruned_at)
+    assert backup_tools.utc(source["last_backup"]) > archived
 
 
 @pytest.mark.root
@@ -756,6 +839,8 @@ def test_real_borg2(wrappers, volume, tools, tmp_path):
     (archive,) = tools.borg2_archives(repository)
     source = fetch_source(wrappers, volume, "borg2")
     assert (source["format"], source["state"]) == ("borg2", "complete")
+    # borg2 2.0.0b5 (Debian 12) writes Borg 1's segment layout.
+    assert source["evidence"] == "repository_change"
     assert_written_after(source["last_backup"], backup_tools.utc(archive["time"]).timestamp())
 
 
@@ -796,3 +881,145 @@ def test_a_damaged_backup_at_the_volume_root_still_lets_the_rest_be_listed(tmp_p
     report = scan(tmp_path)
     assert [source["machine"] for source in report["sources"]] == ["Mac"]
     assert unrecognised_paths(report) == [".", "kopia.repository.f"]
+
+
+# Bounds on what a report carries, whatever the volume holds
+
+
+def hostile_name(index, length=255):
+    """A name of `length` bytes with a newline, ESC, other control bytes and
+    bytes that are not UTF-8: escaped, it grows about fourfold."""
+    head = b"\n\x1b[31m\x01\x7f\xff\xfe" + str(index).encode()
+    return head + b"\x1b" * (length - len(head))
+
+
+def test_a_root_with_thousands_of_long_hostile_names_gives_a_small_report(tmp_path):
+    root = os.fsencode(tmp_path)
+    for index in range(3000):
+        os.close(os.open(root + b"/" + hostile_name(index), os.O_CREAT | os.O_WRONLY, 0o600))
+    report = scan(tmp_path)
+    size = len(json.dumps(report))
+    assert size < 64 * 1024, size
+    kept = report["unrecognised"]
+    assert 0 < len(kept) <= discovery.MAX_FOLDERS
+    assert len(kept) + report["more_unrecognised"] == 3000
+    for item in kept:
+        assert len(item["path"]) <= found.MAX_NAME_CHARS
+        assert item["path"].endswith("\u2026")
+        assert item["path"].isprintable()
+        assert item["path"].startswith("\\x0a\\x1b[31m\\x01\\x7f\\xff\\xfe")
+
+
+def test_many_sources_are_bounded_and_counted(tmp_path):
+    for index in range(discovery.MAX_SOURCES + 30):
+        time_machine_bundle(tmp_path, f"Mac{index:03}.sparsebundle", [T0], bands=1)
+    report = scan(tmp_path)
+    assert len(report["sources"]) == discovery.MAX_SOURCES
+    assert report["more_sources"] == 30
+    assert report["sources"][0]["machine"] == "Mac000"
+    assert len(json.dumps(report)) < 64 * 1024
+
+
+def test_a_root_too_large_to_list_reports_what_was_read(tmp_path):
+    for index in range(500):
+        (tmp_path / f"folder{index:03}").mkdir()
+    report = scan(tmp_path, max_entries=300)
+    assert report["truncated"] is True
+    listed = len(report["unrecognised"]) + report["more_unrecognised"]
+    assert 250 <= listed <= 300  # the entries read before the bound, noise aside
+    assert all(item["path"].startswith("folder") for item in report["unrecognised"])
+
+
+def test_display_cuts_long_names_between_escapes():
+    name = "a" * 290 + "\n" * 10
+    shown = found.display(name)
+    assert len(shown) <= found.MAX_NAME_CHARS
+    assert shown == "a" * 290 + "\\x0a" * 2 + "\u2026"
+    assert found.display("short\x1bname") == "short\\x1bname"
+    assert found.display_path(("x" * 200, "y" * 200)).endswith("y\u2026")
+
+
+def test_duplicati_with_a_custom_prefix_is_recognised_per_prefix(tmp_path):
+    """--prefix keeps several jobs in one folder; a prefix has no hyphen."""
+    target = tmp_path / "shared"
+    touch(target / "laptop-20240229T090000Z.dlist.zip.aes", T0 - DAY)
+    touch(target / f"laptop-b{'a' * 32}.dblock.zip.aes", T0 - DAY)
+    touch(target / "desktop-20240301T090000Z.dlist.7z.gpg", T0)
+    touch(target / f"desktop-i{'b' * 32}.dindex.7z.gpg", T0)
+    touch(target / f"newjob-b{'c' * 32}.dblock.zip", T0)
+    touch(tmp_path / "duplicati-20240301T090000Z.dlist.zip", T0)
+    touch(tmp_path / "notes.txt", T0)
+    report = scan(tmp_path)
+    found = [(s["path"], s["machine"], s["last_backup"], s["state"]) for s in report["sources"]]
+    assert found == [
+        (".", None, iso(T0), "complete"),
+        ("shared", "desktop", iso(T0), "complete"),
+        ("shared", "laptop", iso(T0 - DAY), "complete"),
+        ("shared", "newjob", None, "in_progress"),
+    ]
+    # The root's own Duplicati files are the source's; the rest is listed.
+    assert unrecognised_paths(report) == ["notes.txt"]
+
+
+def test_file_history_without_its_filehistory_folder_is_recognised(tmp_path):
+    """A share picked as the File History drive itself: user/PC/{Configuration,Data}."""
+    pc = tmp_path / "ann" / "LAPTOP"
+    touch(pc / "Configuration" / "Config1.xml", T0 - DAY)
+    touch(pc / "Configuration" / "Config1.edb", T0)
+    set_time(pc / "Configuration", T0 - DAY)
+    touch(pc / "Data" / "$OF" / "C" / "Users" / "ann" / "notes.txt", T0 - DAY)
+    # A folder with Data alone is not File History.
+    (tmp_path / "photos" / "2024" / "Data").mkdir(parents=True)
+    report = scan(tmp_path)
+    assert [
+        (s["format"], s["machine"], s["path"], s["last_backup"]) for s in report["sources"]
+    ] == [("windows_file_history", "LAPTOP", "ann/LAPTOP", iso(T0))]
+    assert unrecognised_paths(report) == ["photos"]
+
+
+# Size per computer
+
+
+def allocated(path):
+    """What du counts: the allocated blocks of path and all it holds."""
+    total = 0
+    for directory, _subdirectories, files in os.walk(path):
+        total += os.lstat(directory).st_blocks * 512
+        for name in files:
+            total += os.lstat(os.path.join(directory, name)).st_blocks * 512
+    return total
+
+
+def test_every_source_reports_the_space_it_takes(tmp_path):
+    bundle = time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0], bands=20)
+    for index in range(20):
+        (bundle / "bands" / f"{index:x}").write_bytes(os.urandom(8192))
+    touch(tmp_path / "duplicati-20240301T090000Z.dlist.zip", T0, os.urandom(5000))
+    touch(tmp_path / f"duplicati-b{'a' * 32}.dblock.zip", T0, os.urandom(70000))
+    touch(tmp_path / "not-duplicati.bin", T0, os.urandom(90000))
+    report = scan(tmp_path, sizes=True)
+    sizes = {s["path"]: (s["size_bytes"], s["size_estimated"]) for s in report["sources"]}
+    duplicati_files = [
+        tmp_path / "duplicati-20240301T090000Z.dlist.zip",
+        tmp_path / f"duplicati-b{'a' * 32}.dblock.zip",
+    ]
+    assert sizes == {
+        ".": (sum(os.lstat(path).st_blocks * 512 for path in duplicati_files), False),
+        "Mac.sparsebundle": (allocated(bundle), False),
+    }
+    assert sizes["Mac.sparsebundle"][0] >= 20 * 8192
+
+
+def test_a_size_cut_short_is_an_estimate_and_the_others_still_get_theirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(sizes_module, "SIZE_MAX_ENTRIES", 200)
+    huge = time_machine_bundle(tmp_path, "Huge.sparsebundle", [T0], bands=1000)
+    small = time_machine_bundle(tmp_path, "Small.sparsebundle", [T0], bands=3)
+    for index in range(3):
+        (small / "bands" / f"{index:x}").write_bytes(os.urandom(4096))
+    report = scan(tmp_path, sizes=True)
+    found = {s["machine"]: (s["size_bytes"], s["size_estimated"]) for s in report["sources"]}
+    assert found["Small"] == (allocated(small), False)
+    huge_size, estimated = found["Huge"]
+    assert estimated is True
+    assert 0 < huge_size < allocated(huge)
+    assert report["truncated"] is False  # sizes have their own budget

@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from backup.discovery import alerts, services
+from backup.discovery import alerts, scans, thresholds
 from backup.discovery.models import AlertSent, BackupScan
 from backup.volumes.models import Volume
 
@@ -56,7 +56,7 @@ def volume_of(django_user_model):
 
 
 def scan(volume, *sources, unrecognised=(), at=NOW - HOUR):
-    return services.store(
+    return scans.store(
         volume,
         {
             "user": volume.account,
@@ -96,15 +96,15 @@ def test_one_email_per_person_listing_all_their_stale_computers(volume_of, admin
     [to_alice] = mails_to("alice@corp.test")
     assert to_alice.to == ["alice@corp.test"]
     assert "Ann\u2019s MacBook" in to_alice.body
-    assert "last backup 9 days ago, 2026-03-01 08:30 UTC" in to_alice.body
-    assert "office-pc (Windows File History): last backup 20 days ago" in to_alice.body
+    assert "last backup 1 week ago, 2026-03-01 08:30 UTC" in to_alice.body
+    assert "office-pc (Windows File History): last backup 2 weeks ago" in to_alice.body
     assert "fresh-laptop" not in to_alice.body
     assert to_alice.subject == (
         "Backup alert: 2 of your computers have not backed up for over 7 days"
     )
     assert "http://127.0.0.1:8000/#your-backups" in to_alice.body
     [to_carol] = mails_to("carol@corp.test")
-    assert to_carol.subject == "Backup alert: Borg backup in “borg-repo” last backed up 8 days ago"
+    assert to_carol.subject == "Backup alert: Borg backup in “borg-repo” last backed up 1 week ago"
     assert mails_to("bob@corp.test") == []
     # Two people and one summary for the admins.
     assert len(mail.outbox) == 3
@@ -135,7 +135,7 @@ def test_nobody_is_alerted_twice_within_24_hours(volume_of, admin):
 
 def test_stale_means_older_than_the_owners_threshold(volume_of, admin):
     patient, default = volume_of("patient"), volume_of("default")
-    services.set_stale_after_days(patient.owner, 30)
+    thresholds.set_stale_after_days(patient.owner, 30)
     for volume in (patient, default):
         scan(volume, source("mac", NOW - 10 * DAY))
     assert alerts.send_alerts(now=NOW).emailed == ["default"]
@@ -156,7 +156,7 @@ def test_what_counts_as_stale_whatever_the_state(volume_of, admin):
     )
     alerts.send_alerts(now=NOW)
     [message] = mails_to("alice@corp.test")
-    assert "interrupted (rdiff-backup): last backup 12 days ago" in message.body
+    assert "interrupted (rdiff-backup): last backup 1 week ago" in message.body
     assert "one was started since but has not finished" in message.body
     assert "failing" not in message.body
     assert "first" not in message.body
@@ -191,8 +191,8 @@ def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin
     assert summary.to == ["ops@corp.test", "lead@corp.test"]
     assert mails_to("boss@corp.test") == []
     assert summary.subject == "Backup summary: 2 stale computers, 1 volume never used"
-    assert "  - alice: mac (Time Machine), last backup 9 days ago" in summary.body
-    assert "  - dora: pc (Windows Backup), last backup 30 days ago" in summary.body
+    assert "  - alice: mac (Time Machine), last backup 1 week ago" in summary.body
+    assert "  - dora: pc (Windows Backup), last backup 1 month ago" in summary.body
     never_used = summary.body.split("Volumes with nothing on them 14 days")[1]
     assert "  - empty: 1 GiB, created 2026-02-18" in never_used
     assert "newcomer" not in summary.body
@@ -218,7 +218,7 @@ def test_people_who_left_are_not_emailed_but_their_volumes_are_listed(volume_of,
     assert run.emailed == []
     assert mails_to("leaver@corp.test") == []
     [summary] = mails_to("boss@corp.test")
-    assert "  - leaver: old-mac (Time Machine), last backup 9 days ago" in summary.body
+    assert "  - leaver: old-mac (Time Machine), last backup 1 week ago" in summary.body
 
 
 def test_the_domain_gives_an_address_to_people_without_one(volume_of, admin, settings):
@@ -297,3 +297,50 @@ def test_deleting_a_volume_deletes_its_scan(volume_of):
     scan(volume, source("mac", NOW - DAY))
     volume.delete()
     assert not BackupScan.objects.exists()
+
+
+# Stalled backups and dates that are only repository changes
+
+
+def test_a_backup_in_progress_for_over_a_day_has_stalled_and_alerts(volume_of, admin, settings):
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 24
+    broken, running = volume_of("broken"), volume_of("running")
+    first_scan = NOW - 30 * HOUR
+    # A half-copied rdiff-backup repository, in progress since the first scan;
+    # a first Time Machine backup (temporary name) that never finishes.
+    stuck = source("linux", NOW - 2 * DAY, fmt="rdiff_backup", state="in_progress", path="rdiff")
+    first = source("new-mac", None, state="in_progress", path="new-mac.tmp.sparsebundle")
+    scan(broken, stuck, first, at=first_scan)
+    scan(broken, stuck, first)  # an hour ago: still in progress, for 29 hours now
+    # Started two hours ago: in progress, not stalled.
+    scan(running, source("mac", NOW - DAY, state="in_progress"))
+
+    stored = BackupScan.objects.get(volume=broken)
+    assert stored.oldest_in_progress == first_scan
+    assert {item["in_progress_since"] for item in stored.sources} == {wire(first_scan)}
+    alerts.send_alerts(NOW)
+
+    [message] = mails_to("broken@corp.test")
+    assert "linux (rdiff-backup): last backup 2 days ago" in message.body
+    assert "new-mac (Time Machine): no backup completed yet" in message.body
+    assert message.body.count("(stalled)") == 2
+    # Each computer links to the page that deletes its backups.
+    assert (
+        "Delete its backups: http://127.0.0.1:8000/backups/delete/"
+        "?format=rdiff_backup&path=rdiff" in message.body
+    )
+    assert "/backups/delete/?format=time_machine&path=new-mac.tmp.sparsebundle" in message.body
+    assert mails_to("running@corp.test") == []
+    [summary] = mails_to("boss@corp.test")
+    assert "broken: new-mac (Time Machine), no backup completed; stalled" in summary.body
+
+
+def test_a_repository_change_is_never_called_a_backup_in_the_email(volume_of, admin):
+    volume = volume_of("borgfan")
+    borg = source("server", NOW - 9 * DAY, fmt="borg", path="borg")
+    borg["evidence"] = "repository_change"
+    scan(volume, borg)
+    alerts.send_alerts(NOW)
+    [message] = mails_to("borgfan@corp.test")
+    assert "server (Borg): its repository last changed 1 week ago" in message.body
+    assert "last backup" not in message.body

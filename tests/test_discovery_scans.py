@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from backup.discovery import services
+from backup.discovery import scans
 from backup.discovery.models import BackupScan
 from backup.operations import runner
 from backup.operations.models import Operation
@@ -98,7 +98,7 @@ def filled(portal, make_employee, tmp_path):
 def test_a_real_volumes_backups_are_stored(filled):
     volume = filled["volume"]
     before = Counter.calls
-    scan = services.refresh(volume)
+    scan = scans.refresh(volume)
     assert Counter.calls - before == 1
     rdiff_time = datetime.datetime.fromtimestamp(filled["rdiff_session"], UTC)
     assert scan.sources == [
@@ -110,6 +110,8 @@ def test_a_real_volumes_backups_are_stored(filled):
             "backups": 1,
             "state": "complete",
             "size_bytes": scan.sources[0]["size_bytes"],
+            "size_estimated": False,
+            "evidence": None,
         },
         {
             "machine": "Ann\u2019s MacBook",
@@ -118,9 +120,13 @@ def test_a_real_volumes_backups_are_stored(filled):
             "last_backup": wire(filled["time_machine"]),
             "backups": 2,
             "state": "complete",
-            "size_bytes": None,
+            "size_bytes": scan.sources[1]["size_bytes"],
+            "size_estimated": False,
+            "evidence": None,
         },
     ]
+    # What du counts for each (tests/test_backup_formats.py checks the sums).
+    assert all(source["size_bytes"] > 0 for source in scan.sources)
     assert [item["path"] for item in scan.unrecognised] == ["Photos"]
     assert (scan.source_count, scan.unrecognised_count, scan.truncated) == (2, 1, False)
     assert (scan.newest_backup, scan.oldest_backup) == (rdiff_time, filled["time_machine"])
@@ -132,7 +138,7 @@ def statuses(page):
 
 
 def test_the_dashboard_shows_them_within_one_privileged_call(filled):
-    services.refresh(filled["volume"])
+    scans.refresh(filled["volume"])
     client = Client(REMOTE_USER=filled["employee"].username)
     before = Counter.calls
     page = client.get("/").content.decode()
@@ -147,7 +153,7 @@ def test_the_dashboard_shows_them_within_one_privileged_call(filled):
     assert Counter.calls == before
 
 
-def test_check_now_scans_the_owners_volume_once(filled, make_employee):
+def test_check_now_scans_the_owners_volume_in_an_operation(filled, make_employee):
     other, other_volume = with_volume(make_employee)
     owner = filled["employee"]
     client = Client(REMOTE_USER=owner.username)
@@ -157,23 +163,65 @@ def test_check_now_scans_the_owners_volume_once(filled, make_employee):
     response = client.post("/backups/check/")
     assert response.status_code == 302
     assert response["Location"] == "/#your-backups"
-    assert Counter.calls - before == 1  # fetch_backups.py; the volume state was cached
-    assert "Your volume was checked just now." in client.get("/").content.decode()
-    assert BackupScan.objects.get(volume=filled["volume"]).source_count == 2
+    # The task (run at once by the tests' backend) asks for the volume's
+    # state again, not from the page's cache, then scans.
+    assert Counter.calls - before == 2
+    operation = Operation.objects.get(owner_name=owner.username, kind="check_backups")
+    assert operation.state == "succeeded"
+    assert operation.message == "Your volume was checked: 2 backup sources found."
+    scan = BackupScan.objects.get(volume=filled["volume"])
+    assert scan.source_count == 2
     assert not BackupScan.objects.filter(volume=other_volume).exists()
 
-    # Pressed again at once: the scan just made is reused.
-    before = Counter.calls
+    # Pressed again at once: scanned again, never an old answer shown as new.
     client.post("/backups/check/")
-    assert Counter.calls == before
+    assert BackupScan.objects.get(volume=filled["volume"]).scanned_at >= scan.scanned_at
+    assert Operation.objects.filter(owner_name=owner.username, kind="check_backups").count() == 2
     assert other.username not in client.get("/").content.decode()
+
+
+def test_check_now_is_queued_for_the_worker_once(filled, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    owner = filled["employee"]
+    client = Client(REMOTE_USER=owner.username)
+    client.get("/")
+    before = Counter.calls
+    first = client.post("/backups/check/", follow=True).content.decode()
+    second = client.post("/backups/check/", follow=True).content.decode()
+    # No scan in the request, and one queued check however often it is pressed.
+    assert Counter.calls == before
+    assert "is being checked for backups" in first
+    assert "“Check for backups” is in progress on your volume." in second
+    queued = Operation.objects.filter(owner_name=owner.username, kind="check_backups")
+    assert [operation.state for operation in queued] == ["queued"]
+    assert not BackupScan.objects.filter(volume=filled["volume"]).exists()
+
+
+def test_check_now_finds_an_unmounted_volume_in_the_worker(portal, filled):
+    """Unmounted after the page cached its state: the task asks again, and
+    the last results stay, marked as not refreshed."""
+    volume = filled["volume"]
+    scans.refresh(volume)
+    client = Client(REMOTE_USER=filled["employee"].username)
+    client.get("/")
+    assert portal.run("umount.py", volume.account).returncode == 0
+    try:
+        client.post("/backups/check/")
+        operation = Operation.objects.get(owner_name=volume.account, kind="check_backups")
+        assert operation.state == "failed"
+        assert "not available right now" in operation.message
+        scan = BackupScan.objects.get(volume=volume)
+        assert scan.source_count == 2
+        assert scan.failed_at > scan.scanned_at
+    finally:
+        assert portal.run("mount.py", volume.account).returncode == 0
 
 
 def test_the_periodic_scan_skips_unmounted_volumes_and_keeps_their_results(
     portal, filled, make_employee
 ):
     _, unmounted = with_volume(make_employee)
-    services.store(
+    scans.store(
         unmounted,
         {
             "user": unmounted.account,
@@ -188,8 +236,8 @@ def test_the_periodic_scan_skips_unmounted_volumes_and_keeps_their_results(
     out, err = io.StringIO(), io.StringIO()
     before = Counter.calls
     call_command("fetch_backups", verbosity=2, stdout=out, stderr=err)
-    # One inventory, then one scan per mounted volume.
-    assert Counter.calls - before == 2
+    # One privileged call scans every volume.
+    assert Counter.calls - before == 1
     assert "1 scanned, 1 skipped, 0 failed" in out.getvalue()
     assert f"skipped {unmounted.account}: not mounted" in out.getvalue()
     assert err.getvalue() == ""
@@ -258,7 +306,7 @@ def scanned_volumes(portal, django_user_model):
             }
             for n, age in enumerate(ages)
         ]
-        services.store(
+        scans.store(
             made,
             {
                 "user": made.account,

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 
-from backup.discovery import services
+from backup.discovery import cleaning, dashboard, scans, thresholds, times
 from backup.discovery.models import BackupScan
 from backup.privileged.client import Refused
 from backup.volumes.models import Volume
@@ -32,7 +32,7 @@ def report(**fields):
 
 
 def test_a_report_is_stored_with_its_summary_figures(volume):
-    scan = services.store(
+    scan = scans.store(
         volume,
         report(
             truncated=True,
@@ -63,7 +63,7 @@ def test_a_report_is_stored_with_its_summary_figures(volume):
 
 
 def test_odd_items_are_dropped_or_made_safe(volume):
-    scan = services.store(
+    scan = scans.store(
         volume,
         report(
             sources=[
@@ -90,11 +90,14 @@ def test_odd_items_are_dropped_or_made_safe(volume):
             "backups": None,
             "state": "complete",
             "size_bytes": None,
+            "size_estimated": False,
+            "evidence": None,
         }
     ]
-    assert scan.unrecognised == [{"path": "x" * services.MAX_TEXT, "modified": None}]
-    [machine] = services.machines(scan, 7, NOW)
-    assert (machine.format_name, machine.status) == ("future_tool", services.NO_BACKUP)
+    clipped = "x" * (cleaning.MAX_TEXT - 1) + "\u2026"
+    assert scan.unrecognised == [{"path": clipped, "modified": None}]
+    [machine] = dashboard.machines(scan, 7, NOW)
+    assert (machine.format_name, machine.status) == ("future_tool", thresholds.NO_BACKUP)
 
 
 @pytest.mark.parametrize(
@@ -108,10 +111,10 @@ def test_odd_items_are_dropped_or_made_safe(volume):
     ],
 )
 def test_a_report_that_is_not_one_keeps_the_previous_scan(volume, monkeypatch, bad):
-    services.store(volume, report(sources=[{"machine": "mac", "format": "time_machine"}]))
+    scans.store(volume, report(sources=[{"machine": "mac", "format": "time_machine"}]))
     monkeypatch.setattr("backup.privileged.commands.fetch_backups", lambda account: bad)
-    with pytest.raises(services.ScanFailed):
-        services.refresh(volume)
+    with pytest.raises(scans.ScanFailed):
+        scans.refresh(volume)
     scan = BackupScan.objects.get(volume=volume)
     assert [source["machine"] for source in scan.sources] == ["mac"]
     assert scan.failed_at is not None
@@ -123,8 +126,8 @@ def test_a_refusal_is_recorded_for_the_admins(volume, monkeypatch):
         raise Refused("fetch_backups.py", "alice has no volume at /srv/userbackup/alice")
 
     monkeypatch.setattr("backup.privileged.commands.fetch_backups", refuse)
-    with pytest.raises(services.ScanFailed):
-        services.refresh(volume)
+    with pytest.raises(scans.ScanFailed):
+        scans.refresh(volume)
     scan = BackupScan.objects.get(volume=volume)
     assert (scan.scanned_at, scan.failure) == (None, "alice has no volume at /srv/userbackup/alice")
 
@@ -140,29 +143,54 @@ def test_a_refusal_is_recorded_for_the_admins(volume, monkeypatch):
         (86399, "23 hours ago"),
         (86400, "1 day ago"),
         (3 * 86400 + 7000, "3 days ago"),
-        (59 * 86400, "59 days ago"),
-        (60 * 86400, "2 months ago"),
-        (729 * 86400, "24 months ago"),
-        (730 * 86400, "2 years ago"),
+        (75 * 86400, "2 months ago"),
+        (800 * 86400, "2 years ago"),
     ],
 )
-def test_ago_says_the_largest_whole_unit(seconds, text):
-    assert services.ago(NOW - datetime.timedelta(seconds=seconds), NOW) == text
+def test_ago_says_the_largest_unit_as_django_does(seconds, text):
+    assert times.ago(NOW - datetime.timedelta(seconds=seconds), NOW) == text
+
+
+def test_what_is_stored_is_bounded_and_the_rest_counted(volume):
+    sources = [
+        {"machine": f"pc{index:03}", "format": "restic", "path": f"r{index:03}"}
+        for index in range(cleaning.MAX_SOURCES + 20)
+    ]
+    folders = [{"path": f"f{index}" * 400} for index in range(cleaning.MAX_FOLDERS + 5)]
+    scan = scans.store(
+        volume,
+        report(sources=sources, more_sources=7, unrecognised=folders, more_unrecognised=1000),
+    )
+    scan.refresh_from_db()
+    assert len(scan.sources) == cleaning.MAX_SOURCES
+    assert (scan.more_sources, scan.source_count) == (27, cleaning.MAX_SOURCES + 27)
+    assert len(scan.unrecognised) == cleaning.MAX_FOLDERS
+    assert all(len(item["path"]) == cleaning.MAX_TEXT for item in scan.unrecognised)
+    assert scan.more_unrecognised == 1005
+    report_ = dashboard.report_for(volume, NOW)
+    assert (report_.more_machines, report_.more_folders) == (27, 1005)
+    assert report_.folder_count == cleaning.MAX_FOLDERS + 1005
+
+
+@pytest.mark.parametrize("more", [-1, "5", True, None, 2.5])
+def test_an_odd_more_count_counts_nothing(volume, more):
+    scan = scans.store(volume, report(more_sources=more, more_unrecognised=more))
+    assert (scan.more_sources, scan.more_unrecognised) == (0, 0)
 
 
 @pytest.mark.parametrize(
     ("state", "age_days", "status"),
     [
-        ("complete", 1, services.OK),
-        ("complete", 8, services.STALE),
-        ("in_progress", 1, services.IN_PROGRESS),
-        ("in_progress", 8, services.STALE),
-        ("in_progress", None, services.IN_PROGRESS),
-        ("failed", 1, services.FAILED),
-        ("failed", 8, services.FAILED),
-        ("complete", None, services.NO_BACKUP),
+        ("complete", 1, thresholds.OK),
+        ("complete", 8, thresholds.STALE),
+        ("in_progress", 1, thresholds.IN_PROGRESS),
+        ("in_progress", 8, thresholds.STALE),
+        ("in_progress", None, thresholds.IN_PROGRESS),
+        ("failed", 1, thresholds.FAILED),
+        ("failed", 8, thresholds.FAILED),
+        ("complete", None, thresholds.NO_BACKUP),
     ],
 )
 def test_status_of_a_computer(state, age_days, status):
     last = NOW - datetime.timedelta(days=age_days) if age_days is not None else None
-    assert services.status_of(state, last, services.stale_cutoff(7, NOW)) == status
+    assert thresholds.status_of(state, last, thresholds.stale_cutoff(7, NOW)) == status

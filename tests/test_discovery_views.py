@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from backup.discovery import services
+from backup.discovery import scans, thresholds
 from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
@@ -44,7 +44,7 @@ def owner_of(django_user_model):
 
 
 def store(user, sources=(), unrecognised=(), truncated=False, at=None):
-    return services.store(
+    return scans.store(
         user.backup_volume,
         {
             "user": user.username,
@@ -103,8 +103,12 @@ def test_each_computer_gets_its_status_badge(owner_of):
     found = {name: (software, last, status) for name, software, last, status, _ in rows(page)}
     assert found == {
         "fresh-mac": ("Time Machine", "3 days ago", "ok"),
-        "old-mac": ("Time Machine", "12 days ago", "stale"),
-        "linux-box": ("rdiff-backup", "2 hours ago", "in_progress"),
+        "old-mac": ("Time Machine", "1 week ago", "stale"),
+        "linux-box": (
+            "rdiff-backup",
+            "2 hours ago a backup in progress, first seen 1 hour ago",
+            "in_progress",
+        ),
         "failing-mac": ("Time Machine", "1 day ago", "failed"),
         "restic backup in “restic”": ("restic", "none completed yet", "none"),
     }
@@ -160,7 +164,7 @@ def test_a_volume_never_checked_says_so(owner_of):
 def test_a_truncated_or_failed_check_is_explained(owner_of):
     alice = owner_of("alice")
     store(alice, [source("mac", DAY)], truncated=True)
-    services.record_failure(alice.backup_volume, "not mounted")
+    scans.record_failure(alice.backup_volume, "not mounted")
     page = dashboard(alice)
     assert "The check stopped before reading all of your volume" in page
     assert "The latest check did not succeed; this is what the one before it found." in page
@@ -204,23 +208,23 @@ def test_the_threshold_changes_what_is_stale(owner_of):
     assert "A computer now counts as stale after 30 days without a backup." in page
     assert 'name="stale_after_days" value="30"' in page
     assert [status for *_, status, _ in rows(page)] == ["ok"]
-    assert services.stale_after_days(alice) == 30
+    assert thresholds.stale_after_days(alice) == 30
 
 
 @pytest.mark.parametrize("value", ["0", "366", "-3", "7.5", "seven", "", "1e3"])
 def test_a_threshold_outside_1_to_365_days_is_refused(owner_of, value):
     alice = owner_of("alice")
-    services.set_stale_after_days(alice, 12)
+    thresholds.set_stale_after_days(alice, 12)
     page = post_threshold(alice, value).content.decode()
     assert "Enter a whole number of days from 1 to 365; your setting was not changed." in page
-    assert services.stale_after_days(alice) == 12
+    assert thresholds.stale_after_days(alice) == 12
 
 
 @pytest.mark.parametrize("value", ["1", "365"])
 def test_the_threshold_bounds_are_accepted(owner_of, value):
     alice = owner_of("alice")
     post_threshold(alice, value)
-    assert services.stale_after_days(alice) == int(value)
+    assert thresholds.stale_after_days(alice) == int(value)
 
 
 def test_the_threshold_form_needs_the_csrf_token(owner_of):
@@ -242,13 +246,13 @@ def test_the_dashboards_forms_carry_the_csrf_token(owner_of):
         "/backups/threshold/", {"stale_after_days": "9", "csrfmiddlewaretoken": token.group(1)}
     )
     assert response.status_code == 302
-    assert services.stale_after_days(alice) == 9
+    assert thresholds.stale_after_days(alice) == 9
 
 
 def test_a_threshold_is_each_persons_own(owner_of):
     alice, bob = owner_of("alice"), owner_of("bob")
     post_threshold(bob, "40")
-    assert (services.stale_after_days(alice), services.stale_after_days(bob)) == (7, 40)
+    assert (thresholds.stale_after_days(alice), thresholds.stale_after_days(bob)) == (7, 40)
 
 
 # --- Check now (refusals; tests/test_discovery_scans.py scans for real) -----------
@@ -294,3 +298,52 @@ def test_check_now_without_a_volume_goes_home(django_user_model):
     django_user_model.objects.create(username="novolume")
     response = Client(REMOTE_USER="novolume").post("/backups/check/")
     assert (response.status_code, response["Location"]) == (302, "/")
+
+
+def test_a_repository_change_and_an_estimate_are_shown_as_such(owner_of):
+    alice = owner_of("alice")
+    borg = source(None, 2 * DAY, fmt="borg", path="borg")
+    borg["evidence"] = "repository_change"
+    old_mac = source("old-mac", DAY)
+    old_mac["evidence"] = "bands_sample"
+    store(alice, [borg, old_mac])
+    page = dashboard(alice)
+    cells = {name: last for name, _, last, _, _ in rows(page)}
+    assert cells["Borg backup in “borg”"] == "repository changed 2 days ago"
+    assert cells["old-mac"] == "about 1 day ago (estimate)"
+    assert 'data-testid="repository-change-help"' in page
+    assert "not proof of a backup" in page
+
+
+def test_an_in_progress_backup_stalls_after_the_configured_time(owner_of, settings):
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 3
+    alice = owner_of("alice")
+    first = source("new-mac", None, state="in_progress", path="new-mac.tmp.sparsebundle")
+    store(alice, [first], at=timezone.now() - 2 * HOUR)
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+    store(alice, [first], at=timezone.now() - HOUR)
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 1
+    page = dashboard(alice)
+    assert [row[3] for row in rows(page)] == ["stalled"]
+    assert "in progress for more than 1 hour without finishing" in page
+    # Finished: no longer in progress, and a later one starts afresh.
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 3
+    store(alice, [source("new-mac", HOUR, path="new-mac.tmp.sparsebundle")])
+    store(alice, [first])
+    assert [row[3] for row in rows(dashboard(alice))] == ["in_progress"]
+
+
+def test_each_computer_shows_the_space_it_takes(owner_of):
+    alice = owner_of("alice")
+    measured = source("mac", DAY)
+    measured["size_bytes"] = 3 * 1024**3
+    counted = source("big-mac", DAY)
+    counted.update(size_bytes=700 * 1024**3, size_estimated=True)
+    store(alice, [measured, counted, source("unknown", DAY)])
+    page = dashboard(alice)
+    size_cell = re.compile(r'data-testid="source-size">(.*?)</td>')
+    found = {
+        name: re.sub(r"<[^>]+>", "", size_cell.search(row).group(1)) for name, *_, row in rows(page)
+    }
+    assert found == {"mac": "3.0\xa0GB", "big-mac": "≥ 700.0\xa0GB", "unknown": "\u2013"}

@@ -22,7 +22,17 @@ REFUSED = 2
 T0 = datetime.datetime(2024, 3, 1, 9, 0, 0, tzinfo=datetime.UTC)
 # A date that only the files outside the volume hold.
 OUTSIDE_DATE = datetime.datetime(1999, 12, 31, 23, 59, 59)
-SOURCE_KEYS = {"machine", "format", "path", "last_backup", "backups", "state", "size_bytes"}
+SOURCE_KEYS = {
+    "machine",
+    "format",
+    "path",
+    "last_backup",
+    "backups",
+    "state",
+    "size_bytes",
+    "size_estimated",
+    "evidence",
+}
 
 
 def bundle(parent, name, completed=T0):
@@ -93,7 +103,16 @@ def test_prints_what_the_volume_holds(wrappers, volume):
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     report = backup_tools.fetch(wrappers, name)
     finished = datetime.datetime.now(datetime.UTC)
-    assert set(report) == {"user", "scanned_at", "truncated", "sources", "unrecognised"}
+    assert set(report) == {
+        "user",
+        "scanned_at",
+        "truncated",
+        "sources",
+        "more_sources",
+        "unrecognised",
+        "more_unrecognised",
+    }
+    assert (report["more_sources"], report["more_unrecognised"]) == (0, 0)
     assert report["user"] == name
     assert report["scanned_at"].endswith("Z")
     assert started <= backup_tools.utc(report["scanned_at"]) <= finished
@@ -263,7 +282,6 @@ def test_a_scan_stopped_by_the_time_bound_says_so(wrappers, hostile):
 @pytest.mark.parametrize(
     ("args", "why"),
     [
-        ([], "expected USER"),
         (["alice", "bob"], "expected USER"),
         (["../etc"], "invalid user name"),
         (["-h"], "invalid user name"),
@@ -304,3 +322,25 @@ def test_a_mount_point_replaced_by_a_symlink_is_refused(wrappers, tmp_path):
     finally:
         link.unlink()
         accounts.remove_backup_account(wrappers, name)
+
+
+def test_without_a_user_every_volume_is_scanned_in_one_call(wrappers):
+    with (
+        backup_tools.backup_volume(wrappers) as (first, first_path),
+        backup_tools.backup_volume(wrappers) as (second, second_path),
+    ):
+        bundle(first_path, "First-Mac.sparsebundle")
+        windows_backup(second_path, "SECONDPC")
+        backup_tools.give_to(first_path, first)
+        backup_tools.give_to(second_path, second)
+        result = wrappers.run("fetch_backups.py")
+        assert result.returncode == 0, result.stderr
+        reports = {report["user"]: report for report in json.loads(result.stdout)["volumes"]}
+        # Only backup accounts: root, system accounts and others never appear.
+        assert "root" not in reports
+        uid_min = wrappers.settings["ACCOUNT_UID_MIN"]
+        assert all(pwd.getpwnam(name).pw_uid >= uid_min for name in reports)
+    assert reports[first]["mounted"] is False  # plain directories here
+    assert [s["machine"] for s in reports[first]["sources"]] == ["First-Mac"]
+    assert [s["machine"] for s in reports[second]["sources"]] == ["SECONDPC"]
+    assert "scanned_at" in reports[second]

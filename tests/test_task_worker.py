@@ -2,7 +2,9 @@
 the page shows them running, survives a reload, refuses a second request
 meanwhile, and shows the outcome once the worker is done."""
 
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -116,3 +118,31 @@ def test_a_create_cut_short_by_a_dead_worker_is_undone_and_can_be_made_again(
     assert again.state == Operation.State.SUCCEEDED, again.detail
     assert Volume.objects.filter(owner=employee).exists()
     assert all(traces(portal, name).values())
+
+
+def test_check_now_is_scanned_by_the_worker_not_the_request(portal, make_employee, settings):
+    """The press queues a check; the real worker scans the volume; the page
+    then shows the new result with the time it was taken."""
+    employee = make_employee()
+    client = Client(REMOTE_USER=employee.username)
+    client.post("/volume/create/")
+    assert Operation.objects.get(owner_name=employee.username).state == "succeeded"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    volume = Volume.objects.get(owner=employee)
+    bundle = Path(portal.settings["DIRECTORIES_ROOT"]) / volume.account / "Mac.sparsebundle"
+    (bundle / "bands").mkdir(parents=True)
+    (bundle / "Info.plist").write_bytes(b"<plist><dict/></plist>")
+    subprocess.run(["chown", "-R", f"{volume.account}:", str(bundle)], check=True)
+
+    client.post("/backups/check/")
+    check = Operation.objects.get(owner_name=employee.username, kind="check_backups")
+    assert check.state == Operation.State.QUEUED
+    assert '<tr data-testid="backup-source">' not in client.get("/").content.decode()
+
+    worker = run_worker(portal, tasks=1)
+    assert worker.returncode == 0, worker.stderr
+    check.refresh_from_db()
+    assert check.state == Operation.State.SUCCEEDED, check.detail
+    page = client.get("/").content.decode()
+    assert '<tr data-testid="backup-source">' in page
+    assert "Found by the check of" in page

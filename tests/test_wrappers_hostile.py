@@ -9,6 +9,7 @@ wrapper missing from the table fails test_every_wrapper_has_a_grammar).
 """
 
 import os
+import plistlib
 import pwd
 import re
 import shutil
@@ -28,7 +29,8 @@ PRESENT = sorted(
 )
 
 # Each wrapper's positional arguments: USER (an existing backup account),
-# NEW_USER (a name useradd.py will create), USER? (optional USER), SIZE.
+# NEW_USER (a name useradd.py will create), USER? (optional USER), SIZE,
+# FORMAT and PATH (a backup source as fetch_backups.py reports it).
 GRAMMAR = {
     "useradd.py": ("NEW_USER",),
     "deluser.py": ("USER",),
@@ -54,14 +56,17 @@ GRAMMAR = {
     "dmsetup.py": (),
     "wrapper-settings.py": (),
     "rm-timemachine.py": ("USER",),
+    "rm-backup.py": ("USER", "FORMAT", "PATH"),
     "defragment-btrfs.py": ("USER",),
     "scrub-btrfs.py": ("USER",),
-    "fetch_backups.py": ("USER",),
+    "fetch_backups.py": ("USER?",),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
-READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py")
+READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py", "rm-backup.py")
 VALID_PASSWORD = b"Valid-Passw0rd\n"
 USER_SLOTS = ("USER", "NEW_USER", "USER?")
+# A real source in the trap volume below (its Time Machine bundle).
+SOURCE_SLOTS = {"FORMAT": "time_machine", "PATH": "real.sparsebundle"}
 
 BAD_NAMES = {
     "path traversal": ["../x", "a/b", "..", "/etc/passwd"],
@@ -155,6 +160,8 @@ class Hostile:
             if slot in USER_SLOTS:
                 default = accounts.unique_name() if slot == "NEW_USER" else self.victim
                 values.append(default if user is None else user)
+            elif slot in SOURCE_SLOTS:
+                values.append(SOURCE_SLOTS[slot])
             else:
                 values.append(size)
         return values
@@ -307,6 +314,9 @@ def trap(hostile):
             }
             real = volume / "real.sparsebundle"
             real.mkdir()
+            # A bundle the scan recognises, for rm-backup.py to delete.
+            (real / "Info.plist").write_bytes(plistlib.dumps({"band-size": 8388608}))
+            os.chown(real / "Info.plist", entry.pw_uid, entry.pw_gid)
             links |= {
                 "real.sparsebundle/bands": user_dir,
                 "real.sparsebundle/file": user_dir / "precious",
@@ -331,12 +341,12 @@ def outside_state(outside):
 def test_symlinks_out_of_the_volume_are_never_followed(hostile, trap, wrapper):
     volume, outside = trap
     before = outside_state(outside)
-    code, out, err = run(hostile.install, wrapper, [hostile.victim])
+    code, out, err = run(hostile.install, wrapper, hostile.args(wrapper))
     assert code == 0, err
     assert outside_state(outside) == before
     assert "root-secret-marker" not in out
     assert "user-precious-marker" not in out
-    if wrapper == "rm-timemachine.py":
+    if wrapper in ("rm-timemachine.py", "rm-backup.py"):
         # The real bundle went (its links unlinked, not followed); the links
         # named like bundles are not directories, so they stay as they are.
         assert sorted(p.name for p in volume.iterdir()) == [

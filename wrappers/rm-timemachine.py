@@ -5,11 +5,11 @@
 The removal runs as USER (wrapperlib.as_user), walks directories by file
 descriptor and never follows a symlink: a link named like a bundle, or one
 inside a bundle, is at most unlinked itself, whatever it points to. It is
-bounded by SCAN_MAX_ENTRIES and SCAN_MAX_SECONDS; when a bound stops it,
-running it again continues.
+bounded by SCAN_MAX_ENTRIES and SCAN_MAX_SECONDS, and removes while it
+reads, so a run stopped by a bound has removed what it reached and the
+next one continues. Names come back escaped (\\xNN), at most MAX_NAMES.
 """
 
-import errno
 import os
 import sys
 
@@ -17,53 +17,52 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
 from wrapperlib import as_user, cli, locks, mounts, paths, validate
 from wrapperlib.config import settings
+from wrapperlib.discovery.found import display
+from wrapperlib.discovery.removal import Nested, Removal
 from wrapperlib.discovery.walk import Budget, Dir, Exhausted, Limits
 from wrapperlib.errors import Failure, Refusal
 
 BUNDLE_SUFFIXES = (".sparsebundle", ".backupbundle")
-# Directory descriptors held at once while descending (bundles are 2 deep).
-MAX_DEPTH = 64
+# Names listed in the output at most; the rest are counted.
+MAX_NAMES = 100
 # The worker reports a bound it hit itself; this margin is for the parent's
 # hard stop, which only catches a worker that hangs.
 WORKER_MARGIN_SECONDS = 10
 
 
-def _remove_tree(parent, name, depth=0):
-    """Remove directory NAME of parent and all it holds, never following links
-    (walk.Dir opens every directory O_NOFOLLOW relative to its parent)."""
-    if depth >= MAX_DEPTH:
-        raise Failure(f"{name} is nested more than {MAX_DEPTH} directories deep")
-    try:
-        directory = parent.open_dir(name)
-    except OSError as error:
-        if error.errno == errno.EXDEV:
-            raise Failure(f"{name} is another filesystem mounted inside the volume") from None
-        raise
-    with directory:
-        for entry in directory.entries():
-            if entry.kind == "dir":
-                _remove_tree(directory, entry.name, depth + 1)
-            else:
-                os.unlink(entry.name, dir_fd=directory.fd)
-    os.rmdir(name, dir_fd=parent.fd)
+def _bundles(root):
+    with os.scandir(root.fd) as iterator:
+        for entry in iterator:
+            root.budget.spend()
+            if entry.is_dir(follow_symlinks=False) and entry.name.endswith(BUNDLE_SUFFIXES):
+                yield entry.name
 
 
 def _remove_bundles(mount_point, max_entries, max_seconds):
-    """Runs as the user: {"removed": [names], "stopped": reason or None}."""
-    removed = []
+    """Runs as the user: {"removed": [names], "entries", "stopped": reason or None}.
+
+    Names are escaped here, in the only process that has them raw: a name
+    is the user's, and may hold a newline, an escape or bytes that are not
+    UTF-8.
+    """
+    removed, removal, stopped = [], Removal(), None
     with Dir.open_root(mount_point, Budget(Limits(max_entries, max_seconds))) as root:
         try:
-            bundles = sorted(
-                entry.name
-                for entry in root.entries()
-                if entry.kind == "dir" and entry.name.endswith(BUNDLE_SUFFIXES)
-            )
-            for name in bundles:
-                _remove_tree(root, name)
-                removed.append(name)
+            # Listed first: removing while reading the root could skip a bundle.
+            for name in sorted(_bundles(root)):
+                removal.tree(root, name)
+                removed.append(display(name))
         except Exhausted as stop:
-            return {"removed": removed, "stopped": str(stop)}
-    return {"removed": removed, "stopped": None}
+            stopped = str(stop)
+        except Nested as problem:
+            raise Failure(str(problem)) from None
+    return {"removed": removed, "entries": removal.removed, "stopped": stopped}
+
+
+def _summary(names):
+    shown = ", ".join(names[:MAX_NAMES])
+    more = len(names) - MAX_NAMES
+    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def _mounted_volume(user):
@@ -88,11 +87,16 @@ def main(args):
             config.SCAN_MAX_SECONDS + WORKER_MARGIN_SECONDS,
         )
     if outcome["stopped"]:
-        removed = ", ".join(outcome["removed"]) or "nothing"
         raise Failure(
-            f"stopped ({outcome['stopped']}) after removing {removed}; run it again to continue"
+            f"stopped ({outcome['stopped']}) after removing {outcome['entries']} entries"
+            f" ({_summary(outcome['removed']) or 'no whole bundle yet'});"
+            " run it again to continue"
         )
-    return {"user": account.pw_name, "removed": outcome["removed"]}
+    return {
+        "user": account.pw_name,
+        "removed": outcome["removed"][:MAX_NAMES],
+        "more_removed": max(0, len(outcome["removed"]) - MAX_NAMES),
+    }
 
 
 if __name__ == "__main__":

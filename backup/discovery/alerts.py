@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from backup.volumes.models import Volume
 
-from . import services
+from . import dashboard, thresholds
 from .models import AlertSent, BackupScan
 
 logger = logging.getLogger("backup.discovery")
@@ -31,7 +31,7 @@ SENT, NOT_DUE, FAILED = "sent", "not due", "failed"
 @dataclass
 class StaleVolume:
     volume: Volume
-    machines: list  # services.Machine, the stale ones
+    machines: list  # dashboard.Machine, the stale ones
     days: int
 
 
@@ -62,20 +62,26 @@ def findings(now):
     for volume in volumes:
         scan = scans.get(volume.pk)
         scanned_at = scan.scanned_at if scan else None
-        if scanned_at is None or now - scanned_at > services.SCAN_OUTDATED_AFTER:
+        if scanned_at is None or now - scanned_at > thresholds.SCAN_OUTDATED_AFTER:
             # No news is not "no backups": don't alert from an old scan.
-            if now - volume.created_at > services.SCAN_OUTDATED_AFTER:
+            if now - volume.created_at > thresholds.SCAN_OUTDATED_AFTER:
                 found.outdated.append((volume, scanned_at))
             continue
         empty = not (scan.source_count or scan.unrecognised_count or scan.truncated)
-        if services.never_used(True, empty, volume.created_at, now):
+        if thresholds.never_used(True, empty, volume.created_at, now):
             found.never_used.append(volume)
         preference = getattr(volume.owner, "backup_preference", None)
         days = preference.stale_after_days if preference else settings.STALE_AFTER_DAYS
-        if scan.oldest_backup is None or scan.oldest_backup >= services.stale_cutoff(days, now):
+        stale_before = thresholds.stale_cutoff(days, now)
+        stalled_before = thresholds.stalled_cutoff(now)
+        if not (
+            (scan.oldest_backup is not None and scan.oldest_backup < stale_before)
+            or (scan.oldest_in_progress is not None and scan.oldest_in_progress < stalled_before)
+        ):
             continue
-        stale = [machine for machine in services.machines(scan, days, now) if machine.stale]
-        found.stale.append(StaleVolume(volume, stale, days))
+        stale = [machine for machine in dashboard.machines(scan, days, now) if machine.alerts]
+        if stale:
+            found.stale.append(StaleVolume(volume, stale, days))
     return found
 
 
@@ -174,7 +180,15 @@ def send_alerts(now=None, dry_run=False):
         if address is None:
             run.no_address.append(user.username)
             continue
-        context = {"user": user, "item": item, "dashboard_url": dashboard_url}
+        context = {
+            "user": user,
+            "item": item,
+            "dashboard_url": dashboard_url,
+            "machines": [
+                (machine, link("discovery:delete", f"?{machine.delete_query}"))
+                for machine in item.machines
+            ],
+        }
         outcome = deliver(f"user:{user.username}", [address], "stale_alert", context)
         if outcome == SENT:
             run.emailed.append(user.username)
@@ -191,7 +205,7 @@ def send_alerts(now=None, dry_run=False):
         "findings": found,
         "no_address": run.no_address,
         "never_used_days": settings.NEVER_USED_AFTER_DAYS,
-        "outdated_hours": int(services.SCAN_OUTDATED_AFTER.total_seconds() // 3600),
+        "outdated_hours": int(thresholds.SCAN_OUTDATED_AFTER.total_seconds() // 3600),
         "stale_count": sum(len(item.machines) for item in found.stale),
         "stale_url": link("staff:overview", "?backups=stale"),
         "never_used_url": link("staff:overview", "?backups=never"),

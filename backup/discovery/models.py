@@ -2,7 +2,8 @@
 threshold, and when alerts were last sent.
 
 Pages read these rows only: scanning is a privileged call, made by the
-periodic command, the owner's "Check now" and after a create.
+periodic command and, in the task worker, by the owner's "Check now" and
+after operations that change what a volume holds.
 """
 
 from django.conf import settings
@@ -26,12 +27,19 @@ class BackupScan(models.Model):
     truncated = models.BooleanField(default=False)
     sources = models.JSONField(default=list, blank=True)
     unrecognised = models.JSONField(default=list, blank=True)
+    # Counts of all that was found; the lists above keep a bounded part,
+    # the rest is counted in more_* ("and N more").
     source_count = models.PositiveIntegerField(default=0)
     unrecognised_count = models.PositiveIntegerField(default=0)
+    more_sources = models.PositiveIntegerField(default=0)
+    more_unrecognised = models.PositiveIntegerField(default=0)
     # Newest and oldest "last backup" among the sources that completed one:
     # the admin page's column, and whether any computer is stale.
     newest_backup = models.DateTimeField(null=True, blank=True)
     oldest_backup = models.DateTimeField(null=True, blank=True)
+    # Since when the longest-running backup in progress has been seen in
+    # progress: whether any computer has stalled, without the lists.
+    oldest_in_progress = models.DateTimeField(null=True, blank=True)
     # The last attempt failed (volume not mounted, wrapper refused...): the
     # lists above are from the last success. Cleared by the next success.
     failed_at = models.DateTimeField(null=True, blank=True)

@@ -11,9 +11,13 @@ from django.db.models.signals import post_save
 from backup.operations.models import Operation
 from backup.volumes.models import Volume
 
-from . import services
+from . import scans
 
-CHANGES_BACKUPS = (Operation.Kind.CREATE, Operation.Kind.DELETE_TIME_MACHINE)
+CHANGES_BACKUPS = (
+    Operation.Kind.CREATE,
+    Operation.Kind.DELETE_TIME_MACHINE,
+    Operation.Kind.DELETE_BACKUP_SOURCE,
+)
 
 
 def _rescan(owner_id):
@@ -21,8 +25,8 @@ def _rescan(owner_id):
     if volume is None:
         return
     # A failure is recorded on the scan and logged; the operation succeeded.
-    with contextlib.suppress(services.ScanFailed):
-        services.refresh(volume)
+    with contextlib.suppress(scans.ScanFailed):
+        scans.refresh(volume)
 
 
 def operation_saved(sender, instance, update_fields=None, **kwargs):

@@ -1,21 +1,31 @@
 """The owner's actions on "Your backups": check now, and the stale threshold.
-Both answer with a message on the dashboard."""
+Both answer on the dashboard."""
 
 from django import forms
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from backup.sso.decorators import signed_in_required
 from backup.volumes.services import volume_of
 
-from . import services
+from . import deletion, scans, thresholds
 from .models import MAX_STALE_DAYS, MIN_STALE_DAYS
 
 
 class ThresholdForm(forms.Form):
     stale_after_days = forms.IntegerField(min_value=MIN_STALE_DAYS, max_value=MAX_STALE_DAYS)
+
+
+class DeleteSourceForm(forms.Form):
+    """Which source (as the scan reported it) and the typed confirmation."""
+
+    format = forms.CharField(max_length=40)
+    path = forms.CharField(max_length=300, strip=False)
+    confirmation = forms.CharField(max_length=400, required=False)
 
 
 def _back_to_dashboard():
@@ -29,12 +39,14 @@ def check_now(request):
     if volume is None:
         return redirect("volumes:home")
     try:
-        scan = services.check_now(volume)
-    except services.CheckRefused as refusal:
+        scans.request_check(volume, request.user)
+    except scans.CheckRefused as refusal:
         messages.warning(request, refusal.message)
     else:
-        found = "." if scan.source_count else ": there are no backups on it yet."
-        messages.success(request, f"Your volume was checked just now{found}")
+        messages.info(
+            request,
+            _("Your volume is being checked for backups; the list updates when it is done."),
+        )
     return _back_to_dashboard()
 
 
@@ -45,15 +57,56 @@ def set_threshold(request):
     if not form.is_valid():
         messages.error(
             request,
-            f"Enter a whole number of days from {MIN_STALE_DAYS} to {MAX_STALE_DAYS}; "
-            "your setting was not changed.",
+            _("Enter a whole number of days from %(min)d to %(max)d; your setting was not changed.")
+            % {"min": MIN_STALE_DAYS, "max": MAX_STALE_DAYS},
         )
         return _back_to_dashboard()
     days = form.cleaned_data["stale_after_days"]
-    services.set_stale_after_days(request.user, days)
+    thresholds.set_stale_after_days(request.user, days)
     messages.success(
         request,
-        f"A computer now counts as stale after {days} day{'' if days == 1 else 's'} "
-        "without a backup.",
+        ngettext(
+            "A computer now counts as stale after %(days)d day without a backup.",
+            "A computer now counts as stale after %(days)d days without a backup.",
+            days,
+        )
+        % {"days": days},
     )
     return _back_to_dashboard()
+
+
+@signed_in_required
+def delete_source(request):
+    """Delete one computer's backups: a page naming it, a typed confirmation."""
+    volume = volume_of(request.user)
+    if volume is None:
+        return redirect("volumes:home")
+    form = DeleteSourceForm(request.POST if request.method == "POST" else request.GET)
+    machine = None
+    if form.is_valid():
+        data = form.cleaned_data
+        machine = deletion.source_of(volume, data["format"], data["path"])
+    if machine is None or not machine.deletable:
+        messages.error(
+            request,
+            _(
+                "That backup is not among those last found on your volume, so nothing was "
+                "deleted. Press Check now, then choose it again."
+            ),
+        )
+        return _back_to_dashboard()
+    context = {"volume": volume, "machine": machine}
+    if request.method == "POST":
+        try:
+            operation = deletion.request_delete(
+                request.user,
+                request.user,
+                data["format"],
+                data["path"],
+                data["confirmation"],
+            )
+        except deletion.DeleteRefused as refusal:
+            context["error"] = refusal.message
+            return render(request, "discovery/delete_source.html", context, status=400)
+        return redirect("operations:detail", operation.pk)
+    return render(request, "discovery/delete_source.html", context)

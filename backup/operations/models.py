@@ -19,6 +19,8 @@ class Operation(models.Model):
         CLEANUP = "cleanup", "Clean up after an interrupted operation"
         END = "end", "End a stuck operation"
         SET_QUOTA = "set_quota", "Change quota"
+        CHECK_BACKUPS = "check_backups", "Check for backups"
+        DELETE_BACKUP_SOURCE = "delete_backup_source", "Delete a computer's backups"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .safe_text import safe_json, safe_text
+
 logger = logging.getLogger("backup.privileged")
 
 # Exit statuses of the wrapper contract (wrappers/README.md).
@@ -85,6 +87,8 @@ def run(name, *args, stdin=None):
             input=stdin,
             capture_output=True,
             text=True,
+            # Undecodable bytes become \xNN here, never an exception.
+            errors="backslashreplace",
             timeout=settings.WRAPPER_TIMEOUT_SECONDS,
             env=CLEAN_ENV,
             check=False,
@@ -99,10 +103,10 @@ def run(name, *args, stdin=None):
         logger.info("%s %s: ok", name, list(args))
         output = completed.stdout.strip()
         try:
-            return json.loads(output) if output else None
+            return safe_json(json.loads(output)) if output else None
         except ValueError:
             raise Failed(name, "returned output that is not JSON") from None
-    reason = _reason(completed.stderr, name)
+    reason = safe_text(_reason(completed.stderr, name))
     logger.warning("%s %s: exit %s: %s", name, list(args), completed.returncode, reason)
     if completed.returncode == EXIT_REFUSED:
         raise Refused(name, reason)

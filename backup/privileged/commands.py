@@ -97,3 +97,13 @@ def fetch_backups(user):
 def wrapper_settings():
     """The wrappers' settings the portal must agree with (no secrets)."""
     return run("wrapper-settings.py")
+
+
+def fetch_all_backups():
+    """Every volume's backups, in one privileged call."""
+    return run("fetch_backups.py")["volumes"]
+
+
+def remove_backup(user, backup_format, path):
+    """Delete the one backup source a scan finds with that format at that path."""
+    return run("rm-backup.py", user, backup_format, path)

@@ -220,6 +220,10 @@ POOL_FULL_WARNING_DAYS = 30
 # its last backup is older than its owner's threshold (1-365 days, chosen on
 # the dashboard; this one until they do).
 STALE_AFTER_DAYS = 7
+# A backup seen in progress for longer than this is "stalled" (a damaged or
+# abandoned repository, a first Time Machine backup that never finishes),
+# shown so and alerted like a stale one.
+IN_PROGRESS_STALLED_AFTER_HOURS = 24
 # The admins' summary lists volumes with nothing on them this long after
 # they were created.
 NEVER_USED_AFTER_DAYS = 14

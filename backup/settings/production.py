@@ -80,6 +80,7 @@ _KEYS = {
         "portal_url": str,
         "email_host": str,
         "email_port": int,
+        "in_progress_stalled_after_hours": int,
         "url_prefix": str,
         "log_file": Path,
     }.items()

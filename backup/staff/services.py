@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from backup.discovery.services import VolumeBackups, volume_backups
+from backup.discovery.staff import VolumeBackups, volume_backups
 from backup.privileged import commands
 from backup.volumes.models import Volume
 from backup.volumes.status import Usage, usage_of

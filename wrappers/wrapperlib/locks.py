@@ -43,7 +43,7 @@ def _lock_directory(path: str) -> int:
 
 
 @contextlib.contextmanager
-def _lock(name, busy_message):
+def _lock(name, busy_message, timeout=None):
     config = settings()
     directory = _lock_directory(config.LOCK_DIR)
     try:
@@ -56,7 +56,8 @@ def _lock(name, busy_message):
     finally:
         os.close(directory)
     try:
-        deadline = time.monotonic() + config.LOCK_TIMEOUT_SECONDS
+        wait = config.LOCK_TIMEOUT_SECONDS if timeout is None else timeout
+        deadline = time.monotonic() + wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -70,11 +71,13 @@ def _lock(name, busy_message):
         os.close(fd)
 
 
-def volume_lock(user):
-    """Held for the whole of any operation on USER's volume."""
+def volume_lock(user, timeout=None):
+    """Held for the whole of any operation on USER's volume; waits up to
+    timeout seconds (LOCK_TIMEOUT_SECONDS when None) for another to end."""
     return _lock(
         f"volume-{user}",
         f"another operation on {user}'s volume is still running; try again in a minute",
+        timeout,
     )
 
 

@@ -4,11 +4,11 @@ makes no privileged call for it)."""
 
 from django import template
 
-from backup.discovery import services
+from backup.discovery import dashboard
 
 register = template.Library()
 
 
 @register.simple_tag
 def your_backups(volume):
-    return services.report_for(volume)
+    return dashboard.report_for(volume)

@@ -12,6 +12,9 @@ repositories are found before any large unknown folder is listed; then the
 remaining folders are listed and searched a few levels deep.
 """
 
+import json
+import time
+
 from . import (
     backintime,
     borg,
@@ -19,7 +22,9 @@ from . import (
     duplicity,
     kopia,
     rdiff_backup,
+    removal,
     restic,
+    sizes,
     timemachine,
     windows,
 )
@@ -39,14 +44,22 @@ MARKER_RECOGNISERS = (
     borg.recognise,
     kopia.recognise,
 )
-# Recognised from the folder's listing. File-based formats also share a
-# folder (the volume root itself) with anything else: they own only the files
-# with their prefix.
+# Recognised from the folder's listing. File-based formats share a folder
+# (the volume root itself) with anything else: they own only the files
+# with their prefix (Source.owns); the others own the whole folder.
 LISTING_RECOGNISERS = (
-    (windows.recognise_backup_set, None),
-    (duplicity.recognise, duplicity.FILE_PREFIX),
-    (duplicati.recognise, duplicati.FILE_PREFIX),
+    windows.recognise_backup_set,
+    windows.recognise_file_history_user,
+    duplicity.recognise,
+    duplicati.recognise,
 )
+# What a report carries at most (wrappers/README.md): a user can fill their
+# volume with names, the portal reads a bounded answer. The lists, as JSON,
+# share MAX_LISTS_BYTES, sources first; the rest of a report is a few hundred
+# bytes, so a whole report stays under 64 KiB.
+MAX_SOURCES = 100
+MAX_FOLDERS = 100
+MAX_LISTS_BYTES = 60 * 1024
 # How deep below the volume root a backup folder is looked for.
 SEARCH_DEPTH = 3
 # Written by the file systems and by macOS or netatalk at a share's root:
@@ -65,7 +78,24 @@ ROOT_NOISE = frozenset(
         ".com.apple.timemachine.supported",
         "Network Trash Folder",
         "Temporary Items",
+        removal.TRASH,
     }
+)
+# Every format a source can have (wrappers/README.md).
+FORMATS = frozenset(
+    (
+        timemachine.FORMAT,
+        windows.BACKUP_FORMAT,
+        windows.IMAGE_FORMAT,
+        windows.FILE_HISTORY_FORMAT,
+        rdiff_backup.FORMAT,
+        backintime.FORMAT,
+        restic.FORMAT,
+        *borg.FORMATS.values(),
+        duplicity.FORMAT,
+        duplicati.FORMAT,
+        kopia.FORMAT,
+    )
 )
 
 
@@ -89,14 +119,14 @@ class _Scan:
     def by_listing(self, directory):
         """(results or None, prefixes of the files they own, or None for all)."""
         results, prefixes, whole = None, [], False
-        for recognise, prefix in LISTING_RECOGNISERS:
+        for recognise in LISTING_RECOGNISERS:
             found = recognise(directory)
             if found is not None:
                 results = [*(results or ()), *found]
-                if prefix is None:
+                owned = [item.owns for item in found if isinstance(item, Source)]
+                if any(prefix is None for prefix in owned):
                     whole = True
-                else:
-                    prefixes.append(prefix)
+                prefixes.extend(prefix for prefix in owned if prefix is not None)
         return results, (None if whole else tuple(prefixes))
 
     def markers_only(self, parent, name):
@@ -147,6 +177,14 @@ class _Scan:
     def volume(self, volume, top):
         """Scan the volume root; fills top with {top-level name: newest change}."""
         try:
+            volume.entries()
+        except Exhausted:
+            # Even a root too large to list is reported as far as it was read.
+            for entry in volume.partial:
+                if entry.name not in ROOT_NOISE:
+                    top[entry.name] = volume.mtime_of(entry.name)
+            raise
+        try:
             results = self.by_markers(volume)
             if results is not None:
                 self.add(results)  # the whole volume is one repository
@@ -176,26 +214,64 @@ class _Scan:
         for name, modified in top.items():
             if name not in with_sources and (name,) not in reported:
                 self.unrecognised.append(Unrecognised((name,), modified))
-        sources = sorted((source.as_json() for source in self.sources), key=_order)
-        unrecognised = sorted((item.as_json() for item in self.unrecognised), key=_order)
-        return {"truncated": truncated, "sources": sources, "unrecognised": unrecognised}
+        sources, more_sources, used = _bounded(
+            sorted(self.sources, key=_order), MAX_SOURCES, MAX_LISTS_BYTES
+        )
+        unrecognised, more_unrecognised, _ = _bounded(
+            sorted(self.unrecognised, key=_order), MAX_FOLDERS, MAX_LISTS_BYTES - used
+        )
+        return {
+            "truncated": truncated,
+            "sources": sources,
+            "more_sources": more_sources,
+            "unrecognised": unrecognised,
+            "more_unrecognised": more_unrecognised,
+        }
 
 
 def _order(item):
-    return (item["path"], item.get("format", ""))
+    return (item.path, getattr(item, "format", ""))
+
+
+def _bounded(items, max_count, max_bytes):
+    """(the first items as JSON within both bounds, how many were left out,
+    bytes used): only what is kept is ever converted."""
+    kept, used = [], 0
+    for item in items:
+        if len(kept) == max_count:
+            break
+        found = item.as_json()
+        size = len(json.dumps(found)) + 2
+        if used + size > max_bytes:
+            break
+        kept.append(found)
+        used += size
+    return kept, len(items) - len(kept), used
+
+
+def sources_in(volume):
+    """Every source found in volume (an open walk.Dir of the root), with its
+    raw path; walk.Exhausted when a bound stopped the search."""
+    found = _Scan()
+    found.volume(volume, {})
+    return found.sources
 
 
 def scan(root, limits):
     """What backups the volume at root holds, within limits (a walk.Limits).
 
-    Returns {"truncated", "sources", "unrecognised"}; when a bound is reached,
+    Returns {"truncated", "sources", "more_sources", "unrecognised",
+    "more_unrecognised"}: at most MAX_SOURCES and MAX_FOLDERS items within
+    MAX_LISTS_BYTES, and how many more were found; when a bound is reached,
     what was found until then, with truncated true.
     """
     budget = Budget(limits)
     found, top, truncated = _Scan(), {}, False
-    try:
-        with Dir.open_root(root, budget) as volume:
+    with Dir.open_root(root, budget) as volume:
+        try:
             found.volume(volume, top)
-    except Exhausted:
-        truncated = True
+        except Exhausted:
+            truncated = True
+        reported = sorted(found.sources, key=_order)[:MAX_SOURCES]
+        sizes.measure(volume, reported, lambda: budget.deadline - time.monotonic())
     return found.report(top, truncated)

@@ -4,16 +4,22 @@ Borg 1.x (and Borg 2 betas before borgstore): README, an INI config with a
 [repository] section whose version is 1 or 2, data/ with the segments, and
 integrity.N / index.N / hints.N written at each commit: the highest N is the
 last transaction. A lock.exclusive or lock.roster is present while a client
-works on the repository (or left by a crash).
+works on the repository (or left by a crash). Archives are listed only in
+the encrypted manifest, and `borg prune` and `borg compact` commit
+transactions too: nothing unencrypted is written by a new archive alone, so
+the date is the last change to the repository ("evidence":
+"repository_change"), never called a backup.
 
 Borg 2 on borgstore: config/readme and config/version, one small file per
-archive in archives/, locks/ holding the locks of running clients.
+archive in archives/, locks/ holding the locks of running clients. Only a
+new archive adds a file there (prune and compact remove them), so the
+newest one dates the last backup.
 """
 
 import configparser
 import re
 
-from .found import IN_PROGRESS, Source, newest
+from .found import IN_PROGRESS, REPOSITORY_CHANGE, Source, newest
 from .locking import fresh_lock
 from .walk import Malformed
 
@@ -50,7 +56,7 @@ def _segment_repository(directory):
     version = _version(directory.read("config", TEXT_LIMIT))
     if version not in FORMATS:
         raise Malformed(f"unknown Borg repository version {version}")
-    source = Source(FORMATS[version], directory.path)
+    source = Source(FORMATS[version], directory.path, evidence=REPOSITORY_CHANGE)
     source.last_backup = _last_transaction(directory)
     if any(directory.lstat(lock) is not None for lock in LOCKS):
         source.state = IN_PROGRESS

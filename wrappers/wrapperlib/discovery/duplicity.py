@@ -45,7 +45,7 @@ def recognise(directory):
             volume_times.append(_set_time(match))
     if not manifests and not volume_times:
         return None
-    source = Source(FORMAT, directory.path, backups=len(manifests))
+    source = Source(FORMAT, directory.path, backups=len(manifests), owns=FILE_PREFIX)
     if manifests:
         source.last_backup = max(manifests)
         name, plain = manifests[source.last_backup]

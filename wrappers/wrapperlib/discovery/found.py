@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from .walk import Malformed
 
 COMPLETE, IN_PROGRESS, FAILED = "complete", "in_progress", "failed"
+# The date is the last change to a repository that maintenance changes too,
+# not evidence of a backup.
+REPOSITORY_CHANGE = "repository_change"
 UTC = datetime.UTC
 
 # Categories shown escaped: control, format (bidi overrides can disguise a
@@ -24,6 +27,14 @@ class Source:
     backups: int | None = None
     state: str = COMPLETE
     size_bytes: int | None = None
+    # How last_backup was found when not from the format's own record of
+    # completed backups (wrappers/README.md lists the values).
+    evidence: str | None = None
+    # The prefix of the files this source owns in a folder it shares with
+    # other things (file-based formats); never reported.
+    owns: str | None = None
+    # size_bytes is a lower bound: the size budget ran out while counting.
+    size_estimated: bool = False
 
     def as_json(self):
         return {
@@ -34,6 +45,8 @@ class Source:
             "backups": self.backups,
             "state": self.state,
             "size_bytes": self.size_bytes,
+            "size_estimated": self.size_estimated,
+            "evidence": self.evidence,
         }
 
 
@@ -51,8 +64,41 @@ def unrecognised_child(parent, name):
     return Unrecognised((*parent.path, name), parent.mtime_of(name))
 
 
-def display(text):
-    """A name from the volume as printable, valid Unicode.
+# Longest name or path a report carries, in characters after escaping: a
+# user's names can be long (and grow fourfold when escaped), the report can't.
+MAX_NAME_CHARS = 300
+ELLIPSIS = "\u2026"
+
+
+def _escaped(text):
+    """The characters of a name from the volume, one printable piece each."""
+    for char in text:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            yield f"\\x{code - 0xDC00:02x}"
+        elif unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            yield f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+        else:
+            yield char
+
+
+def _clipped(pieces, limit):
+    # Cut between pieces, so that an escape is never cut in half.
+    out, length = [], 0
+    for piece in pieces:
+        out.append(piece)
+        length += len(piece)
+        if length > limit:
+            while length > limit - len(ELLIPSIS):
+                length -= len(out.pop())
+            out.append(ELLIPSIS)
+            break
+    return "".join(out)
+
+
+def display(text, limit=MAX_NAME_CHARS):
+    """A name from the volume as printable, valid Unicode of at most `limit`
+    characters (a longer one ends with "…").
 
     Bytes that are not UTF-8 (which the OS layer hands over as the surrogate
     escapes U+DC80..U+DCFF) become "\\xNN", and control or formatting
@@ -60,20 +106,20 @@ def display(text):
     always survives JSON, a web page and a log line, and no invisible or
     reordering character can disguise it.
     """
-    out = []
-    for char in text:
-        code = ord(char)
-        if 0xDC80 <= code <= 0xDCFF:
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif unicodedata.category(char) in _HIDDEN_CATEGORIES:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return "".join(out)
+    return _clipped(_escaped(text), limit)
 
 
-def display_path(path):
-    return "/".join(display(name) for name in path) if path else "."
+def display_path(path, limit=MAX_NAME_CHARS):
+    if not path:
+        return "."
+
+    def pieces():
+        for index, name in enumerate(path):
+            if index:
+                yield "/"
+            yield from _escaped(name)
+
+    return _clipped(pieces(), limit)
 
 
 def iso(timestamp):

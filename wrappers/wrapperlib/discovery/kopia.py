@@ -5,12 +5,14 @@ index blob (names starting "n", or "x" for the epoch indexes of Kopia 0.9
 and later), either at the top of the repository or, with the default
 sharding, in a folder under a top-level folder named by its first
 characters. The newest of those is the last time a client wrote to the
-repository; pack blobs ("p", the bulk) are never read.
+repository; pack blobs ("p", the bulk) are never read. Maintenance writes
+index blobs too, and snapshot manifests are encrypted: the date is the last
+change to the repository ("evidence": "repository_change"), not a backup.
 """
 
 import json
 
-from .found import Source, newest
+from .found import REPOSITORY_CHANGE, Source, newest
 from .walk import Malformed
 
 FORMAT = "kopia"
@@ -46,4 +48,5 @@ def recognise(directory):
     if not directory.has_file(FORMAT_BLOB):
         return None
     _check_format_blob(directory)
-    return [Source(FORMAT, directory.path, last_backup=_index_activity(directory))]
+    last_change = _index_activity(directory)
+    return [Source(FORMAT, directory.path, last_backup=last_change, evidence=REPOSITORY_CHANGE)]

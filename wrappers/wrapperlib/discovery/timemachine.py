@@ -1,20 +1,30 @@
 """Time Machine over a network: <Mac>.sparsebundle or <Mac>.backupbundle.
 
 Completed backups come from com.apple.TimeMachine.SnapshotHistory.plist
-("Snapshots", each with a completion date). Without it, the bundle's last
-activity is estimated from bands/ WITHOUT reading every band (a 2 TB bundle
-has hundreds of thousands): the directory's own modification time, which
-changes whenever a band is added or removed, and a small sample of bands.
+("Snapshots", each with a completion date). Modern bundles (APFS, macOS 11
+and later) have no such file and rewrite a few large bands in place, so
+neither the bands folder's own time nor a sample of bands dates them. Every
+completed backup writes bands, and modern bundles have few (256 MiB each):
+when the bands fit in ALL_BANDS (and half the remaining budget), every band
+is read and the newest change is the date ("evidence": "bands"). An old
+bundle with hundreds of thousands of 8 MiB bands is dated from the folder's
+time (changed when a band is added or removed) and the bands read, an
+estimate said so ("evidence": "bands_sample").
+
+During the first backup the bundle carries a temporary name
+(<Mac>.tmp.sparsebundle), renamed when that backup completes: such a bundle
+is a backup in progress, not a completed one.
 """
 
 import datetime
 import re
 
-from .found import FAILED, Source, load_plist, naive_utc, newest
+from .found import FAILED, IN_PROGRESS, Source, load_plist, naive_utc, newest
 from .walk import Malformed
 
 FORMAT = "time_machine"
 BUNDLE_NAME = re.compile(r"(.+)\.(?:sparsebundle|backupbundle)", re.DOTALL)
+FIRST_BACKUP_NAME = re.compile(r"(.+)\.tmp\.(?:sparsebundle|backupbundle)", re.DOTALL)
 # Before Mac OS X 10.6.3 the bundle name ended with the Mac's Ethernet address.
 MAC_ADDRESS_SUFFIX = re.compile(r"_[0-9A-Fa-f]{12}")
 INFO = "Info.plist"
@@ -25,11 +35,13 @@ COMPLETION_DATE = "com.apple.backupd.SnapshotCompletionDate"
 # and the Mac asks the user to start a new one.
 VERIFICATION_FAILED = 2
 PLIST_LIMIT = 8 << 20
-BAND_SAMPLE = 64
+# Bands read one by one at most: a 2 TB modern bundle has about 8,000.
+ALL_BANDS = 16384
 
 
 def _machine(bundle_name):
-    name = BUNDLE_NAME.fullmatch(bundle_name)[1]
+    first = FIRST_BACKUP_NAME.fullmatch(bundle_name)
+    name = first[1] if first else BUNDLE_NAME.fullmatch(bundle_name)[1]
     suffix = MAC_ADDRESS_SUFFIX.search(name)
     if suffix and suffix.end() == len(name):
         name = name[: suffix.start()]
@@ -51,11 +63,17 @@ def _completions(history):
 
 
 def _band_activity(bundle):
+    """(newest change of the bands, evidence) or (None, None)."""
     if not bundle.has_dir("bands"):
-        return None
+        return None, None
     with bundle.open_dir("bands") as bands:
-        sampled = [info.st_mtime for info in bands.sample(BAND_SAMPLE)]
-        return newest(bands.mtime, *sampled)
+        limit = min(ALL_BANDS, bundle.budget.entries_left // 2)
+        read = bands.sample(limit + 1)
+        complete = len(read) <= limit
+        latest = newest(*(info.st_mtime for info in read))
+        if not complete:
+            latest = newest(latest, bands.mtime)
+    return latest, "bands" if complete else "bands_sample"
 
 
 def recognise(directory):
@@ -63,6 +81,9 @@ def recognise(directory):
         return None
     load_plist(directory, INFO, PLIST_LIMIT)  # every disk image bundle has one
     source = Source(FORMAT, directory.path, machine=_machine(directory.name))
+    if FIRST_BACKUP_NAME.fullmatch(directory.name):
+        source.state = IN_PROGRESS
+        return [source]
     if directory.lstat(MACHINE_ID) is not None:
         machine_id = load_plist(directory, MACHINE_ID, PLIST_LIMIT)
         if machine_id.get("VerificationState") == VERIFICATION_FAILED:
@@ -72,5 +93,5 @@ def recognise(directory):
         source.backups = len(completed)
         source.last_backup = newest(*completed)
     else:
-        source.last_backup = _band_activity(directory)
+        source.last_backup, source.evidence = _band_activity(directory)
     return [source]

@@ -78,6 +78,8 @@ class Dir:
         self.device = info.st_dev
         self.mtime = info.st_mtime
         self._entries = None
+        # What entries() had read when a bound stopped it.
+        self.partial = []
 
     @classmethod
     def open_root(cls, root, budget):
@@ -87,7 +89,14 @@ class Dir:
         return self
 
     def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
         os.close(self.fd)
+
+    def reopen(self, budget):
+        """This directory again, charged to another budget."""
+        return Dir(os.dup(self.fd), self.path, budget, self.device)
 
     @property
     def name(self):
@@ -96,12 +105,12 @@ class Dir:
     def entries(self):
         """Every entry, read once and charged to the budget."""
         if self._entries is None:
-            found = []
+            self.partial = []
             with os.scandir(self.fd) as iterator:
                 for entry in iterator:
                     self.budget.spend()
-                    found.append(Entry(entry.name, _kind(entry)))
-            self._entries = found
+                    self.partial.append(Entry(entry.name, _kind(entry)))
+            self._entries = self.partial
         return self._entries
 
     def sample(self, limit):

@@ -21,9 +21,12 @@ BACKUP_FILES = re.compile(r"Backup Files \d{4}-\d{2}-\d{2} \d{6}")
 IMAGE_CONTAINER = "WindowsImageBackup"
 IMAGE = re.compile(r"Backup \d{4}-\d{2}-\d{2} \d{6}")
 # FileHistory/<user>/<PC>/Configuration and Data; the catalogs in
-# Configuration are rewritten at the end of every File History cycle.
+# Configuration are rewritten at the end of every File History cycle. A
+# share chosen as the drive itself (or a folder inside one) gets
+# <user>/<PC>/Configuration and Data without the FileHistory folder.
 FILE_HISTORY_CONTAINER = "FileHistory"
 CONFIGURATION = "Configuration"
+DATA = "Data"
 
 
 def recognise_backup_set(directory):
@@ -98,3 +101,24 @@ def recognise_file_history(directory):
         except OSError:
             results.append(unrecognised_child(directory, user_name))
     return results
+
+
+def recognise_file_history_user(directory):
+    """A user's folder of File History without its FileHistory container:
+    PC folders holding both Configuration and Data."""
+    results = []
+    for pc_name in directory.subdirectories():
+        directory.budget.spend(0)  # no entry read, but the time bound holds
+        try:
+            with directory.open_dir(pc_name) as pc:
+                if not (pc.has_dir(CONFIGURATION) and pc.has_dir(DATA)):
+                    continue
+        except OSError:
+            continue
+        try:
+            source = _file_history(directory, pc_name)
+        except (Malformed, OSError):
+            continue
+        source.owns = pc_name
+        results.append(source)
+    return results or None

@@ -1,14 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backup.discovery import services
+from backup.discovery import scans
 from backup.discovery.management.quiet import quiet_unless_verbose
 from backup.privileged.client import PrivilegedError
 
 
 class Command(BaseCommand):
     help = (
-        "Scan every volume for backups (fetch_backups.py, as each volume's owner) and store "
-        "what was found for the pages and the alerts; hourly, from cron or the systemd timer. "
+        "Scan every volume for backups (one fetch_backups.py call, which reads each volume as "
+        "its owner) and store what was found for the pages and the alerts; hourly, from cron "
+        "or the systemd timer. With account names, only those volumes, one call each. "
         "Volumes that are not mounted or have an operation in progress are left for next time."
     )
 
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             with quiet_unless_verbose(options["verbosity"]):
-                run = services.scan_all(options["accounts"])
+                run = scans.scan_all(options["accounts"])
         except PrivilegedError as error:
             raise CommandError(f"nothing scanned: the inventory failed: {error}") from None
         # Quiet when all went well: cron mails whatever a job prints.

@@ -1,0 +1,109 @@
+"""One privileged call for every volume: fetch_backups.py without USER on
+1,000 volumes, each scanned as its owner, PARALLEL_SCANS at once.
+
+Each volume holds a Time Machine bundle with its snapshot history and a
+folder of documents. Prints the call's time (target: under 10 s) and the
+size of its output. Uses a private wrapper installation with 1,000 backup
+accounts of its own (made with useradd, in its managed group and uid
+range), all removed afterwards. Run as root:
+
+    .venv/bin/python bench/bench_fetch_all_backups.py [VOLUMES]
+"""
+
+import datetime
+import grp
+import json
+import os
+import plistlib
+import pwd
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from support import wrapper_install
+
+VOLUMES = 1000
+TARGET_SECONDS = 10
+T0 = datetime.datetime(2024, 3, 1, 9, 0)
+
+
+def fill(volume, uid, gid):
+    bundle = volume / "Mac.sparsebundle"
+    (bundle / "bands").mkdir(parents=True)
+    for index in range(8):
+        (bundle / "bands" / f"{index:x}").write_bytes(b"")
+    (bundle / "Info.plist").write_bytes(plistlib.dumps({"band-size": 8388608}))
+    history = {"Snapshots": [{"com.apple.backupd.SnapshotCompletionDate": T0}]}
+    (bundle / "com.apple.TimeMachine.SnapshotHistory.plist").write_bytes(plistlib.dumps(history))
+    (volume / "Documents").mkdir()
+    (volume / "Documents" / "notes.txt").write_text("notes\n")
+    for directory, subdirectories, files in os.walk(volume):
+        for name in [*subdirectories, *files]:
+            os.lchown(os.path.join(directory, name), uid, gid)
+    os.chown(volume, uid, gid)
+    os.chmod(volume, 0o700)
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("bench_fetch_all_backups: run as root (it creates backup accounts)")
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else VOLUMES
+    install = wrapper_install.create()
+    names = []
+    try:
+        gid = grp.getgrnam(install.group).gr_gid
+        root = Path(install.settings["DIRECTORIES_ROOT"])
+        # From the top of the range down, skipping uids other sessions took
+        # meanwhile (tests running beside the benchmark share the range).
+        uids = iter(
+            range(install.settings["ACCOUNT_UID_MAX"], install.settings["ACCOUNT_UID_MIN"], -1)
+        )
+        token = install.base.name.rsplit("-", 1)[-1]
+        print(f"creating {count:,} accounts and volumes...")
+        for index in range(count):
+            name = f"bf{token}{index:04d}"
+            names.append(name)
+            while True:
+                options = ["-M", "-d", str(root / name), "-g", str(gid), "-u", str(next(uids))]
+                made = subprocess.run(
+                    ["useradd", *options, "-s", "/usr/sbin/nologin", "--", name],
+                    capture_output=True,
+                    text=True,
+                )
+                if made.returncode == 0:
+                    break
+                if "not unique" not in made.stderr:
+                    sys.exit(f"useradd failed: {made.stderr.strip()}")
+            (root / name).mkdir()
+        for name in names:
+            entry = pwd.getpwnam(name)
+            fill(root / name, entry.pw_uid, entry.pw_gid)
+
+        start = time.perf_counter()
+        result = install.run("fetch_backups.py")
+        seconds = time.perf_counter() - start
+        if result.returncode != 0:
+            sys.exit(f"fetch_backups.py failed: {result.stderr.strip()}")
+        volumes = json.loads(result.stdout)["volumes"]
+        scanned = [report for report in volumes if "sources" in report]
+        found = sum(len(report["sources"]) for report in scanned)
+        print(
+            f"{len(volumes):,} volumes in one call, {len(scanned):,} scanned, "
+            f"{found:,} sources found, {len(result.stdout) / 1024:.0f} KiB of JSON"
+        )
+        verdict = "met" if seconds < TARGET_SECONDS and len(scanned) == count else "NOT met"
+        print(
+            f"  fetch_backups.py (all volumes)  {seconds:6.2f} s   target under "
+            f"{TARGET_SECONDS} s: {verdict}"
+        )
+    finally:
+        for name in names:
+            subprocess.run(["userdel", "--remove", "--", name], check=False, capture_output=True)
+        wrapper_install.destroy(install)
+
+
+if __name__ == "__main__":
+    main()
