@@ -15,7 +15,7 @@ from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 
 def bundle(root, name):
