@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import re
+import secrets
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,11 @@ from support import apache, deployment
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-2"}
+# Account names are global: unique to the session, so that two test runs (or
+# a demo) never meet on one.
+_TOKEN = secrets.token_hex(3)
+ALICE, BOB = f"alice{_TOKEN}", f"bob{_TOKEN}"
+PASSWORDS = {ALICE: "alice-password-1", BOB: "bob-password-2"}
 
 
 @pytest.fixture(scope="module")
@@ -129,13 +134,13 @@ def test_unauthenticated_requests_get_401(site):
         response = anonymous.get(path)
         assert response.status == 401, path
         assert response.headers["www-authenticate"] == 'Basic realm="Backup management"'
-    assert Browser(site, user="alice", password="wrong-password").get("/backup/").status == 401
+    assert Browser(site, user=ALICE, password="wrong-password").get("/backup/").status == 401
     assert Browser(site, user="mallory", password="no-such-user").get("/backup/").status == 401
 
 
 def test_a_claimed_identity_without_a_password_is_401(site):
     anonymous = Browser(site)
-    response = anonymous.get("/backup/", headers={"Remote-User": "alice", "X-Remote-User": "alice"})
+    response = anonymous.get("/backup/", headers={"Remote-User": ALICE, "X-Remote-User": ALICE})
     assert response.status == 401
 
 
@@ -148,7 +153,7 @@ def test_signed_in_user_reaches_their_own_dashboard(site):
 
 
 def test_daemon_answers_through_the_proxy(site):
-    response = Browser(site, user="alice").get("/backup/ping/")
+    response = Browser(site, user=ALICE).get("/backup/ping/")
     assert (response.status, response.body) == (200, "pong")
     # Django saw HTTPS (mod_ssl's HTTPS=on through FastCGI), so no redirect
     # loop, and sets its security headers.
@@ -156,15 +161,15 @@ def test_daemon_answers_through_the_proxy(site):
 
 
 def test_spoofed_identity_headers_change_nothing(site):
-    alice = Browser(site, user="alice")
+    alice = Browser(site, user=ALICE)
     for header in ("Remote-User", "X-Remote-User", "Remote_User"):
-        response = alice.get("/backup/", headers={header: "bob"})
+        response = alice.get("/backup/", headers={header: BOB})
         assert response.status == 200
-        assert signed_in_as(response.body) == "alice", header
+        assert signed_in_as(response.body) == ALICE, header
 
 
 def test_prefix_is_kept_in_urls_and_redirects(site):
-    alice = Browser(site, user="alice")
+    alice = Browser(site, user=ALICE)
     bare = alice.get("/backup")
     assert bare.status == 301
     assert bare.headers["location"] == f"{alice.origin}/backup/"
@@ -174,7 +179,7 @@ def test_prefix_is_kept_in_urls_and_redirects(site):
 
 
 def test_static_files_are_served_by_apache(site):
-    alice = Browser(site, user="alice")
+    alice = Browser(site, user=ALICE)
     stylesheets = re.findall(r'href="(/backup/static/[^"]+\.css)"', alice.get("/backup/").body)
     assert stylesheets
     anonymous = Browser(site)
@@ -196,7 +201,7 @@ def test_static_files_are_served_by_apache(site):
 
 
 def test_csrf_protected_post_works_through_the_proxy(site):
-    alice = Browser(site, user="alice")
+    alice = Browser(site, user=ALICE)
     page = alice.get("/backup/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body).group(1)
     assert "csrftoken" in alice.cookies
@@ -219,7 +224,7 @@ def test_csrf_protected_post_works_through_the_proxy(site):
 def test_a_volume_is_created_end_to_end(site):
     """Apache, flup, the task worker, sudo and the root-owned wrappers, as
     installed: an employee's click makes a real volume."""
-    bob = Browser(site, user="bob")
+    bob = Browser(site, user=BOB)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', bob.get("/backup/").body)
     started = bob.post(
         "/backup/volume/create/",
@@ -242,9 +247,9 @@ def test_a_volume_is_created_end_to_end(site):
         worker.wait(timeout=60)
     assert status["state"] == "succeeded", status
     dashboard = bob.get("/backup/")
-    assert signed_in_as(dashboard.body) == "bob"
+    assert signed_in_as(dashboard.body) == BOB
     assert 'data-testid="size"' in dashboard.body
-    mount_point = site.installation.prefix / "srv" / "userbackup" / "bob"
+    mount_point = site.installation.prefix / "srv" / "userbackup" / BOB
     assert mount_point.is_mount()
     # Every privileged step went through sudo as the service user.
     asked = [line for line in site.installation.syslog if "useradd.py: ok" in line]

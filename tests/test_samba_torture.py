@@ -22,7 +22,7 @@ from backup.volumes import services
 from backup.volumes.models import Volume
 from support import samba_server, samba_share, samba_torture
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db, pytest.mark.slow]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 KNOWN_FAILURES = Path(__file__).with_name("samba_torture_known_failures.toml")
 CAUSES = samba_torture.load_known_failures(KNOWN_FAILURES)
