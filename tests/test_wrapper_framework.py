@@ -203,11 +203,13 @@ def test_account_wrappers_act_normally_under_a_hostile_environment(wrappers, hos
 # Syslog: one line per outcome
 
 
-def logged_lines(install, process):
+def logged_lines(install, process, since=0):
     """The syslog lines of one finished wrapper process.
 
     A sentinel datagram sent after the process ended arrives after all of
     the process's own: once it is in, every line the process wrote is.
+    Only lines from ``since`` on count: the session's log is long enough
+    for an earlier process to have had the same pid.
     """
     sentinel = f"sentinel-{accounts.unique_name()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
@@ -216,10 +218,11 @@ def logged_lines(install, process):
     while not any(sentinel in line for line in install.syslog):
         assert time.monotonic() < deadline, "the syslog listener stopped receiving"
         time.sleep(0.02)
-    return [line for line in install.syslog if f"backupmanagement[{process.pid}]:" in line]
+    return [line for line in install.syslog[since:] if f"backupmanagement[{process.pid}]:" in line]
 
 
 def run_logged(install, wrapper, *args, stdin=b""):
+    since = len(install.syslog)
     process = subprocess.Popen(
         [str(install.path / wrapper), *args],
         stdin=subprocess.PIPE,
@@ -228,7 +231,7 @@ def run_logged(install, wrapper, *args, stdin=b""):
         env=ENV,
     )
     _stdout, err = process.communicate(stdin, timeout=120)
-    return process.returncode, err.decode(), logged_lines(install, process)
+    return process.returncode, err.decode(), logged_lines(install, process, since)
 
 
 @pytest.mark.parametrize("wrapper", PRESENT)
