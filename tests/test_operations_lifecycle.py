@@ -252,3 +252,23 @@ def test_the_page_following_an_operation_shows_its_worker_died(person):
     assert status["active"] is False
     assert status["state"] == "failed"
     assert "was interrupted" in status["message"]
+
+
+def test_a_cleanup_whose_worker_died_is_queued_again(person, monkeypatch):
+    undone = []
+    monkeypatch.setitem(registry._undo, KIND, lambda op: undone.append(op.pk) or "undone")
+    original = running(person, worker="another-host:1:1", heartbeat_age=timedelta(hours=2))
+    original.state = Operation.State.FAILED
+    original.save()
+    dead_cleanup = running(
+        person, worker="another-host:1:1", heartbeat_age=timedelta(hours=1), kind="cleanup"
+    )
+    dead_cleanup.parameters = {"interrupted": original.pk}
+    dead_cleanup.save()
+
+    assert tasks.release_dead() == [dead_cleanup]
+    again = Operation.objects.get(
+        kind=Operation.Kind.CLEANUP, parameters__interrupted=dead_cleanup.pk
+    )
+    assert again.state == Operation.State.SUCCEEDED, again.detail
+    assert undone == [original.pk]

@@ -8,4 +8,6 @@ class OperationsConfig(AppConfig):
         from . import registry, runner
         from .models import Operation
 
-        registry.register(Operation.Kind.CLEANUP, runner.clean_up)
+        # A cleanup whose worker died is cleaned up again: the undo of the
+        # interrupted operation is written to be run more than once.
+        registry.register(Operation.Kind.CLEANUP, runner.clean_up, undo=runner.clean_up)

@@ -106,7 +106,8 @@ def execute(operation_id: int) -> Operation | None:
 
 
 def clean_up(operation: Operation) -> str:
-    """The work of a cleanup operation: undo what the interrupted one did."""
+    """The work of a cleanup operation: undo what the interrupted one did
+    (given a cleanup that was itself interrupted, what its original did)."""
     interrupted = Operation.objects.get(pk=operation.parameters["interrupted"])
     undo = registry.undo_for(interrupted.kind)
     if undo is None:
