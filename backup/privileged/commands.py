@@ -92,3 +92,24 @@ def block_devices():
 
 def fetch_backups(user):
     return run("fetch_backups.py", user)
+
+
+def take_all_snapshots():
+    """The scheduled run: every btrfs volume, one privileged call."""
+    return run("snapshot-create.py")
+
+
+def take_snapshot(user):
+    return run("snapshot-create.py", user)
+
+
+def all_snapshots():
+    return run("snapshot-list.py")["volumes"]
+
+
+def snapshots(user):
+    return run("snapshot-list.py", user)["volumes"].get(user)
+
+
+def prune_snapshots(user):
+    return run("snapshot-prune.py", user)
