@@ -54,7 +54,13 @@ def test_layout_mounts_data_at_the_share_path_and_the_top_level_for_root(wrapper
     assert stat.S_IMODE(os.stat(top.parent).st_mode) == 0o755
     assert os.stat(top.parent).st_uid == 0
 
+    # Samba's share includes this file (as %U.conf) for shadow_copy2.
+    include = top.with_name(f"{user}.conf")
+    assert include.read_text() == f"shadow:snapdir = {top}/snapshots\n"
+    assert (os.stat(include).st_uid, stat.S_IMODE(os.stat(include).st_mode)) == (0, 0o644)
+
     ok(wrappers, "umount.py", user)
+    assert not include.exists()
     assert mount_options(data) is None
     assert mount_options(top) is None
     assert not top.exists()

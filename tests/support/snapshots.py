@@ -31,6 +31,8 @@ def clean_snapshot_volume(wrappers, user):
     clean_volume(wrappers, user)
     with contextlib.suppress(FileNotFoundError, OSError):
         top.rmdir()
+    with contextlib.suppress(FileNotFoundError):
+        top.with_name(f"{user}.conf").unlink()
 
 
 @contextlib.contextmanager

@@ -92,6 +92,25 @@ def _make_top_point(user):
 def _remove_top_point(point):
     with contextlib.suppress(OSError):
         os.rmdir(point)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_samba_include(point))
+
+
+def _samba_include(point):
+    return f"{point}.conf"
+
+
+def _write_samba_include(point):
+    """<SNAPSHOTS_ROOT>/<user>.conf, which the share's configuration
+    includes (as %U.conf): shadow_copy2 doesn't expand %S in its own
+    parameters, so each volume's snapshot folder is named here."""
+    target = _samba_include(point)
+    temporary = f"{target}.new"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
 
 
 def mount(device, user, mount_point) -> None:
@@ -104,6 +123,7 @@ def mount(device, user, mount_point) -> None:
     try:
         if has_layout(point):
             mounts.mount(device, mount_point, "btrfs", _options(DATA_OPTIONS))
+            _write_samba_include(point)
             return
     except BaseException:
         mounts.umount(point)
