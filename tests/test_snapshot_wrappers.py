@@ -41,7 +41,8 @@ def test_layout_mounts_data_at_the_share_path_and_the_top_level_for_root(wrapper
     top_root, top_options = snap.mounted_subvolume(top)
     assert (data_root, top_root) == ("/data", "/")
     assert {"nodev", "nosuid", "noexec", "subvol=/data"} <= data_options
-    assert {"nodev", "nosuid", "noexec", "subvolid=5"} <= top_options
+    assert {"nodev", "nosuid", "noexec", "subvolid=5", "ro"} <= top_options
+    assert "rw" in data_options
     # The share shows only the data subvolume, which the user owns.
     assert os.listdir(data) == []
     assert os.stat(data).st_uid == btrfs.pw_uid

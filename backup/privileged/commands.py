@@ -113,3 +113,7 @@ def snapshots(user):
 
 def prune_snapshots(user):
     return run("snapshot-prune.py", user)
+
+
+def roll_back(user, snapshot):
+    return run("snapshot-rollback.py", user, snapshot)
