@@ -61,6 +61,8 @@ GRAMMAR = {
     "snapshot-list.py": ("USER?",),
     "snapshot-prune.py": ("USER",),
     "snapshot-rollback.py": ("USER", "SNAPSHOT"),
+    "snapshot-browse.py": ("USER", "SNAPSHOT", "PATH"),
+    "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH"),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
 READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py")

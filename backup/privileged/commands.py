@@ -117,3 +117,11 @@ def prune_snapshots(user):
 
 def roll_back(user, snapshot):
     return run("snapshot-rollback.py", user, snapshot)
+
+
+def browse_snapshot(user, snapshot, path="."):
+    return run("snapshot-browse.py", user, snapshot, path)
+
+
+def restore_from_snapshot(user, snapshot, path):
+    return run("snapshot-restore.py", user, snapshot, path)
