@@ -62,6 +62,8 @@ GRAMMAR = {
     "snapshot-prune.py": ("USER",),
     "snapshot-rollback.py": ("USER", "SNAPSHOT"),
     "snapshot-browse.py": ("USER", "SNAPSHOT", "PATH"),
+    "suspend.py": ("USER",),
+    "resume.py": ("USER",),
     "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH"),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}

@@ -125,3 +125,11 @@ def browse_snapshot(user, snapshot, path="."):
 
 def restore_from_snapshot(user, snapshot, path):
     return run("snapshot-restore.py", user, snapshot, path)
+
+
+def suspend(user):
+    return run("suspend.py", user)
+
+
+def resume(user):
+    return run("resume.py", user)
