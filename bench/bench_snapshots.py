@@ -4,7 +4,8 @@ seconds), and the cost of measuring what changed per snapshot.
     sudo .venv/bin/python bench/bench_snapshots.py [REAL_VOLUMES]
 
 Uses a private wrapper installation (tests/support/wrapper_install) with
-REAL_VOLUMES (default 100) real 1 GiB loop-file btrfs volumes, made and
+REAL_VOLUMES (default 50: each sparse image is promised its full size, so the
+pool filesystem bounds the count) real 1 GiB loop-file btrfs volumes, made and
 mounted through the real wrappers; everything is removed afterwards. The
 scheduled run is one privileged call whatever the count: snapshot-create.py
 without USER. Rows up to REAL_VOLUMES are measured; a larger row is
@@ -115,7 +116,7 @@ def measurement_cost(install, clock, user):
 
 
 def main():
-    real = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    real = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     install = wrapper_install.create()
     try:
         install.write_local_settings(LOOPFILE_POOL_SIZE_GIB=real + 10)

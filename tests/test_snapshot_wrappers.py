@@ -143,6 +143,7 @@ def test_the_same_second_twice_is_reported_not_overwritten(wrappers, btrfs):
         assert "already taken" in line
         everyone = ok(wrappers, "snapshot-create.py")["volumes"][user]
     assert everyone["snapshot"] is None
+    assert everyone["supported"] is True
     assert "already taken" in everyone["error"]
     assert names_in(wrappers, user) == before
 
