@@ -107,3 +107,44 @@ def fetch_all_backups():
 def remove_backup(user, backup_format, path):
     """Delete the one backup source a scan finds with that format at that path."""
     return run("rm-backup.py", user, backup_format, path)
+
+
+def take_all_snapshots():
+    """The scheduled run: every btrfs volume, one privileged call."""
+    return run("snapshot-create.py")
+
+
+def take_snapshot(user):
+    return run("snapshot-create.py", user)
+
+
+def all_snapshots():
+    return run("snapshot-list.py")["volumes"]
+
+
+def snapshots(user):
+    return run("snapshot-list.py", user)["volumes"].get(user)
+
+
+def prune_snapshots(user):
+    return run("snapshot-prune.py", user)
+
+
+def roll_back(user, snapshot):
+    return run("snapshot-rollback.py", user, snapshot)
+
+
+def browse_snapshot(user, snapshot, path="."):
+    return run("snapshot-browse.py", user, snapshot, path)
+
+
+def restore_from_snapshot(user, snapshot, path):
+    return run("snapshot-restore.py", user, snapshot, path)
+
+
+def suspend(user):
+    return run("suspend.py", user)
+
+
+def resume(user):
+    return run("resume.py", user)

@@ -145,6 +145,9 @@ WRAPPER_TIMEOUT_SECONDS = 900
 # Mount points of the volumes (as in the wrappers' settings); Samba shares
 # and the prerequisite checks use it.
 DIRECTORIES_ROOT = Path("/srv/userbackup")
+# Where root mounts each btrfs volume's top level, holding its snapshots (as
+# in the wrappers' settings); Samba's shadow_copy2 reads them from there.
+SNAPSHOTS_ROOT = Path("/srv/userbackup-snapshots")
 
 # Sizes in GiB, as in the original.
 DEFAULT_DISK_SIZE = 250

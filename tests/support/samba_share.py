@@ -38,7 +38,10 @@ def generate(install, directory, port, harness=None):
     as it is; a second [global] section reopens the globals.
     """
     target = directory / "smb.conf"
-    with override_settings(DIRECTORIES_ROOT=install.settings["DIRECTORIES_ROOT"]):
+    with override_settings(
+        DIRECTORIES_ROOT=install.settings["DIRECTORIES_ROOT"],
+        SNAPSHOTS_ROOT=install.settings["SNAPSHOTS_ROOT"],
+    ):
         call_command(
             "samba_config",
             "--port",
