@@ -21,7 +21,7 @@ COMMANDS = frozenset(
     {
         "blkid", "btrfs", "chpasswd", "e2fsck", "losetup", "lvchange", "lvcreate", "lvextend",
         "lvremove", "lvs", "mkfs.btrfs", "mkfs.ext4", "mkfs.xfs", "mount", "pdbedit",
-        "resize2fs", "smbpasswd", "useradd", "userdel", "vgs", "xfs_growfs",
+        "resize2fs", "smbpasswd", "useradd", "userdel", "usermod", "vgs", "xfs_growfs",
     }
 )  # fmt: skip
 
