@@ -16,6 +16,10 @@ class Operation(models.Model):
         NEW_PASSWORD = "new_password", "New backup password"
         DEFRAGMENT = "defragment", "Defragment"
         SCRUB = "scrub", "Check (scrub)"
+        RESTORE = "snapshot_restore", "Restore from a snapshot"
+        ROLLBACK = "snapshot_rollback", "Restore the volume to a snapshot"
+        UNDO_DELETE = "undo_delete", "Undo deletion"
+        DESTROY = "destroy", "Destroy deleted volume"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

@@ -20,6 +20,7 @@ logger = logging.getLogger("backup.operations")
 # A queued or running operation older than this was interrupted (the worker
 # died or the server restarted); it no longer blocks the volume.
 INTERRUPTED_AFTER = timedelta(hours=6)
+SCHEDULED_ACTOR = "(scheduled)"
 
 
 class OperationInProgress(Exception):
@@ -56,7 +57,8 @@ def _release_interrupted(owner_name):
 
 
 def open_operation(*, owner, actor, kind, parameters=None, state=Operation.State.QUEUED):
-    """Record a new operation, or raise OperationInProgress."""
+    """Record a new operation, or raise OperationInProgress. ``actor`` None:
+    the server did it on its own schedule (recorded as SCHEDULED_ACTOR)."""
     _release_interrupted(owner.username)
     try:
         with transaction.atomic():
@@ -66,7 +68,7 @@ def open_operation(*, owner, actor, kind, parameters=None, state=Operation.State
                 owner=owner,
                 owner_name=owner.username,
                 actor=actor,
-                actor_name=actor.username,
+                actor_name=actor.username if actor is not None else SCHEDULED_ACTOR,
                 parameters=parameters or {},
                 started_at=timezone.now() if state == Operation.State.RUNNING else None,
             )

@@ -92,3 +92,42 @@ def block_devices():
 
 def fetch_backups(user):
     return run("fetch_backups.py", user)
+
+
+# --- Snapshots (btrfs volumes; the others answer "supported": false) --------
+
+
+def take_snapshots():
+    """Snapshot, measure and prune every volume, in one privileged call."""
+    return run("snapshot-create.py")
+
+
+def snapshots(user=None):
+    """The snapshots of one volume (``user``) or of all, by user."""
+    return run("snapshot-list.py", *([user] if user else []))["volumes"]
+
+
+def prune_snapshots(user):
+    return run("snapshot-prune.py", user)
+
+
+def browse_snapshot(user, snapshot, path):
+    """One folder of a snapshot; ``path`` is "." or refs joined with "/"."""
+    return run("snapshot-browse.py", user, snapshot, path)
+
+
+def restore_from_snapshot(user, snapshot, path):
+    return run("snapshot-restore.py", user, snapshot, path)
+
+
+def roll_back_to_snapshot(user, snapshot):
+    return run("snapshot-rollback.py", user, snapshot)
+
+
+def suspend(user):
+    """Unmount, disable the Samba entry and lock the account (deferred deletion)."""
+    return run("suspend.py", user)
+
+
+def resume(user):
+    return run("resume.py", user)

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "backup.passwords",
     "backup.staff",
     "backup.discovery",
+    "backup.snapshots",
     "backup.stats",
     "backup.samba",
     "backup.deployment",
@@ -123,8 +124,9 @@ DIRECTORIES_ROOT = Path("/srv/userbackup")
 DEFAULT_DISK_SIZE = 250
 DEFAULT_ADD_SPACE_AMOUNT = 50
 DEFAULT_QUOTA = 300
-# Filesystem made on new volumes: ext4, btrfs or xfs.
-VOLUME_FILESYSTEM = "ext4"
+# Filesystem made on new volumes: btrfs (the only one with protected
+# snapshots), ext4 or xfs.
+VOLUME_FILESYSTEM = "btrfs"
 
 # Single sign-on: the web server authenticates and sets REMOTE_USER.
 SSO_STRIP_REALM = True  # alice@EXAMPLE.COM -> alice
@@ -186,3 +188,35 @@ SAMBA_CONFIG = Path("/etc/samba/smb.conf")
 FCGI_SOCKET = Path("/run/backupmanagement/backup.sock")
 FCGI_PIDFILE = Path("/run/backupmanagement/backup.pid")
 FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
+
+# Protected snapshots (backup.snapshots). The wrappers decide and enforce the
+# policy (root's wrappers_settings); these mirror it so the pages can explain
+# it; keep them equal to root's values. The portal never deletes a snapshot.
+SNAPSHOT_PROTECTION_DAYS = 14
+SNAPSHOT_RETENTION = {"hourly_hours": 24, "daily_days": 14, "weekly_weeks": 8, "monthly_months": 12}
+# Where root mounts each btrfs volume's top level (the wrappers' setting).
+SNAPSHOTS_ROOT = Path("/srv/userbackup-snapshots")
+# Mass-change alert: a snapshot whose change since the one before is far
+# beyond the volume's usual. Both rules need at least MASS_CHANGE_MIN_BYTES
+# changed: below that a restore costs little and small volumes are all noise.
+MASS_CHANGE_MIN_BYTES = 256 * 1024**2
+# Rule 1: at least this share of what the volume held at the previous
+# snapshot changed at once. Backup tools write increments of a few percent
+# per run (Time Machine, File History, restic); ransomware rewrites (nearly)
+# everything, and deleting half a volume is worth a look either way.
+MASS_CHANGE_SHARE = 0.5
+# Rule 2: many times the median of the recent non-zero changes. Ten times
+# leaves room for the weekly full backup some tools make (about five to
+# seven times a daily increment), while a wholesale rewrite is usually
+# tens to hundreds of times a normal run.
+MASS_CHANGE_MEDIAN_FACTOR = 10
+# ...over this many recent non-zero changes, and only once there are at
+# least MASS_CHANGE_MIN_HISTORY of them: a new volume's first backups are
+# large by nature and have no "usual" yet.
+MASS_CHANGE_HISTORY = 48
+MASS_CHANGE_MIN_HISTORY = 6
+# Most folder entries one browse page shows (the wrapper has its own cap).
+SNAPSHOT_BROWSE_PAGE = 500
+# The root-only tool (not in sudoers) that destroys a suspended volume's
+# protected snapshots early; the admin page shows it with the user's name.
+EARLY_DESTRUCTION_TOOL = "/opt/backupmanagement/wrappers/tools/destroy-protected.py"

@@ -76,6 +76,12 @@ _OPTIONAL = {
     "alert_admin_emails": list,
     "portal_url": str,
     "email_host": str,
+    "snapshot_protection_days": int,
+    "snapshot_retention": dict,
+    "snapshots_root": Path,
+    "mass_change_min_bytes": int,
+    "mass_change_share": float,
+    "mass_change_median_factor": int,
     "email_port": int,
 }
 _RENAMED = {

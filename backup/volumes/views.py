@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from backup.operations import services as operations
+from backup.snapshots import listing
 from backup.sso.decorators import signed_in_required
 
 from . import services, status
@@ -38,6 +39,7 @@ def home(request):
         context["state"] = status.volume_state(volume.account, _latest_version(user))
     except status.StatusUnavailable:
         context["status_unavailable"] = True
+    context.update(_snapshot_context(volume, user))
     context.update(
         quota=quota_for(user),
         add_space_target=services.add_space_target(volume),
@@ -45,6 +47,20 @@ def home(request):
         recent_operations=user.backup_operations.all()[:5],
     )
     return render(request, "volumes/dashboard.html", context)
+
+
+def _snapshot_context(volume, user):
+    """The dashboard's snapshot card (read from the snapshots app)."""
+    context = {
+        "mass_change": listing.current_mass_change(volume.account),
+        "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
+    }
+    if volume.filesystem == volume.Filesystem.BTRFS and not volume.pending_destruction:
+        try:
+            context["snapshots"] = listing.snapshots_of(volume.account, _latest_version(user))
+        except listing.SnapshotsUnavailable:
+            context["snapshots_unavailable"] = True
+    return context
 
 
 def _start_and_follow(request, start):
@@ -74,6 +90,7 @@ add_space = _action(services.request_add_space)
 mount = _action(services.request_mount)
 defragment = _action(services.request_defragment)
 scrub = _action(services.request_scrub)
+undo_delete = _action(services.request_undo_delete)
 
 
 def _confirm_page(request, template, start):
