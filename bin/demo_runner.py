@@ -44,6 +44,15 @@ BACKUP_SCANS = [
     "/bin/sh", "-c", f'while :; do "$0" "$1" fetch_backups; sleep {SCAN_EVERY_SECONDS}; done',
     *MANAGE,
 ]  # fmt: skip
+# Snapshots (hourly in production: take_snapshots) every two minutes, so
+# the dashboard's list, the change figures and a mass-change alert after
+# you overwrite the demo volume's files all show within minutes. The
+# wrappers' protection and retention stay as in production.
+SNAPSHOT_EVERY_SECONDS = 120
+SNAPSHOTS = [
+    "/bin/sh", "-c", f'while :; do "$0" "$1" take_snapshots; sleep {SNAPSHOT_EVERY_SECONDS}; done',
+    *MANAGE,
+]  # fmt: skip
 SAMBA = VAR / "samba"
 SAMBA_CONFIG = SAMBA / "smb.conf"
 SMBD = shutil.which("smbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "smbd"
@@ -181,6 +190,7 @@ def processes():
         start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
         start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
         start("backup scans", BACKUP_SCANS),
+        start(f"snapshots every {SNAPSHOT_EVERY_SECONDS} s", SNAPSHOTS),
         start("statistics collectors", COLLECTORS),
         start(
             f"Samba (smbd on 127.0.0.1:{samba_port()}, logs in var/samba/log)",

@@ -3,13 +3,11 @@ outputs (the agreed interface, through the real privileged client): the
 scheduled run and what it stores, mass-change alerts, the dashboard and
 admin pages, browse and restore, and deferred deletion."""
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -19,88 +17,19 @@ from backup.snapshots.detection import mass_change_reason
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
-from support.recorded_wrappers import RecordedWrappers
+from support.snapshot_outputs import (
+    GIB,
+    MIB,
+    answer_browse,
+    answer_dashboard,
+    hours_ago,
+    listed,
+    name_at,
+    outcome,
+    run_at,
+)
 
 pytestmark = pytest.mark.django_db
-MIB = 1024**2
-GIB = 1024**3
-
-
-@pytest.fixture
-def recorded(tmp_path, settings):
-    settings.WRAPPERS_PATH = tmp_path
-    settings.WRAPPERS_USE_SUDO = False
-    settings.MASS_CHANGE_MIN_BYTES = 10 * MIB
-    settings.ALERT_ADMIN_EMAILS = ["admins@example.com"]
-    cache.clear()
-    return RecordedWrappers(tmp_path)
-
-
-@pytest.fixture
-def make_volume(django_user_model):
-    def make(filesystem="btrfs", **fields):
-        name = f"snap{secrets.token_hex(4)}"
-        owner = django_user_model.objects.create(username=name, email=f"{name}@example.com")
-        return Volume.objects.create(
-            owner=owner, account=name, size_gib=1, filesystem=filesystem, **fields
-        )
-
-    return make
-
-
-def name_at(when):
-    return when.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
-
-
-def outcome(snapshot, changed, used, pruned=(), error=None, files=3):
-    return {
-        "snapshot": snapshot,
-        "changed_bytes": changed,
-        "changed_files": files if changed is not None else None,
-        "used_bytes": used,
-        "size_bytes": GIB,
-        "pruned": list(pruned),
-        "error": error,
-    }
-
-
-def run_at(recorded, when, volumes_out):
-    recorded.answer(
-        "snapshot-create.py",
-        {"taken_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "volumes": volumes_out},
-    )
-    call_command("take_snapshots")
-
-
-def listed(account, *snapshots, snapshot_bytes=50 * MIB, used=200 * MIB, size=GIB):
-    now = timezone.now()
-    entries = []
-    for taken_at in snapshots:
-        until = taken_at + timedelta(days=14)
-        entries.append(
-            {
-                "name": name_at(taken_at),
-                "taken_at": taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "protected_until": until.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "protected": until > now,
-                "exclusive_bytes": 5 * MIB,
-            }
-        )
-    return {
-        "volumes": {
-            account: {
-                "supported": True,
-                "snapshots": entries,
-                "snapshot_bytes": snapshot_bytes,
-                "used_bytes": used,
-                "size_bytes": size,
-            }
-        }
-    }
-
-
-def hours_ago(hours):
-    return (timezone.now() - timedelta(hours=hours)).replace(microsecond=0)
 
 
 # --- The scheduled run -------------------------------------------------------
@@ -135,7 +64,7 @@ def test_pruned_snapshots_leave_and_errors_are_reported(recorded, make_volume):
     old = hours_ago(30)
     run_at(recorded, old, {volume.account: outcome(name_at(old), None, 10 * MIB)})
     now = hours_ago(0)
-    with pytest.raises(Exception, match="1 volume"):
+    with pytest.raises(CommandError, match="1 volume"):
         run_at(
             recorded,
             now,
@@ -168,7 +97,7 @@ def test_hostile_or_unknown_entries_are_not_stored(recorded, make_volume):
 def test_a_failing_wrapper_stops_the_run_with_its_reason(recorded, make_volume):
     make_volume()
     recorded.answer("snapshot-create.py", failed="another run holds the lock")
-    with pytest.raises(Exception, match="another run holds the lock"):
+    with pytest.raises(CommandError, match="another run holds the lock"):
         call_command("take_snapshots")
     assert not SnapshotRun.objects.exists()
 
@@ -232,22 +161,6 @@ def test_the_dashboard_shows_the_same_warning(recorded, make_volume):
 # --- Dashboard and admin pages -------------------------------------------------
 
 
-def answer_dashboard(recorded, volume, *taken, **space):
-    recorded.answer(
-        f"lvdisplay.py {volume.account}",
-        {
-            "volume": {
-                "user": volume.account,
-                "size_bytes": GIB,
-                "mounted": False,
-                "mount_point": "/nonexistent",
-                "filesystem": volume.filesystem,
-            }
-        },
-    )
-    recorded.answer(f"snapshot-list.py {volume.account}", listed(volume.account, *taken, **space))
-
-
 def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_volume):
     volume = make_volume()
     old, new = hours_ago(20 * 24), hours_ago(1)
@@ -299,29 +212,6 @@ def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, 
 
 
 # --- Browse and restore -----------------------------------------------------------
-
-
-HOSTILE_NAME = '<script>alert("x")</script>\\x1b[31m'
-
-
-def answer_browse(recorded, volume, snapshot, path="."):
-    recorded.answer(
-        f"snapshot-browse.py {volume.account} {snapshot} {path}",
-        {
-            "user": volume.account,
-            "snapshot": snapshot,
-            "path": path,
-            "entries": [
-                {"ref": "PHNjcmlwdD4", "name": HOSTILE_NAME, "type": "file",
-                 "size_bytes": 12, "modified": "2026-11-30T10:00:00Z"},
-                {"ref": "RG9jcw", "name": "Docs", "type": "dir",
-                 "size_bytes": 0, "modified": "2026-11-30T10:00:00Z"},
-                {"ref": "../x", "name": "bad ref", "type": "file"},
-            ],
-            "total": 3,
-            "truncated": False,
-        },
-    )  # fmt: skip
 
 
 def test_browse_shows_names_escaped_and_addresses_them_by_ref(recorded, make_volume):
@@ -482,7 +372,7 @@ def test_a_refused_early_destruction_keeps_the_volume(recorded, make_volume):
         f"lvremove.py {volume.account}", refused="a snapshot is protected until 2026-12-14 10:00"
     )
     recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
-    with pytest.raises(Exception, match="1 not destroyed"):
+    with pytest.raises(CommandError, match="1 not destroyed"):
         call_command("take_snapshots")
     assert Volume.objects.filter(pk=volume.pk, suspended_at__isnull=False).exists()
     assert Operation.objects.get().state == Operation.State.FAILED
@@ -520,3 +410,17 @@ def test_taken_at_of_reads_only_snapshot_names():
     )
     for name in ("@GMT-2026.13.30-10.20.30", "@GMT-2026.11.30-10.20.30x", "x", ""):
         assert services.taken_at_of(name) is None
+
+
+def test_deletion_is_refused_when_the_snapshots_cant_be_read(recorded, make_volume):
+    volume = make_volume()
+    when = hours_ago(1)
+    run_at(recorded, when, {volume.account: outcome(name_at(when), MIB, 10 * MIB)})
+    recorded.answer(f"snapshot-list.py {volume.account}", failed="btrfs: no such device")
+    volumes.request_delete(volume.owner, volume.owner, volume.account)
+    operation = Operation.objects.get()
+    assert operation.state == Operation.State.FAILED
+    assert "not deleted: its snapshots could not be read" in operation.message
+    volume.refresh_from_db()
+    assert not volume.pending_destruction
+    assert [call[0] for call in recorded.calls()] == ["snapshot-create.py", "snapshot-list.py"]
