@@ -352,11 +352,16 @@ def test_a_deletion_can_be_undone(recorded, make_volume):
 
 def test_a_suspended_volume_is_destroyed_once_due_with_an_audit_record(recorded, make_volume):
     volume = make_volume(suspended_at=hours_ago(400), destroy_after=hours_ago(1))
+    taken = hours_ago(15 * 24)
+    Snapshot.objects.create(
+        account=volume.account, name=name_at(taken), taken_at=taken, used_bytes=0, size_bytes=GIB
+    )
     for wrapper in ("lvremove.py", "rmdir.py", "deluser.py"):
         recorded.answer(f"{wrapper} {volume.account}", None)
     recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
     call_command("take_snapshots")
     assert not Volume.objects.filter(pk=volume.pk).exists()
+    assert not Snapshot.objects.filter(account=volume.account).exists()
     operation = Operation.objects.get()
     assert (operation.kind, operation.state, operation.actor_name) == (
         Operation.Kind.DESTROY,

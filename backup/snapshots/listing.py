@@ -76,23 +76,28 @@ def _time(value) -> datetime | None:
     return parsed
 
 
-def volume_snapshots(account: str, record: dict) -> VolumeSnapshots:
-    """One volume's entry of snapshot-list.py, checked field by field."""
+def _measured(accounts) -> dict:
+    """{(account, snapshot name): (changed bytes, changed files)}, one query."""
+    rows = Snapshot.objects.filter(account__in=list(accounts)).values_list(
+        "account", "name", "changed_bytes", "changed_files"
+    )
+    return {(account, name): (changed, files) for account, name, changed, files in rows}
+
+
+def volume_snapshots(account: str, record: dict, measured: dict | None = None) -> VolumeSnapshots:
+    """One volume's entry of snapshot-list.py, checked field by field;
+    ``measured`` is _measured() of at least this account."""
     if not isinstance(record, dict) or not record.get("supported"):
         return VolumeSnapshots(supported=False)
-    measured = {
-        row[0]: row[1:]
-        for row in Snapshot.objects.filter(account=account).values_list(
-            "name", "changed_bytes", "changed_files"
-        )
-    }
+    if measured is None:
+        measured = _measured([account])
     snapshots = []
     for entry in record.get("snapshots") or []:
         name = entry.get("name") if isinstance(entry, dict) else None
         taken_at = taken_at_of(name) if isinstance(name, str) else None
         if taken_at is None:
             continue
-        changed = measured.get(name, (None, None))
+        changed = measured.get((account, name), (None, None))
         snapshots.append(
             SnapshotInfo(
                 name=name,
@@ -134,7 +139,10 @@ def all_snapshots() -> dict[str, VolumeSnapshots]:
         records = commands.snapshots() or {}
     except PrivilegedError as error:
         raise SnapshotsUnavailable(str(error)) from error
-    return {account: volume_snapshots(account, record) for account, record in records.items()}
+    measured = _measured(records)
+    return {
+        account: volume_snapshots(account, record, measured) for account, record in records.items()
+    }
 
 
 def current_mass_change(account: str) -> MassChange | None:

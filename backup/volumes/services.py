@@ -306,6 +306,8 @@ def _destroy(volume):
         commands.remove_volume(account)
         commands.remove_mount_point(account)
         commands.delete_account(account)
+    # The figures of its snapshots must not meet a later volume of the same name.
+    Snapshot.objects.filter(account=account).delete()
     volume.delete()
 
 
