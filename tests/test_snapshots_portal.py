@@ -46,7 +46,8 @@ def test_one_privileged_call_stores_every_volumes_snapshot(recorded, make_volume
             second.account: outcome(name_at(when), None, 20 * MIB),
         },
     )
-    assert recorded.calls() == [["snapshot-create.py"]]
+    # One call takes every snapshot; one more reads the space they hold.
+    assert recorded.calls() == [["snapshot-create.py"], ["snapshot-list.py"]]
     stored = Snapshot.objects.get(account=first.account)
     assert (stored.name, stored.taken_at, stored.changed_bytes, stored.used_bytes) == (
         name_at(when),
@@ -57,6 +58,25 @@ def test_one_privileged_call_stores_every_volumes_snapshot(recorded, make_volume
     assert Snapshot.objects.get(account=second.account).changed_bytes is None
     run = SnapshotRun.objects.get()
     assert (run.volumes, run.snapshots, run.errors) == (2, 2, {})
+
+
+def test_the_run_records_the_space_all_snapshots_hold(recorded, make_volume):
+    first, second = make_volume(), make_volume()
+    when = hours_ago(1)
+    recorded.answer(
+        "snapshot-list.py",
+        {
+            "volumes": {
+                **listed(first.account, when, snapshot_bytes=30 * MIB)["volumes"],
+                **listed(second.account, when, snapshot_bytes=12 * MIB)["volumes"],
+            }
+        },
+    )
+    run_at(recorded, when, {first.account: outcome(name_at(when), MIB, 10 * MIB)})
+    assert SnapshotRun.objects.get().snapshot_bytes == 42 * MIB
+    recorded.answer("snapshot-list.py", failed="busy")
+    run_at(recorded, when, {first.account: outcome(name_at(when), MIB, 10 * MIB)})
+    assert SnapshotRun.objects.first().snapshot_bytes is None
 
 
 def test_pruned_snapshots_leave_and_errors_are_reported(recorded, make_volume):
@@ -368,7 +388,7 @@ def test_a_suspended_volume_is_destroyed_once_due_with_an_audit_record(recorded,
         Operation.State.SUCCEEDED,
         "(scheduled)",
     )
-    assert [call[0] for call in recorded.calls()][1:] == ["lvremove.py", "rmdir.py", "deluser.py"]
+    assert [call[0] for call in recorded.calls()][2:] == ["lvremove.py", "rmdir.py", "deluser.py"]
 
 
 def test_a_refused_early_destruction_keeps_the_volume(recorded, make_volume):
@@ -428,4 +448,4 @@ def test_deletion_is_refused_when_the_snapshots_cant_be_read(recorded, make_volu
     assert "not deleted: its snapshots could not be read" in operation.message
     volume.refresh_from_db()
     assert not volume.pending_destruction
-    assert [call[0] for call in recorded.calls()] == ["snapshot-create.py", "snapshot-list.py"]
+    assert recorded.calls()[-1] == ["snapshot-list.py", volume.account]

@@ -55,6 +55,9 @@ class SnapshotRun(models.Model):
     pruned = models.PositiveIntegerField()
     # {account: error}, for the volumes the wrapper could not snapshot.
     errors = models.JSONField(default=dict, blank=True)
+    # What every volume's snapshots hold together after the run, for the
+    # pool view (which makes no privileged call for it); None if unknown.
+    snapshot_bytes = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-taken_at"]

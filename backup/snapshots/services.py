@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backup.privileged import commands
+from backup.privileged.client import PrivilegedError
 from backup.volumes.models import Volume
 
 from . import alerts
@@ -52,9 +53,26 @@ def take_snapshots() -> RunReport:
     """Snapshot every volume (one privileged call), record, detect, announce."""
     result = commands.take_snapshots() or {}
     report = record_run(result)
+    report.run.snapshot_bytes = _snapshot_space()
+    report.run.save(update_fields=["snapshot_bytes"])
     for mass_change in report.mass_changes:
         alerts.announce(mass_change)
     return report
+
+
+def _snapshot_space() -> int | None:
+    """What all snapshots hold now: a second privileged call per run (not
+    per volume), so the pool view can show it without one of its own."""
+    try:
+        records = commands.snapshots() or {}
+    except PrivilegedError as error:
+        logger.error("snapshot space unknown: %s", error)
+        return None
+    return sum(
+        _count(record.get("snapshot_bytes")) or 0
+        for record in records.values()
+        if isinstance(record, dict)
+    )
 
 
 def record_run(result: dict, now: datetime | None = None) -> RunReport:

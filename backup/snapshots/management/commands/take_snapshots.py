@@ -10,9 +10,10 @@ class Command(BaseCommand):
     help = (
         "Snapshot every btrfs volume, measure what changed since each one's previous "
         "snapshot and prune per the retention policy, in one privileged call "
-        "(snapshot-create.py); store the figures, email the owner and the admins about a "
-        "mass change, and destroy deleted volumes whose protection has ended. Hourly, from "
-        "cron or the systemd timer."
+        "(snapshot-create.py, and snapshot-list.py for the space the snapshots hold, "
+        "whatever the number of volumes); store the figures, email the owner and the "
+        "admins about a mass change, and destroy deleted volumes whose protection has "
+        "ended. Hourly, from cron or the systemd timer."
     )
 
     def handle(self, *args, **options):
