@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from backup.operations.models import Operation
-from backup.snapshots import services
+from backup.snapshots import restore, services
 from backup.snapshots.detection import mass_change_reason
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
 from backup.volumes import services as volumes
@@ -176,6 +176,14 @@ def test_the_dashboard_shows_the_same_warning(recorded, make_volume):
     page = Client(REMOTE_USER=volume.account).get("/").content.decode()
     assert 'data-testid="mass-change"' in page
     assert name_at(before) in page
+    # Once the whole volume was restored, the warning has done its job.
+    recorded.answer(
+        f"snapshot-rollback.py {volume.account} {name_at(before)}",
+        {"user": volume.account, "snapshot": name_at(before), "kept_as": name_at(hours_ago(0))},
+    )
+    restore.request_rollback(volume.owner, volume.owner, name_at(before), volume.account)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert 'data-testid="mass-change"' not in page
 
 
 # --- Dashboard and admin pages -------------------------------------------------
@@ -187,6 +195,7 @@ def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_vol
     run_at(recorded, new, {volume.account: outcome(name_at(new), 7 * MIB, 100 * MIB)})
     answer_dashboard(recorded, volume, old, new)
     page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert recorded.calls() == [["lvdisplay.py", volume.account]]  # as without snapshots
     table = page[page.index('data-testid="snapshot-table"') :]
     assert table.index(name_at(new)) < table.index(name_at(old))  # newest first
     assert "7.0\xa0MB" in table
@@ -217,13 +226,16 @@ def test_ext4_volumes_say_snapshots_need_btrfs(recorded, make_volume):
 def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, settings):
     volume = make_volume()
     recorded.answer("snapshot-list.py", listed(volume.account, hours_ago(1)))
+    services.refresh_listing()
     recorded.answer(
         "vgdisplay.py",
         {"size_bytes": 20 * GIB, "allocated_bytes": GIB, "free_bytes": 19 * GIB, "used_bytes": GIB},
     )
     assert Client(REMOTE_USER=volume.account).get("/staff/snapshots/").status_code == 403
     settings.BACKUP_ADMINS = ["snapboss"]
+    recorded.forget_calls()
     page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
+    assert recorded.calls() == [["vgdisplay.py"]]  # the snapshots are read as stored
     assert "14 days after each snapshot" in page
     assert "hourly for 24 hours, daily for 14 days, weekly for 8 weeks" in page
     assert "Snapshots hold 50.0\xa0MB of the 1.0\xa0GB used in the pool" in page
@@ -310,7 +322,11 @@ def test_restoring_the_whole_volume_needs_the_typed_name(recorded, make_volume):
     assert operation.kind == Operation.Kind.ROLLBACK
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert name_at(hours_ago(0))[:14] in operation.message
-    assert recorded.calls() == [["snapshot-rollback.py", volume.account, snapshot]]
+    # Then the list is read again, so the state kept shows at once.
+    assert recorded.calls() == [
+        ["snapshot-rollback.py", volume.account, snapshot],
+        ["snapshot-list.py", volume.account],
+    ]
 
 
 @pytest.mark.parametrize(
@@ -449,3 +465,18 @@ def test_deletion_is_refused_when_the_snapshots_cant_be_read(recorded, make_volu
     volume.refresh_from_db()
     assert not volume.pending_destruction
     assert recorded.calls()[-1] == ["snapshot-list.py", volume.account]
+
+
+def test_the_stored_list_follows_the_wrappers_list(recorded, make_volume):
+    volume = make_volume()
+    gone, kept = hours_ago(5), hours_ago(2)
+    run_at(recorded, gone, {volume.account: outcome(name_at(gone), MIB, 10 * MIB)})
+    # A snapshot the run did not take (kept by a restore of the whole volume)
+    # appears, one that is no longer there goes, protection is the wrapper's.
+    listing = listed(volume.account, kept)
+    listing["volumes"][volume.account]["snapshots"][0]["protected_until"] = "2027-01-01T00:00:00Z"
+    recorded.answer("snapshot-list.py", listing)
+    assert services.refresh_listing() == 50 * MIB
+    stored = Snapshot.objects.get(account=volume.account)
+    assert (stored.name, stored.changed_bytes) == (name_at(kept), None)
+    assert stored.protected_until == datetime(2027, 1, 1, tzinfo=UTC)

@@ -1,25 +1,19 @@
-"""A volume's snapshots as its pages show them: the wrapper's list (cached
-briefly, like the volume's state) joined with the change each run measured."""
+"""A volume's snapshots as its pages show them, read from what the hourly
+run stored (snapshot-create.py's figures, snapshot-list.py's protection and
+space): no privileged call per page view."""
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from backup.privileged import commands
-from backup.privileged.client import PrivilegedError
+from backup.operations.models import Operation
 
-from .models import MassChange, Snapshot
-from .services import taken_at_of
+from .models import MassChange, Snapshot, SnapshotSpace
 
 # A volume this full, with only protected snapshots to free, needs space.
 FULL_PERCENT = 90
-
-
-class SnapshotsUnavailable(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -40,6 +34,8 @@ class VolumeSnapshots:
     snapshot_bytes: int | None = None
     used_bytes: int = 0
     size_bytes: int = 0
+    # When the server last listed them; None: not yet.
+    listed_at: datetime | None = None
 
     @property
     def snapshot_percent(self) -> int | None:
@@ -62,95 +58,67 @@ class VolumeSnapshots:
         )
 
 
-def _int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _time(value) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    if parsed is not None and timezone.is_naive(parsed):
-        return None
-    return parsed
-
-
-def _measured(accounts) -> dict:
-    """{(account, snapshot name): (changed bytes, changed files)}, one query."""
-    rows = Snapshot.objects.filter(account__in=list(accounts)).values_list(
-        "account", "name", "changed_bytes", "changed_files"
+def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
+    # Until the list has said, the policy mirrored in settings stands in.
+    until = row.protected_until or row.taken_at + timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    return SnapshotInfo(
+        name=row.name,
+        taken_at=row.taken_at,
+        protected_until=until,
+        protected=until > now,
+        exclusive_bytes=row.exclusive_bytes,
+        changed_bytes=row.changed_bytes,
+        changed_files=row.changed_files,
     )
-    return {(account, name): (changed, files) for account, name, changed, files in rows}
 
 
-def volume_snapshots(account: str, record: dict, measured: dict | None = None) -> VolumeSnapshots:
-    """One volume's entry of snapshot-list.py, checked field by field;
-    ``measured`` is _measured() of at least this account."""
-    if not isinstance(record, dict) or not record.get("supported"):
-        return VolumeSnapshots(supported=False)
-    if measured is None:
-        measured = _measured([account])
-    snapshots = []
-    for entry in record.get("snapshots") or []:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        taken_at = taken_at_of(name) if isinstance(name, str) else None
-        if taken_at is None:
-            continue
-        changed = measured.get((account, name), (None, None))
-        snapshots.append(
-            SnapshotInfo(
-                name=name,
-                taken_at=taken_at,
-                protected_until=_time(entry.get("protected_until")),
-                protected=bool(entry.get("protected")),
-                exclusive_bytes=_int(entry.get("exclusive_bytes")),
-                changed_bytes=changed[0],
-                changed_files=changed[1],
-            )
-        )
-    snapshots.sort(key=lambda snapshot: snapshot.taken_at, reverse=True)
+def _volume(space: SnapshotSpace | None, rows: list, now: datetime) -> VolumeSnapshots:
+    if space is not None and not space.supported:
+        return VolumeSnapshots(supported=False, listed_at=space.listed_at)
     return VolumeSnapshots(
         supported=True,
-        snapshots=snapshots,
-        snapshot_bytes=_int(record.get("snapshot_bytes")),
-        used_bytes=_int(record.get("used_bytes")) or 0,
-        size_bytes=_int(record.get("size_bytes")) or 0,
+        snapshots=[_info(row, now) for row in sorted(rows, key=lambda row: row.taken_at)[::-1]],
+        snapshot_bytes=space.snapshot_bytes if space else None,
+        used_bytes=space.used_bytes if space else 0,
+        size_bytes=space.size_bytes if space else 0,
+        listed_at=space.listed_at if space else None,
     )
 
 
-def snapshots_of(account: str, version: int) -> VolumeSnapshots:
-    """The volume's snapshots; the privileged query is reused for a short
-    while, and ``version`` (as for the volume's state) ends that early."""
-    key = f"volume-snapshots:{account}:{version}"
-    record = cache.get(key)
-    if record is None:
-        try:
-            record = (commands.snapshots(account) or {}).get(account, {})
-        except PrivilegedError as error:
-            raise SnapshotsUnavailable(str(error)) from error
-        cache.set(key, record, settings.VOLUME_CACHE_SECONDS)
-    return volume_snapshots(account, record)
+def snapshots_of(account: str) -> VolumeSnapshots:
+    space = SnapshotSpace.objects.filter(account=account).first()
+    return _volume(space, list(Snapshot.objects.filter(account=account)), timezone.now())
 
 
-def all_snapshots() -> dict[str, VolumeSnapshots]:
-    """Every volume's snapshots, in one privileged call (admin pages)."""
-    try:
-        records = commands.snapshots() or {}
-    except PrivilegedError as error:
-        raise SnapshotsUnavailable(str(error)) from error
-    measured = _measured(records)
+def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
+    """Every given volume's snapshots, in two queries."""
+    accounts = list(accounts)
+    spaces = {space.account: space for space in SnapshotSpace.objects.filter(account__in=accounts)}
+    rows = {}
+    for row in Snapshot.objects.filter(account__in=accounts):
+        rows.setdefault(row.account, []).append(row)
+    now = timezone.now()
     return {
-        account: volume_snapshots(account, record, measured) for account, record in records.items()
+        account: _volume(spaces.get(account), rows.get(account, []), now) for account in accounts
     }
 
 
 def current_mass_change(account: str) -> MassChange | None:
-    """The newest mass change whose restore point is still protected: as long
-    as restoring to it is possible, the warning stays."""
+    """The newest mass change whose restore point is still protected (as long
+    as restoring to it is possible, the warning stays), unless the whole
+    volume was restored since: then its owner has acted on it."""
     cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
-    return (
+    change = (
         MassChange.objects.select_related("snapshot")
         .filter(snapshot__account=account, restore_point_taken_at__gte=cutoff)
         .first()
     )
+    if change is None:
+        return None
+    restored = Operation.objects.filter(
+        owner_name=account,
+        kind=Operation.Kind.ROLLBACK,
+        state=Operation.State.SUCCEEDED,
+        finished_at__gte=change.snapshot.taken_at,
+    ).exists()
+    return None if restored else change

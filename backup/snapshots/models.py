@@ -1,5 +1,7 @@
 """What the scheduled snapshot run reported: each snapshot with the change
-it measured, the changes far beyond a volume's usual, and the runs."""
+it measured and its protection, each volume's snapshot space, the changes
+far beyond a volume's usual, and the runs. Pages read only these (like the
+backup scans), so showing snapshots costs no privileged call."""
 
 from django.db import models
 
@@ -16,6 +18,9 @@ class Snapshot(models.Model):
     changed_files = models.BigIntegerField(null=True)
     used_bytes = models.BigIntegerField()
     size_bytes = models.BigIntegerField()
+    # From the wrappers' list (root's policy decides them).
+    protected_until = models.DateTimeField(null=True, blank=True)
+    exclusive_bytes = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["account", "taken_at"]
@@ -26,6 +31,20 @@ class Snapshot(models.Model):
 
     def __str__(self):
         return f"{self.account}/{self.name}"
+
+
+class SnapshotSpace(models.Model):
+    """A volume's snapshot space as snapshot-list.py last reported it."""
+
+    account = models.CharField(max_length=32, unique=True)
+    supported = models.BooleanField()
+    snapshot_bytes = models.BigIntegerField(null=True, blank=True)
+    used_bytes = models.BigIntegerField(default=0)
+    size_bytes = models.BigIntegerField(default=0)
+    listed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"snapshot space of {self.account}"
 
 
 class MassChange(models.Model):

@@ -15,7 +15,7 @@ from backup.privileged.client import PrivilegedError, Refused
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 
-from .services import SNAPSHOT_NAME
+from .services import SNAPSHOT_NAME, refresh_listing
 
 # A ref is the base64url (unpadded) of one raw name; a path is "." or refs
 # joined with "/". Names reach the wrapper only this way, never as text. A
@@ -199,6 +199,7 @@ def rollback(operation: Operation) -> str:
             % {"contact": settings.SUPPORT_CONTACT},
             error,
         ) from error
+    refresh_listing(volume.account)  # the state kept as a new snapshot shows at once
     kept_as = str(result.get("kept_as", ""))[:40]
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
     return _(

@@ -15,11 +15,6 @@ from . import listing, restore, staff
 from .forms import PathForm, RollbackForm
 
 
-def _version(user):
-    latest = user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
-    return latest.pk if latest else 0
-
-
 @signed_in_required
 def snapshot_list(request):
     volume = volumes.volume_of(request.user)
@@ -32,10 +27,7 @@ def snapshot_list(request):
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
         "quota": quota_for(request.user),
     }
-    try:
-        context["snapshots"] = listing.snapshots_of(volume.account, _version(request.user))
-    except listing.SnapshotsUnavailable:
-        context["snapshots_unavailable"] = True
+    context["snapshots"] = listing.snapshots_of(volume.account)
     return render(request, "snapshots/list.html", context)
 
 

@@ -39,7 +39,7 @@ def home(request):
         context["state"] = status.volume_state(volume.account, _latest_version(user))
     except status.StatusUnavailable:
         context["status_unavailable"] = True
-    context.update(_snapshot_context(volume, user))
+    context.update(_snapshot_context(volume))
     context.update(
         quota=quota_for(user),
         add_space_target=services.add_space_target(volume),
@@ -49,17 +49,14 @@ def home(request):
     return render(request, "volumes/dashboard.html", context)
 
 
-def _snapshot_context(volume, user):
+def _snapshot_context(volume):
     """The dashboard's snapshot card (read from the snapshots app)."""
     context = {
         "mass_change": listing.current_mass_change(volume.account),
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
     }
     if volume.filesystem == volume.Filesystem.BTRFS and not volume.pending_destruction:
-        try:
-            context["snapshots"] = listing.snapshots_of(volume.account, _latest_version(user))
-        except listing.SnapshotsUnavailable:
-            context["snapshots_unavailable"] = True
+        context["snapshots"] = listing.snapshots_of(volume.account)
     return context
 
 
