@@ -56,6 +56,9 @@ GRAMMAR = {
     "defragment-btrfs.py": ("USER",),
     "scrub-btrfs.py": ("USER",),
     "fetch_backups.py": ("USER",),
+    "snapshot-create.py": ("USER?",),
+    "snapshot-list.py": ("USER?",),
+    "snapshot-prune.py": ("USER",),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
 READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py")

@@ -1,14 +1,15 @@
 #!/usr/bin/python3 -IB
 """lvremove.py USER: remove USER's volume and everything on it.
 
-Refused while it is mounted: unmount it first (umount.py)."""
+Refused while it is mounted (unmount it first, umount.py), and while any of
+its snapshots is still protected, saying until when."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, locks, paths, storage, validate
+from wrapperlib import cli, locks, paths, snapshot_ops, snapshots, storage, validate
 from wrapperlib.errors import Refusal
 from wrapperlib.storage import actions, in_use
 
@@ -23,6 +24,12 @@ def main(args):
             raise Refusal(f"{name}'s volume is mounted; unmount it first")
         if volume.device is not None and in_use(volume.device):
             raise Refusal(f"{name}'s volume is in use")
+        until = snapshot_ops.protection_end_unmounted(store, name, snapshots.now())
+        if until is not None:
+            raise Refusal(
+                f"{name}'s volume holds snapshots protected until {snapshots.iso(until)};"
+                " it can be removed after that"
+            )
         store.remove(name)
     return {"user": name}
 

@@ -49,3 +49,26 @@ SYSLOG_ADDRESS = "/dev/log"
 # Bounds for reading what users wrote (backup discovery, Time Machine removal).
 SCAN_MAX_ENTRIES = 200000
 SCAN_MAX_SECONDS = 20
+
+# Snapshots (btrfs volumes only). Each volume's top level, holding the data
+# subvolume and its read-only snapshots, is mounted by root at
+# <SNAPSHOTS_ROOT>/<user>, outside every share's path.
+SNAPSHOTS_ROOT = "/srv/usersnapshots"
+# No wrapper deletes a snapshot younger than this, whatever it is asked.
+SNAPSHOT_PROTECTION_DAYS = 14
+# Which unprotected snapshots retention keeps: the newest one in each of the
+# last N hours, days, ISO weeks and months (UTC).
+SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
+# Below this share of free space, the oldest unprotected snapshots go first.
+SNAPSHOT_MIN_FREE_PERCENT = 10
+# Bounds for measuring what changed since the previous snapshot.
+SNAPSHOT_CHANGE_MAX_SECONDS = 60
+SNAPSHOT_CHANGE_MAX_EXTENTS = 5000000
+# Bounds for browsing and restoring from a snapshot (read as the user).
+SNAPSHOT_BROWSE_MAX_ENTRIES = 1000
+SNAPSHOT_RESTORE_MAX_ENTRIES = 200000
+SNAPSHOT_RESTORE_MAX_SECONDS = 600
+# Tests only: "YYYY-MM-DDTHH:MM:SSZ" stands in for the clock, so retention and
+# protection can be tried over simulated time. Only root can set it (this
+# file and local_settings.py are root's); None in production.
+SNAPSHOT_CLOCK = None

@@ -97,14 +97,21 @@ def fetch_backups(user):
 # --- Snapshots (btrfs volumes; the others answer "supported": false) --------
 
 
-def take_snapshots():
-    """Snapshot, measure and prune every volume, in one privileged call."""
+def take_all_snapshots():
+    """The scheduled run: every btrfs volume, one privileged call."""
     return run("snapshot-create.py")
 
 
-def snapshots(user=None):
-    """The snapshots of one volume (``user``) or of all, by user."""
-    return run("snapshot-list.py", *([user] if user else []))["volumes"]
+def take_snapshot(user):
+    return run("snapshot-create.py", user)
+
+
+def all_snapshots():
+    return run("snapshot-list.py")["volumes"]
+
+
+def snapshots(user):
+    return run("snapshot-list.py", user)["volumes"].get(user)
 
 
 def prune_snapshots(user):

@@ -193,9 +193,8 @@ FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
 # policy (root's wrappers_settings); these mirror it so the pages can explain
 # it; keep them equal to root's values. The portal never deletes a snapshot.
 SNAPSHOT_PROTECTION_DAYS = 14
-SNAPSHOT_RETENTION = {"hourly_hours": 24, "daily_days": 14, "weekly_weeks": 8, "monthly_months": 12}
-# Where root mounts each btrfs volume's top level (the wrappers' setting).
-SNAPSHOTS_ROOT = Path("/srv/userbackup-snapshots")
+# The newest snapshot in each of the last N hours, days, ISO weeks, months.
+SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
 # Mass-change alert: a snapshot whose change since the one before is far
 # beyond the volume's usual. Both rules need at least MASS_CHANGE_MIN_BYTES
 # changed: below that a restore costs little and small volumes are all noise.

@@ -78,7 +78,6 @@ _OPTIONAL = {
     "email_host": str,
     "snapshot_protection_days": int,
     "snapshot_retention": dict,
-    "snapshots_root": Path,
     "mass_change_min_bytes": int,
     "mass_change_share": float,
     "mass_change_median_factor": int,

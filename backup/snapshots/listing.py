@@ -49,11 +49,13 @@ class VolumeSnapshots:
 
     @property
     def held_by_protected_only(self) -> bool:
-        """Full, and what snapshots hold can't be freed until protection ends."""
+        """Full, and what snapshots hold can't be freed until protection ends
+        (retention has already removed every unprotected one it could). The
+        space they hold counts when measured; unmeasured, it may be anything."""
         return (
             self.full
             and bool(self.snapshots)
-            and bool(self.snapshot_bytes)
+            and self.snapshot_bytes != 0
             and all(snapshot.protected for snapshot in self.snapshots)
         )
 

@@ -51,7 +51,7 @@ class RunReport:
 
 def take_snapshots() -> RunReport:
     """Snapshot every volume (one privileged call), record, detect, announce."""
-    result = commands.take_snapshots() or {}
+    result = commands.take_all_snapshots() or {}
     report = record_run(result)
     report.run.snapshot_bytes = refresh_listing()
     report.run.save(update_fields=["snapshot_bytes"])
@@ -74,7 +74,7 @@ def refresh_listing(account: str | None = None) -> int | None:
     list could not be read (what is stored stays). Bulk queries: a thousand
     volumes with their whole retention are tens of thousands of snapshots."""
     try:
-        records = commands.snapshots(account) or {}
+        records = {account: commands.snapshots(account)} if account else commands.all_snapshots()
     except PrivilegedError as error:
         logger.error("snapshot list not read: %s", error)
         return None
@@ -137,7 +137,9 @@ def refresh_listing(account: str | None = None) -> int | None:
         # What is left was taken outside the scheduled run (the state kept by
         # a restore of the whole volume): listed, with no change measured.
         Snapshot.objects.bulk_create(listed.values(), batch_size=500)
-    return sum(space.snapshot_bytes or 0 for space in spaces)
+    measured = [space.snapshot_bytes for space in spaces if space.snapshot_bytes is not None]
+    # The wrappers measure it only with btrfs quota groups on: else unknown.
+    return sum(measured) if measured else None
 
 
 def record_run(result: dict, now: datetime | None = None) -> RunReport:

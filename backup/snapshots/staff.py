@@ -61,6 +61,7 @@ def page_context() -> dict:
     rows = [VolumeRow(account, every[account]) for account in sorted(every)]
     context["rows"] = rows
     context["snapshot_bytes"] = sum(row.snapshots.snapshot_bytes or 0 for row in rows)
+    # Shown only when measured (the wrappers need btrfs quota groups for it).
     try:
         context["pool"] = commands.pool()  # the page's one privileged call
     except PrivilegedError:

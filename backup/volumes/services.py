@@ -285,7 +285,7 @@ def _may_have_protected_snapshots(volume):
 def _protected_until(account):
     """When the volume's newest protected snapshot stops being protected, or
     None when nothing is protected (or the volume can't have snapshots)."""
-    record = (commands.snapshots(account) or {}).get(account) or {}
+    record = commands.snapshots(account) or {}
     if not record.get("supported"):
         return None
     ends = []

@@ -84,7 +84,14 @@ def create(uid_min=40000, uid_max=49999):
     os.chmod(base, 0o755)
     group = f"bmt{token}"
     subprocess.run(["groupadd", group], check=True)
-    for sub, mode in (("srv", 0o755), ("pool", 0o700), ("locks", 0o700), ("samba", 0o755)):
+    subs = (
+        ("srv", 0o755),
+        ("snapshots", 0o755),
+        ("pool", 0o700),
+        ("locks", 0o700),
+        ("samba", 0o755),
+    )
+    for sub, mode in subs:
         (base / sub).mkdir(mode=mode)
     samba = base / "samba"
     for sub in ("private", "state", "cache", "lock", "pid", "log"):
@@ -104,6 +111,7 @@ def create(uid_min=40000, uid_max=49999):
     settings = {
         "BACKEND": "loopfile",
         "DIRECTORIES_ROOT": str(base / "srv"),
+        "SNAPSHOTS_ROOT": str(base / "snapshots"),
         "LOOPFILE_POOL": str(base / "pool"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
         "MANAGED_GROUP": group,

@@ -12,3 +12,9 @@ def owner_only(fd, uid):
     # A default ACL can only be set by path: this one names the open
     # directory itself, so no symlink can redirect it.
     acl.applyto(f"/proc/self/fd/{fd}", posix1e.ACL_TYPE_DEFAULT)
+
+
+def readable_by(fd, uid):
+    """Root's directory open at fd: uid may list and enter it, nothing more;
+    nobody else anything (the snapshot folder smbd reads as the user)."""
+    posix1e.ACL(text=f"u::rwx,u:{uid}:r-x,g::---,m::r-x,o::---").applyto(fd)

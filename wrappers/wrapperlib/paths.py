@@ -61,3 +61,35 @@ def loopfile_image(user):
     if not stat.S_ISREG(info.st_mode):
         raise Refusal(f"{path} exists and is not a regular file")
     return path
+
+
+def snapshots_root():
+    """SNAPSHOTS_ROOT, resolved, made when missing (its parent must exist);
+    it must be root's alone, as every snapshot mount under it is root's."""
+    configured = settings().SNAPSHOTS_ROOT
+    if not os.path.lexists(configured) and os.path.isdir(os.path.dirname(configured)):
+        os.mkdir(configured, 0o755)
+        os.chmod(configured, 0o755)
+    root = _configured_directory(configured, "snapshots directory")
+    info = os.stat(root)
+    if info.st_uid != 0 or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise Refusal(
+            f"the snapshots directory {root} must be owned by root and writable by root only"
+        )
+    return root
+
+
+def top_level_point(user):
+    """<SNAPSHOTS_ROOT>/<user>, where root mounts the top level of user's
+    btrfs volume; user must already be validated. Not a symlink."""
+    root = snapshots_root()
+    path = root / user
+    if path.parent != root or path.name != user:
+        raise Refusal(f"invalid snapshots mount point for {user}")
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0:
+        raise Refusal(f"{path} exists and is not a directory of root's")
+    return path

@@ -4,11 +4,12 @@ user and hold the volume's lock."""
 
 import contextlib
 import os
+import pwd
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import filesystems, locks, mounts, paths, validate
+from .. import filesystems, layout, locks, mounts, paths, validate
 from ..errors import Failure, Refusal
 from . import GIB, backend, in_use, mounted_filesystem
 
@@ -70,6 +71,8 @@ def format_volume(store, user, fstype):
         )
     with attached(store, user) as device:
         filesystems.make(device, fstype)
+        if fstype == "btrfs":
+            layout.make(device, pwd.getpwnam(user).pw_uid)
     return fstype
 
 
@@ -88,7 +91,10 @@ def mount_volume(store, user):
     filesystems.require_supported(fstype)
     device = store.device(user, attach=True)
     try:
-        filesystems.mount(device, mount_point, fstype)
+        if fstype == "btrfs":
+            layout.mount(device, user, mount_point)
+        else:
+            filesystems.mount(device, mount_point, fstype)
     except BaseException:
         if volume.device is None:
             store.detach(user)
@@ -101,7 +107,10 @@ def unmount_volume(store, user):
     mount_point = paths.mount_point(user)
     volume = store.get(user)
     was_mounted = mount_state(volume, mount_point) is not None
-    if was_mounted:
+    device = volume.device if volume is not None else None
+    if layout.top_mounted(user, device) is not None:
+        was_mounted = layout.unmount(user, device, mount_point)
+    elif was_mounted:
         if not mounts.umount(mount_point):
             raise Refusal(filesystems.BUSY)
     elif volume is not None and volume.device is not None and in_use(volume.device):

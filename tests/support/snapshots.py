@@ -1,0 +1,139 @@
+"""Helpers for the snapshot tests: a real volume with the snapshot layout,
+the simulated clock (a root-owned wrapper setting), running things as the
+backup account, and checksums of a tree."""
+
+import contextlib
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+
+from support import accounts
+from support.storage import backup_account, clean_volume, mount_options, mount_point, ok
+
+
+def top_point(wrappers, user):
+    return Path(wrappers.settings["SNAPSHOTS_ROOT"]) / user
+
+
+def snapshot_folder(wrappers, user):
+    return top_point(wrappers, user) / "snapshots"
+
+
+def clean_snapshot_volume(wrappers, user):
+    """clean_volume, plus the top level's mount when a failed test left it."""
+    wrappers.run("umount.py", user)
+    top = top_point(wrappers, user)
+    data = mount_point(wrappers, user)
+    for point in (data, top):
+        if mount_options(point) is not None:
+            subprocess.run(["umount", "-l", str(point)], capture_output=True, check=False)
+    clean_volume(wrappers, user)
+    with contextlib.suppress(FileNotFoundError, OSError):
+        top.rmdir()
+
+
+@contextlib.contextmanager
+def volume(wrappers, filesystem="btrfs", gib="1"):
+    """A backup account with a mounted, owned volume, as the portal makes
+    one; everything removed afterwards (protected snapshots included: the
+    removal here is by hand, as root)."""
+    with backup_account(wrappers) as entry:
+        user = entry.pw_name
+        try:
+            for wrapper, args in (
+                ("lvcreate.py", (gib,)),
+                (f"mkfs-{filesystem}.py", ()),
+                ("mkdir.py", ()),
+                ("mount.py", ()),
+                ("chown.py", ()),
+                ("chmod.py", ()),
+                ("setfacl.py", ()),
+            ):
+                ok(wrappers, wrapper, user, *args)
+            yield entry
+        finally:
+            clean_snapshot_volume(wrappers, user)
+
+
+@contextlib.contextmanager
+def clock(wrappers, when, **overrides):
+    """The wrappers' clock set to when (YYYY-MM-DDTHH:MM:SSZ), restored after."""
+    with accounts.settings_override(wrappers, SNAPSHOT_CLOCK=when, **overrides):
+        yield
+
+
+def set_clock(wrappers, when, **overrides):
+    wrappers.write_local_settings(SNAPSHOT_CLOCK=when, **overrides)
+
+
+def as_user(entry, argv, **kwargs):
+    """Run argv as the backup account (its uid and gid, no other group)."""
+    return subprocess.run(
+        argv,
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        **kwargs,
+    )
+
+
+def write_as(entry, path, data):
+    """Write bytes at path as the backup account (so ownership is theirs)."""
+    result = subprocess.run(
+        ["/usr/bin/dd", f"of={path}", "status=none"],
+        input=data,
+        user=entry.pw_uid,
+        group=entry.pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def checksums(root):
+    """{relative path: sha256} of every regular file under root (as root)."""
+    found = {}
+    root = Path(root)
+    for directory, _, names in os.walk(root):
+        for name in names:
+            path = Path(directory, name)
+            if path.is_file() and not path.is_symlink():
+                found[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def tree_state(root):
+    """Names, types, sizes, modes and owners under root: what a refused or
+    attempted change must leave as it was."""
+    found = {}
+    root = Path(root)
+    for directory, subdirectories, names in os.walk(root):
+        for name in [*subdirectories, *names]:
+            path = Path(directory, name)
+            info = os.lstat(path)
+            found[str(path.relative_to(root))] = (
+                info.st_mode,
+                info.st_uid,
+                info.st_size,
+                info.st_ino,
+            )
+    return found
+
+
+def mounted_subvolume(path):
+    """(root within the filesystem, per-mount and superblock options) of
+    what is mounted at path, or None."""
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            if fields[4] == str(path):
+                separator = fields.index("-")
+                options = set(fields[5].split(",")) | set(fields[separator + 3].split(","))
+                return fields[3], options
+    return None

@@ -1,0 +1,249 @@
+"""Protected snapshots on real loop-file btrfs volumes, through the real
+wrappers: the layout, taking and measuring snapshots, listing them,
+retention and protection over simulated time (the root-owned SNAPSHOT_CLOCK
+setting), and lvremove refusing while a snapshot is protected."""
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import posix1e
+import pytest
+
+from support import snapshots as snap
+from support.storage import mount_options, mount_point, ok, refused
+
+pytestmark = pytest.mark.root
+
+T0 = "2026-03-02T00:00:00Z"
+
+
+def names_in(wrappers, user):
+    return sorted(p.name for p in snap.snapshot_folder(wrappers, user).iterdir())
+
+
+def listed(wrappers, user):
+    return ok(wrappers, "snapshot-list.py", user)["volumes"][user]
+
+
+@pytest.fixture
+def btrfs(wrappers):
+    with snap.volume(wrappers) as entry:
+        yield entry
+
+
+def test_layout_mounts_data_at_the_share_path_and_the_top_level_for_root(wrappers, btrfs):
+    user = btrfs.pw_name
+    data, top = mount_point(wrappers, user), snap.top_point(wrappers, user)
+    data_root, data_options = snap.mounted_subvolume(data)
+    top_root, top_options = snap.mounted_subvolume(top)
+    assert (data_root, top_root) == ("/data", "/")
+    assert {"nodev", "nosuid", "noexec", "subvol=/data"} <= data_options
+    assert {"nodev", "nosuid", "noexec", "subvolid=5"} <= top_options
+    # The share shows only the data subvolume, which the user owns.
+    assert os.listdir(data) == []
+    assert os.stat(data).st_uid == btrfs.pw_uid
+    assert sorted(os.listdir(top)) == ["data", "snapshots"]
+    for path in (top, top / "snapshots"):
+        info = os.lstat(path)
+        assert (info.st_uid, stat.S_IMODE(info.st_mode) & 0o007) == (0, 0)
+        acl = posix1e.ACL(file=str(path)).to_any_text(options=posix1e.TEXT_NUMERIC_IDS).decode()
+        assert f"user:{btrfs.pw_uid}:r-x" in acl
+    assert stat.S_IMODE(os.stat(top.parent).st_mode) == 0o755
+    assert os.stat(top.parent).st_uid == 0
+
+    ok(wrappers, "umount.py", user)
+    assert mount_options(data) is None
+    assert mount_options(top) is None
+    assert not top.exists()
+    ok(wrappers, "mount.py", user)
+    assert snap.mounted_subvolume(data)[0] == "/data"
+    assert snap.mounted_subvolume(top)[0] == "/"
+
+
+@pytest.mark.parametrize("filesystem", ["ext4", "xfs"])
+def test_ext4_and_xfs_volumes_answer_unsupported(wrappers, filesystem):
+    with snap.volume(wrappers, filesystem=filesystem) as entry:
+        user = entry.pw_name
+        assert not snap.top_point(wrappers, user).exists()
+        entry_listed = listed(wrappers, user)
+        assert entry_listed["supported"] is False
+        assert entry_listed["snapshots"] == []
+        assert entry_listed["size_bytes"] > 0
+        created = ok(wrappers, "snapshot-create.py", user)
+        assert created["supported"] is False
+        assert created["snapshot"] is None
+        assert created["error"] is None
+        pruned = ok(wrappers, "snapshot-prune.py", user)
+        assert pruned == {"user": user, "supported": False, "pruned": [], "kept": 0}
+        everyone = ok(wrappers, "snapshot-create.py")["volumes"]
+        assert user not in everyone
+
+
+def test_snapshots_measure_what_changed_without_naming_files(wrappers, btrfs):
+    user = btrfs.pw_name
+    data = mount_point(wrappers, user)
+    marker = "secret-name-marker"
+    snap.write_as(btrfs, data / f"{marker}-a", os.urandom(100_000))
+    with snap.clock(wrappers, T0):
+        first = ok(wrappers, "snapshot-create.py", user)
+    assert first["snapshot"] == "@GMT-2026.03.02-00.00.00"
+    assert (first["changed_bytes"], first["changed_files"]) == (None, None)
+    assert first["error"] is None
+    assert first["pruned"] == []
+
+    sizes = [200_000, 300_000, 50]
+    for number, size in enumerate(sizes):
+        snap.write_as(btrfs, data / f"{marker}-new\n{number}", os.urandom(size))
+    os.rename(data / f"{marker}-a", data / f"{marker}-renamed")
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        result = wrappers.run("snapshot-create.py")
+    assert result.returncode == 0, result.stderr
+    assert marker not in result.stdout
+    second = json.loads(result.stdout)
+    assert second["taken_at"] == "2026-03-02T01:00:00Z"
+    mine = second["volumes"][user]
+    assert mine["snapshot"] == "@GMT-2026.03.02-01.00.00"
+    assert mine["changed_files"] == len(sizes)
+    # Extents are whole 4 KiB blocks, a 50-byte file is stored inline.
+    assert sum(sizes) <= mine["changed_bytes"] < sum(sizes) + len(sizes) * 4096
+    assert mine["size_bytes"] > mine["used_bytes"] > sum(sizes)
+
+    with snap.clock(wrappers, "2026-03-02T02:00:00Z"):
+        unchanged = ok(wrappers, "snapshot-create.py", user)
+    assert (unchanged["changed_bytes"], unchanged["changed_files"]) == (0, 0)
+    assert names_in(wrappers, user) == [
+        "@GMT-2026.03.02-00.00.00",
+        "@GMT-2026.03.02-01.00.00",
+        "@GMT-2026.03.02-02.00.00",
+    ]
+    # Each snapshot is read-only and holds the data as it was.
+    folder = snap.snapshot_folder(wrappers, user)
+    assert sorted(os.listdir(folder / "@GMT-2026.03.02-00.00.00")) == [f"{marker}-a"]
+    assert len(os.listdir(folder / "@GMT-2026.03.02-01.00.00")) == 4
+    with pytest.raises(OSError, match="Read-only file system"):
+        (folder / "@GMT-2026.03.02-01.00.00" / "new").write_bytes(b"x")
+
+
+def test_the_same_second_twice_is_reported_not_overwritten(wrappers, btrfs):
+    user = btrfs.pw_name
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+        before = names_in(wrappers, user)
+        line = refused(wrappers, "snapshot-create.py", user)
+        assert "already taken" in line
+        everyone = ok(wrappers, "snapshot-create.py")["volumes"][user]
+    assert everyone["snapshot"] is None
+    assert "already taken" in everyone["error"]
+    assert names_in(wrappers, user) == before
+
+
+def test_list_reports_protection_oldest_first(wrappers, btrfs):
+    user = btrfs.pw_name
+    for when in ("2026-03-02T00:00:00Z", "2026-03-01T12:00:00Z"):
+        with snap.clock(wrappers, when):
+            ok(wrappers, "snapshot-create.py", user)
+    with snap.clock(wrappers, "2026-03-15T06:00:00Z"):
+        volume = listed(wrappers, user)
+        everyone = ok(wrappers, "snapshot-list.py")["volumes"]
+    assert everyone[user] == volume
+    assert volume["supported"] is True
+    assert volume["snapshots"] == [
+        {
+            "name": "@GMT-2026.03.01-12.00.00",
+            "taken_at": "2026-03-01T12:00:00Z",
+            "protected_until": "2026-03-15T12:00:00Z",
+            "protected": True,
+            "exclusive_bytes": None,
+        },
+        {
+            "name": "@GMT-2026.03.02-00.00.00",
+            "taken_at": "2026-03-02T00:00:00Z",
+            "protected_until": "2026-03-16T00:00:00Z",
+            "protected": True,
+            "exclusive_bytes": None,
+        },
+    ]
+    with snap.clock(wrappers, "2026-03-15T12:00:00Z"):
+        flags = [s["protected"] for s in listed(wrappers, user)["snapshots"]]
+    assert flags == [False, True]
+
+
+def test_retention_and_protection_over_simulated_time(wrappers, btrfs):
+    """One day's protection, two hours and two days of retention, a
+    snapshot every six hours for three days (see the hand count below)."""
+    user = btrfs.pw_name
+    policy = {
+        "SNAPSHOT_PROTECTION_DAYS": 1,
+        "SNAPSHOT_RETENTION": {"hourly": 2, "daily": 2, "weekly": 0, "monthly": 0},
+    }
+    times = [f"2026-03-0{day}T{hour:02d}:00:00Z" for day in (1, 2, 3) for hour in (0, 6, 12, 18)]
+    try:
+        for when in times:
+            snap.set_clock(wrappers, when, **policy)
+            result = ok(wrappers, "snapshot-create.py", user)
+            assert result["error"] is None
+        # At day 3 18:00: day 3's four are protected; the newest of day 2
+        # and of day 1 (18:00, inside the two-day window) are kept by daily.
+        assert names_in(wrappers, user) == [
+            "@GMT-2026.03.01-18.00.00",
+            "@GMT-2026.03.02-18.00.00",
+            "@GMT-2026.03.03-00.00.00",
+            "@GMT-2026.03.03-06.00.00",
+            "@GMT-2026.03.03-12.00.00",
+            "@GMT-2026.03.03-18.00.00",
+        ]
+        # A day and an hour later nothing is protected: daily keeps day 3's
+        # newest, which is also the newest of all.
+        snap.set_clock(wrappers, "2026-03-04T19:00:00Z", **policy)
+        pruned = ok(wrappers, "snapshot-prune.py", user)
+        assert pruned["pruned"] == [
+            "@GMT-2026.03.01-18.00.00",
+            "@GMT-2026.03.02-18.00.00",
+            "@GMT-2026.03.03-00.00.00",
+            "@GMT-2026.03.03-06.00.00",
+            "@GMT-2026.03.03-12.00.00",
+        ]
+        assert pruned["kept"] == 1
+        assert names_in(wrappers, user) == ["@GMT-2026.03.03-18.00.00"]
+    finally:
+        wrappers.write_local_settings()
+
+
+def test_protected_snapshots_survive_prune_and_block_lvremove(wrappers, btrfs):
+    user = btrfs.pw_name
+    policy = {"SNAPSHOT_RETENTION": {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0}}
+    try:
+        for when in (T0, "2026-03-02T00:10:00Z", "2026-03-02T00:20:00Z"):
+            snap.set_clock(wrappers, when, **policy)
+            assert ok(wrappers, "snapshot-create.py", user)["pruned"] == []
+        snap.set_clock(wrappers, "2026-03-16T00:05:00Z", **policy)
+        pruned = ok(wrappers, "snapshot-prune.py", user)
+        # Past its 14 days the first goes; the others are protected, and the
+        # newest would be kept anyway.
+        assert pruned["pruned"] == ["@GMT-2026.03.02-00.00.00"]
+        assert pruned["kept"] == 2
+        ok(wrappers, "umount.py", user)
+        line = refused(wrappers, "lvremove.py", user)
+        assert "protected until 2026-03-16T00:20:00Z" in line
+        assert snap.top_point(wrappers, user).exists() is False
+        snap.set_clock(wrappers, "2026-03-16T00:20:00Z", **policy)
+        ok(wrappers, "lvremove.py", user)
+    finally:
+        wrappers.write_local_settings()
+
+
+def test_an_older_btrfs_volume_without_the_layout_is_mounted_whole(wrappers):
+    """A btrfs volume formatted before snapshots existed keeps working."""
+    with snap.volume(wrappers, filesystem="ext4") as entry:
+        user = entry.pw_name
+        ok(wrappers, "umount.py", user)
+        image = Path(wrappers.settings["LOOPFILE_POOL"]) / f"{user}.img"
+        subprocess.run(["wipefs", "-a", "-q", str(image)], check=True)
+        subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
+        ok(wrappers, "mount.py", user)
+        assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/"
+        assert mount_options(snap.top_point(wrappers, user)) is None
+        assert listed(wrappers, user)["supported"] is False

@@ -1,0 +1,45 @@
+#!/usr/bin/python3 -IB
+"""snapshot-create.py [USER]: the scheduled snapshot run.
+
+Without USER, one call for every mounted btrfs volume: take a read-only
+snapshot of its data, measure what changed since the previous one (from the
+filesystem's extent generations, no file name read), then prune per
+retention and, when free space is low, the oldest unprotected snapshots.
+One volume's error never stops the others. With USER, the same for one
+volume."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+from wrapperlib import cli, locks, snapshot_ops, snapshots, storage, validate
+from wrapperlib.errors import Failure, Refusal
+
+
+def one_volume(user, moment):
+    try:
+        name = validate.managed_account(user).pw_name
+        with locks.volume_lock(name):
+            return snapshot_ops.snapshot_volume(name, moment)
+    except (Refusal, Failure, OSError) as error:
+        return snapshot_ops.unsupported_result(user, str(error))
+
+
+def main(args):
+    moment = snapshots.now()
+    if args:
+        (user,) = validate.arguments(args, "USER")
+        name = validate.managed_account(user).pw_name
+        with locks.volume_lock(name):
+            return {"user": name, **snapshot_ops.snapshot_volume(name, moment)}
+    results = {
+        volume["user"]: one_volume(volume["user"], moment)
+        for volume in storage.inventory()["volumes"]
+        if volume["filesystem"] == "btrfs"
+    }
+    return {"taken_at": snapshots.iso(moment), "volumes": results}
+
+
+if __name__ == "__main__":
+    cli.run(main)

@@ -1,0 +1,29 @@
+#!/usr/bin/python3 -IB
+"""snapshot-list.py [USER]: the snapshots of every volume (one call), or of
+USER's; oldest first, each with when it was taken and until when it is
+protected. Volumes without snapshots (ext4, xfs) say "supported": false."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+
+from wrapperlib import cli, snapshot_ops, storage, validate
+
+
+def main(args):
+    if args:
+        (user,) = validate.arguments(args, "USER")
+        name = validate.managed_account(user).pw_name
+        if storage.backend().get(name) is None:
+            return {"volumes": {}}
+        return {"volumes": {name: snapshot_ops.listing(name)}}
+    volumes = {}
+    for volume in storage.inventory()["volumes"]:
+        # Listing reads nothing a user wrote; names come from the pool.
+        volumes[volume["user"]] = snapshot_ops.listing(validate.username(volume["user"]))
+    return {"volumes": volumes}
+
+
+if __name__ == "__main__":
+    cli.run(main)

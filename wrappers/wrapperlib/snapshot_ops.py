@@ -1,0 +1,220 @@
+"""Taking, listing, measuring and deleting one volume's snapshots.
+
+Callers have validated the user and hold the volume's lock. Every deletion
+goes through ``delete``, which asks ``snapshots.require_unprotected`` first:
+there is no other path to ``btrfs subvolume delete`` on a snapshot.
+"""
+
+import os
+import stat
+from datetime import datetime
+
+from . import btrfs_changes, commands, filesystems, layout, mounts, paths, snapshots, storage
+from .config import settings
+from .errors import Failure, Refusal
+from .storage import actions
+
+SUBVOLUME_SYNC_SECONDS = 120
+
+
+def top_level(user: str) -> str | None:
+    """<SNAPSHOTS_ROOT>/<user> when the volume's data and top level are both
+    mounted with the snapshot layout; None when the volume has no snapshots
+    (ext4, xfs, an older btrfs without the layout, or not mounted)."""
+    store = storage.backend()
+    volume = store.get(user)
+    if volume is None or volume.device is None:
+        return None
+    table = mounts.table()
+    fstype = storage.mounted_filesystem(volume, paths.mount_point(user), table)
+    if fstype != "btrfs":
+        return None
+    top = layout.top_mounted(user, volume.device, table)
+    if top is None or not layout.has_layout(top):
+        return None
+    return os.fspath(top)
+
+
+def require_top_level(user: str) -> str:
+    top = top_level(user)
+    if top is None:
+        raise Refusal(f"{user}'s volume has no snapshots (they need a mounted btrfs volume)")
+    return top
+
+
+def _folder(top):
+    return os.path.join(top, layout.SNAPSHOTS)
+
+
+def names(top: str) -> list[str]:
+    """The snapshots, oldest first: read-only subvolumes whose names are
+    snapshot names (the folder is root's; anything else there is ignored)."""
+    found = []
+    with os.scandir(_folder(top)) as entries:
+        for entry in entries:
+            if snapshots.taken_at(entry.name) is None:
+                continue
+            info = entry.stat(follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode) and info.st_ino == layout.SUBVOLUME_ROOT_INO:
+                found.append(entry.name)
+    return sorted(found, key=snapshots.taken_at)
+
+
+def path_of(top: str, name: str) -> str:
+    """The path of an existing snapshot; refused when there is none."""
+    snapshots.snapshot_name(name)
+    if name not in names(top):
+        raise Refusal(f"there is no snapshot {name}")
+    return os.path.join(_folder(top), name)
+
+
+def take(top: str, moment: datetime) -> str:
+    name = snapshots.name_for(moment)
+    target = os.path.join(_folder(top), name)
+    if os.path.lexists(target):
+        raise Refusal(f"a snapshot was already taken at {snapshots.iso(moment)}")
+    commands.run(["btrfs", "subvolume", "snapshot", "-r", os.path.join(top, layout.DATA), target])
+    return name
+
+
+def delete(top: str, name: str, moment: datetime) -> None:
+    snapshots.require_unprotected(name, moment)
+    commands.run(["btrfs", "subvolume", "delete", path_of(top, name)])
+
+
+def usage(top: str) -> dict:
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        return filesystems.usage(fd)
+    finally:
+        os.close(fd)
+
+
+def change_since_previous(
+    top: str, name: str, previous: str | None
+) -> tuple[int | None, int | None]:
+    """(changed_bytes, changed_files) of snapshot name since previous; None
+    for both when there is no previous snapshot to compare with."""
+    if previous is None:
+        return None, None
+    config = settings()
+    since = btrfs_changes.generation(os.path.join(_folder(top), previous))
+    measured = btrfs_changes.measure(
+        os.path.join(_folder(top), name),
+        since,
+        config.SNAPSHOT_CHANGE_MAX_SECONDS,
+        config.SNAPSHOT_CHANGE_MAX_EXTENTS,
+    )
+    return measured["changed_bytes"], measured["changed_files"]
+
+
+def _free_percent(top):
+    figures = usage(top)
+    return 100 * figures["free_bytes"] / max(1, figures["size_bytes"])
+
+
+def prune(top: str, moment: datetime) -> list[str]:
+    """Delete what retention doesn't keep; then, while free space is below
+    SNAPSHOT_MIN_FREE_PERCENT, the oldest unprotected snapshots (never the
+    newest). Returns the names deleted, oldest first."""
+    existing = names(top)
+    keep = snapshots.to_keep(existing, moment)
+    pruned = []
+    for name in existing:
+        if name not in keep:
+            delete(top, name, moment)
+            pruned.append(name)
+    remaining = [name for name in existing if name in keep]
+    threshold = settings().SNAPSHOT_MIN_FREE_PERCENT
+    candidates = [n for n in remaining[:-1] if not snapshots.is_protected(n, moment)]
+    while candidates and _free_percent(top) < threshold:
+        name = candidates.pop(0)
+        delete(top, name, moment)
+        pruned.append(name)
+        # Space comes back only once btrfs has cleaned the deleted subvolume.
+        commands.run(["btrfs", "subvolume", "sync", top], timeout=SUBVOLUME_SYNC_SECONDS)
+    return pruned
+
+
+def listing(user: str) -> dict:
+    """snapshot-list.py's entry for one volume."""
+    top = top_level(user)
+    if top is None:
+        volume_usage = _data_usage(user)
+        return {"supported": False, "snapshots": [], "snapshot_bytes": None, **volume_usage}
+    moment = snapshots.now()
+    figures = usage(top)
+    return {
+        "supported": True,
+        "snapshots": [snapshots.describe(name, moment) for name in names(top)],
+        "snapshot_bytes": None,
+        "used_bytes": figures["used_bytes"],
+        "size_bytes": figures["size_bytes"],
+    }
+
+
+def _data_usage(user):
+    mount_point = paths.mount_point(user)
+    if storage.mounted_filesystem(storage.backend().get(user), mount_point, mounts.table()) is None:
+        return {"used_bytes": 0, "size_bytes": 0}
+    fd = os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        figures = filesystems.usage(fd)
+    finally:
+        os.close(fd)
+    return {"used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+
+
+def unsupported_result(user: str, error: str | None = None) -> dict:
+    """VOLRESULT for a volume that has no snapshots (or could not be looked at)."""
+    figures = {"used_bytes": 0, "size_bytes": 0} if error else _data_usage(user)
+    return {
+        "supported": False,
+        "snapshot": None,
+        "changed_bytes": None,
+        "changed_files": None,
+        "pruned": [],
+        "error": error,
+        **figures,
+    }
+
+
+def snapshot_volume(user: str, moment: datetime) -> dict:
+    """The scheduled run for one volume: take, measure, prune (VOLRESULT)."""
+    top = top_level(user)
+    if top is None:
+        return unsupported_result(user)
+    previous = names(top)
+    name = take(top, moment)
+    result = {
+        "supported": True,
+        "snapshot": name,
+        "changed_bytes": None,
+        "changed_files": None,
+        "pruned": [],
+    }
+    try:
+        result["changed_bytes"], result["changed_files"] = change_since_previous(
+            top, name, previous[-1] if previous else None
+        )
+        result["pruned"] = prune(top, moment)
+        result["error"] = None
+    except (Refusal, Failure, OSError) as error:
+        # The snapshot is taken; what failed after it is reported with it.
+        result["error"] = str(error)
+    figures = usage(top)
+    return {**result, "used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+
+
+def protection_end_unmounted(store, user: str, moment: datetime) -> datetime | None:
+    """When the last protected snapshot of user's unmounted volume stops
+    being protected; None when none is (or the volume holds no snapshots).
+    The top level is mounted read-only somewhere private to look."""
+    probe = store.probe_path(user)
+    if probe is None or filesystems.detect(probe) != "btrfs":
+        return None
+    with actions.attached(store, user) as device, layout.private_top(device, read_only=True) as top:
+        if not layout.has_layout(top):
+            return None
+        protected = [name for name in names(top) if snapshots.is_protected(name, moment)]
+    return snapshots.protected_until(protected[-1]) if protected else None
