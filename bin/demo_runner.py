@@ -94,7 +94,7 @@ def wrapper_settings():
         "BACKEND": "loopfile",
         "DIRECTORIES_ROOT": str(VAR / "srv" / "userbackup"),
         # Each btrfs volume's top level (its snapshots), beside the shares.
-        "SNAPSHOTS_ROOT": str(VAR / "srv" / "usersnapshots"),
+        "SNAPSHOTS_ROOT": str(VAR / "srv" / "userbackup-snapshots"),
         "LOOPFILE_POOL": str(POOL_MOUNT / "images"),
         "LOOPFILE_POOL_SIZE_GIB": None,
         "MANAGED_GROUP": GROUP,
@@ -160,7 +160,7 @@ def prepare_system():
     for path, mode in (
         (VAR / "srv", 0o755),
         (VAR / "srv" / "userbackup", 0o755),
-        (VAR / "srv" / "usersnapshots", 0o755),
+        (VAR / "srv" / "userbackup-snapshots", 0o755),
         (VAR / "locks", 0o700),
     ):
         path.mkdir(mode=mode, exist_ok=True)

@@ -57,7 +57,8 @@ def served_by_testparm(text, tmp_path):
 
 
 def test_the_servers_configuration_passes_testparm_with_what_the_share_needs(production, tmp_path):
-    served = served_by_testparm(generate(), tmp_path)
+    text = generate()
+    served = served_by_testparm(text, tmp_path)
     server, share = served["global"], served["homes"]
     assert server["server min protocol"] == "SMB3_00"
     assert server["server signing"] == "required"
@@ -75,7 +76,10 @@ def test_the_servers_configuration_passes_testparm_with_what_the_share_needs(pro
     assert share["valid users"] == "%S"
     assert share["read only"] == "No"
     assert share["browseable"] == "No"
-    assert share["vfs objects"] == "full_audit catia fruit streams_xattr"
+    assert share["vfs objects"] == "full_audit catia fruit streams_xattr shadow_copy2"
+    # testparm expands %U (to nothing, with no one logged on): check the text.
+    assert "   include = /srv/userbackup-snapshots/%U.conf\n" in text
+    assert share["shadow:format"] == "@GMT-%Y.%m.%d-%H.%M.%S"
     assert share["fruit:metadata"] == "stream"
     assert share["fruit:time machine"] == "yes"
     assert share["full_audit:success"] == "connect disconnect"

@@ -41,7 +41,8 @@ def test_layout_mounts_data_at_the_share_path_and_the_top_level_for_root(wrapper
     top_root, top_options = snap.mounted_subvolume(top)
     assert (data_root, top_root) == ("/data", "/")
     assert {"nodev", "nosuid", "noexec", "subvol=/data"} <= data_options
-    assert {"nodev", "nosuid", "noexec", "subvolid=5"} <= top_options
+    assert {"nodev", "nosuid", "noexec", "subvolid=5", "ro"} <= top_options
+    assert "rw" in data_options
     # The share shows only the data subvolume, which the user owns.
     assert os.listdir(data) == []
     assert os.stat(data).st_uid == btrfs.pw_uid
@@ -54,7 +55,13 @@ def test_layout_mounts_data_at_the_share_path_and_the_top_level_for_root(wrapper
     assert stat.S_IMODE(os.stat(top.parent).st_mode) == 0o755
     assert os.stat(top.parent).st_uid == 0
 
+    # Samba's share includes this file (as %U.conf) for shadow_copy2.
+    include = top.with_name(f"{user}.conf")
+    assert include.read_text() == f"shadow:snapdir = {top}/snapshots\n"
+    assert (os.stat(include).st_uid, stat.S_IMODE(os.stat(include).st_mode)) == (0, 0o644)
+
     ok(wrappers, "umount.py", user)
+    assert not include.exists()
     assert mount_options(data) is None
     assert mount_options(top) is None
     assert not top.exists()
@@ -136,6 +143,7 @@ def test_the_same_second_twice_is_reported_not_overwritten(wrappers, btrfs):
         assert "already taken" in line
         everyone = ok(wrappers, "snapshot-create.py")["volumes"][user]
     assert everyone["snapshot"] is None
+    assert everyone["supported"] is True
     assert "already taken" in everyone["error"]
     assert names_in(wrappers, user) == before
 

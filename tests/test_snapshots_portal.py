@@ -441,7 +441,7 @@ def test_the_admin_page_lists_pending_volumes_with_the_root_only_command(
     page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
     pending = page[page.index('data-testid="pending"') :]
     assert volume.account in pending
-    assert f"{settings.EARLY_DESTRUCTION_TOOL} {volume.account}" in pending
+    assert f"{settings.WRAPPERS_PATH}/tools/destroy-protected.py {volume.account}" in pending
     assert "can't shorten the protection, by design" in page
 
 

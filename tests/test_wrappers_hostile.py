@@ -28,7 +28,8 @@ PRESENT = sorted(
 )
 
 # Each wrapper's positional arguments: USER (an existing backup account),
-# NEW_USER (a name useradd.py will create), USER? (optional USER), SIZE.
+# NEW_USER (a name useradd.py will create), USER? (optional USER), SIZE,
+# SNAPSHOT (a snapshot's name), PATH (a path in a snapshot, as refs).
 GRAMMAR = {
     "useradd.py": ("NEW_USER",),
     "deluser.py": ("USER",),
@@ -59,10 +60,16 @@ GRAMMAR = {
     "snapshot-create.py": ("USER?",),
     "snapshot-list.py": ("USER?",),
     "snapshot-prune.py": ("USER",),
+    "snapshot-rollback.py": ("USER", "SNAPSHOT"),
+    "snapshot-browse.py": ("USER", "SNAPSHOT", "PATH"),
+    "suspend.py": ("USER",),
+    "resume.py": ("USER",),
+    "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH"),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
 READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py")
 VALID_PASSWORD = b"Valid-Passw0rd\n"
+VALID_SNAPSHOT = "@GMT-2026.01.01-00.00.00"
 USER_SLOTS = ("USER", "NEW_USER", "USER?")
 
 BAD_NAMES = {
@@ -93,6 +100,25 @@ BAD_SIZES = [
     "1_0",
     "9999999",
     "99999999999999999999",
+]
+BAD_SNAPSHOTS = [
+    "",
+    ".",
+    "..",
+    "../data",
+    "@GMT-2026.01.01-00.00.00/..",
+    "@GMT-2026.01.01-00.00.00/",
+    "/@GMT-2026.01.01-00.00.00",
+    "@GMT-2026.01.01-00.00.00\n",
+    " @GMT-2026.01.01-00.00.00",
+    "@GMT-2026.13.01-00.00.00",  # no month 13
+    "@GMT-2026.02.30-00.00.00",
+    "@GMT-2026.1.1-0.0.0",
+    "@GMT-\u0662026.01.01-00.00.00",  # an Arabic-Indic digit
+    "-rf",
+    "snapshots",
+    "data",
+    "*",
 ]
 BAD_PASSWORDS = [
     b"Passw0rd-x\nroot:owned-pw",
@@ -151,12 +177,16 @@ class Hostile:
         self.victim = victim
         self.outsiders = outsiders
 
-    def args(self, wrapper, user=None, size="1"):
+    def args(self, wrapper, user=None, size="1", snapshot=None):
         values = []
         for slot in slots(wrapper):
             if slot in USER_SLOTS:
                 default = accounts.unique_name() if slot == "NEW_USER" else self.victim
                 values.append(default if user is None else user)
+            elif slot == "SNAPSHOT":
+                values.append(VALID_SNAPSHOT if snapshot is None else snapshot)
+            elif slot == "PATH":
+                values.append(".")
             else:
                 values.append(size)
         return values
@@ -272,6 +302,12 @@ def test_extra_and_missing_arguments(hostile, wrapper):
             ([], hostile.stdin(wrapper)),
         ]
     hostile.refuses_all(wrapper, cases, "expected")
+
+
+@pytest.mark.parametrize("wrapper", [w for w in PRESENT if "SNAPSHOT" in slots(w)])
+def test_bad_snapshot_names(hostile, wrapper):
+    cases = [(hostile.args(wrapper, snapshot=name), b"") for name in BAD_SNAPSHOTS]
+    hostile.refuses_all(wrapper, cases, "invalid snapshot name")
 
 
 @pytest.mark.parametrize("wrapper", reading_passwords())

@@ -8,6 +8,7 @@ retention and, when free space is low, the oldest unprotected snapshots.
 One volume's error never stops the others. With USER, the same for one
 volume."""
 
+import contextlib
 import os
 import sys
 
@@ -23,7 +24,11 @@ def one_volume(user, moment):
         with locks.volume_lock(name):
             return snapshot_ops.snapshot_volume(name, moment)
     except (Refusal, Failure, OSError) as error:
-        return snapshot_ops.unsupported_result(user, str(error))
+        result = snapshot_ops.unsupported_result(user, str(error))
+    # Nothing was taken, but a volume with the layout still has snapshots.
+    with contextlib.suppress(Refusal, Failure, OSError):
+        result["supported"] = snapshot_ops.top_level(user) is not None
+    return result
 
 
 def main(args):

@@ -17,7 +17,8 @@ def main(args):
         top = snapshot_ops.top_level(name)
         if top is None:
             return {"user": name, "supported": False, "pruned": [], "kept": 0}
-        pruned = snapshot_ops.prune(top, snapshots.now())
+        with snapshot_ops.writable(name) as top_rw:
+            pruned = snapshot_ops.prune(top_rw, snapshots.now())
         return {
             "user": name,
             "supported": True,

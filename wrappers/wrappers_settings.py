@@ -53,7 +53,7 @@ SCAN_MAX_SECONDS = 20
 # Snapshots (btrfs volumes only). Each volume's top level, holding the data
 # subvolume and its read-only snapshots, is mounted by root at
 # <SNAPSHOTS_ROOT>/<user>, outside every share's path.
-SNAPSHOTS_ROOT = "/srv/usersnapshots"
+SNAPSHOTS_ROOT = "/srv/userbackup-snapshots"
 # No wrapper deletes a snapshot younger than this, whatever it is asked.
 SNAPSHOT_PROTECTION_DAYS = 14
 # Which unprotected snapshots retention keeps: the newest one in each of the

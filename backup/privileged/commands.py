@@ -118,17 +118,17 @@ def prune_snapshots(user):
     return run("snapshot-prune.py", user)
 
 
-def browse_snapshot(user, snapshot, path):
+def roll_back(user, snapshot):
+    return run("snapshot-rollback.py", user, snapshot)
+
+
+def browse_snapshot(user, snapshot, path="."):
     """One folder of a snapshot; ``path`` is "." or refs joined with "/"."""
     return run("snapshot-browse.py", user, snapshot, path)
 
 
 def restore_from_snapshot(user, snapshot, path):
     return run("snapshot-restore.py", user, snapshot, path)
-
-
-def roll_back_to_snapshot(user, snapshot):
-    return run("snapshot-rollback.py", user, snapshot)
 
 
 def suspend(user):

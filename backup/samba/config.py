@@ -148,6 +148,10 @@ def directories_root():
     return _path("DIRECTORIES_ROOT", settings.DIRECTORIES_ROOT)
 
 
+def snapshots_root():
+    return _path("SNAPSHOTS_ROOT", settings.SNAPSHOTS_ROOT)
+
+
 def _checked(private):
     for name in ("private", "state", "lock", "pid", "cache", "log", "passdb"):
         value = getattr(private, name)
@@ -303,7 +307,7 @@ def _share_section(options):
             "filesystem must support them), Mac metadata as a stream, and the "
             "FULLSYNC capability Time Machine looks for. full_audit logs connects.",
             [
-                ("vfs objects", "full_audit catia fruit streams_xattr"),
+                ("vfs objects", "full_audit catia fruit streams_xattr shadow_copy2"),
                 ("fruit:metadata", "stream"),
                 ("fruit:time machine", "yes"),
                 ("fruit:time machine max size", max_size),
@@ -315,6 +319,21 @@ def _share_section(options):
                 ("full_audit:failure", "connect"),
                 ("full_audit:priority", "NOTICE"),
                 ("full_audit:syslog", "yes" if options.audit_to_syslog else "no"),
+            ],
+        ),
+        (
+            "Windows Previous Versions: the volume's read-only btrfs snapshots "
+            "(@GMT-YYYY.MM.DD-HH.MM.SS, UTC), which root mounts outside the share. "
+            "shadow_copy2 expands no %S in its own parameters, so mount.py writes "
+            "<SNAPSHOTS_ROOT>/<user>.conf naming the volume's snapshot folder "
+            "(shadow:snapdir), included here by %U, the share's only valid user. "
+            "shadow_copy2 comes last so the modules above it read snapshots too; "
+            "volumes without snapshots (ext4, xfs) list none.",
+            [
+                ("include", f"{snapshots_root()}/%U.conf"),
+                ("shadow:format", "@GMT-%Y.%m.%d-%H.%M.%S"),
+                ("shadow:localtime", "no"),
+                ("shadow:sort", "desc"),
             ],
         ),
     ]

@@ -119,6 +119,9 @@ WRAPPER_TIMEOUT_SECONDS = 900
 # Mount points of the volumes (as in the wrappers' settings); Samba shares
 # and the prerequisite checks use it.
 DIRECTORIES_ROOT = Path("/srv/userbackup")
+# Where root mounts each btrfs volume's top level, holding its snapshots (as
+# in the wrappers' settings); Samba's shadow_copy2 reads them from there.
+SNAPSHOTS_ROOT = Path("/srv/userbackup-snapshots")
 
 # Sizes in GiB, as in the original.
 DEFAULT_DISK_SIZE = 250
@@ -216,6 +219,3 @@ MASS_CHANGE_HISTORY = 48
 MASS_CHANGE_MIN_HISTORY = 6
 # Most folder entries one browse page shows (the wrapper has its own cap).
 SNAPSHOT_BROWSE_PAGE = 500
-# The root-only tool (not in sudoers) that destroys a suspended volume's
-# protected snapshots early; the admin page shows it with the user's name.
-EARLY_DESTRUCTION_TOOL = "/opt/backupmanagement/wrappers/tools/destroy-protected.py"

@@ -14,6 +14,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 VAR_DIR = BASE_DIR / "var"
 WRAPPERS_PATH = VAR_DIR / "wrappers"
 DIRECTORIES_ROOT = VAR_DIR / "srv" / "userbackup"
+SNAPSHOTS_ROOT = VAR_DIR / "srv" / "userbackup-snapshots"
 RRD_DIRECTORY = VAR_DIR / "rrd"
 # The demo collects every half minute: the last hour shows it moving.
 GRAPH_DEFAULT_PERIOD = "hour"

@@ -81,7 +81,6 @@ _OPTIONAL = {
     "mass_change_min_bytes": int,
     "mass_change_share": float,
     "mass_change_median_factor": int,
-    "early_destruction_tool": str,
     "email_port": int,
 }
 _RENAMED = {

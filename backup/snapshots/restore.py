@@ -188,7 +188,7 @@ def rollback(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot = operation.parameters["snapshot"]
     try:
-        result = commands.roll_back_to_snapshot(volume.account, snapshot) or {}
+        result = commands.roll_back(volume.account, snapshot) or {}
     except Refused as refusal:
         raise _fail(
             _("Your volume was not changed: %(reason)s.") % {"reason": refusal.reason}, refusal

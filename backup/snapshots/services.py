@@ -82,7 +82,7 @@ def refresh_listing(account: str | None = None) -> int | None:
         Volume.objects.filter(account__in=list(records)).values_list("account", flat=True)
     )
     now = timezone.now()
-    spaces, listed = [], {}
+    spaces, listed, listed_accounts = [], {}, []
     for name in known:
         record = records[name] if isinstance(records[name], dict) else {}
         supported = bool(record.get("supported"))
@@ -96,7 +96,12 @@ def refresh_listing(account: str | None = None) -> int | None:
                 listed_at=now,
             )
         )
-        for entry in (record.get("snapshots") or []) if supported else []:
+        if not supported:
+            # ext4/xfs, or not mounted (a suspended volume): its snapshots,
+            # if any, are unknown now, not gone; their rows stay.
+            continue
+        listed_accounts.append(name)
+        for entry in record.get("snapshots") or []:
             snapshot = entry.get("name") if isinstance(entry, dict) else None
             taken_at = taken_at_of(snapshot) if isinstance(snapshot, str) else None
             if taken_at is not None:
@@ -117,7 +122,7 @@ def refresh_listing(account: str | None = None) -> int | None:
             update_fields=["supported", "snapshot_bytes", "used_bytes", "size_bytes", "listed_at"],
         )
         changed, gone = [], []
-        for row in Snapshot.objects.filter(account__in=known).only(
+        for row in Snapshot.objects.filter(account__in=listed_accounts).only(
             "account", "name", "protected_until", "exclusive_bytes"
         ):
             fresh = listed.pop((row.account, row.name), None)

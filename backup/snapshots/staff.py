@@ -4,6 +4,7 @@ last run, recent mass changes and the volumes waiting to be destroyed."""
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 
@@ -15,6 +16,7 @@ from . import listing
 from .models import MassChange, SnapshotRun
 
 RECENT_MASS_CHANGES = 20
+EARLY_DESTRUCTION_TOOL = "tools/destroy-protected.py"
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ def policy() -> dict:
 
 
 def early_destruction_command(account: str) -> str:
-    return shlex.join([settings.EARLY_DESTRUCTION_TOOL, account])
+    """Root's tool beside the wrappers (never in sudoers; it asks for the
+    name to be typed again at a terminal)."""
+    return shlex.join([str(Path(settings.WRAPPERS_PATH) / EARLY_DESTRUCTION_TOOL), account])
 
 
 def page_context() -> dict:

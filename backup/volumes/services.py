@@ -8,7 +8,7 @@ operation. The functions in ``WORK`` run in the task worker.
 
 import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -274,14 +274,6 @@ def add_space(operation):
     return f"Your volume now has {new_size} GiB."
 
 
-def _may_have_protected_snapshots(volume):
-    """Whether the scheduled runs recorded a snapshot that may still be
-    protected. Without one, deletion needs no extra privileged call; and
-    should the records lag, lvremove.py still refuses while one is."""
-    cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
-    return Snapshot.objects.filter(account=volume.account, taken_at__gte=cutoff).exists()
-
-
 def _protected_until(account):
     """When the volume's newest protected snapshot stops being protected, or
     None when nothing is protected (or the volume can't have snapshots)."""
@@ -318,7 +310,7 @@ def delete(operation):
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
     protected_until = None
-    if _may_have_protected_snapshots(volume):
+    if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
         with _failing_as(
             "Your volume was not deleted: its snapshots could not be read. "
             "Please contact {contact}."

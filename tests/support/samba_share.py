@@ -32,7 +32,10 @@ CLIENT_ENV = samba_server.CLIENT_ENV
 def generate(install, directory, port):
     """Write the instance's smb.conf with the management command; its path."""
     target = directory / "smb.conf"
-    with override_settings(DIRECTORIES_ROOT=install.settings["DIRECTORIES_ROOT"]):
+    with override_settings(
+        DIRECTORIES_ROOT=install.settings["DIRECTORIES_ROOT"],
+        SNAPSHOTS_ROOT=install.settings["SNAPSHOTS_ROOT"],
+    ):
         call_command(
             "samba_config",
             "--port",

@@ -2,13 +2,14 @@
 the simulated clock (a root-owned wrapper setting), running things as the
 backup account, and checksums of a tree."""
 
+import ast
 import contextlib
 import hashlib
 import os
+import re
 import subprocess
 from pathlib import Path
 
-from support import accounts
 from support.storage import backup_account, clean_volume, mount_options, mount_point, ok
 
 
@@ -31,6 +32,8 @@ def clean_snapshot_volume(wrappers, user):
     clean_volume(wrappers, user)
     with contextlib.suppress(FileNotFoundError, OSError):
         top.rmdir()
+    with contextlib.suppress(FileNotFoundError):
+        top.with_name(f"{user}.conf").unlink()
 
 
 @contextlib.contextmanager
@@ -56,15 +59,27 @@ def volume(wrappers, filesystem="btrfs", gib="1"):
             clean_snapshot_volume(wrappers, user)
 
 
+def _current(wrappers):
+    """The settings now in the install's local_settings.py that a running
+    private smbd put there (its SAMBA_CONFIG), to keep across clock changes."""
+    text = (wrappers.path / "local_settings.py").read_text()
+    found = re.search(r"^SAMBA_CONFIG = (.+)$", text, re.M)
+    return {"SAMBA_CONFIG": ast.literal_eval(found.group(1))} if found else {}
+
+
 @contextlib.contextmanager
 def clock(wrappers, when, **overrides):
     """The wrappers' clock set to when (YYYY-MM-DDTHH:MM:SSZ), restored after."""
-    with accounts.settings_override(wrappers, SNAPSHOT_CLOCK=when, **overrides):
+    kept = _current(wrappers)
+    wrappers.write_local_settings(**kept, SNAPSHOT_CLOCK=when, **overrides)
+    try:
         yield
+    finally:
+        wrappers.write_local_settings(**kept)
 
 
 def set_clock(wrappers, when, **overrides):
-    wrappers.write_local_settings(SNAPSHOT_CLOCK=when, **overrides)
+    wrappers.write_local_settings(**_current(wrappers), SNAPSHOT_CLOCK=when, **overrides)
 
 
 def as_user(entry, argv, **kwargs):

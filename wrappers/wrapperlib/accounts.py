@@ -195,3 +195,31 @@ def password_command(set_password):
         return {"user": account.pw_name}
 
     return main
+
+
+def _unix_password_locked(name):
+    with open("/etc/shadow", encoding="utf-8") as shadow:
+        for line in shadow:
+            fields = line.split(":")
+            if fields[0] == name:
+                return fields[1].startswith("!")
+    return False
+
+
+def suspend_logons(entry):
+    """Disable the Samba entry and lock the Unix password (both undoable)."""
+    if entry.pw_name in samba_users():
+        commands.run(["smbpasswd", "-c", settings().SAMBA_CONFIG, "-d", entry.pw_name])
+    if not _unix_password_locked(entry.pw_name):
+        commands.run(["usermod", "-L", "--", entry.pw_name])
+
+
+def resume_logons(entry):
+    if entry.pw_name in samba_users():
+        commands.run(["smbpasswd", "-c", settings().SAMBA_CONFIG, "-e", entry.pw_name])
+    if _unix_password_locked(entry.pw_name):
+        commands.run(["usermod", "-U", "--", entry.pw_name])
+
+
+def logons_suspended(entry):
+    return _unix_password_locked(entry.pw_name)

@@ -7,6 +7,13 @@ top level at <SNAPSHOTS_ROOT>/<user>: the backup account may list and read
 it (so smbd, running as the user, serves Previous Versions) but owns
 nothing there, so it can't rename, delete, change or hide a snapshot.
 
+That mount is read-only: the snapshot's root directory is a copy of the
+data's, owned by the user, and the owner of a subvolume may clear its
+read-only flag (BTRFS_IOC_SUBVOL_SETFLAGS) through any writable mount; the
+ransomware drill found that. Root changes snapshots through a private,
+writable mount of the top level (``private_top``), made for each operation
+in a directory only root can enter.
+
 A btrfs volume made before this layout (no ``data`` subvolume) is mounted
 whole, as before, and has no snapshots.
 """
@@ -25,6 +32,7 @@ SNAPSHOTS = "snapshots"
 # The inode number of every btrfs subvolume's root directory.
 SUBVOLUME_ROOT_INO = 256
 TOP_OPTIONS = "subvolid=5"
+SHARED_TOP_OPTIONS = f"{TOP_OPTIONS},ro"
 DATA_OPTIONS = f"subvol={DATA}"
 
 
@@ -92,6 +100,25 @@ def _make_top_point(user):
 def _remove_top_point(point):
     with contextlib.suppress(OSError):
         os.rmdir(point)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_samba_include(point))
+
+
+def _samba_include(point):
+    return f"{point}.conf"
+
+
+def _write_samba_include(point):
+    """<SNAPSHOTS_ROOT>/<user>.conf, which the share's configuration
+    includes (as %U.conf): shadow_copy2 doesn't expand %S in its own
+    parameters, so each volume's snapshot folder is named here."""
+    target = _samba_include(point)
+    temporary = f"{target}.new"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)
 
 
 def mount(device, user, mount_point) -> None:
@@ -100,10 +127,11 @@ def mount(device, user, mount_point) -> None:
     point = _make_top_point(user)
     if mounts.mounted_at(point) is not None:
         raise Refusal(f"something is already mounted at {point}")
-    mounts.mount(device, point, "btrfs", _options(TOP_OPTIONS))
+    mounts.mount(device, point, "btrfs", _options(SHARED_TOP_OPTIONS))
     try:
         if has_layout(point):
-            mounts.mount(device, mount_point, "btrfs", _options(DATA_OPTIONS))
+            mount_data(device, mount_point)
+            _write_samba_include(point)
             return
     except BaseException:
         mounts.umount(point)
@@ -113,6 +141,10 @@ def mount(device, user, mount_point) -> None:
         raise Failure(f"could not unmount {point}")
     _remove_top_point(point)
     filesystems.mount(device, mount_point, "btrfs")
+
+
+def mount_data(device, mount_point) -> None:
+    mounts.mount(device, mount_point, "btrfs", _options(DATA_OPTIONS))
 
 
 def top_mounted(user, device, mount_table=None):
@@ -136,7 +168,7 @@ def unmount(user, device, mount_point) -> bool:
         return data_mounted
     if not mounts.umount(point):
         if data_mounted:
-            mounts.mount(device, mount_point, "btrfs", _options(DATA_OPTIONS))
+            mount_data(device, mount_point)
         raise Refusal(
             "the volume's snapshots are in use (a Previous Versions window is open);"
             " try again later"

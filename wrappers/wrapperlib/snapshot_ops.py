@@ -5,6 +5,7 @@ goes through ``delete``, which asks ``snapshots.require_unprotected`` first:
 there is no other path to ``btrfs subvolume delete`` on a snapshot.
 """
 
+import contextlib
 import os
 import stat
 from datetime import datetime
@@ -33,6 +34,19 @@ def top_level(user: str) -> str | None:
     if top is None or not layout.has_layout(top):
         return None
     return os.fspath(top)
+
+
+@contextlib.contextmanager
+def writable(user: str):
+    """The top level of user's volume, writable, somewhere only root can
+    reach, for the duration of one change (the shared mount is read-only)."""
+    device = storage.backend().device(user)
+    if device is None:
+        raise Refusal(f"{user}'s volume is not attached")
+    with layout.private_top(device) as top:
+        if not layout.has_layout(top):
+            raise Refusal(f"{user}'s volume has no snapshot layout")
+        yield top
 
 
 def require_top_level(user: str) -> str:
@@ -184,6 +198,13 @@ def snapshot_volume(user: str, moment: datetime) -> dict:
     top = top_level(user)
     if top is None:
         return unsupported_result(user)
+    with writable(user) as top_rw:
+        result = _take_measure_prune(top_rw, moment)
+    figures = usage(top)
+    return {**result, "used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+
+
+def _take_measure_prune(top, moment):
     previous = names(top)
     name = take(top, moment)
     result = {
@@ -202,8 +223,7 @@ def snapshot_volume(user: str, moment: datetime) -> dict:
     except (Refusal, Failure, OSError) as error:
         # The snapshot is taken; what failed after it is reported with it.
         result["error"] = str(error)
-    figures = usage(top)
-    return {**result, "used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+    return result
 
 
 def protection_end_unmounted(store, user: str, moment: datetime) -> datetime | None:

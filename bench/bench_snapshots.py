@@ -1,0 +1,167 @@
+"""Taking snapshots of 1, 100 and 1,000 volumes (privileged calls and
+seconds), and the cost of measuring what changed per snapshot.
+
+    sudo .venv/bin/python bench/bench_snapshots.py [REAL_VOLUMES]
+
+Uses a private wrapper installation (tests/support/wrapper_install) with
+REAL_VOLUMES (default 50: each sparse image is promised its full size, so the
+pool filesystem bounds the count) real 1 GiB loop-file btrfs volumes, made and
+mounted through the real wrappers; everything is removed afterwards. The
+scheduled run is one privileged call whatever the count: snapshot-create.py
+without USER. Rows up to REAL_VOLUMES are measured; a larger row is
+extrapolated from the measured per-volume cost, and says so. Each volume
+gets 20 files of 64 KiB rewritten between runs, so every run measures a
+change. The change measurement alone (wrapperlib.btrfs_changes) is then
+timed in this process on one volume for 0, 1,000 and 10,000 changed files.
+"""
+
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
+
+from support import wrapper_install
+from wrapperlib import btrfs_changes
+
+ROWS = (1, 100, 1000)
+FILES_PER_VOLUME = 20
+FILE_BYTES = 64 * 1024
+CHANGE_SIZES = (0, 1000, 10000)
+
+
+class Clock:
+    """The wrappers' simulated clock (root's SNAPSHOT_CLOCK), an hour a step."""
+
+    def __init__(self, install):
+        self.install = install
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def tick(self):
+        self.moment += timedelta(hours=1)
+        self.install.write_local_settings(SNAPSHOT_CLOCK=self.moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def run(install, name, *args):
+    result = install.run(name, *args)
+    if result.returncode != 0:
+        raise SystemExit(f"{name} {args}: {result.stderr.strip()}")
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def make_volume(install, index):
+    user = f"bsnap{os.getpid() % 10000}x{index}"
+    run(install, "useradd.py", user)
+    run(install, "lvcreate.py", user, "1")
+    for wrapper in ("mkfs-btrfs.py", "mkdir.py", "mount.py", "chown.py"):
+        run(install, wrapper, user)
+    return user
+
+
+def rewrite(install, users, count=FILES_PER_VOLUME, size=FILE_BYTES):
+    for user in users:
+        data = Path(install.settings["DIRECTORIES_ROOT"]) / user
+        for number in range(count):
+            (data / f"file-{number}").write_bytes(os.urandom(size))
+
+
+def timed(function):
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def take_all(install, clock, users):
+    """The scheduled run over the mounted volumes: one privileged call."""
+    rewrite(install, users)
+    clock.tick()
+    seconds, result = timed(lambda: run(install, "snapshot-create.py"))
+    failed = [u for u, r in result["volumes"].items() if r["error"] or not r["snapshot"]]
+    if failed:
+        raise SystemExit(f"snapshot-create.py failed for {failed[:3]}")
+    return seconds
+
+
+def take_one(install, clock, user):
+    rewrite(install, [user])
+    clock.tick()
+    seconds, _ = timed(lambda: run(install, "snapshot-create.py", user))
+    return seconds
+
+
+def measurement_cost(install, clock, user):
+    """btrfs_changes.measure on one volume after N files were written."""
+    top = Path(install.settings["SNAPSHOTS_ROOT"]) / user / "snapshots"
+    rows = []
+    for count in CHANGE_SIZES:
+        clock.tick()
+        run(install, "snapshot-create.py", user)
+        rewrite(install, [user], count=count, size=4096)
+        clock.tick()
+        run(install, "snapshot-create.py", user)
+        previous, latest = sorted(os.listdir(top))[-2:]
+        generation = btrfs_changes.generation(top / previous)
+        samples = []
+        for _ in range(5):
+            start = time.perf_counter()
+            figures = btrfs_changes.measure(top / latest, generation, 60, 10**7)
+            samples.append(time.perf_counter() - start)
+        rows.append((count, statistics.median(samples), figures))
+    return rows
+
+
+def main():
+    real = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    install = wrapper_install.create()
+    try:
+        install.write_local_settings(LOOPFILE_POOL_SIZE_GIB=real + 10)
+        clock = Clock(install)
+        print(f"making {real} real btrfs volumes (1 GiB loop files) through the wrappers...")
+        seconds, users = timed(lambda: [make_volume(install, i) for i in range(real)])
+        print(f"  {seconds:.1f} s")
+        print()
+        print("Taking snapshots (each row: the scheduled run, ONE privileged call)")
+        print(f"{'volumes':>8} {'real':>5} {'calls':>6} {'seconds':>9} {'per volume':>11}")
+        one = statistics.median(take_one(install, clock, users[0]) for _ in range(3))
+        print(f"{1:>8} {1:>5} {1:>6} {one:>9.2f} {one:>10.3f}s   (snapshot-create.py USER)")
+        measured = {}
+        for count in sorted({c for c in ROWS if c <= real} | {real}):
+            # The all-volume form over exactly `count` mounted volumes.
+            mounted = users[:count]
+            for user in users[count:]:
+                run(install, "umount.py", user)
+            measured[count] = statistics.median(take_all(install, clock, mounted) for _ in range(2))
+            for user in users[count:]:
+                run(install, "mount.py", user)
+            print(
+                f"{count:>8} {count:>5} {1:>6} {measured[count]:>9.2f}"
+                f" {measured[count] / count:>10.3f}s"
+            )
+        largest = max(measured)
+        per_volume = measured[largest] / largest
+        for count in ROWS:
+            if count not in measured and count > real:
+                estimate = per_volume * count
+                print(
+                    f"{count:>8} {real:>5} {1:>6} {estimate:>9.2f} {per_volume:>10.3f}s"
+                    f"   (extrapolated from {largest} real volumes)"
+                )
+        print()
+        print("Measuring change per snapshot (BTRFS_IOC_TREE_SEARCH, in process, median of 5)")
+        print(f"{'files written':>14} {'seconds':>9} {'changed_files':>14} {'changed_bytes':>14}")
+        for count, seconds, figures in measurement_cost(install, clock, users[0]):
+            print(
+                f"{count:>14} {seconds:>9.4f} {figures['changed_files']:>14}"
+                f" {figures['changed_bytes']:>14}"
+            )
+    finally:
+        wrapper_install.destroy(install)
+
+
+if __name__ == "__main__":
+    main()

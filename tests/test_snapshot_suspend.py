@@ -1,0 +1,127 @@
+"""Deferred deletion, privileged side, on a real btrfs volume: suspend.py
+unmounts and locks logons, resume.py undoes it, lvremove.py waits for the
+snapshots' protection to end, and only root's own tool at a terminal
+(destroy-protected.py, not in sudoers) destroys protected snapshots early."""
+
+import json
+import os
+import pty
+import subprocess
+
+import pytest
+
+from support import accounts
+from support import snapshots as snap
+from support.storage import mount_options, mount_point, ok, refused
+
+pytestmark = pytest.mark.root
+
+PASSWORD = "Suspend-Passw0rd"
+TAKEN = "2026-03-02T08:00:00Z"
+
+
+@pytest.fixture
+def protected(wrappers):
+    """A volume with passwords and one protected snapshot."""
+    with snap.volume(wrappers) as entry:
+        user = entry.pw_name
+        for wrapper in ("chpasswd.py", "smbpasswd.py"):
+            result = wrappers.run(wrapper, user, input_text=PASSWORD + "\n")
+            assert result.returncode == 0, result.stderr
+        with snap.clock(wrappers, TAKEN):
+            ok(wrappers, "snapshot-create.py", user)
+        try:
+            yield entry
+        finally:
+            accounts.remove_backup_account(wrappers, user)
+
+
+def samba_flags(wrappers, user):
+    line = accounts.samba_entries(wrappers)[user]
+    return line.split("[", 1)[1].split("]", 1)[0]
+
+
+def test_suspend_then_resume(wrappers, protected):
+    user = protected.pw_name
+    data, top = mount_point(wrappers, user), snap.top_point(wrappers, user)
+    assert ok(wrappers, "suspend.py", user) == {"user": user}
+    assert mount_options(data) is None
+    assert mount_options(top) is None
+    assert "D" in samba_flags(wrappers, user)
+    assert accounts.shadow_hash(user).startswith("!")
+    assert not accounts.unix_password_matches(user, PASSWORD)
+    # Suspended, not destroyed: protection still holds.
+    with snap.clock(wrappers, "2026-03-10T00:00:00Z"):
+        assert "protected until 2026-03-16T08:00:00Z" in refused(wrappers, "lvremove.py", user)
+
+    resumed = ok(wrappers, "resume.py", user)
+    assert resumed == {"user": user, "mount_point": str(data)}
+    assert snap.mounted_subvolume(data)[0] == "/data"
+    assert "D" not in samba_flags(wrappers, user)
+    assert accounts.unix_password_matches(user, PASSWORD)
+    assert [
+        s["name"] for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
+    ] == ["@GMT-2026.03.02-08.00.00"]
+
+
+def test_suspend_is_refused_while_the_volume_is_busy(wrappers, protected):
+    user = protected.pw_name
+    data = mount_point(wrappers, user)
+    before = (accounts.shadow_hash(user), samba_flags(wrappers, user))
+    holder = subprocess.Popen(["/usr/bin/sleep", "60"], cwd=data)
+    try:
+        assert "in use" in refused(wrappers, "suspend.py", user)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert mount_options(data) is not None
+    assert (accounts.shadow_hash(user), samba_flags(wrappers, user)) == before
+
+
+def run_tool_at_terminal(wrappers, user, typed):
+    """destroy-protected.py with a pseudo-terminal as stdin, typing typed."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [str(wrappers.path / "tools" / "destroy-protected.py"), user],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        os.write(controller, typed.encode() + b"\n")
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return process.returncode, out.decode(), err.decode()
+
+
+def test_only_roots_tool_destroys_protected_snapshots_early(wrappers, protected):
+    user = protected.pw_name
+    tool = wrappers.path / "tools" / "destroy-protected.py"
+    assert not (wrappers.path / "destroy-protected.py").exists()
+    # Not suspended: refused before it asks.
+    code, _, err = run_tool_at_terminal(wrappers, user, user)
+    assert code == 2
+    assert "suspend it first" in err
+    ok(wrappers, "suspend.py", user)
+    # Not at a terminal (a script, a pipe): refused.
+    piped = subprocess.run(
+        [str(tool), user], input=user + "\n", capture_output=True, text=True, check=False
+    )
+    assert piped.returncode == 2
+    assert "at a terminal" in piped.stderr
+    # The wrong name typed: refused, nothing destroyed.
+    code, _, err = run_tool_at_terminal(wrappers, user, "someone-else")
+    assert code == 2
+    assert "did not match" in err
+    with snap.clock(wrappers, "2026-03-03T00:00:00Z"):
+        assert "protected until" in refused(wrappers, "lvremove.py", user)
+        code, out, err = run_tool_at_terminal(wrappers, user, user)
+    assert code == 0, err
+    assert json.loads(out) == {"user": user, "destroyed": ["@GMT-2026.03.02-08.00.00"]}
+    assert any("destroy-protected.py: ok" in line and user in line for line in wrappers.syslog)
+    with snap.clock(wrappers, "2026-03-03T00:00:00Z"):
+        ok(wrappers, "lvremove.py", user)
+    assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
