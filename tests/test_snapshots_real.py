@@ -1,7 +1,8 @@
 """The portal's snapshot side on the real wrappers: a volume made through
 the portal (btrfs by default), the hourly run storing real snapshots and
-their measured change, a mass change overwriting the volume raising the
-alert with the right restore point, and the pages showing both."""
+their measured change, a mass change raising the alert with the right
+restore point, browse and restore, restoring the whole volume, and deferred
+deletion (suspend, undo, destruction when protection ends)."""
 
 import os
 import pwd
@@ -13,11 +14,12 @@ from django.core.management import call_command
 from django.test import Client
 
 from backup.operations.models import Operation
+from backup.snapshots import restore
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
 from backup.volumes import services
 from backup.volumes.models import Volume
 from support import snapshots as snap
-from support.storage import mount_point
+from support.storage import mount_options, mount_point
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db]
 MIB = 1024**2
@@ -87,3 +89,68 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     assert 'data-testid="mass-change"' in page
     table = page[page.index('data-testid="snapshot-table"') :]
     assert table.index(second.name) < table.index(first.name)
+
+
+def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_volume):
+    account, owner = portal_volume.account, portal_volume.owner
+    entry = pwd.getpwnam(account)
+    data = mount_point(portal, account)
+    snap.write_as(entry, data / "report.txt", b"the original report\n")
+    snap.write_as(entry, data / "<i>bold<i>.txt", b"markup in a name\n")
+    originals = snap.checksums(data)
+    taken = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    with snap.clock(portal, wire(taken)):
+        call_command("take_snapshots")
+    snapshot = Snapshot.objects.get(account=account).name
+    snap.write_as(entry, data / "report.txt", b"encrypted garbage\n")
+
+    # Browse: the page shows the hostile name escaped, addressed by its ref.
+    folder = restore.browse(owner, snapshot, ".")
+    refs = {item.name: item.ref for item in folder.entries}
+    assert set(refs) == {"report.txt", "<i>bold<i>.txt"}
+    page = Client(REMOTE_USER=account).get(f"/snapshots/{snapshot}/").content.decode()
+    assert "&lt;i&gt;bold&lt;i&gt;.txt" in page
+    assert "<i>bold" not in page
+
+    # A file, next to the live one, never over it.
+    operation = restore.request_restore(owner, owner, snapshot, refs["report.txt"])
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    [restored] = [path for path in data.iterdir() if path.name.startswith("Restored ")]
+    assert (restored / "report.txt").read_bytes() == b"the original report\n"
+    assert (data / "report.txt").read_bytes() == b"encrypted garbage\n"
+    assert restored.name in operation.message
+
+    # The whole volume, the replaced state kept as a snapshot first.
+    with snap.clock(portal, wire(taken + timedelta(hours=1))):
+        operation = restore.request_rollback(owner, owner, snapshot, account)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert snap.checksums(data) == originals
+    kept = Snapshot.objects.filter(account=account).exclude(name=snapshot).get()
+    assert kept.name in operation.message
+
+    # Deleting suspends it until the newest snapshot's protection ends...
+    operation = services.request_delete(owner, owner, account)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    portal_volume.refresh_from_db()
+    assert portal_volume.destroy_after == kept.taken_at + timedelta(days=14)
+    assert mount_options(data) is None
+    # ...the owner can undo it...
+    operation = services.request_undo_delete(owner, owner)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert snap.checksums(data) == originals
+    # ...and once deleted again, the run destroys it only when protection ends.
+    services.request_delete(owner, owner, account)
+    portal_volume.refresh_from_db()
+    ends = portal_volume.destroy_after
+    assert services.destroy_due_volumes(now=ends - timedelta(minutes=1)) == []
+    with snap.clock(portal, wire(ends + timedelta(minutes=1))):
+        [destroyed] = services.destroy_due_volumes(now=ends + timedelta(minutes=1))
+    assert destroyed.state == Operation.State.SUCCEEDED, destroyed.detail
+    assert not Volume.objects.filter(account=account).exists()
+    assert not Snapshot.objects.filter(account=account).exists()
+    with pytest.raises(KeyError):
+        pwd.getpwnam(account)
