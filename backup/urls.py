@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("backup.staff.urls")),
     path("", include("backup.stats.urls")),
     path("", include("backup.discovery.urls")),
+    path("", include("backup.snapshots.urls")),
     path("", include("backup.pages.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -44,6 +44,15 @@ BACKUP_SCANS = [
     "/bin/sh", "-c", f'while :; do "$0" "$1" fetch_backups; sleep {SCAN_EVERY_SECONDS}; done',
     *MANAGE,
 ]  # fmt: skip
+# Snapshots (hourly in production: take_snapshots) every two minutes, so
+# the dashboard's list, the change figures and a mass-change alert after
+# you overwrite the demo volume's files all show within minutes. The
+# wrappers' protection and retention stay as in production.
+SNAPSHOT_EVERY_SECONDS = 120
+SNAPSHOTS = [
+    "/bin/sh", "-c", f'while :; do "$0" "$1" take_snapshots; sleep {SNAPSHOT_EVERY_SECONDS}; done',
+    *MANAGE,
+]  # fmt: skip
 SAMBA = VAR / "samba"
 SAMBA_CONFIG = SAMBA / "smb.conf"
 SMBD = shutil.which("smbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "smbd"
@@ -84,6 +93,8 @@ def wrapper_settings():
     return {
         "BACKEND": "loopfile",
         "DIRECTORIES_ROOT": str(VAR / "srv" / "userbackup"),
+        # Each btrfs volume's top level (its snapshots), beside the shares.
+        "SNAPSHOTS_ROOT": str(VAR / "srv" / "userbackup-snapshots"),
         "LOOPFILE_POOL": str(POOL_MOUNT / "images"),
         "LOOPFILE_POOL_SIZE_GIB": None,
         "MANAGED_GROUP": GROUP,
@@ -149,6 +160,7 @@ def prepare_system():
     for path, mode in (
         (VAR / "srv", 0o755),
         (VAR / "srv" / "userbackup", 0o755),
+        (VAR / "srv" / "userbackup-snapshots", 0o755),
         (VAR / "locks", 0o700),
     ):
         path.mkdir(mode=mode, exist_ok=True)
@@ -181,6 +193,7 @@ def processes():
         start("web server", [*MANAGE, "runserver", "--noreload", ADDRESS]),
         start("task worker", [*MANAGE, "db_worker", "--interval", "0.5"]),
         start("backup scans", BACKUP_SCANS),
+        start(f"snapshots every {SNAPSHOT_EVERY_SECONDS} s", SNAPSHOTS),
         start("statistics collectors", COLLECTORS),
         start(
             f"Samba (smbd on 127.0.0.1:{samba_port()}, logs in var/samba/log)",

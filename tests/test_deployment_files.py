@@ -54,6 +54,7 @@ def test_systemd_units_verify(tmp_path):
         "backupmanagement-rrd-waittime",
         "backupmanagement-fetch-backups",
         "backupmanagement-backup-alerts",
+        "backupmanagement-take-snapshots",
     }
     verified = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr

@@ -221,7 +221,13 @@ def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
     assert sorted(p.name for p in root.iterdir() if p.name != "lost+found") == ["Windows"]
 
 
-def test_defragment_and_scrub_are_for_btrfs_only(portal, volume):
+def test_defragment_and_scrub_are_for_btrfs_only(portal, make_employee, settings):
+    settings.VOLUME_FILESYSTEM = "ext4"
+    user = make_employee()
+    operation = services.request_create(user, user)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    volume = Volume.objects.get(owner=user)
     with pytest.raises(UserFacingError, match="only available on btrfs"):
         services.request_defragment(volume.owner, volume.owner)
     with pytest.raises(UserFacingError, match="only available on btrfs"):

@@ -21,6 +21,10 @@ class Operation(models.Model):
         SET_QUOTA = "set_quota", "Change quota"
         CHECK_BACKUPS = "check_backups", "Check for backups"
         DELETE_BACKUP_SOURCE = "delete_backup_source", "Delete a computer's backups"
+        RESTORE = "snapshot_restore", "Restore from a snapshot"
+        ROLLBACK = "snapshot_rollback", "Restore the volume to a snapshot"
+        UNDO_DELETE = "undo_delete", "Undo deletion"
+        DESTROY = "destroy", "Destroy deleted volume"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"

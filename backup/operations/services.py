@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import records, tasks, workers
+from . import records, runner, tasks, workers
 from .errors import UserFacingError
 from .models import Operation
 
@@ -27,6 +27,17 @@ def start(*, owner, actor, kind: str, parameters: dict | None = None) -> Operati
     tasks.release_dead(owner.username)
     operation = records.open_operation(owner=owner, actor=actor, kind=kind, parameters=parameters)
     tasks.enqueue_after_commit(operation)
+    return operation
+
+
+def run_now(*, owner, actor, kind: str, parameters: dict | None = None) -> Operation:
+    """Record an operation and run its registered work in this process (a
+    scheduled job acting on its own), with the same record, heartbeat and
+    outcome as in the worker; raises OperationInProgress like start."""
+    tasks.release_dead(owner.username)
+    operation = records.open_operation(owner=owner, actor=actor, kind=kind, parameters=parameters)
+    runner.execute(operation.pk)
+    operation.refresh_from_db()
     return operation
 
 

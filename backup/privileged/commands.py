@@ -109,6 +109,9 @@ def remove_backup(user, backup_format, path):
     return run("rm-backup.py", user, backup_format, path)
 
 
+# --- Snapshots (btrfs volumes; the others answer "supported": false) --------
+
+
 def take_all_snapshots():
     """The scheduled run: every btrfs volume, one privileged call."""
     return run("snapshot-create.py")
@@ -135,6 +138,7 @@ def roll_back(user, snapshot):
 
 
 def browse_snapshot(user, snapshot, path="."):
+    """One folder of a snapshot; ``path`` is "." or refs joined with "/"."""
     return run("snapshot-browse.py", user, snapshot, path)
 
 
@@ -143,6 +147,7 @@ def restore_from_snapshot(user, snapshot, path):
 
 
 def suspend(user):
+    """Unmount, disable the Samba entry and lock the account (deferred deletion)."""
     return run("suspend.py", user)
 
 

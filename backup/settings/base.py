@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "backup.passwords",
     "backup.staff",
     "backup.discovery",
+    "backup.snapshots",
     "backup.stats",
     "backup.samba",
     "backup.deployment",
@@ -156,8 +157,9 @@ DEFAULT_QUOTA = 300
 # The smallest volume created: a quota below the default size makes a
 # volume of the quota, and a quota below this refuses creation.
 MIN_VOLUME_GIB = 1
-# Filesystem made on new volumes: ext4, btrfs or xfs.
-VOLUME_FILESYSTEM = "ext4"
+# Filesystem made on new volumes: btrfs (the only one with protected
+# snapshots), ext4 or xfs.
+VOLUME_FILESYSTEM = "btrfs"
 
 # Single sign-on: the web server authenticates and sets REMOTE_USER.
 # Two different REMOTE_USER values never reach the same account unless one
@@ -245,3 +247,31 @@ SAMBA_CONFIG = Path("/etc/samba/smb.conf")
 FCGI_SOCKET = Path("/run/backupmanagement/backup.sock")
 FCGI_PIDFILE = Path("/run/backupmanagement/backup.pid")
 FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
+
+# Protected snapshots (backup.snapshots). The wrappers decide and enforce the
+# policy (root's wrappers_settings); these mirror it so the pages can explain
+# it; keep them equal to root's values. The portal never deletes a snapshot.
+SNAPSHOT_PROTECTION_DAYS = 14
+# The newest snapshot in each of the last N hours, days, ISO weeks, months.
+SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
+# Mass-change alert: a snapshot whose change since the one before is far
+# beyond the volume's usual. Both rules need at least MASS_CHANGE_MIN_BYTES
+# changed: below that a restore costs little and small volumes are all noise.
+MASS_CHANGE_MIN_BYTES = 256 * 1024**2
+# Rule 1: at least this share of what the volume held at the previous
+# snapshot changed at once. Backup tools write increments of a few percent
+# per run (Time Machine, File History, restic); ransomware rewrites (nearly)
+# everything, and deleting half a volume is worth a look either way.
+MASS_CHANGE_SHARE = 0.5
+# Rule 2: many times the median of the recent non-zero changes. Ten times
+# leaves room for the weekly full backup some tools make (about five to
+# seven times a daily increment), while a wholesale rewrite is usually
+# tens to hundreds of times a normal run.
+MASS_CHANGE_MEDIAN_FACTOR = 10
+# ...over this many recent non-zero changes, and only once there are at
+# least MASS_CHANGE_MIN_HISTORY of them: a new volume's first backups are
+# large by nature and have no "usual" yet.
+MASS_CHANGE_HISTORY = 48
+MASS_CHANGE_MIN_HISTORY = 6
+# Most folder entries one browse page shows (the wrapper has its own cap).
+SNAPSHOT_BROWSE_PAGE = 500

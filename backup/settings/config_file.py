@@ -13,7 +13,14 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 STR_LIST = "list of strings"
-TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", Path: "a path string"}
+INT_TABLE = "table of whole numbers"
+TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number with a decimal point",
+    bool: "true or false",
+    Path: "a path string",
+}
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -34,8 +41,14 @@ def _matches(value: Any, kind: Any) -> bool:
         return isinstance(value, str)
     if kind is Path:
         return isinstance(value, str) and value.startswith("/")
+    if kind is float:
+        return isinstance(value, float)
     if kind == STR_LIST:
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind == INT_TABLE:
+        return isinstance(value, dict) and all(
+            isinstance(item, int) and not isinstance(item, bool) for item in value.values()
+        )
     raise AssertionError(f"unknown setting type {kind!r}")
 
 

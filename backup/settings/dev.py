@@ -14,6 +14,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 VAR_DIR = BASE_DIR / "var"
 WRAPPERS_PATH = VAR_DIR / "wrappers"
 DIRECTORIES_ROOT = VAR_DIR / "srv" / "userbackup"
+SNAPSHOTS_ROOT = VAR_DIR / "srv" / "userbackup-snapshots"
 RRD_DIRECTORY = VAR_DIR / "rrd"
 # The demo collects every half minute: the last hour shows it moving.
 GRAPH_DEFAULT_PERIOD = "hour"
@@ -34,3 +35,6 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Backup alerts print on the console (bin/demo) to <user>@example.com.
 ALERT_EMAIL_DOMAIN = "example.com"
 PORTAL_URL = "http://127.0.0.1:8000/"
+# Demo volumes hold megabytes, not gigabytes: overwriting a demo volume's
+# files must still raise the mass-change alert (printed on the console).
+MASS_CHANGE_MIN_BYTES = 1024**2

@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import config_file
 from .base import *  # noqa: F403
-from .config_file import STR_LIST
+from .config_file import INT_TABLE, STR_LIST
 
 CONFIG_FILE = Path(os.environ.get("BACKUP_CONFIG", "/etc/backupmanagement/backup.toml"))
 
@@ -81,6 +81,11 @@ _KEYS = {
         "email_host": str,
         "email_port": int,
         "in_progress_stalled_after_hours": int,
+        "snapshot_protection_days": int,
+        "snapshot_retention": INT_TABLE,
+        "mass_change_min_bytes": int,
+        "mass_change_share": float,
+        "mass_change_median_factor": int,
         "url_prefix": str,
         "log_file": Path,
     }.items()

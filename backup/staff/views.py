@@ -17,7 +17,9 @@ from backup.operations import tasks as operation_tasks
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
+from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
+from backup.volumes.models import Volume
 
 from . import services
 
@@ -41,7 +43,12 @@ def overview(request):
     if sort not in services.SORT_KEYS:
         sort = "user"
     descending = request.GET.get("order") == "desc"
-    context = {"sort": sort, "descending": descending, "sort_columns": SORT_COLUMNS}
+    context = {
+        "sort": sort,
+        "descending": descending,
+        "sort_columns": SORT_COLUMNS,
+        "snapshot_run": SnapshotRun.objects.first(),
+    }
     try:
         context["pool"], rows = services.pool_and_volume_rows(sort, descending)
     except PrivilegedError:
@@ -57,6 +64,9 @@ def _volume_table(rows):
     volumes, per-cell template filters and {% url %} dominate the page time."""
     history = reverse("staff:user-history", args=["-"])
     now = timezone.now()
+    pending = set(
+        Volume.objects.filter(suspended_at__isnull=False).values_list("account", flat=True)
+    )
     return [
         {
             "account": row.account,
@@ -67,6 +77,7 @@ def _volume_table(rows):
             "mounted": row.mounted,
             "created": row.created_at.strftime("%Y-%m-%d") if row.created_at else NONE,
             "known_to_portal": row.known_to_portal,
+            "pending_destruction": row.account in pending,
             "on_server": row.on_server,
             **backup_column.cells(row.backups, now),
         }

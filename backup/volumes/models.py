@@ -22,12 +22,21 @@ class Volume(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Null until the owner has been given a password (after creation).
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # Deferred deletion: deleted while snapshots were protected, the volume
+    # is suspended (unmounted, account locked) until its newest snapshot's
+    # protection ends, then destroyed; its owner may undo it until then.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    destroy_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["account"]
 
     def __str__(self):
         return f"{self.account} ({self.size_gib} GiB)"
+
+    @property
+    def pending_destruction(self):
+        return self.suspended_at is not None
 
 
 class Quota(models.Model):

@@ -9,18 +9,21 @@ operation. The functions in ``WORK`` run in the task worker.
 import contextlib
 import logging
 import pwd
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backup.operations import registry
 from backup.operations import services as operations
-from backup.operations.errors import UserFacingError
+from backup.operations.errors import OperationInProgress, UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
+from backup.snapshots.models import Snapshot
 
 from .models import Volume, quota_for
 from .status import GIB
@@ -51,7 +54,9 @@ def pool_free_gib():
         ) from error
 
 
-def _start(user, actor, kind, parameters=None):
+def start_operation(user, actor, kind, parameters=None):
+    """Start ``kind`` on ``user``'s volume in the task worker, or refuse
+    (OperationInProgress) while another operation is still active."""
     return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
 
 
@@ -93,7 +98,7 @@ def request_create(user, actor):
     reason = can_create(user)
     if reason:
         raise UserFacingError(reason)
-    return _start(
+    return start_operation(
         user,
         actor,
         Operation.Kind.CREATE,
@@ -101,10 +106,17 @@ def request_create(user, actor):
     )
 
 
-def _require_volume(user):
+def _require_volume(user, *, suspended_ok=False):
     volume = volume_of(user)
     if volume is None:
         raise UserFacingError(_("You don't have a backup volume yet."))
+    if volume.pending_destruction and not suspended_ok:
+        raise UserFacingError(
+            _(
+                "Your volume is deleted and waits for its snapshots' protection to end. "
+                "Undo the deletion first if you want to use it again."
+            )
+        )
     return volume
 
 
@@ -133,7 +145,7 @@ def request_add_space(user, actor):
             )
             % {"contact": _contact()}
         )
-    return _start(
+    return start_operation(
         user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
     )
 
@@ -149,18 +161,25 @@ def _check_confirmation(volume, typed):
 def request_delete(user, actor, typed_confirmation):
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
-    return _start(user, actor, Operation.Kind.DELETE, {"size_gib": volume.size_gib})
+    return start_operation(user, actor, Operation.Kind.DELETE, {"size_gib": volume.size_gib})
+
+
+def request_undo_delete(user, actor):
+    volume = _require_volume(user, suspended_ok=True)
+    if not volume.pending_destruction:
+        raise UserFacingError(_("Your volume is not being deleted; there is nothing to undo."))
+    return start_operation(user, actor, Operation.Kind.UNDO_DELETE)
 
 
 def request_delete_time_machine(user, actor, typed_confirmation):
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
-    return _start(user, actor, Operation.Kind.DELETE_TIME_MACHINE)
+    return start_operation(user, actor, Operation.Kind.DELETE_TIME_MACHINE)
 
 
 def request_mount(user, actor):
     _require_volume(user)
-    return _start(user, actor, Operation.Kind.MOUNT)
+    return start_operation(user, actor, Operation.Kind.MOUNT)
 
 
 def _require_btrfs(user):
@@ -172,12 +191,12 @@ def _require_btrfs(user):
 
 def request_defragment(user, actor):
     _require_btrfs(user)
-    return _start(user, actor, Operation.Kind.DEFRAGMENT)
+    return start_operation(user, actor, Operation.Kind.DEFRAGMENT)
 
 
 def request_scrub(user, actor):
     _require_btrfs(user)
-    return _start(user, actor, Operation.Kind.SCRUB)
+    return start_operation(user, actor, Operation.Kind.SCRUB)
 
 
 # --- Work (in the task worker) ---------------------------------------------
@@ -268,25 +287,113 @@ def add_space(operation):
     return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
+def _protected_until(account):
+    """When the volume's newest protected snapshot stops being protected, or
+    None when nothing is protected (or the volume can't have snapshots)."""
+    record = commands.snapshots(account) or {}
+    if not record.get("supported"):
+        return None
+    ends = []
+    for snapshot in record.get("snapshots") or []:
+        if isinstance(snapshot, dict) and snapshot.get("protected"):
+            with contextlib.suppress(TypeError, ValueError):
+                ends.append(datetime.fromisoformat(snapshot["protected_until"]))
+    return max(ends, default=None)
+
+
+def _destroy(volume):
+    account = volume.account
+    with _failing_as(
+        _(
+            "Deleting your volume stopped half-way; its data may already be gone. "
+            "Please contact {contact} to finish the cleanup."
+        ),
+        refused=_("Your volume was not deleted: {reason}."),
+    ):
+        commands.remove_volume(account)
+        commands.remove_mount_point(account)
+        commands.delete_account(account)
+    # The figures of its snapshots must not meet a later volume of the same name.
+    Snapshot.objects.filter(account=account).delete()
+    volume.delete()
+
+
 def delete(operation):
+    """Destroy the volume at once, or, while snapshots of it are protected,
+    suspend it until the newest one's protection ends: whoever holds the
+    owner's session must not be able to wipe the backups with it."""
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
+    protected_until = None
+    if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
+        with _failing_as(
+            _(
+                "Your volume was not deleted: its snapshots could not be read. "
+                "Please contact {contact}."
+            )
+        ):
+            protected_until = _protected_until(account)
+    if protected_until is not None:
+        with _failing_as(
+            _("Your volume was not deleted. Please contact {contact}."),
+            refused=_("Your volume was not deleted: {reason}."),
+        ):
+            commands.suspend(account)
+        volume.suspended_at = timezone.now()
+        volume.destroy_after = protected_until
+        volume.save(update_fields=["suspended_at", "destroy_after"])
+        operation.detail = f"suspended until {protected_until.isoformat()}"
+        return _(
+            "Your volume is no longer available for backups. It will be destroyed on "
+            "%(date)s, when the protection of its snapshots ends; until then you can undo "
+            "this from your page."
+        ) % {"date": f"{protected_until:%Y-%m-%d %H:%M} UTC"}
     with _failing_as(
         _("Your volume was not deleted. Please contact {contact}."),
         refused=_("Your volume was not deleted: {reason}."),
     ):
         commands.unmount(account)
-    with _failing_as(
-        _(
-            "Deleting your volume stopped half-way; its data may already be gone. "
-            "Please contact {contact} to finish the cleanup."
-        )
-    ):
-        commands.remove_volume(account)
-        commands.remove_mount_point(account)
-        commands.delete_account(account)
-    volume.delete()
+    _destroy(volume)
     return _("Your backup volume and everything on it were deleted.")
+
+
+def undo_delete(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    with _failing_as(
+        _("Your volume could not be brought back: {reason}. Please contact {contact}.")
+    ):
+        commands.resume(volume.account)
+    volume.suspended_at = volume.destroy_after = None
+    volume.save(update_fields=["suspended_at", "destroy_after"])
+    return _("Your volume is back and ready for backups, with everything it held.")
+
+
+def destroy(operation):
+    volume = Volume.objects.get(owner=operation.owner)
+    _destroy(volume)
+    return _("The deleted volume was destroyed: the protection of its snapshots had ended.")
+
+
+def destroy_due_volumes(now=None):
+    """Destroy the suspended volumes whose protection has ended, each as an
+    operation in the audit log; returns those operations."""
+    now = now or timezone.now()
+    done = []
+    due = Volume.objects.select_related("owner").filter(
+        suspended_at__isnull=False, destroy_after__lte=now
+    )
+    for volume in due:
+        try:
+            operation = operations.run_now(
+                owner=volume.owner,
+                actor=None,
+                kind=Operation.Kind.DESTROY,
+                parameters={"destroy_after": volume.destroy_after.isoformat()},
+            )
+        except OperationInProgress:
+            continue  # the owner is undoing it right now; next run decides
+        done.append(operation)
+    return done
 
 
 def delete_time_machine(operation):
@@ -394,4 +501,6 @@ WORK = {
     Operation.Kind.MOUNT: mount,
     Operation.Kind.DEFRAGMENT: defragment,
     Operation.Kind.SCRUB: scrub,
+    Operation.Kind.UNDO_DELETE: undo_delete,
+    Operation.Kind.DESTROY: destroy,
 }

@@ -10,6 +10,7 @@ urlpatterns = [
     path("volume/add-space/", views.add_space, name="add-space"),
     path("volume/mount/", views.mount, name="mount"),
     path("volume/delete/", views.delete, name="delete"),
+    path("volume/delete/undo/", views.undo_delete, name="undo-delete"),
     path("volume/time-machine/delete/", views.delete_time_machine, name="delete-time-machine"),
     path("volume/defragment/", views.defragment, name="defragment"),
     path("volume/scrub/", views.scrub, name="scrub"),

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
+from backup.snapshots import listing
 from backup.sso.decorators import signed_in_required
 
 from . import services, status
@@ -41,6 +42,7 @@ def home(request):
         )
     except status.StatusUnavailable:
         context["status_unavailable"] = True
+    context.update(_snapshot_context(volume))
     context.update(
         quota=quota_for(user),
         add_space_target=services.add_space_target(volume),
@@ -48,6 +50,17 @@ def home(request):
         recent_operations=user.backup_operations.all()[:5],
     )
     return render(request, "volumes/dashboard.html", context)
+
+
+def _snapshot_context(volume):
+    """The dashboard's snapshot card (read from the snapshots app)."""
+    context = {
+        "mass_change": listing.current_mass_change(volume.account),
+        "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
+    }
+    if volume.filesystem == volume.Filesystem.BTRFS and not volume.pending_destruction:
+        context["snapshots"] = listing.snapshots_of(volume.account)
+    return context
 
 
 def _start_and_follow(request, start):
@@ -77,6 +90,7 @@ add_space = _action(services.request_add_space)
 mount = _action(services.request_mount)
 defragment = _action(services.request_defragment)
 scrub = _action(services.request_scrub)
+undo_delete = _action(services.request_undo_delete)
 
 
 def _confirm_page(request, template, start):

@@ -1,0 +1,126 @@
+"""A volume's snapshots as its pages show them, read from what the hourly
+run stored (snapshot-create.py's figures, snapshot-list.py's protection and
+space): no privileged call per page view."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from backup.operations.models import Operation
+
+from .models import MassChange, Snapshot, SnapshotSpace
+
+# A volume this full, with only protected snapshots to free, needs space.
+FULL_PERCENT = 90
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    name: str
+    taken_at: datetime
+    protected_until: datetime | None
+    protected: bool
+    exclusive_bytes: int | None
+    changed_bytes: int | None = None
+    changed_files: int | None = None
+
+
+@dataclass
+class VolumeSnapshots:
+    supported: bool
+    snapshots: list = field(default_factory=list)  # SnapshotInfo, newest first
+    snapshot_bytes: int | None = None
+    used_bytes: int = 0
+    size_bytes: int = 0
+    # When the server last listed them; None: not yet.
+    listed_at: datetime | None = None
+
+    @property
+    def snapshot_percent(self) -> int | None:
+        if self.snapshot_bytes is None or not self.size_bytes:
+            return None
+        return round(100 * self.snapshot_bytes / self.size_bytes)
+
+    @property
+    def full(self) -> bool:
+        return bool(self.size_bytes) and 100 * self.used_bytes >= FULL_PERCENT * self.size_bytes
+
+    @property
+    def held_by_protected_only(self) -> bool:
+        """Full, and what snapshots hold can't be freed until protection ends
+        (retention has already removed every unprotected one it could). The
+        space they hold counts when measured; unmeasured, it may be anything."""
+        return (
+            self.full
+            and bool(self.snapshots)
+            and self.snapshot_bytes != 0
+            and all(snapshot.protected for snapshot in self.snapshots)
+        )
+
+
+def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
+    # Until the list has said, the policy mirrored in settings stands in.
+    until = row.protected_until or row.taken_at + timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    return SnapshotInfo(
+        name=row.name,
+        taken_at=row.taken_at,
+        protected_until=until,
+        protected=until > now,
+        exclusive_bytes=row.exclusive_bytes,
+        changed_bytes=row.changed_bytes,
+        changed_files=row.changed_files,
+    )
+
+
+def _volume(space: SnapshotSpace | None, rows: list, now: datetime) -> VolumeSnapshots:
+    if space is not None and not space.supported:
+        return VolumeSnapshots(supported=False, listed_at=space.listed_at)
+    return VolumeSnapshots(
+        supported=True,
+        snapshots=[_info(row, now) for row in sorted(rows, key=lambda row: row.taken_at)[::-1]],
+        snapshot_bytes=space.snapshot_bytes if space else None,
+        used_bytes=space.used_bytes if space else 0,
+        size_bytes=space.size_bytes if space else 0,
+        listed_at=space.listed_at if space else None,
+    )
+
+
+def snapshots_of(account: str) -> VolumeSnapshots:
+    space = SnapshotSpace.objects.filter(account=account).first()
+    return _volume(space, list(Snapshot.objects.filter(account=account)), timezone.now())
+
+
+def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
+    """Every given volume's snapshots, in two queries."""
+    accounts = list(accounts)
+    spaces = {space.account: space for space in SnapshotSpace.objects.filter(account__in=accounts)}
+    rows = {}
+    for row in Snapshot.objects.filter(account__in=accounts):
+        rows.setdefault(row.account, []).append(row)
+    now = timezone.now()
+    return {
+        account: _volume(spaces.get(account), rows.get(account, []), now) for account in accounts
+    }
+
+
+def current_mass_change(account: str) -> MassChange | None:
+    """The newest mass change whose restore point is still protected (as long
+    as restoring to it is possible, the warning stays), unless the whole
+    volume was restored since: then its owner has acted on it."""
+    cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    change = (
+        MassChange.objects.select_related("snapshot")
+        .filter(snapshot__account=account, restore_point_taken_at__gte=cutoff)
+        .first()
+    )
+    if change is None:
+        return None
+    restored = Operation.objects.filter(
+        owner_name=account,
+        kind=Operation.Kind.ROLLBACK,
+        state=Operation.State.SUCCEEDED,
+        finished_at__gte=change.snapshot.taken_at,
+    ).exists()
+    return None if restored else change

@@ -1,0 +1,85 @@
+"""What the scheduled snapshot run reported: each snapshot with the change
+it measured and its protection, each volume's snapshot space, the changes
+far beyond a volume's usual, and the runs. Pages read only these (like the
+backup scans), so showing snapshots costs no privileged call."""
+
+from django.db import models
+
+
+class Snapshot(models.Model):
+    """One snapshot of a volume, as snapshot-create.py reported it. The row
+    goes when retention prunes the snapshot."""
+
+    account = models.CharField(max_length=32)
+    name = models.CharField(max_length=40)
+    taken_at = models.DateTimeField()
+    # Since the snapshot before; None for a volume's first snapshot.
+    changed_bytes = models.BigIntegerField(null=True)
+    changed_files = models.BigIntegerField(null=True)
+    used_bytes = models.BigIntegerField()
+    size_bytes = models.BigIntegerField()
+    # From the wrappers' list (root's policy decides them).
+    protected_until = models.DateTimeField(null=True, blank=True)
+    exclusive_bytes = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "taken_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="one_row_per_snapshot")
+        ]
+        indexes = [models.Index(fields=["account", "taken_at"])]
+
+    def __str__(self):
+        return f"{self.account}/{self.name}"
+
+
+class SnapshotSpace(models.Model):
+    """A volume's snapshot space as snapshot-list.py last reported it."""
+
+    account = models.CharField(max_length=32, unique=True)
+    supported = models.BooleanField()
+    snapshot_bytes = models.BigIntegerField(null=True, blank=True)
+    used_bytes = models.BigIntegerField(default=0)
+    size_bytes = models.BigIntegerField(default=0)
+    listed_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"snapshot space of {self.account}"
+
+
+class MassChange(models.Model):
+    """A snapshot whose change was far beyond the volume's usual, and the
+    snapshot before it: the last known state before the change."""
+
+    snapshot = models.OneToOneField(Snapshot, on_delete=models.CASCADE, related_name="mass_change")
+    restore_point = models.CharField(max_length=40)
+    restore_point_taken_at = models.DateTimeField()
+    # Which rule fired, in words for the admins and the audit.
+    reason = models.CharField(max_length=200)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-snapshot__taken_at"]
+
+    def __str__(self):
+        return f"mass change on {self.snapshot}"
+
+
+class SnapshotRun(models.Model):
+    """One run of take_snapshots; the admin page shows the last one."""
+
+    taken_at = models.DateTimeField(db_index=True)
+    volumes = models.PositiveIntegerField()
+    snapshots = models.PositiveIntegerField()
+    pruned = models.PositiveIntegerField()
+    # {account: error}, for the volumes the wrapper could not snapshot.
+    errors = models.JSONField(default=dict, blank=True)
+    # What every volume's snapshots hold together after the run, for the
+    # pool view (which makes no privileged call for it); None if unknown.
+    snapshot_bytes = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"snapshot run at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,258 @@
+"""The scheduled snapshot run: one privileged call for every volume, what
+it reported stored per snapshot, and mass changes detected and announced."""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from backup.privileged import commands
+from backup.privileged.client import PrivilegedError
+from backup.volumes.models import Volume
+
+from . import alerts
+from .detection import mass_change_reason
+from .models import MassChange, Snapshot, SnapshotRun, SnapshotSpace
+
+logger = logging.getLogger("backup.snapshots")
+
+# Samba shadow_copy2's default format, which the wrappers use (UTC).
+SNAPSHOT_NAME = re.compile(r"@GMT-(\d{4})\.(\d{2})\.(\d{2})-(\d{2})\.(\d{2})\.(\d{2})")
+# What an error line from the wrapper may take up in the admin page.
+MAX_ERROR_CHARS = 300
+
+
+def taken_at_of(name: str) -> datetime | None:
+    """When a snapshot was taken, from its name; None for a name that is not
+    a snapshot's (the wrapper's output is parsed, never trusted for layout)."""
+    match = SNAPSHOT_NAME.fullmatch(name or "")
+    if not match:
+        return None
+    try:
+        return datetime(*map(int, match.groups()), tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+@dataclass
+class RunReport:
+    run: SnapshotRun
+    taken: list = field(default_factory=list)  # Snapshot
+    mass_changes: list = field(default_factory=list)  # MassChange
+
+
+def take_snapshots() -> RunReport:
+    """Snapshot every volume (one privileged call), record, detect, announce."""
+    result = commands.take_all_snapshots() or {}
+    report = record_run(result)
+    report.run.snapshot_bytes = refresh_listing()
+    report.run.save(update_fields=["snapshot_bytes"])
+    for mass_change in report.mass_changes:
+        alerts.announce(mass_change)
+    return report
+
+
+def _time(value) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def refresh_listing(account: str | None = None) -> int | None:
+    """Store what snapshot-list.py says now, for every volume (one privileged
+    call) or one; returns the bytes all listed snapshots hold, None when the
+    list could not be read (what is stored stays). Bulk queries: a thousand
+    volumes with their whole retention are tens of thousands of snapshots."""
+    try:
+        records = {account: commands.snapshots(account)} if account else commands.all_snapshots()
+    except PrivilegedError as error:
+        logger.error("snapshot list not read: %s", error)
+        return None
+    known = sorted(
+        Volume.objects.filter(account__in=list(records)).values_list("account", flat=True)
+    )
+    now = timezone.now()
+    spaces, listed, listed_accounts = [], {}, []
+    for name in known:
+        record = records[name] if isinstance(records[name], dict) else {}
+        supported = bool(record.get("supported"))
+        spaces.append(
+            SnapshotSpace(
+                account=name,
+                supported=supported,
+                snapshot_bytes=_count(record.get("snapshot_bytes")) if supported else None,
+                used_bytes=_count(record.get("used_bytes")) or 0,
+                size_bytes=_count(record.get("size_bytes")) or 0,
+                listed_at=now,
+            )
+        )
+        if not supported:
+            # ext4/xfs, or not mounted (a suspended volume): its snapshots,
+            # if any, are unknown now, not gone; their rows stay.
+            continue
+        listed_accounts.append(name)
+        for entry in record.get("snapshots") or []:
+            snapshot = entry.get("name") if isinstance(entry, dict) else None
+            taken_at = taken_at_of(snapshot) if isinstance(snapshot, str) else None
+            if taken_at is not None:
+                listed[(name, snapshot)] = Snapshot(
+                    account=name,
+                    name=snapshot,
+                    taken_at=taken_at,
+                    used_bytes=spaces[-1].used_bytes,
+                    size_bytes=spaces[-1].size_bytes,
+                    protected_until=_time(entry.get("protected_until")),
+                    exclusive_bytes=_count(entry.get("exclusive_bytes")),
+                )
+    with transaction.atomic():
+        SnapshotSpace.objects.bulk_create(
+            spaces,
+            update_conflicts=True,
+            unique_fields=["account"],
+            update_fields=["supported", "snapshot_bytes", "used_bytes", "size_bytes", "listed_at"],
+        )
+        changed, gone = [], []
+        for row in Snapshot.objects.filter(account__in=listed_accounts).only(
+            "account", "name", "protected_until", "exclusive_bytes"
+        ):
+            fresh = listed.pop((row.account, row.name), None)
+            if fresh is None:
+                gone.append(row.pk)
+            elif (row.protected_until, row.exclusive_bytes) != (
+                fresh.protected_until,
+                fresh.exclusive_bytes,
+            ):
+                row.protected_until, row.exclusive_bytes = (
+                    fresh.protected_until,
+                    fresh.exclusive_bytes,
+                )
+                changed.append(row)
+        Snapshot.objects.filter(pk__in=gone).delete()
+        Snapshot.objects.bulk_update(changed, ["protected_until", "exclusive_bytes"], 500)
+        # What is left was taken outside the scheduled run (the state kept by
+        # a restore of the whole volume): listed, with no change measured.
+        Snapshot.objects.bulk_create(listed.values(), batch_size=500)
+    measured = [space.snapshot_bytes for space in spaces if space.snapshot_bytes is not None]
+    # The wrappers measure it only with btrfs quota groups on: else unknown.
+    return sum(measured) if measured else None
+
+
+def record_run(result: dict, now: datetime | None = None) -> RunReport:
+    """Store what snapshot-create.py reported; returns the new mass changes.
+    A fixed number of queries whatever the number of volumes, plus one per
+    mass change."""
+    now = now or timezone.now()
+    reported = result.get("volumes") if isinstance(result.get("volumes"), dict) else {}
+    accounts = Volume.objects.filter(account__in=list(reported)).values_list("account", flat=True)
+    known = sorted(accounts)
+    errors, pruned, taken = {}, set(), []
+    for account in known:
+        outcome = reported[account] if isinstance(reported[account], dict) else {}
+        if outcome.get("error"):
+            errors[account] = str(outcome["error"])[:MAX_ERROR_CHARS]
+        pruned |= {(account, name) for name in outcome.get("pruned") or [] if isinstance(name, str)}
+        snapshot = _snapshot_from(account, outcome)
+        if snapshot is not None:
+            taken.append(snapshot)
+    for account in sorted(set(reported) - set(known)):
+        logger.warning("snapshot-create.py reported %r, unknown to the portal", account)
+    report = RunReport(run=None)
+    with transaction.atomic():
+        earlier = _earlier_snapshots(known, pruned)
+        Snapshot.objects.bulk_create(
+            taken,
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["account", "name"],
+            update_fields=[
+                "taken_at",
+                "changed_bytes",
+                "changed_files",
+                "used_bytes",
+                "size_bytes",
+            ],
+        )
+        report.taken = taken
+        alerted = set(
+            MassChange.objects.filter(snapshot__account__in=known).values_list(
+                "snapshot__account", "snapshot__name"
+            )
+        )
+        for snapshot in taken:
+            if (snapshot.account, snapshot.name) in alerted:
+                continue
+            before = [
+                row for row in earlier.get(snapshot.account, []) if row[1] < snapshot.taken_at
+            ]
+            mass_change = _detect(snapshot, before)
+            if mass_change is not None:
+                report.mass_changes.append(mass_change)
+        report.run = SnapshotRun.objects.create(
+            taken_at=now,
+            volumes=len(known),
+            snapshots=len(taken),
+            pruned=len(pruned),
+            errors=errors,
+        )
+    for account, error in errors.items():
+        logger.error("no snapshot of %s: %s", account, error)
+    return report
+
+
+def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
+    name = outcome.get("snapshot")
+    taken_at = taken_at_of(name) if isinstance(name, str) else None
+    if taken_at is None:
+        return None
+    return Snapshot(
+        account=account,
+        name=name,
+        taken_at=taken_at,
+        changed_bytes=_count(outcome.get("changed_bytes")),
+        changed_files=_count(outcome.get("changed_files")),
+        used_bytes=_count(outcome.get("used_bytes")) or 0,
+        size_bytes=_count(outcome.get("size_bytes")) or 0,
+    )
+
+
+def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[tuple]]:
+    """Each volume's stored snapshots, oldest first, as (name, taken_at,
+    changed_bytes, used_bytes); the pruned ones are deleted on the way."""
+    earlier, gone = {}, []
+    rows = Snapshot.objects.filter(account__in=accounts).order_by("account", "taken_at")
+    for pk, account, *row in rows.values_list(
+        "pk", "account", "name", "taken_at", "changed_bytes", "used_bytes"
+    ):
+        if (account, row[0]) in pruned:
+            gone.append(pk)
+        else:
+            earlier.setdefault(account, []).append(tuple(row))
+    Snapshot.objects.filter(pk__in=gone).delete()
+    return earlier
+
+
+def _detect(snapshot: Snapshot, earlier: list[tuple]) -> MassChange | None:
+    if not earlier:
+        return None
+    previous_name, previous_taken_at, _, previous_used = earlier[-1]
+    history = [row[2] for row in earlier if row[2]][-settings.MASS_CHANGE_HISTORY :]
+    reason = mass_change_reason(snapshot.changed_bytes, previous_used, history)
+    if reason is None:
+        return None
+    logger.warning("mass change on %s: %s", snapshot, reason)
+    return MassChange.objects.create(
+        snapshot=Snapshot.objects.get(account=snapshot.account, name=snapshot.name),
+        restore_point=previous_name,
+        restore_point_taken_at=previous_taken_at,
+        reason=reason,
+    )

@@ -1,0 +1,98 @@
+"""The employee's snapshot pages (list, browse, restore) and the admins'."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from backup.operations import services as operations
+from backup.operations.errors import UserFacingError
+from backup.sso.decorators import signed_in_required, staff_required
+from backup.volumes import services as volumes
+from backup.volumes.models import quota_for
+
+from . import listing, restore, staff
+from .forms import PathForm, RollbackForm
+
+
+@signed_in_required
+def snapshot_list(request):
+    volume = volumes.volume_of(request.user)
+    if volume is None:
+        return redirect("volumes:home")
+    context = {
+        "volume": volume,
+        "active_operation": operations.active_for(request.user.username),
+        "mass_change": listing.current_mass_change(volume.account),
+        "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
+        "quota": quota_for(request.user),
+    }
+    context["snapshots"] = listing.snapshots_of(volume.account)
+    return render(request, "snapshots/list.html", context)
+
+
+@signed_in_required
+def browse(request, snapshot):
+    form = PathForm(request.GET)
+    if not form.is_valid():
+        raise Http404("No such folder.")
+    path = form.cleaned_data["path"]
+    try:
+        folder = restore.browse(request.user, snapshot, path)
+    except UserFacingError as refusal:
+        messages.error(request, refusal.message)
+        return redirect("snapshots:list")
+    return render(
+        request,
+        "snapshots/browse.html",
+        {
+            "folder": folder,
+            "entries": [(entry, entry.path_below(path)) for entry in folder.entries],
+            "parent": restore.parent_of(path),
+            "active_operation": operations.active_for(request.user.username),
+        },
+    )
+
+
+@require_POST
+@signed_in_required
+def restore_path(request, snapshot):
+    form = PathForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise UserFacingError(form.errors["path"][0])
+        operation = restore.request_restore(
+            request.user, request.user, snapshot, form.cleaned_data["path"]
+        )
+    except UserFacingError as refusal:
+        messages.error(request, refusal.message)
+        return redirect("snapshots:list")
+    return redirect("operations:detail", operation.pk)
+
+
+@signed_in_required
+def rollback(request, snapshot):
+    volume = volumes.volume_of(request.user)
+    if volume is None:
+        return redirect("volumes:home")
+    context = {"volume": volume, "snapshot": snapshot}
+    if request.method == "POST":
+        form = RollbackForm(request.POST)
+        typed = form.cleaned_data["confirmation"] if form.is_valid() else ""
+        try:
+            operation = restore.request_rollback(request.user, request.user, snapshot, typed)
+        except UserFacingError as refusal:
+            return render(
+                request,
+                "snapshots/rollback.html",
+                {**context, "error": refusal.message},
+                status=400,
+            )
+        return redirect("operations:detail", operation.pk)
+    return render(request, "snapshots/rollback.html", context)
+
+
+@staff_required
+def staff_snapshots(request):
+    return render(request, "snapshots/staff.html", staff.page_context())

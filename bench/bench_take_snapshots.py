@@ -1,0 +1,146 @@
+"""The portal's part of the hourly snapshot run, with 1, 100 and 1,000
+volumes: privileged calls per run, and the time to store every volume's
+snapshot and check it for a mass change; and the admin snapshot page.
+
+    .venv/bin/python bench/bench_take_snapshots.py
+
+The wrapper answers from a recorded snapshot-create.py output (the agreed
+interface), so this measures the portal alone; the wrappers' own cost (the
+snapshots and the change measurement) is bench_snapshot_wrappers' to give.
+Targets: two privileged calls per run whatever the number of volumes (take
+every snapshot; list them all for their protection and space); the
+portal's part of a run under 2 s for 1,000 volumes; the admin page within
+one privileged call (the pool) and under a second for 1,000 volumes.
+"""
+
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backup.settings.test")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
+
+from backup.privileged.client import Counter  # noqa: E402
+from backup.volumes.models import Volume  # noqa: E402
+from support.recorded_wrappers import RecordedWrappers  # noqa: E402
+
+COUNTS = (1, 100, 1000)
+RUNS = 5
+MIB = 1024**2
+
+
+def add_volumes(start, stop):
+    users = get_user_model()
+    made = users.objects.bulk_create(users(username=f"bench{n:04d}") for n in range(start, stop))
+    Volume.objects.bulk_create(
+        Volume(owner=user, account=user.username, size_gib=1, filesystem="btrfs") for user in made
+    )
+
+
+def answer_run(recorded, when, accounts):
+    name = when.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
+    outcome = {
+        "snapshot": name,
+        "changed_bytes": 20 * MIB,
+        "changed_files": 40,
+        "used_bytes": 800 * MIB,
+        "size_bytes": 1024 * MIB,
+        "pruned": [],
+        "error": None,
+    }
+    recorded.answer(
+        "snapshot-create.py",
+        {
+            "taken_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "volumes": dict.fromkeys(accounts, outcome),
+        },
+    )
+    snapshots = [
+        {
+            "name": name,
+            "taken_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "protected_until": (when + timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "protected": True,
+            "exclusive_bytes": 20 * MIB,
+        }
+    ]
+    recorded.answer(
+        "snapshot-list.py",
+        {
+            "volumes": {
+                account: {
+                    "supported": True,
+                    "snapshots": snapshots,
+                    "snapshot_bytes": 20 * MIB,
+                    "used_bytes": 800 * MIB,
+                    "size_bytes": 1024 * MIB,
+                }
+                for account in accounts
+            }
+        },
+    )
+
+
+def main():
+    workdir = Path(tempfile.mkdtemp())
+    try:
+        measure(workdir)
+    finally:
+        shutil.rmtree(workdir)
+
+
+def measure(workdir):
+    setup_test_environment()
+    settings.DATABASES["default"]["NAME"] = str(workdir / "bench.sqlite3")
+    call_command("migrate", verbosity=0)
+    (workdir / "wrappers").mkdir()
+    recorded = RecordedWrappers(workdir / "wrappers")
+    settings.WRAPPERS_PATH = recorded.path
+    settings.WRAPPERS_USE_SUDO = False
+    recorded.answer("vgdisplay.py", {"size_bytes": 1, "allocated_bytes": 1, "free_bytes": 0})
+    get_user_model().objects.create(username="benchadmin", is_staff=True)
+    admin = Client(REMOTE_USER="benchadmin")
+    print(f"{'volumes':>8} {'run ms':>8} {'calls/run':>10} {'admin page ms':>14} {'calls':>6}")
+    existing, hour = 0, datetime(2026, 1, 1, tzinfo=UTC)
+    for count in COUNTS:
+        add_volumes(existing, count)
+        existing = count
+        accounts = list(Volume.objects.values_list("account", flat=True))
+        durations, calls = [], []
+        for _ in range(RUNS):
+            hour += timedelta(hours=1)
+            answer_run(recorded, hour, accounts)
+            before = Counter.calls
+            start = time.perf_counter()
+            call_command("take_snapshots")
+            durations.append((time.perf_counter() - start) * 1000)
+            calls.append(Counter.calls - before)
+        before = Counter.calls
+        start = time.perf_counter()
+        assert admin.get("/staff/snapshots/").status_code == 200
+        page_ms = (time.perf_counter() - start) * 1000
+        print(
+            f"{count:>8} {statistics.median(durations):>8.1f} {max(calls):>10}"
+            f" {page_ms:>14.1f} {Counter.calls - before:>6}"
+        )
+    print(f"run ms: median of {RUNS} runs, the wrapper answering from a recorded output")
+
+
+if __name__ == "__main__":
+    main()

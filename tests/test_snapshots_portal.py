@@ -1,0 +1,483 @@
+"""The portal's side of protected snapshots against recorded wrapper
+outputs (the agreed interface, through the real privileged client): the
+scheduled run and what it stores, mass-change alerts, the dashboard and
+admin pages, browse and restore, and deferred deletion."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+
+from backup.operations.errors import UserFacingError
+from backup.operations.models import Operation
+from backup.snapshots import restore, services
+from backup.snapshots.detection import mass_change_reason
+from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
+from backup.volumes import services as volumes
+from backup.volumes.models import Volume
+from support.snapshot_outputs import (
+    GIB,
+    MIB,
+    answer_browse,
+    answer_dashboard,
+    hours_ago,
+    listed,
+    name_at,
+    outcome,
+    run_at,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# --- The scheduled run -------------------------------------------------------
+
+
+def test_one_privileged_call_stores_every_volumes_snapshot(recorded, make_volume):
+    first, second = make_volume(), make_volume()
+    when = hours_ago(1)
+    run_at(
+        recorded,
+        when,
+        {
+            first.account: outcome(name_at(when), 5 * MIB, 100 * MIB),
+            second.account: outcome(name_at(when), None, 20 * MIB),
+        },
+    )
+    # One call takes every snapshot; one more reads the space they hold.
+    assert recorded.calls() == [["snapshot-create.py"], ["snapshot-list.py"]]
+    stored = Snapshot.objects.get(account=first.account)
+    assert (stored.name, stored.taken_at, stored.changed_bytes, stored.used_bytes) == (
+        name_at(when),
+        when,
+        5 * MIB,
+        100 * MIB,
+    )
+    assert Snapshot.objects.get(account=second.account).changed_bytes is None
+    run = SnapshotRun.objects.get()
+    assert (run.volumes, run.snapshots, run.errors) == (2, 2, {})
+
+
+def test_the_run_records_the_space_all_snapshots_hold(recorded, make_volume):
+    first, second = make_volume(), make_volume()
+    when = hours_ago(1)
+    recorded.answer(
+        "snapshot-list.py",
+        {
+            "volumes": {
+                **listed(first.account, when, snapshot_bytes=30 * MIB)["volumes"],
+                **listed(second.account, when, snapshot_bytes=12 * MIB)["volumes"],
+            }
+        },
+    )
+    run_at(recorded, when, {first.account: outcome(name_at(when), MIB, 10 * MIB)})
+    assert SnapshotRun.objects.get().snapshot_bytes == 42 * MIB
+    recorded.answer("snapshot-list.py", failed="busy")
+    run_at(recorded, when, {first.account: outcome(name_at(when), MIB, 10 * MIB)})
+    assert SnapshotRun.objects.first().snapshot_bytes is None
+
+
+def test_pruned_snapshots_leave_and_errors_are_reported(recorded, make_volume):
+    volume, broken = make_volume(), make_volume()
+    old = hours_ago(30)
+    run_at(recorded, old, {volume.account: outcome(name_at(old), None, 10 * MIB)})
+    now = hours_ago(0)
+    with pytest.raises(CommandError, match="1 volume"):
+        run_at(
+            recorded,
+            now,
+            {
+                volume.account: outcome(name_at(now), MIB, 10 * MIB, pruned=[name_at(old)]),
+                broken.account: outcome(None, None, 0, error="read-only filesystem"),
+            },
+        )
+    assert list(Snapshot.objects.values_list("name", flat=True)) == [name_at(now)]
+    run = SnapshotRun.objects.first()
+    assert run.errors == {broken.account: "read-only filesystem"}
+    assert run.pruned == 1
+
+
+def test_hostile_or_unknown_entries_are_not_stored(recorded, make_volume):
+    volume = make_volume()
+    when = hours_ago(0)
+    run_at(
+        recorded,
+        when,
+        {
+            volume.account: outcome("../../etc/passwd", MIB, MIB),
+            "nobody-we-know": outcome(name_at(when), MIB, MIB),
+        },
+    )
+    assert not Snapshot.objects.exists()
+    assert SnapshotRun.objects.get().volumes == 1
+
+
+def test_a_failing_wrapper_stops_the_run_with_its_reason(recorded, make_volume):
+    make_volume()
+    recorded.answer("snapshot-create.py", failed="another run holds the lock")
+    with pytest.raises(CommandError, match="another run holds the lock"):
+        call_command("take_snapshots")
+    assert not SnapshotRun.objects.exists()
+
+
+# --- Mass-change detection ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changed", "previous_used", "history", "fires"),
+    [
+        (600 * MIB, GIB, [], True),  # most of the volume rewritten
+        (300 * MIB, GIB, [], False),  # under half, no history yet
+        (300 * MIB, GIB, [20 * MIB] * 6, True),  # 15 times the usual
+        (150 * MIB, GIB, [20 * MIB] * 6, False),  # 7.5 times: a full backup
+        (300 * MIB, GIB, [20 * MIB] * 5, False),  # too little history
+        (2 * GIB, 5 * MIB, [], False),  # first backup into an empty volume
+        (9 * MIB, 10 * MIB, [MIB] * 10, False),  # below the floor
+        (None, GIB, [MIB] * 10, False),  # first snapshot: nothing measured
+    ],
+)
+def test_mass_change_rules(settings, changed, previous_used, history, fires):
+    settings.MASS_CHANGE_MIN_BYTES = 10 * MIB
+    assert (mass_change_reason(changed, previous_used, history) is not None) is fires
+
+
+def test_a_mass_change_emails_the_owner_and_admins_once_naming_the_restore_point(
+    recorded, make_volume
+):
+    volume = make_volume()
+    before, after = hours_ago(2), hours_ago(1)
+    run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
+    assert mail.outbox == []
+    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    change = MassChange.objects.get()
+    assert change.restore_point == name_at(before)
+    assert change.snapshot.name == name_at(after)
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "admins@example.com",
+        f"{volume.account}@example.com",
+    ]
+    for message in mail.outbox:
+        assert name_at(before) in message.body
+        assert "/snapshots/" in message.body
+    # The same report again (a rerun) neither records nor sends anything new.
+    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    assert MassChange.objects.count() == 1
+    assert len(mail.outbox) == 2
+
+
+def test_the_dashboard_shows_the_same_warning(recorded, make_volume):
+    volume = make_volume()
+    before, after = hours_ago(2), hours_ago(1)
+    run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
+    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    answer_dashboard(recorded, volume, before, after)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert 'data-testid="mass-change"' in page
+    assert name_at(before) in page
+    # Once the whole volume was restored, the warning has done its job.
+    recorded.answer(
+        f"snapshot-rollback.py {volume.account} {name_at(before)}",
+        {"user": volume.account, "snapshot": name_at(before), "kept_as": name_at(hours_ago(0))},
+    )
+    restore.request_rollback(volume.owner, volume.owner, name_at(before), volume.account)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert 'data-testid="mass-change"' not in page
+
+
+# --- Dashboard and admin pages -------------------------------------------------
+
+
+def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_volume):
+    volume = make_volume()
+    old, new = hours_ago(20 * 24), hours_ago(1)
+    run_at(recorded, new, {volume.account: outcome(name_at(new), 7 * MIB, 100 * MIB)})
+    answer_dashboard(recorded, volume, old, new)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert recorded.calls() == [["lvdisplay.py", volume.account]]  # as without snapshots
+    table = page[page.index('data-testid="snapshot-table"') :]
+    assert table.index(name_at(new)) < table.index(name_at(old))  # newest first
+    assert "7.0\xa0MB" in table
+    assert (new + timedelta(days=14)).strftime("%Y-%m-%d %H:%M") in table
+    assert "kept by the retention policy" in table  # the 20-day-old one
+    assert "Snapshots hold 50.0\xa0MB of your volume (5%)" in page
+    assert 'data-testid="protected-full"' not in page
+
+
+def test_a_full_volume_held_by_protected_snapshots_offers_add_space(recorded, make_volume):
+    volume = make_volume()
+    answer_dashboard(recorded, volume, hours_ago(1), snapshot_bytes=400 * MIB, used=GIB)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    warning = page[page.index('data-testid="protected-full"') :]
+    assert "still protected" in warning
+    assert "/volume/add-space/" in warning[: warning.index("</div>\n</div>") + 20]
+
+
+def test_ext4_volumes_say_snapshots_need_btrfs(recorded, make_volume):
+    volume = make_volume(filesystem="ext4")
+    answer_dashboard(recorded, volume)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert 'data-testid="snapshots-unsupported"' in page
+    assert "need btrfs" in page
+    assert not any(call[0] == "snapshot-list.py" for call in recorded.calls())
+
+
+def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, settings):
+    volume = make_volume()
+    recorded.answer("snapshot-list.py", listed(volume.account, hours_ago(1)))
+    services.refresh_listing()
+    recorded.answer(
+        "vgdisplay.py",
+        {"size_bytes": 20 * GIB, "allocated_bytes": GIB, "free_bytes": 19 * GIB, "used_bytes": GIB},
+    )
+    assert Client(REMOTE_USER=volume.account).get("/staff/snapshots/").status_code == 403
+    settings.BACKUP_ADMINS = ["snapboss"]
+    recorded.forget_calls()
+    page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
+    assert recorded.calls() == [["vgdisplay.py"]]  # the snapshots are read as stored
+    assert "14 days after each snapshot" in page
+    assert "hourly for 24 hours, daily for 14 days, weekly for 8 weeks" in page
+    assert "Snapshots hold 50.0\xa0MB of the 1.0\xa0GB used in the pool" in page
+    row = page[page.index(f"<td>{volume.account}</td>") :]
+    assert row.split("</tr>")[0].count("<td>1</td>") == 2  # one snapshot, protected
+
+
+# --- Browse and restore -----------------------------------------------------------
+
+
+def test_browse_shows_names_escaped_and_addresses_them_by_ref(recorded, make_volume):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    answer_browse(recorded, volume, snapshot)
+    response = Client(REMOTE_USER=volume.account).get(f"/snapshots/{snapshot}/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert f"/snapshots/{snapshot}/?path=RG9jcw" in page
+    assert 'name="path" value="PHNjcmlwdD4"' in page
+    assert "bad ref" not in page  # an entry with an unusable ref is dropped
+    assert recorded.calls() == [["snapshot-browse.py", volume.account, snapshot, "."]]
+
+
+@pytest.mark.parametrize("path", ["..", "RG9jcw/..", "/etc", "a//b", "a b", "-rf", "é"])
+def test_browse_refuses_a_path_that_is_not_refs_without_calling_a_wrapper(
+    recorded, make_volume, path
+):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    response = Client(REMOTE_USER=volume.account).get(f"/snapshots/{snapshot}/", {"path": path})
+    assert response.status_code == 404
+    assert recorded.calls() == []
+
+
+def test_restoring_a_file_is_an_operation_with_an_audit_record(recorded, make_volume):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    recorded.answer(
+        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw/PHNjcmlwdD4",
+        {"user": volume.account, "snapshot": snapshot, "path": "RG9jcw/PHNjcmlwdD4",
+         "restored_to": "Restored 2026-11-30 21.00 from snapshot", "files": 1, "bytes": 12},
+    )  # fmt: skip
+    response = Client(REMOTE_USER=volume.account).post(
+        f"/snapshots/{snapshot}/restore/", {"path": "RG9jcw/PHNjcmlwdD4"}
+    )
+    operation = Operation.objects.get()
+    assert response.url == f"/operations/{operation.pk}/"
+    assert operation.kind == Operation.Kind.RESTORE
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert "Restored 2026-11-30 21.00 from snapshot" in operation.message
+    assert operation.actor_name == volume.account
+
+
+def test_a_refused_restore_says_why_and_nothing_else_happens(recorded, make_volume):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    recorded.answer(
+        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw",
+        refused="no such file or folder in the snapshot",
+    )
+    Client(REMOTE_USER=volume.account).post(f"/snapshots/{snapshot}/restore/", {"path": "RG9jcw"})
+    operation = Operation.objects.get()
+    assert operation.state == Operation.State.FAILED
+    assert operation.message == "Nothing was restored: no such file or folder in the snapshot."
+
+
+def test_restoring_the_whole_volume_needs_the_typed_name(recorded, make_volume):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    recorded.answer(
+        f"snapshot-rollback.py {volume.account} {snapshot}",
+        {"user": volume.account, "snapshot": snapshot, "kept_as": name_at(hours_ago(0))},
+    )
+    client = Client(REMOTE_USER=volume.account)
+    response = client.post(f"/snapshots/{snapshot}/rollback/", {"confirmation": "yes"})
+    assert response.status_code == 400
+    assert b"Nothing was restored" in response.content
+    assert recorded.calls() == []
+    assert not Operation.objects.exists()
+    client.post(f"/snapshots/{snapshot}/rollback/", {"confirmation": volume.account})
+    operation = Operation.objects.get()
+    assert operation.kind == Operation.Kind.ROLLBACK
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    assert name_at(hours_ago(0))[:14] in operation.message
+    # Then the list is read again, so the state kept shows at once.
+    assert recorded.calls() == [
+        ["snapshot-rollback.py", volume.account, snapshot],
+        ["snapshot-list.py", volume.account],
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/snapshots/@GMT-2026.11.30-10.00.00/restore/",
+        "/snapshots/@GMT-2026.11.30-10.00.00/rollback/",
+        "/volume/delete/undo/",
+    ],
+)
+def test_snapshot_state_changes_need_the_csrf_token(recorded, make_volume, url):
+    volume = make_volume(suspended_at=timezone.now(), destroy_after=timezone.now())
+    client = Client(REMOTE_USER=volume.account, enforce_csrf_checks=True)
+    response = client.post(url, {"path": ".", "confirmation": volume.account})
+    assert response.status_code == 403
+    assert recorded.calls() == []
+    assert not Operation.objects.exists()
+
+
+# --- Deferred deletion -------------------------------------------------------------
+
+
+def test_deleting_a_protected_volume_suspends_it_until_protection_ends(recorded, make_volume):
+    volume = make_volume()
+    taken = [hours_ago(48), hours_ago(2)]
+    run_at(recorded, taken[1], {volume.account: outcome(name_at(taken[1]), MIB, 10 * MIB)})
+    recorded.forget_calls()
+    recorded.answer(f"snapshot-list.py {volume.account}", listed(volume.account, *taken))
+    recorded.answer(f"suspend.py {volume.account}", {"user": volume.account})
+    volumes.request_delete(volume.owner, volume.owner, volume.account)
+    volume.refresh_from_db()
+    assert volume.destroy_after == taken[1] + timedelta(days=14)
+    assert volume.pending_destruction
+    assert [call[0] for call in recorded.calls()] == ["snapshot-list.py", "suspend.py"]
+    assert "undo" in Operation.objects.get().message
+    # Nothing but Undo is possible meanwhile.
+    with pytest.raises(UserFacingError, match="Undo the deletion"):
+        volumes.request_add_space(volume.owner, volume.owner)
+    # The hourly run leaves it alone until its time.
+    recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
+    call_command("take_snapshots")
+    assert Volume.objects.filter(pk=volume.pk).exists()
+
+
+def test_a_deletion_can_be_undone(recorded, make_volume):
+    volume = make_volume(suspended_at=timezone.now(), destroy_after=timezone.now() + timedelta(1))
+    recorded.answer(
+        f"resume.py {volume.account}", {"user": volume.account, "mount_point": "/srv/x"}
+    )
+    answer_dashboard(recorded, volume)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert 'data-testid="pending-destruction"' in page
+    Client(REMOTE_USER=volume.account).post("/volume/delete/undo/")
+    volume.refresh_from_db()
+    assert not volume.pending_destruction
+    assert volume.destroy_after is None
+    assert Operation.objects.get().kind == Operation.Kind.UNDO_DELETE
+
+
+def test_a_suspended_volume_is_destroyed_once_due_with_an_audit_record(recorded, make_volume):
+    volume = make_volume(suspended_at=hours_ago(400), destroy_after=hours_ago(1))
+    taken = hours_ago(15 * 24)
+    Snapshot.objects.create(
+        account=volume.account, name=name_at(taken), taken_at=taken, used_bytes=0, size_bytes=GIB
+    )
+    for wrapper in ("lvremove.py", "rmdir.py", "deluser.py"):
+        recorded.answer(f"{wrapper} {volume.account}", None)
+    recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
+    call_command("take_snapshots")
+    assert not Volume.objects.filter(pk=volume.pk).exists()
+    assert not Snapshot.objects.filter(account=volume.account).exists()
+    operation = Operation.objects.get()
+    assert (operation.kind, operation.state, operation.actor_name) == (
+        Operation.Kind.DESTROY,
+        Operation.State.SUCCEEDED,
+        "(scheduled)",
+    )
+    assert [call[0] for call in recorded.calls()][2:] == ["lvremove.py", "rmdir.py", "deluser.py"]
+
+
+def test_a_refused_early_destruction_keeps_the_volume(recorded, make_volume):
+    volume = make_volume(suspended_at=hours_ago(400), destroy_after=hours_ago(1))
+    recorded.answer(
+        f"lvremove.py {volume.account}", refused="a snapshot is protected until 2026-12-14 10:00"
+    )
+    recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
+    with pytest.raises(CommandError, match="1 not destroyed"):
+        call_command("take_snapshots")
+    assert Volume.objects.filter(pk=volume.pk, suspended_at__isnull=False).exists()
+    assert Operation.objects.get().state == Operation.State.FAILED
+
+
+def test_without_protected_snapshots_deletion_is_immediate(recorded, make_volume):
+    volume = make_volume(filesystem="ext4")
+    recorded.answer(
+        f"snapshot-list.py {volume.account}", {"volumes": {volume.account: {"supported": False}}}
+    )
+    for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
+        recorded.answer(f"{wrapper} {volume.account}", None)
+    volumes.request_delete(volume.owner, volume.owner, volume.account)
+    assert not Volume.objects.filter(pk=volume.pk).exists()
+    assert "suspend.py" not in [call[0] for call in recorded.calls()]
+
+
+def test_the_admin_page_lists_pending_volumes_with_the_root_only_command(
+    recorded, make_volume, settings
+):
+    volume = make_volume(suspended_at=hours_ago(3), destroy_after=hours_ago(-100))
+    recorded.answer("snapshot-list.py", {"volumes": {}})
+    recorded.answer("vgdisplay.py", failed="no pool")
+    settings.BACKUP_ADMINS = ["snapboss"]
+    page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
+    pending = page[page.index('data-testid="pending"') :]
+    assert volume.account in pending
+    assert f"{settings.WRAPPERS_PATH}/tools/destroy-protected.py {volume.account}" in pending
+    assert "can't shorten the protection, by design" in page
+
+
+def test_taken_at_of_reads_only_snapshot_names():
+    assert services.taken_at_of("@GMT-2026.11.30-10.20.30") == datetime(
+        2026, 11, 30, 10, 20, 30, tzinfo=UTC
+    )
+    for name in ("@GMT-2026.13.30-10.20.30", "@GMT-2026.11.30-10.20.30x", "x", ""):
+        assert services.taken_at_of(name) is None
+
+
+def test_deletion_is_refused_when_the_snapshots_cant_be_read(recorded, make_volume):
+    volume = make_volume()
+    when = hours_ago(1)
+    run_at(recorded, when, {volume.account: outcome(name_at(when), MIB, 10 * MIB)})
+    recorded.answer(f"snapshot-list.py {volume.account}", failed="btrfs: no such device")
+    volumes.request_delete(volume.owner, volume.owner, volume.account)
+    operation = Operation.objects.get()
+    assert operation.state == Operation.State.FAILED
+    assert "not deleted: its snapshots could not be read" in operation.message
+    volume.refresh_from_db()
+    assert not volume.pending_destruction
+    assert recorded.calls()[-1] == ["snapshot-list.py", volume.account]
+
+
+def test_the_stored_list_follows_the_wrappers_list(recorded, make_volume):
+    volume = make_volume()
+    gone, kept = hours_ago(5), hours_ago(2)
+    run_at(recorded, gone, {volume.account: outcome(name_at(gone), MIB, 10 * MIB)})
+    # A snapshot the run did not take (kept by a restore of the whole volume)
+    # appears, one that is no longer there goes, protection is the wrapper's.
+    listing = listed(volume.account, kept)
+    listing["volumes"][volume.account]["snapshots"][0]["protected_until"] = "2027-01-01T00:00:00Z"
+    recorded.answer("snapshot-list.py", listing)
+    assert services.refresh_listing() == 50 * MIB
+    stored = Snapshot.objects.get(account=volume.account)
+    assert (stored.name, stored.changed_bytes) == (name_at(kept), None)
+    assert stored.protected_until == datetime(2027, 1, 1, tzinfo=UTC)
