@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from backup.operations import records
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.snapshots import restore, services
@@ -30,7 +31,7 @@ from support.snapshot_outputs import (
     run_at,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 # --- The scheduled run -------------------------------------------------------
@@ -403,7 +404,7 @@ def test_a_suspended_volume_is_destroyed_once_due_with_an_audit_record(recorded,
     assert (operation.kind, operation.state, operation.actor_name) == (
         Operation.Kind.DESTROY,
         Operation.State.SUCCEEDED,
-        "(scheduled)",
+        records.SERVER_ACTOR,
     )
     assert [call[0] for call in recorded.calls()][2:] == ["lvremove.py", "rmdir.py", "deluser.py"]
 

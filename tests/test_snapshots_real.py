@@ -21,7 +21,7 @@ from backup.volumes.models import Volume
 from support import snapshots as snap
 from support.storage import mount_options, mount_point
 
-pytestmark = [pytest.mark.root, pytest.mark.django_db]
+pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 MIB = 1024**2
 
 
