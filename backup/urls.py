@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("backup.stats.urls")),
     path("", include("backup.discovery.urls")),
     path("", include("backup.pages.urls")),
+    path("", include("backup.metrics.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "backup.stats",
     "backup.samba",
     "backup.deployment",
+    "backup.metrics",
 ]
 
 MIDDLEWARE = [
@@ -211,3 +212,11 @@ SAMBA_CONFIG = Path("/etc/samba/smb.conf")
 FCGI_SOCKET = Path("/run/backupmanagement/backup.sock")
 FCGI_PIDFILE = Path("/run/backupmanagement/backup.pid")
 FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
+
+# Prometheus /metrics (backup.metrics): served to these networks (the
+# address the web server saw, REMOTE_ADDR), and to any scraper sending
+# "Authorization: Bearer <METRICS_TOKEN>". Loopback by default: a
+# Prometheus on the backup server itself. "" accepts no token; one that is
+# set must have at least 32 characters (checked at start).
+METRICS_ALLOWED_NETWORKS: list[str] = ["127.0.0.1/32", "::1/128"]
+METRICS_TOKEN = ""

@@ -82,6 +82,8 @@ _KEYS = {
         "email_port": int,
         "url_prefix": str,
         "log_file": Path,
+        "metrics_allowed_networks": STR_LIST,
+        "metrics_token": str,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),
