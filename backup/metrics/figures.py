@@ -72,19 +72,36 @@ def latest(path, sources: tuple[str, ...], now: int) -> dict[str, float | None]:
     }
 
 
-def _last_backups(scan: BackupScan) -> list[LastBackup]:
-    """One sample per computer. The names are the volume owner's to choose:
-    two sources the scan stored with the same name, format and path (a
-    path longer than the stored length) keep the newest, since Prometheus
-    refuses a scrape that names one series twice."""
+def _stored_time(value: object) -> datetime.datetime | None:
+    """A time as discovery stored it (its iso(), already checked when the
+    scan was stored). fromisoformat reads it some hundred times faster than
+    discovery.parse_time's strptime, which matters at thousands per scrape."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
+def _read_scan(figures: VolumeFigures, scan: BackupScan, cutoff: datetime.datetime) -> None:
+    """The stale count, by discovery's rule, and one last-backup sample per
+    computer. The names are the volume owner's to choose: two sources the
+    scan stored with the same name, format and path (paths longer than the
+    stored length) keep the newest, since Prometheus refuses a scrape that
+    names one series twice."""
     newest: dict[tuple[str, str, str], float] = {}
     for source in scan.sources:
-        when = discovery.parse_time(source.get("last_backup"))
+        when = _stored_time(source.get("last_backup"))
+        if discovery.status_of(source.get("state"), when, cutoff) == discovery.STALE:
+            figures.stale_computers += 1
         if when is None:
             continue
         key = (source.get("machine") or "", source.get("format") or "", source.get("path") or ".")
         newest[key] = max(newest.get(key, 0.0), when.timestamp())
-    return [LastBackup(*key, timestamp) for key, timestamp in sorted(newest.items())]
+    figures.scanned_at = scan.scanned_at.timestamp()
+    figures.last_backups = [LastBackup(*key, stamp) for key, stamp in sorted(newest.items())]
 
 
 def volumes(now: datetime.datetime) -> list[VolumeFigures]:
@@ -106,11 +123,7 @@ def volumes(now: datetime.datetime) -> list[VolumeFigures]:
         scan = scans.get(volume_id)
         if scan is not None:
             days = thresholds.get(owner_id) or settings.STALE_AFTER_DAYS
-            figures.scanned_at = scan.scanned_at.timestamp()
-            figures.stale_computers = sum(
-                machine.stale for machine in discovery.machines(scan, days, now)
-            )
-            figures.last_backups = _last_backups(scan)
+            _read_scan(figures, scan, discovery.stale_cutoff(days, now))
         found.append(figures)
     return found
 
