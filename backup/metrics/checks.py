@@ -15,8 +15,8 @@ TOKEN_PATTERN = re.compile(r"[A-Za-z0-9._~+/=-]+")
 
 
 @checks.register()
-def metrics_settings(app_configs, **kwargs):
-    errors = []
+def metrics_settings(app_configs: object, **kwargs: object) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     networks = settings.METRICS_ALLOWED_NETWORKS
     # A bare string would be read character by character.
     values = networks if isinstance(networks, list | tuple) else [networks]

@@ -9,6 +9,7 @@ server no more than reading its own files and database.
 import datetime
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import rrdtool
 from django.conf import settings
@@ -19,8 +20,8 @@ from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
 from backup.stats import projection, rrd
 from backup.volumes.models import Volume
+from backup.volumes.status import GIB
 
-GIB = 1024**3
 # The collectors record every five minutes: a figure older than three of
 # their runs is no longer the volume's, and is left out rather than shown.
 RECENT_SECONDS = 15 * rrd.MINUTE
@@ -59,7 +60,7 @@ class PoolFigures:
     days_to_full: float | None  # None: too little history; inf: not growing
 
 
-def latest(path, sources: tuple[str, ...], now: int) -> dict[str, float | None]:
+def latest(path: Path, sources: tuple[str, ...], now: int) -> dict[str, float | None]:
     """The newest recorded value of each source of one RRD file within
     RECENT_SECONDS; None for a source without one, or without the file."""
     try:
