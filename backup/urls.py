@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("backup.discovery.urls")),
     path("", include("backup.snapshots.urls")),
     path("", include("backup.pages.urls")),
+    path("", include("backup.metrics.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -15,6 +15,7 @@ from http.cookies import SimpleCookie
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from support import apache, deployment
 
@@ -25,6 +26,7 @@ pytestmark = [pytest.mark.root, pytest.mark.slow]
 _TOKEN = secrets.token_hex(3)
 ALICE, BOB = f"alice{_TOKEN}", f"bob{_TOKEN}"
 PASSWORDS = {ALICE: "alice-password-1", BOB: "bob-password-2"}
+METRICS_TOKEN = "metrics-" + "k" * 40
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,8 @@ def site():
         # As an admin would for a small pool: the test pool is 20 GiB.
         with installation.config.open("a") as config:
             config.write("default_disk_size = 1\n")
+            # Scrapes come from this host: only the token may admit them.
+            config.write(f'metrics_allowed_networks = []\nmetrics_token = "{METRICS_TOKEN}"\n')
         started = installation.start_daemon()
         assert started.returncode == 0, started.stderr
         conf = installation.prefix / "apache"
@@ -255,3 +259,24 @@ def test_a_volume_is_created_end_to_end(site):
     asked = [line for line in site.installation.syslog if "useradd.py: ok" in line]
     assert asked
     assert f"from {site.installation.user}" in asked[0]
+
+
+def test_metrics_need_the_token_not_a_sign_in(site):
+    """Apache lets /backup/metrics through without signing in and passes the
+    bearer token on; the portal admits the token and nobody else."""
+    anonymous = Browser(site)
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    response = anonymous.get("/backup/metrics", headers=bearer)
+    assert response.status == 200, response.body[:500]
+    families = {f.name for f in text_string_to_metric_families(response.body)}
+    assert {"backup_volume_size_bytes", "backup_pool_size_bytes"} <= families
+    refused = [
+        anonymous.get("/backup/metrics"),
+        anonymous.get("/backup/metrics", headers={"Authorization": "Bearer wrong"}),
+        # Signing in to the portal is not a way to the metrics.
+        Browser(site, user=ALICE).get("/backup/metrics"),
+    ]
+    assert [(r.status, r.body) for r in refused] == [(403, "Forbidden\n")] * 3
+    # Only that one path is open: its neighbours still ask for a sign-in.
+    assert anonymous.get("/backup/metrics/").status == 401
+    assert anonymous.get("/backup/metricsx", headers=bearer).status == 401

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "backup.stats",
     "backup.samba",
     "backup.deployment",
+    "backup.metrics",
 ]
 
 MIDDLEWARE = [
@@ -275,3 +276,11 @@ MASS_CHANGE_HISTORY = 48
 MASS_CHANGE_MIN_HISTORY = 6
 # Most folder entries one browse page shows (the wrapper has its own cap).
 SNAPSHOT_BROWSE_PAGE = 500
+
+# Prometheus /metrics (backup.metrics): served to these networks (the
+# address the web server saw, REMOTE_ADDR), and to any scraper sending
+# "Authorization: Bearer <METRICS_TOKEN>". Loopback by default: a
+# Prometheus on the backup server itself. "" accepts no token; one that is
+# set must have at least 32 characters (checked at start).
+METRICS_ALLOWED_NETWORKS: list[str] = ["127.0.0.1/32", "::1/128"]
+METRICS_TOKEN = ""

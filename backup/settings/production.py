@@ -88,6 +88,8 @@ _KEYS = {
         "mass_change_median_factor": int,
         "url_prefix": str,
         "log_file": Path,
+        "metrics_allowed_networks": STR_LIST,
+        "metrics_token": str,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),
