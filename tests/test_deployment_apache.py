@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -16,6 +17,8 @@ from urllib.parse import urlencode
 import pytest
 
 from support import apache, deployment
+
+REPO = deployment.REPO
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -250,3 +253,19 @@ def test_a_volume_is_created_end_to_end(site):
     asked = [line for line in site.installation.syslog if "useradd.py: ok" in line]
     assert asked
     assert f"from {site.installation.user}" in asked[0]
+
+
+def test_requests_beyond_the_daemons_children_wait_instead_of_getting_503(site):
+    """Six times as many requests at once as the daemon has children, through
+    Apache: all are answered (flup's threaded server refused the extra ones)."""
+    installation = site.installation
+    restarted = installation.as_service_user(str(REPO / "bin" / "start.sh"), "--workers", "2")
+    assert restarted.returncode == 0, restarted.stderr
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(
+                pool.map(lambda _: Browser(site, user="alice").get("/backup/ping/"), range(24))
+            )
+        assert [(answer.status, answer.body) for answer in answers] == [(200, "pong")] * 24
+    finally:
+        assert installation.start_daemon().returncode == 0

@@ -10,6 +10,7 @@ import stat
 import struct
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -55,23 +56,29 @@ def _pair(name, value):
     return sizes + name + value
 
 
-def fcgi_get(socket_path, path):
-    """One GET over FastCGI, as the web server sends it (flup's own client
-    predates Python 3)."""
+def fcgi_send(socket_path, path):
+    """A connection that has sent one GET over FastCGI, as the web server
+    sends it (flup's own client predates Python 3)."""
     params = {
         "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/backup", "PATH_INFO": path,
         "QUERY_STRING": "", "SERVER_NAME": "localhost", "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on",
     }  # fmt: skip
-    with socket.socket(socket.AF_UNIX) as connection:
-        connection.settimeout(30)
-        connection.connect(str(socket_path))
-        connection.sendall(
-            _record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
-            + _record(FCGI_PARAMS, b"".join(_pair(k, v) for k, v in params.items()))
-            + _record(FCGI_PARAMS)
-            + _record(FCGI_STDIN)
-        )
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(30)
+    connection.connect(str(socket_path))
+    connection.sendall(
+        _record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
+        + _record(FCGI_PARAMS, b"".join(_pair(k, v) for k, v in params.items()))
+        + _record(FCGI_PARAMS)
+        + _record(FCGI_STDIN)
+    )
+    return connection
+
+
+def fcgi_get(socket_path, path):
+    """(status, body) of one GET over FastCGI."""
+    with fcgi_send(socket_path, path) as connection:
         stream = connection.makefile("rb")
         output = b""
         while True:
@@ -258,3 +265,137 @@ def test_a_daemon_that_ignores_sigterm_is_killed_after_the_grace_period_and_we_s
             holder.kill()
             holder.wait()
         holder.stdout.close()
+
+
+def children_of(pid):
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent(entry) == pid and not gone(int(entry.name))
+    ]
+
+
+def _parent(entry):
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def test_the_daemon_serves_with_several_processes(stopped):
+    started = stopped.as_service_user(str(deployment.REPO / "bin" / "start.sh"), "--workers", "3")
+    assert started.returncode == 0, started.stderr
+    pid = stopped.daemon_pid()
+    wait_until(lambda: len(children_of(pid)) == 3, "three children")
+    account = pwd.getpwnam(stopped.user).pw_uid
+    assert all(os.stat(f"/proc/{child}").st_uid == account for child in children_of(pid))
+    # Four times as many at once as there are children: they wait, none is refused.
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: fcgi_get(stopped.socket, "/ping/"), range(12)))
+    assert answers == [("200 OK", "pong")] * 12
+    # A child that exits is replaced.
+    os.kill(children_of(pid)[0], signal.SIGKILL)
+    wait_until(lambda: len(children_of(pid)) == 3, "a replacement child")
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+
+
+# A WSGI application whose requests take as long as their path says, and that
+# notes each request it starts and finishes: what a stuck request looks like.
+SLOW_APPLICATION = """
+import logging, os, sys, time
+from backup.deployment import fcgi
+
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+journal = sys.argv[3]
+
+def note(line):
+    with open(journal, "a") as out:
+        out.write(line + "\\n")
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    note(f"started {path}")
+    time.sleep(float(path.strip("/").rpartition("/")[2] or 0))
+    note(f"finished {path}")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+
+fcgi.serve(
+    lambda: application,
+    socket_path=sys.argv[1],
+    pidfile_path=sys.argv[2],
+    socket_mode=0o600,
+    workers=int(sys.argv[4]),
+    request_timeout=int(sys.argv[5]),
+)
+"""
+
+
+@pytest.fixture
+def slow_daemon(tmp_path):
+    """fcgi.serve with SLOW_APPLICATION: start(workers, request_timeout)."""
+    started = []
+
+    def start(workers, request_timeout):
+        paths = {name: tmp_path / name for name in ("s.sock", "pid", "journal", "log")}
+        process = subprocess.Popen(
+            [
+                str(deployment.PYTHON), "-c", SLOW_APPLICATION, str(paths["s.sock"]),
+                str(paths["pid"]), str(paths["journal"]), str(workers), str(request_timeout),
+            ],
+            cwd=deployment.REPO,
+            stderr=paths["log"].open("w"),
+        )  # fmt: skip
+        started.append(process)
+        wait_until(lambda: "serving on" in paths["log"].read_text(), "the daemon to serve")
+        wait_until(lambda: len(children_of(process.pid)) == workers, "its children")
+        return paths
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def _journal(paths):
+    return paths["journal"].read_text().splitlines() if paths["journal"].exists() else []
+
+
+def test_a_request_past_the_time_limit_is_cut_off_in_the_backend(slow_daemon):
+    paths = slow_daemon(workers=1, request_timeout=1)
+    with pytest.raises((ConnectionError, struct.error)):
+        fcgi_get(paths["s.sock"], "/sleep/600")
+    assert _journal(paths) == ["started /sleep/600"]
+    assert "a request ran longer than 1 s: stopped its process" in paths["log"].read_text()
+    # The one child was replaced at once: the daemon still serves.
+    assert fcgi_get(paths["s.sock"], "/sleep/0")[0] == "200 OK"
+    assert _journal(paths)[1:] == ["started /sleep/0", "finished /sleep/0"]
+
+
+def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
+    paths = slow_daemon(workers=1, request_timeout=30)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(fcgi_get, paths["s.sock"], "/busy/2")
+        wait_until(lambda: _journal(paths) == ["started /busy/2"], "the only child to be busy")
+        # Waits in the backlog behind /busy/2; its client leaves, as Apache
+        # does when its timeout passes.
+        fcgi_send(paths["s.sock"], "/abandoned/0").close()
+        assert fcgi_get(paths["s.sock"], "/waited/0")[0] == "200 OK"
+        assert busy.result()[0] == "200 OK"
+    assert _journal(paths) == [
+        "started /busy/2", "finished /busy/2", "started /waited/0", "finished /waited/0",
+    ]  # fmt: skip
+    assert "dropped a request the web server had already given up on" in paths["log"].read_text()
+
+
+def test_sigterm_lets_the_request_in_progress_finish(slow_daemon):
+    paths = slow_daemon(workers=2, request_timeout=30)
+    pid = int(paths["pid"].read_text())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(fcgi_get, paths["s.sock"], "/busy/1")
+        wait_until(lambda: _journal(paths) == ["started /busy/1"], "a busy child")
+        os.kill(pid, signal.SIGTERM)
+        assert busy.result()[0] == "200 OK"
+    wait_until(lambda: gone(pid), "the daemon to exit")
+    assert not paths["s.sock"].exists()
+    assert not paths["pid"].exists()
