@@ -79,15 +79,20 @@ def fcgi_send(socket_path, path):
 def fcgi_get(socket_path, path):
     """(status, body) of one GET over FastCGI."""
     with fcgi_send(socket_path, path) as connection:
-        stream = connection.makefile("rb")
-        output = b""
-        while True:
-            _, kind, _, length, padding = struct.unpack("!BBHHBx", stream.read(8))
-            content = stream.read(length + padding)[:length]
-            if kind == FCGI_STDOUT:
-                output += content
-            elif kind == FCGI_END_REQUEST:
-                break
+        return fcgi_answer(connection)
+
+
+def fcgi_answer(connection):
+    """(status, body) of the answer on a connection that sent a request."""
+    stream = connection.makefile("rb")
+    output = b""
+    while True:
+        _, kind, _, length, padding = struct.unpack("!BBHHBx", stream.read(8))
+        content = stream.read(length + padding)[:length]
+        if kind == FCGI_STDOUT:
+            output += content
+        elif kind == FCGI_END_REQUEST:
+            break
     head, _, body = output.partition(b"\r\n\r\n")
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
     return headers.get("Status", "200 OK"), body.decode()
@@ -380,10 +385,13 @@ def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
         # Waits in the backlog behind /busy/2; its client leaves, as Apache
         # does when its timeout passes.
         fcgi_send(paths["s.sock"], "/abandoned/0").close()
-        assert fcgi_get(paths["s.sock"], "/waited/0")[0] == "200 OK"
+        # One that merely stopped sending still waits for its answer.
+        with fcgi_send(paths["s.sock"], "/half-closed/0") as half_closed:
+            half_closed.shutdown(socket.SHUT_WR)
+            assert fcgi_answer(half_closed)[0] == "200 OK"
         assert busy.result()[0] == "200 OK"
     assert _journal(paths) == [
-        "started /busy/2", "finished /busy/2", "started /waited/0", "finished /waited/0",
+        "started /busy/2", "finished /busy/2", "started /half-closed/0", "finished /half-closed/0",
     ]  # fmt: skip
     assert "dropped a request the web server had already given up on" in paths["log"].read_text()
 

@@ -226,10 +226,12 @@ class _Connection(Connection):
 
 
 def _hung_up(connection):
-    """Whether the peer has closed its end (Apache closes on its timeout)."""
+    """Whether the peer has closed the connection (Apache does on its
+    timeout). POLLHUP, not POLLRDHUP: a peer that only stopped sending
+    (shutdown SHUT_WR) still waits for the answer."""
     poller = select.poll()
-    poller.register(connection, select.POLLRDHUP)
-    return any(events & (select.POLLRDHUP | select.POLLHUP) for _, events in poller.poll(0))
+    poller.register(connection, select.POLLIN)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
 
 
 class _Server(WSGIServer):
@@ -243,9 +245,10 @@ class _Server(WSGIServer):
     refused, in arrival order, whichever Apache process sent them. The pool
     is fixed (flup's spare-children bookkeeping compares bytes with str on
     Python 3 and would never grow it anyway), so the parent only replaces
-    children that exit. It replaces flup's parent loop, which waits in
-    select() forever after SIGTERM on Python 3 (PEP 475 retries it), with
-    one woken by the signals themselves (set_wakeup_fd).
+    children that exit. It replaces flup's parent loop, which on Python 3
+    keeps waiting in select() after SIGTERM until the next request arrives
+    (PEP 475 retries the call), with one woken by the signals themselves
+    (set_wakeup_fd).
     """
 
     def __init__(self, application, listener, *, workers, request_timeout):
