@@ -56,13 +56,13 @@ def _pair(name, value):
     return sizes + name + value
 
 
-def fcgi_send(socket_path, path):
+def fcgi_send(socket_path, path, **extra):
     """A connection that has sent one GET over FastCGI, as the web server
-    sends it (flup's own client predates Python 3)."""
+    sends it (flup's own client predates Python 3); extra: more params."""
     params = {
         "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/backup", "PATH_INFO": path,
         "QUERY_STRING": "", "SERVER_NAME": "localhost", "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on",
+        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on", **extra,
     }  # fmt: skip
     connection = socket.socket(socket.AF_UNIX)
     connection.settimeout(30)
@@ -76,9 +76,9 @@ def fcgi_send(socket_path, path):
     return connection
 
 
-def fcgi_get(socket_path, path):
+def fcgi_get(socket_path, path, **extra):
     """(status, body) of one GET over FastCGI."""
-    with fcgi_send(socket_path, path) as connection:
+    with fcgi_send(socket_path, path, **extra) as connection:
         return fcgi_answer(connection)
 
 
@@ -371,10 +371,36 @@ def test_a_request_past_the_time_limit_is_cut_off_in_the_backend(slow_daemon):
     with pytest.raises((ConnectionError, struct.error)):
         fcgi_get(paths["s.sock"], "/sleep/600")
     assert _journal(paths) == ["started /sleep/600"]
-    assert "a request ran longer than 1 s: stopped its process" in paths["log"].read_text()
+    wait_until(
+        lambda: "a request ran longer than 1 s: stopped its process" in paths["log"].read_text(),
+        "the daemon to say why the child died",
+    )
     # The one child was replaced at once: the daemon still serves.
     assert fcgi_get(paths["s.sock"], "/sleep/0")[0] == "200 OK"
     assert _journal(paths)[1:] == ["started /sleep/0", "finished /sleep/0"]
+
+
+def _received(seconds_ago):
+    """X-Request-Start as the Apache site sets it."""
+    return {"HTTP_X_REQUEST_START": f"t={int((time.time() - seconds_ago) * 1_000_000)}"}
+
+
+def test_the_time_limit_counts_from_when_the_web_server_received_the_request(slow_daemon):
+    paths = slow_daemon(workers=1, request_timeout=30)
+    # Received 29 s ago (it waited in the queue): one second left, not thirty.
+    with pytest.raises((ConnectionError, struct.error)):
+        fcgi_get(paths["s.sock"], "/sleep/600", **_received(29))
+    assert _journal(paths) == ["started /sleep/600"]
+    # Received longer ago than the limit: the web server has already
+    # answered 504, so it isn't started at all.
+    assert fcgi_get(paths["s.sock"], "/late/0", **_received(31))[0] == "504 Gateway Timeout"
+    # The same from nginx (seconds), and a forged or broken value changes nothing.
+    late = {"HTTP_X_REQUEST_START": f"t={time.time() - 31:.3f}"}
+    assert fcgi_get(paths["s.sock"], "/late/0", **late)[0] == "504 Gateway Timeout"
+    for forged in ("t=-5", "t=", "1", "t=1e9", "t=12345678901234567890", "t=1.2.3"):
+        answer = fcgi_get(paths["s.sock"], "/on-time/0", HTTP_X_REQUEST_START=forged)
+        assert answer[0] == "200 OK", forged
+    assert _journal(paths)[1:] == ["started /on-time/0", "finished /on-time/0"] * 6
 
 
 def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):

@@ -11,7 +11,9 @@ import contextlib
 import fcntl
 import grp
 import logging
+import math
 import os
+import re
 import select
 import signal
 import socket
@@ -234,6 +236,41 @@ def _hung_up(connection):
     return any(events & select.POLLHUP for _, events in poller.poll(0))
 
 
+def _request_started(environ):
+    """When the web server received the request, in seconds since the epoch,
+    from X-Request-Start (the Apache site sets it in microseconds, "t=%t";
+    the nginx example in seconds, "t=$msec"; either replaces a client's
+    own, and a forged one could only shorten its own request), or None."""
+    found = re.fullmatch(r"t=(\d{1,17})(\.\d{1,6})?", environ.get("HTTP_X_REQUEST_START", ""))
+    if found is None:
+        return None
+    if found.group(2):
+        return float(found.group(1) + found.group(2))
+    return int(found.group(1)) / 1_000_000
+
+
+class _Deadline:
+    """Counts a request's time limit from when the web server received it,
+    not from when a child took it: its time waiting in the backlog is part
+    of what the web server waits, so the child stops it as the web server
+    gives up, and skips one the web server has already given up on."""
+
+    def __init__(self, application, timeout):
+        self.application = application
+        self.timeout = timeout
+
+    def __call__(self, environ, start_response):
+        started = _request_started(environ)
+        if started is not None:
+            left = started + self.timeout - time.time()
+            if left <= 0:
+                # Nobody reads this: the web server has answered 504 itself.
+                start_response("504 Gateway Timeout", [("Content-Type", "text/plain")])
+                return [b"timed out while waiting"]
+            signal.alarm(min(self.timeout, math.ceil(left)))
+        return self.application(environ, start_response)
+
+
 class _Server(WSGIServer):
     """flup's preforking WSGI server with a fixed pool of children.
 
@@ -255,7 +292,7 @@ class _Server(WSGIServer):
         self._listener = listener
         self.request_timeout = request_timeout
         super().__init__(
-            application,
+            _Deadline(application, request_timeout),
             bindAddress=listener.getsockname(),
             minSpare=workers,
             maxSpare=workers,
