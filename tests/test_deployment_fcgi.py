@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support import deployment
+from support import deployment, slow_fcgi
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -304,80 +304,36 @@ def test_the_daemon_serves_with_several_processes(stopped):
     assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
 
-# A WSGI application whose requests take as long as their path says, and that
-# notes each request it starts and finishes: what a stuck request looks like.
-SLOW_APPLICATION = """
-import logging, os, sys, time
-from backup.deployment import fcgi
-
-logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-journal = sys.argv[3]
-
-def note(line):
-    with open(journal, "a") as out:
-        out.write(line + "\\n")
-
-def application(environ, start_response):
-    path = environ["PATH_INFO"]
-    note(f"started {path}")
-    time.sleep(float(path.strip("/").rpartition("/")[2] or 0))
-    note(f"finished {path}")
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [str(os.getpid()).encode()]
-
-fcgi.serve(
-    lambda: application,
-    socket_path=sys.argv[1],
-    pidfile_path=sys.argv[2],
-    socket_mode=0o600,
-    workers=int(sys.argv[4]),
-    request_timeout=int(sys.argv[5]),
-)
-"""
-
-
 @pytest.fixture
 def slow_daemon(tmp_path):
-    """fcgi.serve with SLOW_APPLICATION: start(workers, request_timeout)."""
+    """support.slow_fcgi's daemon: start(workers, request_timeout)."""
     started = []
 
     def start(workers, request_timeout):
-        paths = {name: tmp_path / name for name in ("s.sock", "pid", "journal", "log")}
-        process = subprocess.Popen(
-            [
-                str(deployment.PYTHON), "-c", SLOW_APPLICATION, str(paths["s.sock"]),
-                str(paths["pid"]), str(paths["journal"]), str(workers), str(request_timeout),
-            ],
-            cwd=deployment.REPO,
-            stderr=paths["log"].open("w"),
-        )  # fmt: skip
-        started.append(process)
-        wait_until(lambda: "serving on" in paths["log"].read_text(), "the daemon to serve")
-        wait_until(lambda: len(children_of(process.pid)) == workers, "its children")
-        return paths
+        directory = tmp_path / f"slow{len(started)}"
+        directory.mkdir()
+        daemon = slow_fcgi.start(directory, workers=workers, request_timeout=request_timeout)
+        started.append(daemon)
+        wait_until(lambda: len(children_of(daemon.process.pid)) == workers, "its children")
+        return daemon
 
     yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-def _journal(paths):
-    return paths["journal"].read_text().splitlines() if paths["journal"].exists() else []
+    for daemon in started:
+        slow_fcgi.stop(daemon)
 
 
 def test_a_request_past_the_time_limit_is_cut_off_in_the_backend(slow_daemon):
-    paths = slow_daemon(workers=1, request_timeout=1)
+    daemon = slow_daemon(workers=1, request_timeout=1)
     with pytest.raises((ConnectionError, struct.error)):
-        fcgi_get(paths["s.sock"], "/sleep/600")
-    assert _journal(paths) == ["started /sleep/600"]
+        fcgi_get(daemon.socket, "/sleep/600")
+    assert daemon.entries() == ["started /sleep/600"]
     wait_until(
-        lambda: "a request ran longer than 1 s: stopped its process" in paths["log"].read_text(),
+        lambda: "a request ran longer than 1 s: stopped its process" in daemon.log.read_text(),
         "the daemon to say why the child died",
     )
     # The one child was replaced at once: the daemon still serves.
-    assert fcgi_get(paths["s.sock"], "/sleep/0")[0] == "200 OK"
-    assert _journal(paths)[1:] == ["started /sleep/0", "finished /sleep/0"]
+    assert fcgi_get(daemon.socket, "/sleep/0")[0] == "200 OK"
+    assert daemon.entries()[1:] == ["started /sleep/0", "finished /sleep/0"]
 
 
 def _received(seconds_ago):
@@ -386,50 +342,50 @@ def _received(seconds_ago):
 
 
 def test_the_time_limit_counts_from_when_the_web_server_received_the_request(slow_daemon):
-    paths = slow_daemon(workers=1, request_timeout=30)
+    daemon = slow_daemon(workers=1, request_timeout=30)
     # Received 29 s ago (it waited in the queue): one second left, not thirty.
     with pytest.raises((ConnectionError, struct.error)):
-        fcgi_get(paths["s.sock"], "/sleep/600", **_received(29))
-    assert _journal(paths) == ["started /sleep/600"]
+        fcgi_get(daemon.socket, "/sleep/600", **_received(29))
+    assert daemon.entries() == ["started /sleep/600"]
     # Received longer ago than the limit: the web server has already
     # answered 504, so it isn't started at all.
-    assert fcgi_get(paths["s.sock"], "/late/0", **_received(31))[0] == "504 Gateway Timeout"
+    assert fcgi_get(daemon.socket, "/late/0", **_received(31))[0] == "504 Gateway Timeout"
     # The same from nginx (seconds), and a forged or broken value changes nothing.
     late = {"HTTP_X_REQUEST_START": f"t={time.time() - 31:.3f}"}
-    assert fcgi_get(paths["s.sock"], "/late/0", **late)[0] == "504 Gateway Timeout"
+    assert fcgi_get(daemon.socket, "/late/0", **late)[0] == "504 Gateway Timeout"
     for forged in ("t=-5", "t=", "1", "t=1e9", "t=12345678901234567890", "t=1.2.3"):
-        answer = fcgi_get(paths["s.sock"], "/on-time/0", HTTP_X_REQUEST_START=forged)
+        answer = fcgi_get(daemon.socket, "/on-time/0", HTTP_X_REQUEST_START=forged)
         assert answer[0] == "200 OK", forged
-    assert _journal(paths)[1:] == ["started /on-time/0", "finished /on-time/0"] * 6
+    assert daemon.entries()[1:] == ["started /on-time/0", "finished /on-time/0"] * 6
 
 
 def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
-    paths = slow_daemon(workers=1, request_timeout=30)
+    daemon = slow_daemon(workers=1, request_timeout=30)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, paths["s.sock"], "/busy/2")
-        wait_until(lambda: _journal(paths) == ["started /busy/2"], "the only child to be busy")
+        busy = pool.submit(fcgi_get, daemon.socket, "/busy/2")
+        wait_until(lambda: daemon.entries() == ["started /busy/2"], "the only child to be busy")
         # Waits in the backlog behind /busy/2; its client leaves, as Apache
         # does when its timeout passes.
-        fcgi_send(paths["s.sock"], "/abandoned/0").close()
+        fcgi_send(daemon.socket, "/abandoned/0").close()
         # One that merely stopped sending still waits for its answer.
-        with fcgi_send(paths["s.sock"], "/half-closed/0") as half_closed:
+        with fcgi_send(daemon.socket, "/half-closed/0") as half_closed:
             half_closed.shutdown(socket.SHUT_WR)
             assert fcgi_answer(half_closed)[0] == "200 OK"
         assert busy.result()[0] == "200 OK"
-    assert _journal(paths) == [
+    assert daemon.entries() == [
         "started /busy/2", "finished /busy/2", "started /half-closed/0", "finished /half-closed/0",
     ]  # fmt: skip
-    assert "dropped a request the web server had already given up on" in paths["log"].read_text()
+    assert "dropped a request the web server had already given up on" in daemon.log.read_text()
 
 
 def test_sigterm_lets_the_request_in_progress_finish(slow_daemon):
-    paths = slow_daemon(workers=2, request_timeout=30)
-    pid = int(paths["pid"].read_text())
+    daemon = slow_daemon(workers=2, request_timeout=30)
+    pid = int(daemon.pidfile.read_text())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, paths["s.sock"], "/busy/1")
-        wait_until(lambda: _journal(paths) == ["started /busy/1"], "a busy child")
+        busy = pool.submit(fcgi_get, daemon.socket, "/busy/1")
+        wait_until(lambda: daemon.entries() == ["started /busy/1"], "a busy child")
         os.kill(pid, signal.SIGTERM)
         assert busy.result()[0] == "200 OK"
     wait_until(lambda: gone(pid), "the daemon to exit")
-    assert not paths["s.sock"].exists()
-    assert not paths["pid"].exists()
+    assert not daemon.socket.exists()
+    assert not daemon.pidfile.exists()
