@@ -10,6 +10,7 @@ import re
 import secrets
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import urlencode
@@ -17,7 +18,9 @@ from urllib.parse import urlencode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import apache, deployment
+from support import apache, deployment, slow_fcgi
+
+REPO = deployment.REPO
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -280,3 +283,59 @@ def test_metrics_need_the_token_not_a_sign_in(site):
     # Only that one path is open: its neighbours still ask for a sign-in.
     assert anonymous.get("/backup/metrics/").status == 401
     assert anonymous.get("/backup/metricsx", headers=bearer).status == 401
+
+
+def test_requests_beyond_the_daemons_children_wait_instead_of_getting_503(site):
+    """Six times as many requests at once as the daemon has children, through
+    Apache: all are answered (flup's threaded server refused the extra ones)."""
+    installation = site.installation
+    restarted = installation.as_service_user(str(REPO / "bin" / "start.sh"), "--workers", "2")
+    assert restarted.returncode == 0, restarted.stderr
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(
+                pool.map(lambda _: Browser(site, user=ALICE).get("/backup/ping/"), range(24))
+            )
+        assert [(answer.status, answer.body) for answer in answers] == [(200, "pong")] * 24
+    finally:
+        assert installation.start_daemon().returncode == 0
+
+
+def test_a_request_apache_gave_up_on_stops_in_the_daemon_at_the_same_time(site):
+    """Apache stamps each request; the daemon counts the limit from that
+    stamp, so the time a request waited for a free child counts too."""
+    prefix = site.installation.prefix
+    directory = prefix / "slow"
+    directory.mkdir(mode=0o755)
+    daemon = slow_fcgi.start(directory, workers=1, request_timeout=4, group="www-data")
+    front = None
+    try:
+        front = apache.start(
+            prefix / "apache-slow",
+            socket_path=daemon.socket,
+            static_root=site.installation.static_root,
+            htpasswd=site.root / "htpasswd",
+            BACKUP_REQUEST_TIMEOUT=4,
+        )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            busy = pool.submit(Browser(front, user=ALICE).get, "/backup/busy/3")
+            deadline = time.monotonic() + 30
+            while daemon.entries() != ["started /busy/3"] and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # Waits about 3 s for the only child, then would need 3.5 s more:
+            # Apache gives up 4 s after sending it, and so does the daemon
+            # (counted from its own start, it would have finished at 6.5 s).
+            queued = Browser(front, user=ALICE).get("/backup/queued/3.5")
+            assert busy.result().status == 200
+        assert queued.status == 504
+        assert daemon.entries() == ["started /busy/3", "finished /busy/3", "started /queued/3.5"]
+        deadline = time.monotonic() + 30
+        while "a request ran longer" not in daemon.log.read_text():
+            assert time.monotonic() < deadline, daemon.log.read_text()
+            time.sleep(0.05)
+        time.sleep(3)  # past the moment the request would have finished
+        assert "finished /queued/3.5" not in daemon.entries()
+    finally:
+        if front is not None:
+            apache.stop(front)
+        slow_fcgi.stop(daemon)

@@ -10,11 +10,12 @@ import stat
 import struct
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from support import deployment
+from support import deployment, slow_fcgi
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -55,32 +56,43 @@ def _pair(name, value):
     return sizes + name + value
 
 
-def fcgi_get(socket_path, path):
-    """One GET over FastCGI, as the web server sends it (flup's own client
-    predates Python 3)."""
+def fcgi_send(socket_path, path, **extra):
+    """A connection that has sent one GET over FastCGI, as the web server
+    sends it (flup's own client predates Python 3); extra: more params."""
     params = {
         "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/backup", "PATH_INFO": path,
         "QUERY_STRING": "", "SERVER_NAME": "localhost", "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on",
+        "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "localhost", "HTTPS": "on", **extra,
     }  # fmt: skip
-    with socket.socket(socket.AF_UNIX) as connection:
-        connection.settimeout(30)
-        connection.connect(str(socket_path))
-        connection.sendall(
-            _record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
-            + _record(FCGI_PARAMS, b"".join(_pair(k, v) for k, v in params.items()))
-            + _record(FCGI_PARAMS)
-            + _record(FCGI_STDIN)
-        )
-        stream = connection.makefile("rb")
-        output = b""
-        while True:
-            _, kind, _, length, padding = struct.unpack("!BBHHBx", stream.read(8))
-            content = stream.read(length + padding)[:length]
-            if kind == FCGI_STDOUT:
-                output += content
-            elif kind == FCGI_END_REQUEST:
-                break
+    connection = socket.socket(socket.AF_UNIX)
+    connection.settimeout(30)
+    connection.connect(str(socket_path))
+    connection.sendall(
+        _record(FCGI_BEGIN_REQUEST, struct.pack("!HB5x", FCGI_RESPONDER, 0))
+        + _record(FCGI_PARAMS, b"".join(_pair(k, v) for k, v in params.items()))
+        + _record(FCGI_PARAMS)
+        + _record(FCGI_STDIN)
+    )
+    return connection
+
+
+def fcgi_get(socket_path, path, **extra):
+    """(status, body) of one GET over FastCGI."""
+    with fcgi_send(socket_path, path, **extra) as connection:
+        return fcgi_answer(connection)
+
+
+def fcgi_answer(connection):
+    """(status, body) of the answer on a connection that sent a request."""
+    stream = connection.makefile("rb")
+    output = b""
+    while True:
+        _, kind, _, length, padding = struct.unpack("!BBHHBx", stream.read(8))
+        content = stream.read(length + padding)[:length]
+        if kind == FCGI_STDOUT:
+            output += content
+        elif kind == FCGI_END_REQUEST:
+            break
     head, _, body = output.partition(b"\r\n\r\n")
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
     return headers.get("Status", "200 OK"), body.decode()
@@ -258,3 +270,122 @@ def test_a_daemon_that_ignores_sigterm_is_killed_after_the_grace_period_and_we_s
             holder.kill()
             holder.wait()
         holder.stdout.close()
+
+
+def children_of(pid):
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _parent(entry) == pid and not gone(int(entry.name))
+    ]
+
+
+def _parent(entry):
+    try:
+        return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def test_the_daemon_serves_with_several_processes(stopped):
+    started = stopped.as_service_user(str(deployment.REPO / "bin" / "start.sh"), "--workers", "3")
+    assert started.returncode == 0, started.stderr
+    pid = stopped.daemon_pid()
+    wait_until(lambda: len(children_of(pid)) == 3, "three children")
+    account = pwd.getpwnam(stopped.user).pw_uid
+    assert all(os.stat(f"/proc/{child}").st_uid == account for child in children_of(pid))
+    # Four times as many at once as there are children: they wait, none is refused.
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: fcgi_get(stopped.socket, "/ping/"), range(12)))
+    assert answers == [("200 OK", "pong")] * 12
+    # A child that exits is replaced.
+    os.kill(children_of(pid)[0], signal.SIGKILL)
+    wait_until(lambda: len(children_of(pid)) == 3, "a replacement child")
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
+
+
+@pytest.fixture
+def slow_daemon(tmp_path):
+    """support.slow_fcgi's daemon: start(workers, request_timeout)."""
+    started = []
+
+    def start(workers, request_timeout):
+        directory = tmp_path / f"slow{len(started)}"
+        directory.mkdir()
+        daemon = slow_fcgi.start(directory, workers=workers, request_timeout=request_timeout)
+        started.append(daemon)
+        wait_until(lambda: len(children_of(daemon.process.pid)) == workers, "its children")
+        return daemon
+
+    yield start
+    for daemon in started:
+        slow_fcgi.stop(daemon)
+
+
+def test_a_request_past_the_time_limit_is_cut_off_in_the_backend(slow_daemon):
+    daemon = slow_daemon(workers=1, request_timeout=1)
+    with pytest.raises((ConnectionError, struct.error)):
+        fcgi_get(daemon.socket, "/sleep/600")
+    assert daemon.entries() == ["started /sleep/600"]
+    wait_until(
+        lambda: "a request ran longer than 1 s: stopped its process" in daemon.log.read_text(),
+        "the daemon to say why the child died",
+    )
+    # The one child was replaced at once: the daemon still serves.
+    assert fcgi_get(daemon.socket, "/sleep/0")[0] == "200 OK"
+    assert daemon.entries()[1:] == ["started /sleep/0", "finished /sleep/0"]
+
+
+def _received(seconds_ago):
+    """X-Request-Start as the Apache site sets it."""
+    return {"HTTP_X_REQUEST_START": f"t={int((time.time() - seconds_ago) * 1_000_000)}"}
+
+
+def test_the_time_limit_counts_from_when_the_web_server_received_the_request(slow_daemon):
+    daemon = slow_daemon(workers=1, request_timeout=30)
+    # Received 29 s ago (it waited in the queue): one second left, not thirty.
+    with pytest.raises((ConnectionError, struct.error)):
+        fcgi_get(daemon.socket, "/sleep/600", **_received(29))
+    assert daemon.entries() == ["started /sleep/600"]
+    # Received longer ago than the limit: the web server has already
+    # answered 504, so it isn't started at all.
+    assert fcgi_get(daemon.socket, "/late/0", **_received(31))[0] == "504 Gateway Timeout"
+    # The same from nginx (seconds), and a forged or broken value changes nothing.
+    late = {"HTTP_X_REQUEST_START": f"t={time.time() - 31:.3f}"}
+    assert fcgi_get(daemon.socket, "/late/0", **late)[0] == "504 Gateway Timeout"
+    for forged in ("t=-5", "t=", "1", "t=1e9", "t=12345678901234567890", "t=1.2.3"):
+        answer = fcgi_get(daemon.socket, "/on-time/0", HTTP_X_REQUEST_START=forged)
+        assert answer[0] == "200 OK", forged
+    assert daemon.entries()[1:] == ["started /on-time/0", "finished /on-time/0"] * 6
+
+
+def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
+    daemon = slow_daemon(workers=1, request_timeout=30)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(fcgi_get, daemon.socket, "/busy/2")
+        wait_until(lambda: daemon.entries() == ["started /busy/2"], "the only child to be busy")
+        # Waits in the backlog behind /busy/2; its client leaves, as Apache
+        # does when its timeout passes.
+        fcgi_send(daemon.socket, "/abandoned/0").close()
+        # One that merely stopped sending still waits for its answer.
+        with fcgi_send(daemon.socket, "/half-closed/0") as half_closed:
+            half_closed.shutdown(socket.SHUT_WR)
+            assert fcgi_answer(half_closed)[0] == "200 OK"
+        assert busy.result()[0] == "200 OK"
+    assert daemon.entries() == [
+        "started /busy/2", "finished /busy/2", "started /half-closed/0", "finished /half-closed/0",
+    ]  # fmt: skip
+    assert "dropped a request the web server had already given up on" in daemon.log.read_text()
+
+
+def test_sigterm_lets_the_request_in_progress_finish(slow_daemon):
+    daemon = slow_daemon(workers=2, request_timeout=30)
+    pid = int(daemon.pidfile.read_text())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        busy = pool.submit(fcgi_get, daemon.socket, "/busy/1")
+        wait_until(lambda: daemon.entries() == ["started /busy/1"], "a busy child")
+        os.kill(pid, signal.SIGTERM)
+        assert busy.result()[0] == "200 OK"
+    wait_until(lambda: gone(pid), "the daemon to exit")
+    assert not daemon.socket.exists()
+    assert not daemon.pidfile.exists()

@@ -11,14 +11,19 @@ import contextlib
 import fcntl
 import grp
 import logging
+import math
 import os
+import re
+import select
 import signal
 import socket
 import stat
+import sys
 import time
 from pathlib import Path
 
-from flup.server.fcgi import WSGIServer
+from flup.server.fcgi_base import Connection
+from flup.server.fcgi_fork import WSGIServer
 
 logger = logging.getLogger("backup.deployment.fcgi")
 
@@ -191,6 +196,10 @@ def bind_socket(path, *, mode, group=None):
         if group is not None:
             os.chown(path, -1, grp.getgrnam(group).gr_gid)
         os.chmod(path, mode)
+        # Requests beyond the children wait here, not in flup, so the backlog
+        # is the largest the kernel allows (net.core.somaxconn, 4096 on
+        # current kernels): far above the requests Apache can have open at
+        # once (MaxRequestWorkers), so connecting never fails under load.
         listener.listen(socket.SOMAXCONN)
     except (OSError, KeyError) as error:
         listener.close()
@@ -199,18 +208,218 @@ def bind_socket(path, *, mode, group=None):
     return listener
 
 
+class _Connection(Connection):
+    """flup's FastCGI connection, run in a child with two guards: a request
+    the web server has already given up on (it waited in the listen backlog
+    past Apache's timeout) is dropped unread, and a request that outlives
+    the time limit dies with its child (SIGALRM's default action), so that
+    neither keeps costing a core after Apache has answered 504."""
+
+    def run(self):
+        if _hung_up(self._sock):
+            logger.info("dropped a request the web server had already given up on")
+            self._sock.close()
+            return
+        signal.alarm(self.server.request_timeout)
+        try:
+            super().run()
+        finally:
+            signal.alarm(0)
+
+
+def _hung_up(connection):
+    """Whether the peer has closed the connection (Apache does on its
+    timeout). POLLHUP, not POLLRDHUP: a peer that only stopped sending
+    (shutdown SHUT_WR) still waits for the answer."""
+    poller = select.poll()
+    poller.register(connection, select.POLLIN)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+
+def _request_started(environ):
+    """When the web server received the request, in seconds since the epoch,
+    from X-Request-Start (the Apache site sets it in microseconds, "t=%t";
+    the nginx example in seconds, "t=$msec"; either replaces a client's
+    own, and a forged one could only shorten its own request), or None."""
+    found = re.fullmatch(r"t=(\d{1,17})(\.\d{1,6})?", environ.get("HTTP_X_REQUEST_START", ""))
+    if found is None:
+        return None
+    if found.group(2):
+        return float(found.group(1) + found.group(2))
+    return int(found.group(1)) / 1_000_000
+
+
+class _Deadline:
+    """Counts a request's time limit from when the web server received it,
+    not from when a child took it: its time waiting in the backlog is part
+    of what the web server waits, so the child stops it as the web server
+    gives up, and skips one the web server has already given up on."""
+
+    def __init__(self, application, timeout):
+        self.application = application
+        self.timeout = timeout
+
+    def __call__(self, environ, start_response):
+        started = _request_started(environ)
+        if started is not None:
+            left = started + self.timeout - time.time()
+            if left <= 0:
+                # Nobody reads this: the web server has answered 504 itself.
+                start_response("504 Gateway Timeout", [("Content-Type", "text/plain")])
+                return [b"timed out while waiting"]
+            signal.alarm(min(self.timeout, math.ceil(left)))
+        return self.application(environ, start_response)
+
+
 class _Server(WSGIServer):
-    """flup's threaded WSGI server on a socket prepared by bind_socket (flup's
-    own setup unlinks whatever is at the path, even a live daemon's socket)."""
+    """flup's preforking WSGI server with a fixed pool of children.
 
-    def __init__(self, application, listener, max_threads):
+    Why processes and a fixed pool: one Python process uses one core, and
+    flup's threaded server closes connections beyond its thread count
+    (Apache then answers 503). Here every child accepts from the one
+    listening socket only when it is free, so requests beyond the pool wait
+    in the socket's listen backlog (bind_socket sizes it) instead of being
+    refused, in arrival order, whichever Apache process sent them. The pool
+    is fixed (flup's spare-children bookkeeping compares bytes with str on
+    Python 3 and would never grow it anyway), so the parent only replaces
+    children that exit. It replaces flup's parent loop, which on Python 3
+    keeps waiting in select() after SIGTERM until the next request arrives
+    (PEP 475 retries the call), with one woken by the signals themselves
+    (set_wakeup_fd).
+    """
+
+    def __init__(self, application, listener, *, workers, request_timeout):
         self._listener = listener
+        self.request_timeout = request_timeout
         super().__init__(
-            application, bindAddress=listener.getsockname(), maxThreads=max_threads, debug=False
+            _Deadline(application, request_timeout),
+            bindAddress=listener.getsockname(),
+            minSpare=workers,
+            maxSpare=workers,
+            maxChildren=workers,
+            debug=False,
         )
+        self._workers = workers
+        self._jobClass = _Connection
+        self._web_server_addrs = None
+        self._wake = None
 
-    def _setupSocket(self):  # noqa: N802 (flup's name)
-        return self._listener
+    def run(self):
+        reader, writer = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake = (reader, writer)
+        self._keepGoing = True
+        self._installSignalHandlers()
+        self._listener.setblocking(False)
+        try:
+            while self._keepGoing:
+                spawned = True
+                while self._keepGoing and len(self._children) < self._workers and spawned:
+                    spawned = self._spawnChild(self._listener)
+                links = [child["file"] for child in self._children.values() if child["file"]]
+                # A failed fork (out of processes) is retried a second later.
+                ready, _, _ = select.select([*links, reader], [], [], None if spawned else 1)
+                for link in ready:
+                    if link == reader:
+                        with contextlib.suppress(BlockingIOError):
+                            os.read(reader, 512)
+                    elif not link.recv(512):
+                        # Children report busy/idle; we don't need it, but an
+                        # unread link would fill up and block the child.
+                        self._close_link(link)
+                self._reap()
+        finally:
+            self._stop_children()
+            self._restoreSignalHandlers()
+            os.close(reader)
+            os.close(writer)
+
+    def _close_link(self, link):
+        for child in self._children.values():
+            if child["file"] is link:
+                link.close()
+                child["file"] = None
+
+    def _reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = self._children.pop(pid, None)
+            if child is not None and child["file"] is not None:
+                child["file"].close()
+            if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
+                logger.warning(
+                    "a request ran longer than %s s: stopped its process %s",
+                    self.request_timeout,
+                    pid,
+                )
+                # And what it started (sudo relays the signal to the wrapper).
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pid, signal.SIGTERM)
+
+    def _stop_children(self):
+        """Idle children exit as their link closes, busy ones after their
+        request, which their time limit bounds; any left after that die."""
+        for child in self._children.values():
+            if child["file"] is not None:
+                child["file"].close()
+                child["file"] = None
+        deadline = time.monotonic() + self.request_timeout + KILL_WAIT_SECONDS
+        while self._children and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(POLL_SECONDS)
+        for pid in list(self._children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            self._children.pop(pid)
+
+    def _wake_up(self, signum, frame):
+        if signum != signal.SIGCHLD:
+            self._keepGoing = False
+
+    def _installSignalHandlers(self):  # noqa: N802 (flup's name)
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD)
+        self._oldSIGs = [(number, signal.getsignal(number)) for number in handled]
+        for number in handled:
+            signal.signal(number, self._wake_up)
+        signal.set_wakeup_fd(self._wake[1])
+
+    def _restoreSignalHandlers(self):  # noqa: N802 (flup calls it in each new child too)
+        signal.set_wakeup_fd(-1)
+        for number, handler in self._oldSIGs:
+            signal.signal(number, handler)
+
+    def _child(self, sock, parent):
+        """A child's life. It ends in os._exit: flup ends it with sys.exit,
+        whose SystemExit would run the parent's cleanup (removing the live
+        socket and pidfile) in the child."""
+        status = 0
+        try:
+            os.close(self._wake[0])
+            os.close(self._wake[1])
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            super()._child(sock, parent)
+        except KeyboardInterrupt:
+            pass
+        except BaseException:  # logged; the parent starts a new child
+            logger.exception("a FastCGI child failed")
+            status = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+
+def default_workers():
+    """Two children per usable core, plus one: requests spend part of their
+    time waiting for sudo wrappers and SQLite, so one per core would leave
+    cores idle, and many more only add memory and contention."""
+    return 2 * len(os.sched_getaffinity(0)) + 1
 
 
 def serve(
@@ -220,25 +429,37 @@ def serve(
     pidfile_path,
     socket_mode,
     socket_group=None,
-    max_threads=16,
+    workers=None,
+    request_timeout=30,
     replace=False,
     timeout=30,
     on_ready=None,
 ):
-    """Serve until SIGTERM, SIGINT or SIGHUP; the socket and pidfile go with it."""
+    """Serve until SIGTERM, SIGINT or SIGHUP, then let the requests in
+    progress finish (each within request_timeout); the socket and pidfile go
+    with the daemon."""
     pidfile = PidFile(pidfile_path)
     pidfile.acquire(replace=replace, timeout=timeout)
     try:
         listener = bind_socket(socket_path, mode=socket_mode, group=socket_group)
         bound_inode = os.stat(socket_path).st_ino
         try:
-            server = _Server(application_factory(), listener, max_threads)
+            server = _Server(
+                application_factory(),
+                listener,
+                workers=workers or default_workers(),
+                request_timeout=request_timeout,
+            )
             pidfile.write(os.getpid())
-            logger.info("serving on %s (pid %s)", socket_path, os.getpid())
+            logger.info(
+                "serving on %s (pid %s, %s children, %s s per request)",
+                socket_path,
+                os.getpid(),
+                server._workers,
+                request_timeout,
+            )
             if on_ready is not None:
                 on_ready()
-            # flup stops its loop on SIGTERM, SIGINT and SIGHUP, then waits for
-            # the requests in progress.
             server.run()
         finally:
             listener.close()

@@ -78,8 +78,11 @@ class Apache:
         return ssl.create_default_context(cafile=str(self.certificate))
 
 
-def start(root, *, socket_path, static_root, htpasswd, user="www-data", group="www-data"):
-    """Start Apache in the foreground (so the test owns and reaps it)."""
+def start(
+    root, *, socket_path, static_root, htpasswd, user="www-data", group="www-data", **defines
+):
+    """Start Apache in the foreground (so the test owns and reaps it);
+    defines: more of the site's Define lines to change (BACKUP_REQUEST_TIMEOUT)."""
     root = Path(root)
     (root / "run").mkdir(parents=True, exist_ok=True)
     certificate, key = self_signed_certificate(root)
@@ -93,6 +96,7 @@ def start(root, *, socket_path, static_root, htpasswd, user="www-data", group="w
             BACKUP_SOCKET=socket_path,
             BACKUP_STATIC_ROOT=static_root,
             BACKUP_HTPASSWD=htpasswd,
+            **defines,
         )
     )
     loads = "".join(

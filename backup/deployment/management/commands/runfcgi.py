@@ -25,12 +25,27 @@ def _mode(text):
     return value
 
 
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def _application():
+    """Django, loaded once in the parent so that each child starts warm;
+    without the parent's database connections, which children must not share."""
+    application = get_wsgi_application()
+    connections.close_all()
+    return application
+
+
 def _default(name, fallback):
     return Path(getattr(settings, name, settings.BASE_DIR / "var" / fallback))
 
 
 class Command(BaseCommand):
-    help = "Serve the portal over FastCGI on a unix socket (flup, threaded)."
+    help = "Serve the portal over FastCGI on a unix socket (flup, preforking)."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -56,7 +71,20 @@ class Command(BaseCommand):
             "--socket-group",
             help="group to give the socket (default: inherited from a setgid directory)",
         )
-        parser.add_argument("--max-threads", type=int, default=16)
+        parser.add_argument(
+            "--workers",
+            type=_positive,
+            default=fcgi.default_workers(),
+            help="child processes serving requests; more wait in the socket's backlog "
+            "(default: two per core plus one, here %(default)s)",
+        )
+        parser.add_argument(
+            "--request-timeout",
+            type=_positive,
+            default=30,
+            help="seconds a request may run before its child is stopped; keep it equal "
+            "to the web server's (Apache: ProxyPass timeout=) (default: %(default)s)",
+        )
         parser.add_argument(
             "--replace",
             action="store_true",
@@ -77,8 +105,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timeout",
             type=int,
-            default=30,
-            help="seconds to wait for a running daemon to stop (default: %(default)s)",
+            default=45,
+            help="seconds to wait for a running daemon to stop before killing it; above "
+            "--request-timeout, so that requests in progress can finish (default: %(default)s)",
         )
 
     def handle(self, **options):
@@ -110,12 +139,13 @@ class Command(BaseCommand):
     def _serve(self, options, on_ready):
         try:
             fcgi.serve(
-                get_wsgi_application,
+                _application,
                 socket_path=options["socket"],
                 pidfile_path=options["pidfile"],
                 socket_mode=options["socket_mode"],
                 socket_group=options["socket_group"],
-                max_threads=options["max_threads"],
+                workers=options["workers"],
+                request_timeout=options["request_timeout"],
                 replace=options["replace"],
                 timeout=options["timeout"],
                 on_ready=on_ready,

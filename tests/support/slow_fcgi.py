@@ -1,0 +1,99 @@
+"""The FastCGI daemon (backup.deployment.fcgi.serve) around a WSGI
+application whose requests take as long as their path's last part says
+(/busy/2: two seconds), and that notes each request it starts and finishes:
+what stuck requests look like to the daemon, without Django."""
+
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+PYTHON = REPO / ".venv" / "bin" / "python"
+START_TIMEOUT_SECONDS = 30
+
+APPLICATION = """
+import logging, os, sys, time
+from backup.deployment import fcgi
+
+socket_path, pidfile, journal, workers, timeout, group = sys.argv[1:]
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+
+def note(line):
+    with open(journal, "a") as out:
+        out.write(line + "\\n")
+
+def application(environ, start_response):
+    path = environ["PATH_INFO"]
+    note(f"started {path}")
+    time.sleep(float(path.strip("/").rpartition("/")[2] or 0))
+    note(f"finished {path}")
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(os.getpid()).encode()]
+
+fcgi.serve(
+    lambda: application,
+    socket_path=socket_path,
+    pidfile_path=pidfile,
+    socket_mode=0o660 if group else 0o600,
+    socket_group=group or None,
+    workers=int(workers),
+    request_timeout=int(timeout),
+)
+"""
+
+
+@dataclass
+class SlowDaemon:
+    directory: Path
+    process: subprocess.Popen = None
+
+    @property
+    def socket(self):
+        return self.directory / "slow.sock"
+
+    @property
+    def pidfile(self):
+        return self.directory / "slow.pid"
+
+    @property
+    def log(self):
+        return self.directory / "slow.log"
+
+    @property
+    def journal(self):
+        return self.directory / "journal"
+
+    def entries(self):
+        """What the application started and finished, in order."""
+        return self.journal.read_text().splitlines() if self.journal.exists() else []
+
+
+def start(directory, *, workers, request_timeout, group=None):
+    """Serve on directory/slow.sock (group: the web server's, to reach it)."""
+    daemon = SlowDaemon(Path(directory))
+    daemon.process = subprocess.Popen(
+        [
+            str(PYTHON), "-c", APPLICATION, str(daemon.socket), str(daemon.pidfile),
+            str(daemon.journal), str(workers), str(request_timeout), group or "",
+        ],
+        cwd=REPO,
+        stderr=daemon.log.open("w"),
+    )  # fmt: skip
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while "serving on" not in daemon.log.read_text():
+        if daemon.process.poll() is not None or time.monotonic() > deadline:
+            stop(daemon)
+            raise RuntimeError(f"the slow daemon did not start: {daemon.log.read_text()}")
+        time.sleep(0.05)
+    return daemon
+
+
+def stop(daemon):
+    if daemon.process.poll() is None:
+        daemon.process.terminate()
+        try:
+            daemon.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.process.kill()
+            daemon.process.wait()
