@@ -306,7 +306,8 @@ def test_the_owner_reopens_their_own_file_with_full_control(samba, new_volume):
         assert client.read("report.docx") == b"draft\n"
 
 
-def test_a_large_named_stream_round_trips_on_an_ext4_volume(samba, portal, new_volume):
+def test_a_large_named_stream_round_trips_on_an_ext4_volume(samba, portal, new_volume, settings):
+    settings.VOLUME_FILESYSTEM = "ext4"
     volume, password = new_volume()
     path = mount_point(portal, volume)
     device = subprocess.run(
