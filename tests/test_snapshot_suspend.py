@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,20 @@ def test_only_roots_tool_destroys_protected_snapshots_early(wrappers, protected)
     with snap.clock(wrappers, "2026-03-03T00:00:00Z"):
         ok(wrappers, "lvremove.py", user)
     assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+
+
+def test_the_tool_is_never_in_sudoers():
+    sudoers = (Path(__file__).resolve().parent.parent / "deploy" / "sudoers.example").read_text()
+    assert "snapshot-prune.py" in sudoers
+    assert "destroy-protected" not in sudoers
+
+
+@pytest.mark.parametrize("name", ["root", "daemon", "../x", "-rf", "", "a" * 33, "Alice"])
+def test_the_tool_refuses_bad_names_before_asking(wrappers, name):
+    before = snap.tree_state(wrappers.base / "pool")
+    code, out, err = run_tool_at_terminal(wrappers, name, name)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "Type" not in err
+    assert snap.tree_state(wrappers.base / "pool") == before
