@@ -27,6 +27,7 @@ SHIPPED_AVAHI = REPO / "deploy" / "avahi" / "backupmanagement-smb.service"
 def production(settings):
     """The settings a production server would have (base.py's Samba ones)."""
     settings.DIRECTORIES_ROOT = Path("/srv/userbackup")
+    settings.SNAPSHOTS_ROOT = Path("/srv/userbackup-snapshots")
     settings.SERVER_HOSTNAME = "backup.example.com"
     settings.SAMBA_PORT = 445
     return settings
