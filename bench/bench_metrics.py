@@ -35,7 +35,7 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from backup.discovery.services import store  # noqa: E402
+from backup.discovery.scans import store  # noqa: E402
 from backup.operations.models import Operation  # noqa: E402
 from backup.privileged.client import Counter  # noqa: E402
 from backup.stats import rrd  # noqa: E402

@@ -21,7 +21,7 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from backup.discovery import services as discovery
+from backup.discovery import cleaning, scans
 from backup.discovery.models import BackupPreference
 from backup.metrics.checks import metrics_settings
 from backup.operations.models import Operation
@@ -62,7 +62,7 @@ def volume_of(django_user_model):
 
 
 def scan(volume, sources, now):
-    discovery.store(
+    scans.store(
         volume,
         {
             "user": volume.account,
@@ -204,7 +204,9 @@ def test_names_from_a_volume_stay_one_label_value(volume_of):
     assert backups[HOSTILE_NAME] == ("r", int((now - DAY).timestamp()))
     # The newer of the two that look alike, once: Prometheus refuses a
     # scrape with one series twice (samples() asserts there is none).
-    assert backups["twin"] == ("p" * discovery.MAX_TEXT, int((now - 2 * DAY).timestamp()))
+    # Stored cut to discovery's length, ending in an ellipsis.
+    cut = "p" * (cleaning.MAX_TEXT - 1) + "\u2026"
+    assert backups["twin"] == (cut, int((now - 2 * DAY).timestamp()))
     assert ("backup_pool_size_bytes", ()) not in found
 
 

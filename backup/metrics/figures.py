@@ -15,7 +15,7 @@ import rrdtool
 from django.conf import settings
 from django.db.models import Count, Q
 
-from backup.discovery import services as discovery
+from backup.discovery import thresholds
 from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
 from backup.stats import projection, rrd
@@ -76,7 +76,7 @@ def latest(path: Path, sources: tuple[str, ...], now: int) -> dict[str, float | 
 def _stored_time(value: object) -> datetime.datetime | None:
     """A time as discovery stored it (its iso(), already checked when the
     scan was stored). fromisoformat reads it some hundred times faster than
-    discovery.parse_time's strptime, which matters at thousands per scrape."""
+    discovery's parse_time (strptime), which matters at thousands per scrape."""
     if not isinstance(value, str):
         return None
     try:
@@ -95,7 +95,7 @@ def _read_scan(figures: VolumeFigures, scan: BackupScan, cutoff: datetime.dateti
     newest: dict[tuple[str, str, str], float] = {}
     for source in scan.sources:
         when = _stored_time(source.get("last_backup"))
-        if discovery.status_of(source.get("state"), when, cutoff) == discovery.STALE:
+        if thresholds.status_of(source.get("state"), when, cutoff) == thresholds.STALE:
             figures.stale_computers += 1
         if when is None:
             continue
@@ -106,7 +106,7 @@ def _read_scan(figures: VolumeFigures, scan: BackupScan, cutoff: datetime.dateti
 
 
 def volumes(now: datetime.datetime) -> list[VolumeFigures]:
-    thresholds = dict(BackupPreference.objects.values_list("user_id", "stale_after_days"))
+    days_by_owner = dict(BackupPreference.objects.values_list("user_id", "stale_after_days"))
     scans = {
         scan.volume_id: scan
         for scan in BackupScan.objects.filter(scanned_at__isnull=False).only(
@@ -123,8 +123,8 @@ def volumes(now: datetime.datetime) -> list[VolumeFigures]:
             figures.used_bytes = latest(rrd.space_file(account), ("used",), epoch)["used"]
         scan = scans.get(volume_id)
         if scan is not None:
-            days = thresholds.get(owner_id) or settings.STALE_AFTER_DAYS
-            _read_scan(figures, scan, discovery.stale_cutoff(days, now))
+            days = days_by_owner.get(owner_id) or settings.STALE_AFTER_DAYS
+            _read_scan(figures, scan, thresholds.stale_cutoff(days, now))
         found.append(figures)
     return found
 
