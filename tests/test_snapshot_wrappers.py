@@ -158,25 +158,46 @@ def test_list_reports_protection_oldest_first(wrappers, btrfs):
         everyone = ok(wrappers, "snapshot-list.py")["volumes"]
     assert everyone[user] == volume
     assert volume["supported"] is True
+    # Nothing changed between them: each holds next to nothing on its own.
+    for entry in volume["snapshots"]:
+        assert 0 <= entry.pop("exclusive_bytes") < 1 << 20
     assert volume["snapshots"] == [
         {
             "name": "@GMT-2026.03.01-12.00.00",
             "taken_at": "2026-03-01T12:00:00Z",
             "protected_until": "2026-03-15T12:00:00Z",
             "protected": True,
-            "exclusive_bytes": None,
         },
         {
             "name": "@GMT-2026.03.02-00.00.00",
             "taken_at": "2026-03-02T00:00:00Z",
             "protected_until": "2026-03-16T00:00:00Z",
             "protected": True,
-            "exclusive_bytes": None,
         },
     ]
     with snap.clock(wrappers, "2026-03-15T12:00:00Z"):
         flags = [s["protected"] for s in listed(wrappers, user)["snapshots"]]
     assert flags == [False, True]
+
+
+def test_list_says_how_much_the_snapshots_hold(wrappers, btrfs):
+    """What a rewritten file costs: the old copy stays in the snapshot, which
+    then holds it alone; deleting the snapshots would give it back."""
+    user = btrfs.pw_name
+    data = mount_point(wrappers, user)
+    size = 8 << 20
+    snap.write_as(btrfs, data / "file", os.urandom(size))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+    before = listed(wrappers, user)
+    assert before["snapshot_bytes"] < 1 << 20  # shares everything with the data
+    assert listed(wrappers, user)["snapshots"][0]["exclusive_bytes"] < 1 << 20
+    snap.write_as(btrfs, data / "file", os.urandom(size))  # ransomware-style rewrite
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        after = listed(wrappers, user)
+    (old,) = after["snapshots"]
+    assert size <= old["exclusive_bytes"] < size + (1 << 20)
+    assert size <= after["snapshot_bytes"] < size + (4 << 20)
 
 
 def test_retention_and_protection_over_simulated_time(wrappers, btrfs):

@@ -61,6 +61,13 @@ def make(device, uid: int) -> None:
     """Lay out a freshly made btrfs: the data subvolume and the snapshots
     folder, both of which uid may read and neither of which it owns."""
     with private_top(device) as top:
+        # Quota groups account what each subvolume holds alone: how the pages
+        # can say how much of the volume the snapshots hold. (A higher-level
+        # group of all snapshots would count blocks they share only among
+        # themselves too, but adding a snapshot to it makes the accounting
+        # inconsistent until a full rescan.) A few dozen snapshots per volume
+        # keep the bookkeeping cheap.
+        commands.run(["btrfs", "quota", "enable", top])
         commands.run(["btrfs", "subvolume", "create", os.path.join(top, DATA)])
         os.mkdir(os.path.join(top, SNAPSHOTS), 0o700)
         for path in (top, os.path.join(top, SNAPSHOTS)):

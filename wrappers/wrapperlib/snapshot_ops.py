@@ -158,13 +158,60 @@ def listing(user: str) -> dict:
         return {"supported": False, "snapshots": [], "snapshot_bytes": None, **volume_usage}
     moment = snapshots.now()
     figures = usage(top)
+    # Quota groups are accounted when a transaction commits: commit first,
+    # through the writable data mount (the top level is mounted read-only).
+    commands.run(["btrfs", "filesystem", "sync", str(paths.mount_point(user))], check=False)
+    exclusive = space(top)
+    # At least what deleting every snapshot would give back: what each holds
+    # alone (blocks only some snapshots share, with each other, are not in
+    # it). None on a volume made before quota groups were enabled.
+    held = sum(exclusive.values()) if exclusive or names(top) == [] else None
+    described = [snapshots.describe(name, moment) for name in names(top)]
+    for entry in described:
+        entry["exclusive_bytes"] = exclusive.get(entry["name"])
     return {
         "supported": True,
-        "snapshots": [snapshots.describe(name, moment) for name in names(top)],
-        "snapshot_bytes": None,
+        "snapshots": described,
+        "snapshot_bytes": held,
         "used_bytes": figures["used_bytes"],
         "size_bytes": figures["size_bytes"],
     }
+
+
+def space(top: str) -> dict[str, int]:
+    """{snapshot: bytes it alone holds}, from the filesystem's quota groups
+    ({} on a volume made before they were enabled). Only rows naming a
+    snapshot by our own naming are read (a backup account can't make
+    subvolumes over SMB, and a row that looks like one anyway is ignored
+    unless it matches)."""
+    completed = commands.run(["btrfs", "qgroup", "show", "--raw", top], check=False)
+    exclusive = {}
+    if completed.returncode != 0:
+        return exclusive
+    for line in completed.stdout.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) != 4 or not fields[1].isdigit() or not fields[2].isdigit():
+            continue
+        name = fields[3].strip().removeprefix(f"{layout.SNAPSHOTS}/")
+        if fields[3].strip().startswith(
+            f"{layout.SNAPSHOTS}/"
+        ) and snapshots.NAME_PATTERN.fullmatch(name):
+            exclusive[name] = int(fields[2])
+    return exclusive
+    for line in completed.stdout.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) < 3 or not fields[1].isdigit() or not fields[2].isdigit():
+            continue
+        path = fields[3].strip() if len(fields) == 4 else ""
+        if fields[0] == layout.SNAPSHOT_QGROUP:
+            together = int(fields[2])
+        elif path == layout.DATA:
+            referenced = int(fields[1])
+        elif path.startswith(f"{layout.SNAPSHOTS}/"):
+            name = path.removeprefix(f"{layout.SNAPSHOTS}/")
+            if snapshots.NAME_PATTERN.fullmatch(name):
+                exclusive[name] = int(fields[2])
+    return exclusive, referenced, together
 
 
 def _data_usage(user):
