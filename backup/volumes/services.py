@@ -32,11 +32,11 @@ def _contact():
     return settings.SUPPORT_CONTACT
 
 
-def volume_of(user):
+def volume_of(user) -> Volume | None:
     return Volume.objects.filter(owner=user).first()
 
 
-def pool_free_gib():
+def pool_free_gib() -> int:
     """Free space in the pool, in whole GiB (one privileged call)."""
     try:
         return commands.pool()["free_bytes"] // GIB
@@ -51,7 +51,7 @@ def pool_free_gib():
         ) from error
 
 
-def _start(user, actor, kind, parameters=None):
+def _start(user, actor, kind: str, parameters: dict | None = None) -> Operation:
     return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
 
 
@@ -89,7 +89,7 @@ def can_create(user) -> str | None:
     return None
 
 
-def request_create(user, actor):
+def request_create(user, actor) -> Operation:
     reason = can_create(user)
     if reason:
         raise UserFacingError(reason)
@@ -108,12 +108,12 @@ def _require_volume(user):
     return volume
 
 
-def add_space_target(volume):
+def add_space_target(volume: Volume) -> int:
     """The size an Add space request would grow to, capped by the quota."""
     return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota_for(volume.owner))
 
 
-def request_add_space(user, actor):
+def request_add_space(user, actor) -> Operation:
     volume = _require_volume(user)
     quota = quota_for(user)
     if volume.size_gib >= quota:
@@ -146,19 +146,19 @@ def _check_confirmation(volume, typed):
         )
 
 
-def request_delete(user, actor, typed_confirmation):
+def request_delete(user, actor, typed_confirmation: str | None) -> Operation:
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
     return _start(user, actor, Operation.Kind.DELETE, {"size_gib": volume.size_gib})
 
 
-def request_delete_time_machine(user, actor, typed_confirmation):
+def request_delete_time_machine(user, actor, typed_confirmation: str | None) -> Operation:
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
     return _start(user, actor, Operation.Kind.DELETE_TIME_MACHINE)
 
 
-def request_mount(user, actor):
+def request_mount(user, actor) -> Operation:
     _require_volume(user)
     return _start(user, actor, Operation.Kind.MOUNT)
 
@@ -170,12 +170,12 @@ def _require_btrfs(user):
     return volume
 
 
-def request_defragment(user, actor):
+def request_defragment(user, actor) -> Operation:
     _require_btrfs(user)
     return _start(user, actor, Operation.Kind.DEFRAGMENT)
 
 
-def request_scrub(user, actor):
+def request_scrub(user, actor) -> Operation:
     _require_btrfs(user)
     return _start(user, actor, Operation.Kind.SCRUB)
 
@@ -194,7 +194,7 @@ def _rollback(undo_steps):
     return leftovers
 
 
-def create(operation):
+def create(operation: Operation) -> str:
     owner = operation.owner
     account = owner.username
     size = operation.parameters["size_gib"]
@@ -254,7 +254,7 @@ def _failing_as(message, refused=None):
         ) from error
 
 
-def add_space(operation):
+def add_space(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with _failing_as(
@@ -268,7 +268,7 @@ def add_space(operation):
     return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
-def delete(operation):
+def delete(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
     with _failing_as(
@@ -289,7 +289,7 @@ def delete(operation):
     return _("Your backup volume and everything on it were deleted.")
 
 
-def delete_time_machine(operation):
+def delete_time_machine(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Time Machine backups could not be deleted: {reason}.")):
         result = commands.remove_time_machine_backups(volume.account)
@@ -299,7 +299,7 @@ def delete_time_machine(operation):
     return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
 
 
-def mount(operation):
+def mount(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
         _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
@@ -308,7 +308,7 @@ def mount(operation):
     return _("Your volume is mounted and ready for backups.")
 
 
-def defragment(operation):
+def defragment(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
@@ -316,7 +316,7 @@ def defragment(operation):
     return _("Your volume was defragmented.")
 
 
-def scrub(operation):
+def scrub(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("The check failed: {reason}.")):
         result = commands.scrub(volume.account) or {}
@@ -331,7 +331,7 @@ def scrub(operation):
     return _("The check found no errors on your volume.")
 
 
-def undo_create(operation):
+def undo_create(operation: Operation) -> str:
     """After a worker died in the middle of a create: remove whatever of the
     volume, its mount point, the account and its Samba entry exists. Each
     step is tried whatever the others did; what remains is then looked up."""
@@ -365,7 +365,7 @@ def undo_create(operation):
     )
 
 
-def _remains_of(account):
+def _remains_of(account: str) -> dict[str, bool]:
     try:
         pwd.getpwnam(account)
         has_account = True
@@ -378,7 +378,7 @@ def _remains_of(account):
     return {"account": has_account, "volume": has_volume}
 
 
-def register_work():
+def register_work() -> None:
     """Called when Django starts (VolumesConfig.ready)."""
     for kind, work in WORK.items():
         registry.register(kind, work, undo=UNDO.get(kind))
