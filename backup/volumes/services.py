@@ -35,11 +35,11 @@ def _contact():
     return settings.SUPPORT_CONTACT
 
 
-def volume_of(user):
+def volume_of(user) -> Volume | None:
     return Volume.objects.filter(owner=user).first()
 
 
-def pool_free_gib():
+def pool_free_gib() -> int:
     """Free space in the pool, in whole GiB (one privileged call)."""
     try:
         return commands.pool()["free_bytes"] // GIB
@@ -54,7 +54,7 @@ def pool_free_gib():
         ) from error
 
 
-def start_operation(user, actor, kind, parameters=None):
+def start_operation(user, actor, kind: str, parameters: dict | None = None) -> Operation:
     """Start ``kind`` on ``user``'s volume in the task worker, or refuse
     (OperationInProgress) while another operation is still active."""
     return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
@@ -94,7 +94,7 @@ def can_create(user) -> str | None:
     return None
 
 
-def request_create(user, actor):
+def request_create(user, actor) -> Operation:
     reason = can_create(user)
     if reason:
         raise UserFacingError(reason)
@@ -120,12 +120,12 @@ def _require_volume(user, *, suspended_ok=False):
     return volume
 
 
-def add_space_target(volume):
+def add_space_target(volume: Volume) -> int:
     """The size an Add space request would grow to, capped by the quota."""
     return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota_for(volume.owner))
 
 
-def request_add_space(user, actor):
+def request_add_space(user, actor) -> Operation:
     volume = _require_volume(user)
     quota = quota_for(user)
     if volume.size_gib >= quota:
@@ -158,26 +158,26 @@ def _check_confirmation(volume, typed):
         )
 
 
-def request_delete(user, actor, typed_confirmation):
+def request_delete(user, actor, typed_confirmation: str | None) -> Operation:
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
     return start_operation(user, actor, Operation.Kind.DELETE, {"size_gib": volume.size_gib})
 
 
-def request_undo_delete(user, actor):
+def request_undo_delete(user, actor) -> Operation:
     volume = _require_volume(user, suspended_ok=True)
     if not volume.pending_destruction:
         raise UserFacingError(_("Your volume is not being deleted; there is nothing to undo."))
     return start_operation(user, actor, Operation.Kind.UNDO_DELETE)
 
 
-def request_delete_time_machine(user, actor, typed_confirmation):
+def request_delete_time_machine(user, actor, typed_confirmation: str | None) -> Operation:
     volume = _require_volume(user)
     _check_confirmation(volume, typed_confirmation)
     return start_operation(user, actor, Operation.Kind.DELETE_TIME_MACHINE)
 
 
-def request_mount(user, actor):
+def request_mount(user, actor) -> Operation:
     _require_volume(user)
     return start_operation(user, actor, Operation.Kind.MOUNT)
 
@@ -189,12 +189,12 @@ def _require_btrfs(user):
     return volume
 
 
-def request_defragment(user, actor):
+def request_defragment(user, actor) -> Operation:
     _require_btrfs(user)
     return start_operation(user, actor, Operation.Kind.DEFRAGMENT)
 
 
-def request_scrub(user, actor):
+def request_scrub(user, actor) -> Operation:
     _require_btrfs(user)
     return start_operation(user, actor, Operation.Kind.SCRUB)
 
@@ -213,7 +213,7 @@ def _rollback(undo_steps):
     return leftovers
 
 
-def create(operation):
+def create(operation: Operation) -> str:
     owner = operation.owner
     account = owner.username
     size = operation.parameters["size_gib"]
@@ -273,7 +273,7 @@ def _failing_as(message, refused=None):
         ) from error
 
 
-def add_space(operation):
+def add_space(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with _failing_as(
@@ -287,7 +287,7 @@ def add_space(operation):
     return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
-def _protected_until(account):
+def _protected_until(account: str) -> datetime | None:
     """When the volume's newest protected snapshot stops being protected, or
     None when nothing is protected (or the volume can't have snapshots)."""
     record = commands.snapshots(account) or {}
@@ -301,7 +301,7 @@ def _protected_until(account):
     return max(ends, default=None)
 
 
-def _destroy(volume):
+def _destroy(volume: Volume) -> None:
     account = volume.account
     with _failing_as(
         _(
@@ -318,7 +318,7 @@ def _destroy(volume):
     volume.delete()
 
 
-def delete(operation):
+def delete(operation: Operation) -> str:
     """Destroy the volume at once, or, while snapshots of it are protected,
     suspend it until the newest one's protection ends: whoever holds the
     owner's session must not be able to wipe the backups with it."""
@@ -357,7 +357,7 @@ def delete(operation):
     return _("Your backup volume and everything on it were deleted.")
 
 
-def undo_delete(operation):
+def undo_delete(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
         _("Your volume could not be brought back: {reason}. Please contact {contact}.")
@@ -368,13 +368,13 @@ def undo_delete(operation):
     return _("Your volume is back and ready for backups, with everything it held.")
 
 
-def destroy(operation):
+def destroy(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     _destroy(volume)
     return _("The deleted volume was destroyed: the protection of its snapshots had ended.")
 
 
-def destroy_due_volumes(now=None):
+def destroy_due_volumes(now: datetime | None = None) -> list[Operation]:
     """Destroy the suspended volumes whose protection has ended, each as an
     operation in the audit log; returns those operations."""
     now = now or timezone.now()
@@ -406,7 +406,7 @@ def delete_time_machine(operation):
     return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
 
 
-def mount(operation):
+def mount(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
         _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
@@ -415,7 +415,7 @@ def mount(operation):
     return _("Your volume is mounted and ready for backups.")
 
 
-def defragment(operation):
+def defragment(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
@@ -423,7 +423,7 @@ def defragment(operation):
     return _("Your volume was defragmented.")
 
 
-def scrub(operation):
+def scrub(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("The check failed: {reason}.")):
         result = commands.scrub(volume.account) or {}
@@ -438,7 +438,7 @@ def scrub(operation):
     return _("The check found no errors on your volume.")
 
 
-def undo_create(operation):
+def undo_create(operation: Operation) -> str:
     """After a worker died in the middle of a create: remove whatever of the
     volume, its mount point, the account and its Samba entry exists. Each
     step is tried whatever the others did; what remains is then looked up."""
@@ -472,7 +472,7 @@ def undo_create(operation):
     )
 
 
-def _remains_of(account):
+def _remains_of(account: str) -> dict[str, bool]:
     try:
         pwd.getpwnam(account)
         has_account = True
@@ -485,7 +485,7 @@ def _remains_of(account):
     return {"account": has_account, "volume": has_volume}
 
 
-def register_work():
+def register_work() -> None:
     """Called when Django starts (VolumesConfig.ready)."""
     for kind, work in WORK.items():
         registry.register(kind, work, undo=UNDO.get(kind))
