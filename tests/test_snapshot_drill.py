@@ -45,9 +45,7 @@ def samba(wrappers):
 
 @pytest.fixture
 def victim(wrappers, samba):
-    with snap.volume(wrappers) as entry:
-        result = wrappers.run("smbpasswd.py", entry.pw_name, input_text=PASSWORD + "\n")
-        assert result.returncode == 0, result.stderr
+    with snap.volume_on_share(wrappers, PASSWORD) as entry:
         yield entry
 
 

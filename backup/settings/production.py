@@ -136,19 +136,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # details were recorded, and they are. Never only to mail, which with no
 # ADMINS goes nowhere.
 LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
+    **LOGGING,  # noqa: F405 (base.py's: its escaping "plain" formatter and console)
     "formatters": {
-        "plain": {
-            "()": "backup.logs.EscapingFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
-        },
+        **LOGGING["formatters"],  # noqa: F405
         "syslog": {
             "()": "backup.logs.EscapingFormatter",
             "format": "backupmanagement[%(process)d]: %(levelname)s %(name)s: %(message)s",
         },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         name: {"handlers": ["console"], "level": "INFO", "propagate": False}
         for name in ("backup", "django.request", "django.security", "django_tasks")

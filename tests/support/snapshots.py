@@ -59,6 +59,16 @@ def volume(wrappers, filesystem="btrfs", gib="1"):
             clean_snapshot_volume(wrappers, user)
 
 
+@contextlib.contextmanager
+def volume_on_share(wrappers, password, filesystem="btrfs"):
+    """A volume with the snapshot layout whose owner can log on to the
+    share with password (its Samba passdb entry set)."""
+    with volume(wrappers, filesystem) as entry:
+        result = wrappers.run("smbpasswd.py", entry.pw_name, input_text=password + "\n")
+        assert result.returncode == 0, result.stderr
+        yield entry
+
+
 def _current(wrappers):
     """The settings now in the install's local_settings.py that a running
     private smbd put there (its SAMBA_CONFIG), to keep across clock changes."""
