@@ -148,6 +148,7 @@ DEFAULTS = {
     "static_root": "/var/www/backupmanagement/static",
     "run_dir": "/run/backupmanagement",
     "directories_root": "/srv/userbackup",
+    "snapshots_root": "/srv/userbackup-snapshots",
     "tmpfiles_dir": "/etc/tmpfiles.d",
     "logrotate_dir": "/etc/logrotate.d",
 }
@@ -174,6 +175,7 @@ class Layout:
     static_root: Path
     run_dir: Path
     directories_root: Path
+    snapshots_root: Path
     tmpfiles_file: Path
     logrotate_file: Path
     sudoers_file: Path
@@ -258,6 +260,7 @@ def layout_from(args):
     hostname = args.hostname or socket.getfqdn()
     wrapper_settings = {
         "DIRECTORIES_ROOT": str(paths["directories_root"]),
+        "SNAPSHOTS_ROOT": str(paths["snapshots_root"]),
         "MANAGED_GROUP": args.managed_group,
         # The passdb smbpasswd.py writes must be the one the share's smbd reads.
         "SAMBA_CONFIG": args.samba_config,
@@ -290,6 +293,7 @@ def layout_from(args):
         static_root=paths["static_root"],
         run_dir=paths["run_dir"],
         directories_root=paths["directories_root"],
+        snapshots_root=paths["snapshots_root"],
         tmpfiles_file=paths["tmpfiles_dir"] / f"{args.user}.conf",
         logrotate_file=paths["logrotate_dir"] / args.user,
         sudoers_file=sudoers,
@@ -508,6 +512,7 @@ class Installer:
             "rrd_directory": layout.rrd_dir,
             "wrappers_path": layout.wrappers_dir,
             "directories_root": layout.directories_root,
+            "snapshots_root": layout.snapshots_root,
             "samba_config": layout.samba_config,
             "fcgi_socket": layout.run_dir / "backup.sock",
             "fcgi_pidfile": layout.run_dir / "backup.pid",

@@ -207,6 +207,8 @@ def test_wrapper_settings_are_written_once_then_kept(installed):
     text = local.read_text()
     assert f"MANAGED_GROUP = '{installed.managed_group}'" in text
     assert f"DIRECTORIES_ROOT = '{installed.prefix}/srv/userbackup'" in text
+    # --prefix moves the snapshots' root too: the wrappers mount them there.
+    assert f"SNAPSHOTS_ROOT = '{installed.prefix}/srv/userbackup-snapshots'" in text
     edited = text + "PROTECTED_USERS = ('root', 'admin')\n"
     local.write_text(edited)
     try:

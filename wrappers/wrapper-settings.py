@@ -13,7 +13,14 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from wrapperlib import cli, validate
 from wrapperlib.config import settings
 
-SHOWN = ("BACKEND", "DIRECTORIES_ROOT", "SAMBA_CONFIG", "MANAGED_GROUP", "VOLUME_GROUP")
+SHOWN = (
+    "BACKEND",
+    "DIRECTORIES_ROOT",
+    "SNAPSHOTS_ROOT",
+    "SAMBA_CONFIG",
+    "MANAGED_GROUP",
+    "VOLUME_GROUP",
+)
 
 
 def main(args: list[str]) -> dict:

@@ -491,6 +491,13 @@ def samba_passdb_agrees(context):
             f"and the share use {settings.DIRECTORIES_ROOT}: set DIRECTORIES_ROOT in {local} or "
             "directories_root in the config file so that they agree",
         )
+    if theirs.get("snapshots_root") != str(settings.SNAPSHOTS_ROOT):
+        return fail(
+            name,
+            f"the wrappers mount snapshots under {theirs.get('snapshots_root')}, but the share's "
+            f"Previous Versions look in {settings.SNAPSHOTS_ROOT}: set SNAPSHOTS_ROOT in {local} "
+            "or snapshots_root in the config file so that they agree",
+        )
     return ok(name, f"the wrappers and the share both use {settings.SAMBA_CONFIG}")
 
 

@@ -50,6 +50,7 @@ _KEYS = {
         "static_root": Path,
         "wrappers_path": Path,
         "directories_root": Path,
+        "snapshots_root": Path,
         "volume_filesystem": str,
         "server_hostname": str,
         "support_contact": str,

@@ -172,9 +172,6 @@ def create(**wrapper_settings):
     _samba_config(prefix)
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
-        # btrfs volumes (the default) mount their snapshots here: under the
-        # prefix like every other path, so teardown finds them.
-        "SNAPSHOTS_ROOT": str(prefix / "srv" / "userbackup-snapshots"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
         "SYSLOG_ADDRESS": str(prefix / "syslog.sock"),
         "ACCOUNT_UID_MIN": 50000,
