@@ -114,6 +114,16 @@ REASON = "a reason long enough to say what fails and why it does"
             '[[cause]]\nkind = "fails-upstream"\nreason = "R"\ntests = ["a.b.c"]\n',
             "listed twice: a.b.c",
         ),
+        (
+            '[[cause]]\nkind = "needs-setting"\nsetting = { global = { x = "y" } }\n'
+            'reason = "R"\ntests = ["a.b.c"]\nflaky = ["a.b.d"]\n',
+            "flaky names some of a needs-setting cause's tests",
+        ),
+        (
+            '[[cause]]\nkind = "fails-upstream"\nreason = "R"\ntests = ["a.b.c"]\n'
+            'flaky = ["a.b.c"]\n',
+            "flaky names some of a needs-setting cause's tests",
+        ),
     ],
 )
 def test_a_malformed_known_failure_is_refused_saying_why(tmp_path, text, says):

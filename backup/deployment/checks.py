@@ -104,6 +104,7 @@ class Context:
 
     user: pwd.struct_passwd
     groups: frozenset
+    wrapper_settings: dict | None = None
 
     @classmethod
     def for_user(cls, name):
@@ -459,10 +460,13 @@ def samba_vfs_modules(context):
 
 
 def _wrapper_settings(context):
-    completed = _run_wrapper(context, "wrapper-settings.py")
-    if completed.returncode != 0:
-        raise OSError(f"wrapper-settings.py: {last_line(completed.stderr)}")
-    return json.loads(completed.stdout)
+    """The wrappers' settings, asked once per run (two checks need them)."""
+    if context.wrapper_settings is None:
+        completed = _run_wrapper(context, "wrapper-settings.py")
+        if completed.returncode != 0:
+            raise OSError(f"wrapper-settings.py: {last_line(completed.stderr)}")
+        context.wrapper_settings = json.loads(completed.stdout)
+    return context.wrapper_settings
 
 
 def samba_passdb_agrees(context):
@@ -477,27 +481,21 @@ def samba_passdb_agrees(context):
             name, f"could not ask the wrappers for their settings ({error}): {INSTALL_HINT}"
         )
     local = f"{context.wrappers_path}/local_settings.py"
-    if theirs.get("samba_config") != str(settings.SAMBA_CONFIG):
-        return fail(
-            name,
-            f"the wrappers write passwords to the passdb of {theirs.get('samba_config')}, but the "
-            f"share is served from {settings.SAMBA_CONFIG}: set SAMBA_CONFIG in {local} or "
-            "samba_config in the config file so that they agree",
-        )
-    if theirs.get("directories_root") != str(settings.DIRECTORIES_ROOT):
-        return fail(
-            name,
-            f"the wrappers mount volumes under {theirs.get('directories_root')}, but the portal "
-            f"and the share use {settings.DIRECTORIES_ROOT}: set DIRECTORIES_ROOT in {local} or "
-            "directories_root in the config file so that they agree",
-        )
-    if theirs.get("snapshots_root") != str(settings.SNAPSHOTS_ROOT):
-        return fail(
-            name,
-            f"the wrappers mount snapshots under {theirs.get('snapshots_root')}, but the share's "
-            f"Previous Versions look in {settings.SNAPSHOTS_ROOT}: set SNAPSHOTS_ROOT in {local} "
-            "or snapshots_root in the config file so that they agree",
-        )
+    agreements = (
+        ("samba_config", settings.SAMBA_CONFIG, "write passwords to the passdb of",
+         "the share is served from"),
+        ("directories_root", settings.DIRECTORIES_ROOT, "mount volumes under",
+         "the portal and the share use"),
+        ("snapshots_root", settings.SNAPSHOTS_ROOT, "mount snapshots under",
+         "the share's Previous Versions look in"),
+    )  # fmt: skip
+    for key, ours, they_do, we_do in agreements:
+        if theirs.get(key) != str(ours):
+            return fail(
+                name,
+                f"the wrappers {they_do} {theirs.get(key)}, but {we_do} {ours}: set "
+                f"{key.upper()} in {local} or {key} in the config file so that they agree",
+            )
     return ok(name, f"the wrappers and the share both use {settings.SAMBA_CONFIG}")
 
 

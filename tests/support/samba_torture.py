@@ -52,12 +52,15 @@ class Cause:
     """Why some subtests fail on the generated share (one entry of the
     known-failures file): a kind, a sentence, the subtests, and for
     needs-setting the setting under which they pass ({section: {parameter:
-    value}})."""
+    value}}) and those of them that race even with it (flaky: they fail on
+    the generated share for the listed reason, but with the setting pass only
+    some of the time, so the check doesn't require them to)."""
 
     kind: str
     reason: str
     tests: tuple
     setting: dict
+    flaky: tuple = ()
 
 
 def parse_subunit(text):
@@ -180,8 +183,13 @@ def load_known_failures(path):
     causes = []
     seen = set()
     for entry in entries:
-        if not {"kind", "reason", "tests"} <= set(entry) <= {"kind", "reason", "tests", "setting"}:
-            raise ValueError(f"a cause has kind, reason, tests (and setting): {entry}")
+        allowed = {"kind", "reason", "tests", "setting", "flaky"}
+        if not {"kind", "reason", "tests"} <= set(entry) <= allowed:
+            raise ValueError(f"a cause has kind, reason, tests (and setting, flaky): {entry}")
+        if not set(entry.get("flaky", ())) <= set(entry["tests"]) or (
+            entry.get("flaky") and entry["kind"] != "needs-setting"
+        ):
+            raise ValueError(f"flaky names some of a needs-setting cause's tests: {entry}")
         if entry["kind"] not in KINDS:
             raise ValueError(f"unknown kind {entry['kind']!r} (one of {sorted(KINDS)}): {entry}")
         if (entry["kind"] == "needs-setting") != bool(entry.get("setting")):
@@ -197,7 +205,13 @@ def load_known_failures(path):
                 raise ValueError(f"listed twice: {test}")
             seen.add(test)
         causes.append(
-            Cause(entry["kind"], entry["reason"], tuple(entry["tests"]), entry.get("setting", {}))
+            Cause(
+                entry["kind"],
+                entry["reason"],
+                tuple(entry["tests"]),
+                entry.get("setting", {}),
+                tuple(entry.get("flaky", ())),
+            )
         )
     return causes
 
