@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("backup.snapshots.urls")),
     path("", include("backup.pages.urls")),
     path("", include("backup.metrics.urls")),
+    path("", include("backup.alerts.urls")),
     path("admin/", admin.site.urls),
 ]
 

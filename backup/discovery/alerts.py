@@ -1,21 +1,25 @@
-"""Stale-backup alerts (send_backup_alerts, daily): one email to each person
+"""Stale-backup alerts (send_backup_alerts, daily): one alert to each person
 whose computers are stale, listing them all, at most once per ALERT_INTERVAL;
-and one summary for the admins. Read from the stored scans only.
+and one summary for the admins. Read from the stored scans only; sent
+through backup.alerts (email and each person's channels).
 """
 
 import datetime
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import get_connection
 from django.db.models import Q
-from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
+from backup.alerts.delivery import (
+    admins_reachable,
+    has_destination,
+    link,
+    notify_admins,
+    notify_person,
+)
 from backup.volumes.models import Volume
 
 from . import dashboard, thresholds
@@ -85,31 +89,6 @@ def findings(now):
     return found
 
 
-def address_of(user):
-    if user.email:
-        return user.email
-    if settings.ALERT_EMAIL_DOMAIN:
-        return f"{user.username}@{settings.ALERT_EMAIL_DOMAIN}"
-    return None
-
-
-def admin_addresses():
-    if settings.ALERT_ADMIN_EMAILS:
-        return list(settings.ALERT_ADMIN_EMAILS)
-    staff = get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username")
-    return [address for address in map(address_of, staff) if address]
-
-
-def link(view, query=""):
-    """An absolute link to a page of the portal, for an email."""
-    base = settings.PORTAL_URL or (
-        f"https://{settings.SERVER_HOSTNAME}{settings.FORCE_SCRIPT_NAME or ''}/"
-    )
-    # reverse() includes the script prefix, which PORTAL_URL already holds.
-    path = reverse(view).removeprefix(get_script_prefix())
-    return urljoin(base if base.endswith("/") else f"{base}/", path) + query
-
-
 def _due(now):
     return Q(sent_at__isnull=True) | Q(sent_at__lte=now - ALERT_INTERVAL)
 
@@ -136,26 +115,22 @@ def _release(recipient, previous):
     AlertSent.objects.filter(recipient=recipient).update(sent_at=previous)
 
 
-def _render(name, context):
-    subject = render_to_string(f"discovery/email/{name}_subject.txt", context)
-    body = render_to_string(f"discovery/email/{name}.txt", context)
-    return " ".join(subject.split()), body
-
-
-def _send(recipient, addresses, name, context, now, run, connection):
-    """Claim, then send; a failed send gives the claim back."""
+def _send(recipient, user, name, context, now, run, connection):
+    """Claim, then send (to ``user``, or the admins when None); a send that
+    reached nobody gives the claim back."""
     claimed, previous = _claim(recipient, now)
     if not claimed:
         return NOT_DUE
-    subject, body = _render(name, context)
-    try:
-        EmailMessage(subject, body, to=addresses, connection=connection).send()
-    except OSError as error:  # smtplib's errors are OSErrors
+    template = f"discovery/email/{name}"
+    if user is None:
+        delivery = notify_admins(template, context, connection=connection)
+    else:
+        delivery = notify_person(user, template, context, connection=connection)
+    if not delivery.delivered:
         _release(recipient, previous)
-        logger.error("alert to %s not sent: %s", recipient, error)
-        run.failed.append((recipient, str(error)))
+        reason = "; ".join(why for _channel, why in delivery.failed) or "no address or channel"
+        run.failed.append((recipient, reason))
         return FAILED
-    logger.info("alert sent to %s (%s)", recipient, ", ".join(addresses))
     return SENT
 
 
@@ -167,21 +142,19 @@ def send_alerts(now=None, dry_run=False):
     connection = get_connection()
     dashboard_url = link("volumes:home", "#your-backups")
 
-    def deliver(recipient, addresses, name, context):
+    def deliver(recipient, user, name, context):
         if dry_run:
             return SENT if _is_due(recipient, now) else NOT_DUE
-        return _send(recipient, addresses, name, context, now, run, connection)
+        return _send(recipient, user, name, context, now, run, connection)
 
     for item in run.findings.stale:
         user = item.volume.owner
         if not user.is_active:
             continue  # someone who left: the admins' summary still lists the volume
-        address = address_of(user)
-        if address is None:
+        if not has_destination(user):
             run.no_address.append(user.username)
             continue
         context = {
-            "user": user,
             "item": item,
             "dashboard_url": dashboard_url,
             "machines": [
@@ -189,7 +162,7 @@ def send_alerts(now=None, dry_run=False):
                 for machine in item.machines
             ],
         }
-        outcome = deliver(f"user:{user.username}", [address], "stale_alert", context)
+        outcome = deliver(f"user:{user.username}", user, "stale_alert", context)
         if outcome == SENT:
             run.emailed.append(user.username)
         elif outcome == NOT_DUE:
@@ -197,8 +170,7 @@ def send_alerts(now=None, dry_run=False):
     found = run.findings
     if not (found.stale or found.never_used or found.outdated or run.no_address):
         return run
-    addresses = admin_addresses()
-    if not addresses:
+    if not admins_reachable():
         logger.warning("no address for the admins' backup summary (ALERT_ADMIN_EMAILS)")
         return run
     context = {
@@ -210,5 +182,5 @@ def send_alerts(now=None, dry_run=False):
         "stale_url": link("staff:overview", "?backups=stale"),
         "never_used_url": link("staff:overview", "?backups=never"),
     }
-    run.summary_sent = deliver(ADMINS, addresses, "admin_summary", context) == SENT
+    run.summary_sent = deliver(ADMINS, None, "admin_summary", context) == SENT
     return run

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "backup.samba",
     "backup.deployment",
     "backup.metrics",
+    "backup.alerts",
 ]
 
 MIDDLEWARE = [
@@ -238,6 +239,23 @@ NEVER_USED_AFTER_DAYS = 14
 ALERT_EMAIL_DOMAIN = ""
 # The admins' summary goes to these addresses, else to every staff user's.
 ALERT_ADMIN_EMAILS: list[str] = []
+# Besides email, people may send their alerts to webhooks and ntfy/Gotify
+# push services (backup.alerts.channels: Apprise, http(s) plugins only).
+# Off unless the administrator turns it on: the server then posts to
+# addresses any employee typed, from inside the company network (next to
+# the storage and often to management interfaces a firewall keeps away from
+# laptops). The body is fixed and the answer is never shown, but where the
+# server may reach is the administrator's call, made knowing its network.
+ALERT_CHANNELS_ALLOWED = False
+# Also print each channel's message on standard output (the demo).
+ALERT_CHANNELS_PRINT = False
+# A volume's owner is alerted as its use passes each of these percentages,
+# once per threshold until use drops below it again (update_df_stats).
+NEAR_QUOTA_PERCENTS: list[int] = [80, 90, 95]
+# The admin page warns, and the admins are alerted once, when the pool's
+# allocated or used space passes these percentages of its size.
+POOL_WARN_ALLOCATED_PERCENT = 90
+POOL_WARN_USED_PERCENT = 80
 # The portal's address in emails, ending in /; "" makes
 # https://SERVER_HOSTNAME<FORCE_SCRIPT_NAME>/.
 PORTAL_URL = ""

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 STR_LIST = "list of strings"
 INT_TABLE = "table of whole numbers"
+INT_LIST = "list of whole numbers"
 TYPE_NAMES = {
     str: "a string",
     int: "an integer",
@@ -45,6 +46,10 @@ def _matches(value: Any, kind: Any) -> bool:
         return isinstance(value, float)
     if kind == STR_LIST:
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if kind == INT_LIST:
+        return isinstance(value, list) and all(
+            isinstance(item, int) and not isinstance(item, bool) for item in value
+        )
     if kind == INT_TABLE:
         return isinstance(value, dict) and all(
             isinstance(item, int) and not isinstance(item, bool) for item in value.values()

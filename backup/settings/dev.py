@@ -35,6 +35,10 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Backup alerts print on the console (bin/demo) to <user>@example.com.
 ALERT_EMAIL_DOMAIN = "example.com"
 PORTAL_URL = "http://127.0.0.1:8000/"
+# The demo runs on one machine for one person: webhook and push channels are
+# on, and what each is sent is printed too, as the emails are.
+ALERT_CHANNELS_ALLOWED = True
+ALERT_CHANNELS_PRINT = True
 # Demo volumes hold megabytes, not gigabytes: overwriting a demo volume's
 # files must still raise the mass-change alert (printed on the console).
 MASS_CHANGE_MIN_BYTES = 1024**2

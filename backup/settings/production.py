@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from . import config_file
 from .base import *  # noqa: F403
-from .config_file import INT_TABLE, STR_LIST
+from .config_file import INT_LIST, INT_TABLE, STR_LIST
 
 CONFIG_FILE = Path(os.environ.get("BACKUP_CONFIG", "/etc/backupmanagement/backup.toml"))
 
@@ -95,6 +95,10 @@ _KEYS = {
         "log_file": Path,
         "metrics_allowed_networks": STR_LIST,
         "metrics_token": str,
+        "alert_channels_allowed": bool,
+        "near_quota_percents": INT_LIST,
+        "pool_warn_allocated_percent": int,
+        "pool_warn_used_percent": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

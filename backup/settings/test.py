@@ -11,6 +11,7 @@ DEV_SSO = False
 BACKUP_ADMINS = []
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALERT_CHANNELS_PRINT = False
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 DEFAULT_DISK_SIZE = 1
 DEFAULT_ADD_SPACE_AMOUNT = 1

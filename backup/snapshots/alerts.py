@@ -1,29 +1,24 @@
-"""The mass-change email: one to the employee, one to the admins, naming the
-last snapshot before the change as the restore point."""
+"""The mass-change alert: one to the employee, one to the admins, naming the
+last snapshot before the change as the restore point (through backup.alerts:
+email and each person's channels)."""
 
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from backup.discovery.alerts import address_of, admin_addresses, link
+from backup.alerts.delivery import link, notify_admins, notify_person
 from backup.volumes.models import Volume
 
 from .models import MassChange
 
 logger = logging.getLogger("backup.snapshots")
 
-
-def _render(context: dict) -> tuple[str, str]:
-    subject = render_to_string("snapshots/email/mass_change_subject.txt", context)
-    body = render_to_string("snapshots/email/mass_change.txt", context)
-    return " ".join(subject.split()), body
+TEMPLATE = "snapshots/email/mass_change"
 
 
 def announce(mass_change: MassChange) -> list[str]:
-    """Email the owner and the admins once; returns the addresses reached."""
+    """Alert the owner and the admins once; returns the channels reached."""
     if mass_change.emailed_at is not None:
         return []
     account = mass_change.snapshot.account
@@ -35,22 +30,10 @@ def announce(mass_change: MassChange) -> list[str]:
         "snapshots_url": link("snapshots:list"),
         "support_contact": settings.SUPPORT_CONTACT,
     }
-    recipients = []
-    owner_address = address_of(owner) if owner is not None and owner.is_active else None
-    if owner_address:
-        recipients.append(([owner_address], {**context, "for_admins": False}))
-    admins = admin_addresses()
-    if admins:
-        recipients.append((admins, {**context, "for_admins": True}))
     reached = []
-    for addresses, message_context in recipients:
-        subject, body = _render(message_context)
-        try:
-            EmailMessage(subject, body, to=addresses).send()
-        except OSError as error:  # smtplib's errors are OSErrors
-            logger.error("mass-change alert for %s not sent to %s: %s", account, addresses, error)
-            continue
-        reached += addresses
+    if owner is not None and owner.is_active:
+        reached += notify_person(owner, TEMPLATE, {**context, "for_admins": False}).reached
+    reached += notify_admins(TEMPLATE, {**context, "for_admins": True}).reached
     if reached:
         mass_change.emailed_at = timezone.now()
         mass_change.save(update_fields=["emailed_at"])

@@ -1,0 +1,81 @@
+"""Where each person's alerts go, and what has already been said about
+thresholds (so each is said once until it is crossed again)."""
+
+from django.conf import settings
+from django.db import models
+
+from backup.volumes.models import Volume
+
+from .channels import redacted
+
+# An Apprise URL can hold a token; longer than this is not a push address.
+MAX_URL_LENGTH = 500
+# Each test alert posts to every channel from the web request: bounded.
+MAX_CHANNELS = 5
+
+
+class AlertPreference(models.Model):
+    """Whether alerts go by email; without a row, they do."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preference"
+    )
+    email = models.BooleanField(default=True)
+    # The last "Send a test alert": at most one per TEST_INTERVAL, since each
+    # makes the web process post to every channel.
+    tested_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.user}: email {'on' if self.email else 'off'}"
+
+
+class Channel(models.Model):
+    """One push or webhook address (an Apprise URL) a person's alerts also go to."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_channels"
+    )
+    url = models.CharField(max_length=MAX_URL_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The last attempt's outcome, shown on the person's page: a failing
+    # channel is recorded there and in the log, and never stops the others.
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "url"], name="one_channel_per_url_and_user")
+        ]
+
+    def __str__(self):
+        return f"{self.user}: {redacted(self.url)}"
+
+
+class QuotaAlert(models.Model):
+    """The highest near-quota threshold the owner was told about, until the
+    volume's use drops below it again."""
+
+    volume = models.OneToOneField(Volume, on_delete=models.CASCADE, related_name="quota_alert")
+    threshold = models.PositiveSmallIntegerField()
+    notified_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.volume.account} past {self.threshold}%"
+
+
+class PoolAlert(models.Model):
+    """A pool threshold the admins were told has been crossed; the row goes
+    when the figure drops below it again, which re-arms the alert."""
+
+    class Measure(models.TextChoices):
+        ALLOCATED = "allocated", "allocated"
+        USED = "used", "used"
+
+    measure = models.CharField(max_length=16, choices=Measure.choices, unique=True)
+    percent = models.PositiveSmallIntegerField()
+    notified_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"pool {self.measure} past {self.percent}%"
