@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import rrdtool
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 
 from backup.operations.models import Operation
@@ -163,6 +164,8 @@ def test_the_cron_lines_run_quietly_and_record(portal, rrd_dir, two_volumes, tmp
         "from backup.settings.test import *  # noqa\n"
         f"WRAPPERS_PATH = {str(portal.path)!r}\n"
         f"RRD_DIRECTORY = {str(rrd_dir)!r}\n"
+        # This test's database: update_df_stats' space alerts read the volumes.
+        f"DATABASES['default']['NAME'] = {connection.settings_dict['NAME']!r}\n"
     )
     env = {
         "PATH": "/usr/bin:/bin",

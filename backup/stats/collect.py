@@ -29,6 +29,10 @@ class Report:
     counts: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)  # sentences for the admin
     failed: bool = False
+    # What collect_space read, for the space alerts that follow it:
+    # account -> (total bytes, used bytes) of each mounted volume, and the pool.
+    usage: dict = field(default_factory=dict)
+    pool: dict | None = None
 
     def add(self, outcome):
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
@@ -100,8 +104,10 @@ def collect_space(now=None):
         usage = usage_of(point) if volume.get("mounted") and os.path.ismount(point) else None
         if usage is not None:
             values.update(used=usage.used_bytes, inodes=usage.inodes_used)
+            report.usage[account] = (usage.total_bytes, usage.used_bytes)
         report.store(account, rrd.space_file(account), rrd.SPACE, timestamp, values)
     if pool is not None:
+        report.pool = pool
         values = {name: pool.get(f"{name}_bytes") for name in ("size", "allocated", "used", "free")}
         report.store("pool", rrd.pool_file(), rrd.POOL, timestamp, values)
     return report
