@@ -7,6 +7,7 @@ import pwd
 import subprocess
 
 import pytest
+from django.core.cache import cache
 
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
@@ -120,19 +121,33 @@ def test_a_full_pool_refuses_creation_before_anything_is_attempted(portal, emplo
             services.request_create(employee, employee)
     finally:
         portal.write_local_settings()
-    assert not Operation.objects.filter(owner_name=employee.username).exists()
+    # Only the refusal is recorded (for the admins' audit log): nothing started.
+    (refusal,) = Operation.objects.filter(owner_name=employee.username)
+    assert (refusal.kind, refusal.state) == (Operation.Kind.CREATE, Operation.State.FAILED)
+    assert refusal.parameters["refused"] == "pool_full"
+    assert "not have enough free space" in refusal.message
+    assert refusal.started_at is None
+    assert "refused before starting" in refusal.detail
     assert traces(portal, employee.username) == NOTHING
 
 
 def test_a_full_pool_refuses_more_space(portal, volume):
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
+    cache.clear()
     try:
+        # The dashboard no longer offers it, and a request anyway is refused.
+        assert "not have enough free space" in services.add_space_refusal(volume)
         with pytest.raises(UserFacingError, match="not have enough free space"):
             services.request_add_space(volume.owner, volume.owner)
     finally:
         portal.write_local_settings()
+        cache.clear()
     volume.refresh_from_db()
     assert volume.size_gib == 1
+    refusal = Operation.objects.filter(owner_name=volume.account).first()
+    assert (refusal.kind, refusal.state) == (Operation.Kind.ADD_SPACE, Operation.State.FAILED)
+    assert refusal.parameters == {"refused": "pool_full", "needed_gib": 1, "free_gib": 0}
+    assert services.add_space_refusal(volume) is None  # the pool has room again
 
 
 def test_a_failure_half_way_through_create_leaves_nothing_behind(portal, employee, monkeypatch):

@@ -16,6 +16,10 @@ logger = logging.getLogger("backup.operations")
 # dead worker).
 SERVER_ACTOR = "(server)"
 
+# Operation.parameters["refused"] of a request refused up front because the
+# pool could not take it (record_refusal): the admin page counts them.
+REFUSED_POOL_FULL = "pool_full"
+
 # Inserting again after the operation that blocked the first attempt
 # finished in between; more attempts than this means someone keeps the
 # volume busy, which is what the user is told.
@@ -100,3 +104,26 @@ def finished_version(owner_name: str) -> int:
         .first()
     )
     return latest or 0
+
+
+def record_refusal(
+    *, owner, actor, kind: str, message: str, detail: str, parameters: dict | None = None
+) -> Operation:
+    """Record a request refused up front (nothing was started or changed) in
+    the audit log: an operation that ended before it began, with the
+    sentence the person was shown."""
+    now = timezone.now()
+    operation = Operation.objects.create(
+        kind=kind,
+        state=Operation.State.FAILED,
+        owner=owner,
+        owner_name=owner.username,
+        actor=actor,
+        actor_name=actor.username if actor else SERVER_ACTOR,
+        parameters=parameters or {},
+        finished_at=now,
+        message=message,
+        detail=detail,
+    )
+    logger.warning("%s refused: %s", operation, detail)
+    return operation

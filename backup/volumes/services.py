@@ -12,11 +12,12 @@ import pwd
 from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backup.operations import registry
+from backup.operations import records, registry
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, UserFacingError
 from backup.operations.models import Operation
@@ -81,28 +82,60 @@ def create_size(user) -> int:
     return min(settings.DEFAULT_DISK_SIZE, quota)
 
 
+def _no_space_for_create() -> str:
+    return _(
+        "The backup server does not have enough free space for a new volume right now. "
+        "Please contact %(contact)s."
+    ) % {"contact": _contact()}
+
+
+def _no_space_to_grow() -> str:
+    return _(
+        "The backup server does not have enough free space to grow your volume. "
+        "Please contact %(contact)s."
+    ) % {"contact": _contact()}
+
+
+def _require_pool_space(user, actor, kind: str, needed_gib: int, message: str) -> None:
+    """Refuse (recorded in the audit log, so the admins see the demand the
+    pool could not meet) when the pool has less than ``needed_gib`` free."""
+    free = pool_free_gib()
+    if free >= needed_gib:
+        return
+    records.record_refusal(
+        owner=user,
+        actor=actor,
+        kind=kind,
+        message=message,
+        detail=f"refused before starting: the pool has {free} GiB free, {needed_gib} GiB needed",
+        parameters={
+            "refused": records.REFUSED_POOL_FULL,
+            "needed_gib": needed_gib,
+            "free_gib": free,
+        },
+    )
+    raise UserFacingError(message)
+
+
 def can_create(user) -> str | None:
     """None if a volume can be created now, else why not."""
     if volume_of(user) is not None:
         return _("You already have a backup volume.")
-    size = create_size(user)
-    if pool_free_gib() < size:
-        return _(
-            "The backup server does not have enough free space for a new volume right now. "
-            "Please contact %(contact)s."
-        ) % {"contact": _contact()}
+    if pool_free_gib() < create_size(user):
+        return _no_space_for_create()
     return None
 
 
 def request_create(user, actor) -> Operation:
-    reason = can_create(user)
-    if reason:
-        raise UserFacingError(reason)
+    if volume_of(user) is not None:
+        raise UserFacingError(_("You already have a backup volume."))
+    size = create_size(user)
+    _require_pool_space(user, actor, Operation.Kind.CREATE, size, _no_space_for_create())
     return start_operation(
         user,
         actor,
         Operation.Kind.CREATE,
-        {"size_gib": create_size(user), "filesystem": settings.VOLUME_FILESYSTEM},
+        {"size_gib": size, "filesystem": settings.VOLUME_FILESYSTEM},
     )
 
 
@@ -125,26 +158,44 @@ def add_space_target(volume: Volume) -> int:
     return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota_for(volume.owner))
 
 
+def _at_quota(volume: Volume) -> str:
+    return _(
+        "Your volume already has %(size)d GiB, the most you may have. "
+        "If you need more, contact %(contact)s."
+    ) % {"size": volume.size_gib, "contact": _contact()}
+
+
+# Seconds the dashboard may reuse the pool's free space when deciding whether
+# to offer Add space; the request itself always asks the pool again.
+POOL_FREE_CACHE_SECONDS = 30
+
+
+def add_space_refusal(volume: Volume) -> str | None:
+    """Why Add space is not offered now (quota reached, or the pool can't
+    take the growth), else None. For the dashboard: when the pool can't be
+    asked, it is offered and the request explains."""
+    if volume.size_gib >= quota_for(volume.owner):
+        return _at_quota(volume)
+    free = cache.get("volumes:pool-free-gib")
+    if free is None:
+        try:
+            free = pool_free_gib()
+        except UserFacingError:
+            return None
+        cache.set("volumes:pool-free-gib", free, POOL_FREE_CACHE_SECONDS)
+    if free < add_space_target(volume) - volume.size_gib:
+        return _no_space_to_grow()
+    return None
+
+
 def request_add_space(user, actor) -> Operation:
     volume = _require_volume(user)
-    quota = quota_for(user)
-    if volume.size_gib >= quota:
-        raise UserFacingError(
-            _(
-                "Your volume already has %(size)d GiB, the most you may have. "
-                "If you need more, contact %(contact)s."
-            )
-            % {"size": volume.size_gib, "contact": _contact()}
-        )
+    if volume.size_gib >= quota_for(user):
+        raise UserFacingError(_at_quota(volume))
     new_size = add_space_target(volume)
-    if pool_free_gib() < new_size - volume.size_gib:
-        raise UserFacingError(
-            _(
-                "The backup server does not have enough free space to grow your volume. "
-                "Please contact %(contact)s."
-            )
-            % {"contact": _contact()}
-        )
+    _require_pool_space(
+        user, actor, Operation.Kind.ADD_SPACE, new_size - volume.size_gib, _no_space_to_grow()
+    )
     return start_operation(
         user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
     )

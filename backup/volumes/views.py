@@ -46,6 +46,7 @@ def home(request):
     context.update(
         quota=quota_for(user),
         add_space_target=services.add_space_target(volume),
+        add_space_refusal=services.add_space_refusal(volume),
         add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
         recent_operations=user.backup_operations.all()[:5],
     )
