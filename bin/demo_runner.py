@@ -38,10 +38,14 @@ COLLECTORS = [
     *MANAGE,
 ]  # fmt: skip
 # The backup scan (hourly in production: fetch_backups) runs every minute,
-# so that "Your backups" follows what you copy onto a demo volume.
+# so that "Your backups" follows what you copy onto a demo volume; the
+# stale-backup alerts (daily in production) follow it, printed on the
+# console like every demo alert (each person still gets one a day at most).
 SCAN_EVERY_SECONDS = 60
 BACKUP_SCANS = [
-    "/bin/sh", "-c", f'while :; do "$0" "$1" fetch_backups; sleep {SCAN_EVERY_SECONDS}; done',
+    "/bin/sh", "-c",
+    'while :; do "$0" "$1" fetch_backups; "$0" "$1" send_backup_alerts;'
+    f" sleep {SCAN_EVERY_SECONDS}; done",
     *MANAGE,
 ]  # fmt: skip
 # Snapshots (hourly in production: take_snapshots) every two minutes, so
