@@ -529,7 +529,9 @@ class Installer:
             + "# Optional keys (defaults in backup/settings/base.py) are listed in\n"
             "# backup/settings/production.py, e.g. support_contact, default_disk_size\n"
             "# (GiB, 250), default_quota (300), volume_filesystem, email_host, email_from,\n"
-            "# alert_email_domain, pool_full_warning_days. admins: SSO names made staff.\n"
+            "# alert_email_domain, pool_full_warning_days, alert_channels_allowed,\n"
+            "# near_quota_percents, pool_warn_allocated_percent, pool_warn_used_percent.\n"
+            "# admins: SSO names made staff.\n"
         )
 
     def config(self):

@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from backup.alerts import services, space
+from backup.alerts import checks, services, space
 from backup.alerts.models import AlertPreference, Channel, PoolAlert, QuotaAlert
 from backup.operations import records
 from backup.operations.models import Operation
@@ -436,3 +436,22 @@ def collect_and_alert(seconds_later):
     report = collect.collect_space(now=time.time() + seconds_later)
     space.after_collection(report)
     assert report.problems == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NEAR_QUOTA_PERCENTS", [80, 120]),
+        ("NEAR_QUOTA_PERCENTS", "80"),
+        ("POOL_WARN_ALLOCATED_PERCENT", 0),
+        ("POOL_WARN_USED_PERCENT", True),
+    ],
+)
+def test_threshold_settings_are_checked_at_start(settings, name, value):
+    setattr(settings, name, value)
+    errors = checks.alert_settings(None)
+    assert [error.msg.split(":")[0] for error in errors] == [name]
+
+
+def test_the_default_thresholds_pass_the_check():
+    assert checks.alert_settings(None) == []

@@ -117,6 +117,21 @@ def test_optional_production_keys_reach_the_settings(production_config):
     assert result.stdout.strip() == "500 ['boss']"
 
 
+def test_the_alert_keys_reach_the_settings(production_config):
+    config = Path(production_config["BACKUP_CONFIG"])
+    config.write_text(
+        config.read_text()
+        + "alert_channels_allowed = true\nnear_quota_percents = [70, 99]\n"
+        + "pool_warn_allocated_percent = 85\npool_warn_used_percent = 75\n"
+    )
+    code = (
+        "from django.conf import settings as s; print(s.ALERT_CHANNELS_ALLOWED, "
+        "s.NEAR_QUOTA_PERCENTS, s.POOL_WARN_ALLOCATED_PERCENT, s.POOL_WARN_USED_PERCENT)"
+    )
+    result = manage("shell", "--no-imports", "-c", code, env=production_config)
+    assert result.stdout.strip() == "True [70, 99] 85 75"
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -130,6 +145,14 @@ def test_optional_production_keys_reach_the_settings(production_config):
         ("email_port = 25.0", "email_port must be an integer, not float 25.0"),
         ('admins = ["alice", 7]', "admins must be a list of strings, not list ['alice', 7]"),
         ("support_contact = 42", "support_contact must be a string, not int 42"),
+        (
+            'near_quota_percents = [80, "90"]',
+            "near_quota_percents must be a list of whole numbers, not list [80, '90']",
+        ),
+        (
+            'alert_channels_allowed = "yes"',
+            "alert_channels_allowed must be true or false, not str 'yes'",
+        ),
         (
             'rrd_directory = "rrd"',
             "rrd_directory must be an absolute path (a string starting with /), not str 'rrd'",
