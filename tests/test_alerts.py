@@ -5,6 +5,7 @@ once and re-armed after a drop, the admin page's pool warnings, and the
 demo's console output."""
 
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -455,3 +457,33 @@ def test_threshold_settings_are_checked_at_start(settings, name, value):
 
 def test_the_default_thresholds_pass_the_check():
     assert checks.alert_settings(None) == []
+
+
+@pytest.mark.root
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_show_a_pool_that_cant_take_more(portal, make_employee, settings):
+    """The admin page warns past the thresholds and the dashboard stops
+    offering Add space, both from the real pool's figures."""
+    owner = make_employee()
+    operation = volume_services.request_create(owner, owner)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.SUCCEEDED, operation.detail
+    admin = make_employee("adm", is_staff=True)
+    settings.POOL_WARN_ALLOCATED_PERCENT = 1
+    page = Client(REMOTE_USER=admin.username).get(reverse("staff:overview")).content.decode()
+    assert 'data-testid="pool-warnings"' in page
+    assert "of the pool is allocated to volumes (warning at 1%)" in page
+    settings.POOL_WARN_ALLOCATED_PERCENT = 100
+    page = Client(REMOTE_USER=admin.username).get(reverse("staff:overview")).content.decode()
+    assert 'data-testid="pool-warnings"' not in page
+
+    portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
+    cache.clear()
+    try:
+        dashboard = Client(REMOTE_USER=owner.username).get(reverse("volumes:home"))
+    finally:
+        portal.write_local_settings()
+        cache.clear()
+    page = dashboard.content.decode()
+    assert "does not have enough free space to grow your volume" in page
+    assert re.search(r"<button [^>]*disabled>Add space</button>", page)

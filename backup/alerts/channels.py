@@ -10,7 +10,6 @@ them only as Apprise's privacy form.
 
 import logging
 
-import apprise
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger("backup.alerts")
@@ -56,6 +55,10 @@ def plugin_for(url: str):
                 "scheme": scheme or url[:20],
             }
         )
+    # Imported here: Apprise takes a tenth of a second to import and more to
+    # load its plugins, which every cron job and web process would pay at start.
+    import apprise
+
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None or type(plugin).__name__ != ALLOWED_SCHEMES[scheme]:
         raise UnusableURL(
