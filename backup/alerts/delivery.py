@@ -42,10 +42,6 @@ class Delivery:
     def delivered(self) -> bool:
         return bool(self.reached)
 
-    def merge(self, other: "Delivery") -> None:
-        self.reached += other.reached
-        self.failed += other.failed
-
 
 def address_of(user) -> str | None:
     if user.email:

@@ -1,6 +1,7 @@
 """A person's alert channels: adding, removing, email on or off, testing."""
 
 import datetime
+import logging
 
 from django.db import transaction
 from django.db.models import Q
@@ -8,6 +9,8 @@ from django.utils import timezone
 
 from . import channels, delivery
 from .models import AlertPreference, Channel
+
+logger = logging.getLogger("backup.alerts")
 
 TEST_INTERVAL = datetime.timedelta(minutes=1)
 
@@ -20,7 +23,7 @@ def email_on(user) -> bool:
 def add_channel(user, url: str) -> Channel:
     """``url`` was validated by ChannelForm."""
     channel = Channel.objects.create(user=user, url=url)
-    delivery.logger.info("%s added alert channel %s", user.username, channels.redacted(url))
+    logger.info("%s added alert channel %s", user.username, channels.redacted(url))
     return channel
 
 
@@ -34,9 +37,7 @@ def remove_channel(user, channel_id: int) -> bool:
         channel.delete()
         if not Channel.objects.filter(user=user).exists():
             AlertPreference.objects.filter(user=user).update(email=True)
-    delivery.logger.info(
-        "%s removed alert channel %s", user.username, channels.redacted(channel.url)
-    )
+    logger.info("%s removed alert channel %s", user.username, channels.redacted(channel.url))
     return True
 
 
