@@ -1,10 +1,9 @@
-"""Admin pages (staff only): pool and volumes, the audit log, one user's history."""
+"""Admin pages (staff only): pool and volumes, one user's history, operations
+in progress. The audit log is in audit.py."""
 
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -83,38 +82,6 @@ def _volume_table(rows):
         }
         for row in rows
     ]
-
-
-@staff_required
-def audit(request):
-    operations = Operation.objects.all()
-    filters = {
-        "user": request.GET.get("user", "").strip(),
-        "kind": request.GET.get("kind", ""),
-        "state": request.GET.get("state", ""),
-    }
-    if filters["user"]:
-        operations = operations.filter(
-            Q(owner_name__icontains=filters["user"]) | Q(actor_name__icontains=filters["user"])
-        )
-    if filters["kind"] in Operation.Kind.values:
-        operations = operations.filter(kind=filters["kind"])
-    if filters["state"] in Operation.State.values:
-        operations = operations.filter(state=filters["state"])
-    page = Paginator(operations, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "staff/audit.html",
-        {
-            "page": page,
-            "filters": filters,
-            "kinds": Operation.Kind.choices,
-            "states": Operation.State.choices,
-            "query": query.urlencode(),
-        },
-    )
 
 
 @staff_required
