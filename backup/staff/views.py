@@ -1,5 +1,6 @@
-"""Admin pages (staff only): pool and volumes, one user's history, operations
-in progress. The audit log is in audit.py."""
+"""Admin pages (staff only): pool and volumes, operations in progress.
+
+One person's page is in person.py, the audit log in audit.py."""
 
 from urllib.parse import quote
 
@@ -82,14 +83,6 @@ def _volume_table(rows):
         }
         for row in rows
     ]
-
-
-@staff_required
-def user_history(request, username):
-    operations = Operation.objects.filter(owner_name=username)[:500]
-    return render(
-        request, "staff/user_history.html", {"username": username, "operations": operations}
-    )
 
 
 @staff_required
