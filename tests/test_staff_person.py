@@ -197,6 +197,8 @@ def test_add_space_on_behalf_grows_the_volume_and_names_the_admin(portal, admin,
     assert volume.size_gib == 2
     detail = client.get(response["Location"]).content.decode()
     assert "now has 2 GiB" in detail
+    assert f'href="{page}"' in detail
+    assert "Back to your volume" not in detail
     audit = client.get("/staff/audit/", {"user": volume.account}).content.decode()
     assert f"by {admin.username} for {volume.account}" in audit
 
@@ -275,3 +277,28 @@ def test_delete_on_behalf_needs_the_typed_name_then_deletes(portal, admin, volum
     gone = client.get(person_url(volume.account))
     assert gone.status_code == 404
     assert "Delete volume" in gone.content.decode()
+
+
+# --- The operation page's way back ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_operation_page_leads_back_to_the_owner_or_the_persons_page(django_user_model):
+    owner = django_user_model.objects.create(username="opowner1")
+    boss = django_user_model.objects.create(username="opboss1", is_staff=True)
+    operation = Operation.objects.create(
+        kind="mount",
+        state="succeeded",
+        owner=owner,
+        owner_name=owner.username,
+        actor=owner,
+        actor_name=owner.username,
+    )
+    url = reverse("operations:detail", args=[operation.pk])
+    own = signed_in(owner).get(url).content.decode()
+    assert "Back to your volume" in own
+    assert "/staff/users/" not in own
+    theirs = signed_in(boss).get(url).content.decode()
+    assert "Back to your volume" not in theirs
+    assert f'href="/staff/users/{owner.username}/"' in theirs
+    assert f"Back to {owner.username}'s page" in theirs
