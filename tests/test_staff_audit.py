@@ -90,6 +90,7 @@ def test_no_filter_lists_everything(admin, history):
 def test_filter_by_person_matches_whose_volume_or_who_acted_exactly(admin, history):
     alice = get_audit(admin, user="alice")
     assert listed(alice) == sorted([history["alice_mount"].pk, history["alice_grow_by_admin"].pk])
+    assert listed(get_audit(admin, user=" alice ")) == listed(alice)
     by_admin = get_audit(admin, user=admin.username)
     assert listed(by_admin) == [history["alice_grow_by_admin"].pk]
 

@@ -4,12 +4,15 @@ that run for real, keep the volume rules, and name the admin in the audit
 record. Non-admins, missing tokens, wrong confirmations and names that are
 no account are refused with nothing changed."""
 
+import datetime
 import os
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from backup.discovery import scans
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.volumes import services
@@ -77,6 +80,44 @@ def test_the_page_shows_the_volume_and_its_recent_operations(portal, admin, volu
     assert person_url(volume.account, "delete") in page
     # Mounted: nothing to mount.
     assert person_url(volume.account, "mount") not in page
+
+
+@pytest.mark.django_db
+def test_the_page_lists_last_backups_per_computer_even_without_the_server(
+    admin, django_user_model, settings, tmp_path
+):
+    settings.WRAPPERS_PATH = tmp_path  # no wrapper can answer
+    owner = django_user_model.objects.create(username="scanned1")
+    volume = Volume.objects.create(owner=owner, account="scanned1", size_gib=1, filesystem="btrfs")
+    when = timezone.now() - datetime.timedelta(hours=3)
+    scans.store(
+        volume,
+        {
+            "user": "scanned1",
+            "scanned_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "truncated": False,
+            "sources": [
+                {
+                    "machine": "<b>laptop</b>",
+                    "format": "time_machine",
+                    "path": "laptop.sparsebundle",
+                    "last_backup": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "backups": 4,
+                    "state": "complete",
+                    "size_bytes": None,
+                }
+            ],
+            "unrecognised": [],
+        },
+    )
+    response = signed_in(admin).get(person_url("scanned1"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "can't report this volume's state" in page.replace("&#x27;", "'")
+    assert "Time Machine" in page
+    assert "3\xa0hours ago" in page or "3 hours ago" in page
+    assert "<b>laptop</b>" not in page
+    assert "&lt;b&gt;laptop&lt;/b&gt;" in page
 
 
 @pytest.mark.django_db

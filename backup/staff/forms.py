@@ -66,7 +66,7 @@ class AuditFilterForm(forms.Form):
         """``operations`` narrowed to the valid form's choices. Days are
         whole days in the server's time zone, both ends included."""
         data = self.cleaned_data
-        user = data["user"].strip()
+        user = data["user"]
         if user:
             operations = operations.filter(Q(owner_name=user) | Q(actor_name=user))
         if data["kind"]:
