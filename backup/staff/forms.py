@@ -24,7 +24,7 @@ class AuditFilterForm(forms.Form):
         label=_("Person"),
         required=False,
         max_length=150,
-        help_text=_("Whose volume, or who acted (an exact user name)."),
+        help_text=_("Person: whose volume it is, or who acted; their exact user name."),
     )
     kind = forms.ChoiceField(
         label=_("Operation"),
