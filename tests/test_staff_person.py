@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backup.discovery import scans
+from backup.operations import workers
 from backup.operations.models import Operation
 from backup.privileged import commands
+from backup.privileged.client import Failed
 from backup.volumes import services
 from backup.volumes.models import Quota, Volume
 from support.volume_traces import NOTHING, mount_point_of, traces
@@ -178,7 +180,12 @@ def recorded_volume(django_user_model, monkeypatch):
         owner=owner, account=owner.username, size_gib=1, filesystem="btrfs"
     )
     calls = []
-    monkeypatch.setattr("backup.privileged.commands.run", lambda *a, **k: calls.append(a))
+
+    def run(wrapper, *args, **options):
+        calls.append((wrapper, *args))
+        raise Failed(wrapper, "no wrapper runs in this test")
+
+    monkeypatch.setattr("backup.privileged.commands.run", run)
     return volume, calls
 
 
@@ -218,6 +225,35 @@ def test_actions_refuse_get(recorded_volume, django_user_model, action):
     assert signed_in(boss).get(person_url(volume.account, action)).status_code == 405
     assert calls == []
     assert not Operation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_action_while_the_persons_own_operation_runs_is_refused(
+    recorded_volume, django_user_model
+):
+    volume, calls = recorded_volume
+    boss = django_user_model.objects.create(username="busyboss", is_staff=True)
+    now = timezone.now()
+    own = Operation.objects.create(
+        kind="scrub",
+        state="running",
+        owner=volume.owner,
+        owner_name=volume.account,
+        actor=volume.owner,
+        actor_name=volume.account,
+        started_at=now,
+        heartbeat_at=now,
+        worker=workers.this_process(),
+    )
+    client = signed_in(boss)
+    page = client.get(person_url(volume.account)).content.decode()
+    assert "data-operation-status" in page  # its progress is shown
+    assert page.count("disabled") >= 1
+    assert calls == [("lvdisplay.py", volume.account)]  # the page's one question
+    response = client.post(person_url(volume.account, "mount"), follow=True)
+    assert "is still in progress" in response.content.decode()
+    assert list(Operation.objects.values_list("pk", flat=True)) == [own.pk]
+    assert len(calls) == 2  # only the page shown again after the refusal
 
 
 # --- On their behalf, for real -------------------------------------------------
