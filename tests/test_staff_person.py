@@ -77,6 +77,7 @@ def test_the_page_shows_the_volume_and_its_recent_operations(portal, admin, volu
     assert "Mounted" in page
     assert volume.created_at.strftime("%Y-%m-%d") in page
     assert "Create volume" in page  # its recent operations
+    assert f'href="/stats/volumes/{volume.account}/"' in page
     assert "Grows the volume to 2 GiB (quota 2 GiB)" in page
     assert person_url(volume.account, "add-space") in page
     assert person_url(volume.account, "delete") in page

@@ -38,12 +38,12 @@ def _missing(request, username):
 
 
 def _volume_or_none(username):
-    """(the person, their volume), or None when the name has no volume."""
+    """(the volume's owner, the volume), or None when the name has no volume."""
     if not USERNAME_PATTERN.fullmatch(username):
         return None
-    person = get_user_model().objects.filter(username=username).first()
-    volume = volumes.volume_of(person) if person is not None else None
-    return (person, volume) if volume is not None else None
+    owner = get_user_model().objects.filter(username=username).first()
+    volume = volumes.volume_of(owner) if owner is not None else None
+    return (owner, volume) if volume is not None else None
 
 
 @staff_required
@@ -51,11 +51,10 @@ def person(request, username):
     found = _volume_or_none(username)
     if found is None:
         return _missing(request, username)
-    person, volume = found
-    quota = quota_for(person)
+    owner, volume = found
+    quota = quota_for(owner)
     context = {
         "username": username,
-        "person": person,
         "volume": volume,
         "quota": quota,
         "add_space_target": volumes.add_space_target(volume),
@@ -101,12 +100,12 @@ def delete(request, username):
     found = _volume_or_none(username)
     if found is None:
         return _missing(request, username)
-    person, volume = found
+    owner, volume = found
     context = {"username": username, "volume": volume}
     if request.method == "POST":
         typed = request.POST.get("confirmation")
         try:
-            operation = volumes.request_delete(person, request.user, typed)
+            operation = volumes.request_delete(owner, request.user, typed)
         except UserFacingError as refusal:
             context["error"] = refusal.message
             return render(request, "staff/person_delete.html", context, status=refusal.status)
