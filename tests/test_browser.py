@@ -102,9 +102,9 @@ def test_admin_view(page, make_employee, portal):
     assert "sort=percent" in page.url
     shot(page, "08-admin")
     row.get_by_role("link", name="History").click()
-    page.get_by_role("heading", name=f"History of {employee.username}").wait_for()
-    page.get_by_role("link", name="Audit log").click()
-    page.get_by_label("User").fill(employee.username)
+    page.get_by_role("heading", name=f"{employee.username}'s backup volume").wait_for()
+    page.get_by_role("link", name="Audit log", exact=True).click()
+    page.get_by_label("Person").fill(employee.username)
     page.get_by_role("button", name="Filter").click()
     assert page.get_by_role("row").filter(has_text="Create volume").count() == 1
     shot(page, "09-audit")

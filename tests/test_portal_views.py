@@ -241,5 +241,5 @@ def test_admin_sees_pool_every_volume_and_the_audit_log(portal, make_employee):
     assert pool.size_bytes == 20 * 1024**3
     audit = client.get(f"/staff/audit/?user={employees[0].username}&kind=create")
     assert [op.owner_name for op in audit.context["page"]] == [employees[0].username]
-    history = client.get(reverse("staff:user-history", args=[employees[1].username]))
+    history = client.get(reverse("staff:person", args=[employees[1].username]))
     assert employees[1].username in history.content.decode()

@@ -1,10 +1,10 @@
-"""Admin pages (staff only): pool and volumes, the audit log, one user's history."""
+"""Admin pages (staff only): pool and volumes, operations in progress.
+
+One person's page is in person.py, the audit log in audit.py."""
 
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
@@ -83,46 +83,6 @@ def _volume_table(rows):
         }
         for row in rows
     ]
-
-
-@staff_required
-def audit(request):
-    operations = Operation.objects.all()
-    filters = {
-        "user": request.GET.get("user", "").strip(),
-        "kind": request.GET.get("kind", ""),
-        "state": request.GET.get("state", ""),
-    }
-    if filters["user"]:
-        operations = operations.filter(
-            Q(owner_name__icontains=filters["user"]) | Q(actor_name__icontains=filters["user"])
-        )
-    if filters["kind"] in Operation.Kind.values:
-        operations = operations.filter(kind=filters["kind"])
-    if filters["state"] in Operation.State.values:
-        operations = operations.filter(state=filters["state"])
-    page = Paginator(operations, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "staff/audit.html",
-        {
-            "page": page,
-            "filters": filters,
-            "kinds": Operation.Kind.choices,
-            "states": Operation.State.choices,
-            "query": query.urlencode(),
-        },
-    )
-
-
-@staff_required
-def user_history(request, username):
-    operations = Operation.objects.filter(owner_name=username)[:500]
-    return render(
-        request, "staff/user_history.html", {"username": username, "operations": operations}
-    )
 
 
 @staff_required
