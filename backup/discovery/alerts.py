@@ -14,8 +14,9 @@ from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from backup.pages.languages import language_of
 from backup.volumes.models import Volume
 
 from . import dashboard, thresholds
@@ -136,18 +137,20 @@ def _release(recipient, previous):
     AlertSent.objects.filter(recipient=recipient).update(sent_at=previous)
 
 
-def _render(name, context):
-    subject = render_to_string(f"discovery/email/{name}_subject.txt", context)
-    body = render_to_string(f"discovery/email/{name}.txt", context)
+def _render(name, context, language):
+    """Subject and body in ``language`` (the recipient's)."""
+    with translation.override(language):
+        subject = render_to_string(f"discovery/email/{name}_subject.txt", context)
+        body = render_to_string(f"discovery/email/{name}.txt", context)
     return " ".join(subject.split()), body
 
 
-def _send(recipient, addresses, name, context, now, run, connection):
+def _send(recipient, addresses, name, context, language, now, run, connection):
     """Claim, then send; a failed send gives the claim back."""
     claimed, previous = _claim(recipient, now)
     if not claimed:
         return NOT_DUE
-    subject, body = _render(name, context)
+    subject, body = _render(name, context, language)
     try:
         EmailMessage(subject, body, to=addresses, connection=connection).send()
     except OSError as error:  # smtplib's errors are OSErrors
@@ -167,10 +170,10 @@ def send_alerts(now=None, dry_run=False):
     connection = get_connection()
     dashboard_url = link("volumes:home", "#your-backups")
 
-    def deliver(recipient, addresses, name, context):
+    def deliver(recipient, addresses, name, context, language):
         if dry_run:
             return SENT if _is_due(recipient, now) else NOT_DUE
-        return _send(recipient, addresses, name, context, now, run, connection)
+        return _send(recipient, addresses, name, context, language, now, run, connection)
 
     for item in run.findings.stale:
         user = item.volume.owner
@@ -189,7 +192,9 @@ def send_alerts(now=None, dry_run=False):
                 for machine in item.machines
             ],
         }
-        outcome = deliver(f"user:{user.username}", [address], "stale_alert", context)
+        outcome = deliver(
+            f"user:{user.username}", [address], "stale_alert", context, language_of(user)
+        )
         if outcome == SENT:
             run.emailed.append(user.username)
         elif outcome == NOT_DUE:
@@ -210,5 +215,7 @@ def send_alerts(now=None, dry_run=False):
         "stale_url": link("staff:overview", "?backups=stale"),
         "never_used_url": link("staff:overview", "?backups=never"),
     }
-    run.summary_sent = deliver(ADMINS, addresses, "admin_summary", context) == SENT
+    # Several admins, or addresses without an account: the site's language.
+    summary = deliver(ADMINS, addresses, "admin_summary", context, settings.LANGUAGE_CODE)
+    run.summary_sent = summary == SENT
     return run

@@ -6,9 +6,10 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backup.discovery.alerts import address_of, admin_addresses, link
+from backup.pages.languages import language_of
 from backup.volumes.models import Volume
 
 from .models import MassChange
@@ -16,9 +17,11 @@ from .models import MassChange
 logger = logging.getLogger("backup.snapshots")
 
 
-def _render(context: dict) -> tuple[str, str]:
-    subject = render_to_string("snapshots/email/mass_change_subject.txt", context)
-    body = render_to_string("snapshots/email/mass_change.txt", context)
+def _render(context: dict, language: str) -> tuple[str, str]:
+    """Subject and body in ``language`` (the recipient's)."""
+    with translation.override(language):
+        subject = render_to_string("snapshots/email/mass_change_subject.txt", context)
+        body = render_to_string("snapshots/email/mass_change.txt", context)
     return " ".join(subject.split()), body
 
 
@@ -38,13 +41,14 @@ def announce(mass_change: MassChange) -> list[str]:
     recipients = []
     owner_address = address_of(owner) if owner is not None and owner.is_active else None
     if owner_address:
-        recipients.append(([owner_address], {**context, "for_admins": False}))
+        recipients.append(([owner_address], {**context, "for_admins": False}, language_of(owner)))
     admins = admin_addresses()
     if admins:
-        recipients.append((admins, {**context, "for_admins": True}))
+        # Several admins, or addresses without an account: the site's language.
+        recipients.append((admins, {**context, "for_admins": True}, settings.LANGUAGE_CODE))
     reached = []
-    for addresses, message_context in recipients:
-        subject, body = _render(message_context)
+    for addresses, message_context, language in recipients:
+        subject, body = _render(message_context, language)
         try:
             EmailMessage(subject, body, to=addresses).send()
         except OSError as error:  # smtplib's errors are OSErrors
