@@ -19,6 +19,8 @@ from django.test import Client
 from django.utils import translation
 
 from backup.discovery import alerts, scans
+from backup.operations import registry, runner
+from backup.operations.models import Operation
 from backup.pages.languages import language_of
 from backup.pages.models import LanguagePreference
 from backup.volumes.models import Volume
@@ -355,3 +357,25 @@ def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
     assert to_other.subject.startswith("Backup alert: toimisto-pc last backed up")
     [summary] = [message for message in mail.outbox if message.to == ["boss@corp.test"]]
     assert summary.subject.startswith("Backup summary:")
+
+
+@pytest.mark.django_db
+def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkeypatch):
+    LanguagePreference.objects.create(user=employee, language="fi")
+
+    def crash(operation):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(registry, "work_for", lambda kind: crash)
+    operation = Operation.objects.create(
+        kind=Operation.Kind.MOUNT,
+        owner=employee,
+        owner_name=employee.username,
+        actor=employee,
+        actor_name=employee.username,
+    )
+    with translation.override("en"):
+        runner.execute(operation.pk)
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.FAILED
+    assert operation.message.startswith("Palvelimella tapahtui virhe.")
