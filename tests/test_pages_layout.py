@@ -217,6 +217,7 @@ def test_the_navbar_collapses_on_a_phone_and_opens_with_its_button(page, portal_
     assert not audit.is_visible()
     page.get_by_role("button", name="Menu").click()
     audit.wait_for(state="visible")
+    page.locator("#main-menu.collapse.show").wait_for()  # opening animation over
     shot(page, "layout-navbar-open-375")
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto("/history/")
