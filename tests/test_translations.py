@@ -23,6 +23,7 @@ from backup.operations import registry, runner
 from backup.operations.models import Operation
 from backup.pages.languages import language_of
 from backup.pages.models import LanguagePreference
+from backup.snapshots.detection import describe, mass_change_reason
 from backup.volumes.models import Volume
 
 REPO = Path(__file__).resolve().parent.parent
@@ -379,3 +380,12 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkey
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
     assert operation.message.startswith("Palvelimella tapahtui virhe.")
+
+
+def test_a_mass_changes_reason_is_told_in_the_readers_language():
+    facts = mass_change_reason(600 * 1024**2, 1024**3, [])
+    with translation.override("en"):
+        assert describe(facts) == "600.0\xa0MB changed, 59% of the 1.0\xa0GB the volume held"
+    with translation.override("fi"):
+        finnish = describe(facts)
+    assert finnish == "600,0\xa0MB muuttunut, 59 % taltion aiemmasta sisällöstä (1,0\xa0GB)"
