@@ -115,7 +115,7 @@ def test_each_computer_gets_its_status_badge(owner_of):
     labels = re.findall(r'data-status="[a-z_]+">([^<]+)</span>', page)
     # By name; the unnamed one first.
     assert labels == ["No backup yet", "Failed", "OK", "In progress", "Stale"]
-    assert "is <strong>stale</strong> when its last\n    backup is more than 7 days" in page
+    assert "is <strong>stale</strong> when its last backup is more than 7 days" in page
 
 
 def test_the_exact_utc_time_is_shown_on_hover(owner_of):

@@ -18,17 +18,14 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 
+from backup.pages.languages import language_of
+
 from . import channels
 from .models import AlertPreference, Channel
 
 logger = logging.getLogger("backup.alerts")
 
 EMAIL = "email"
-
-
-def _language_of(user) -> str:
-    # replaced by backup.pages.languages.language_of at merge
-    return settings.LANGUAGE_CODE
 
 
 @dataclass
@@ -143,7 +140,7 @@ def _push_all(user, subject, body, delivery: Delivery) -> None:
 def notify_person(user, template: str, context: dict, *, connection=None) -> Delivery:
     """Send one alert to ``user`` through every channel they chose."""
     delivery = Delivery()
-    subject, body = render(template, {**context, "user": user}, _language_of(user))
+    subject, body = render(template, {**context, "user": user}, language_of(user))
     address = address_of(user)
     if wants_email(user) and address:
         _email([address], subject, body, connection or get_connection(), delivery)
@@ -161,7 +158,7 @@ def notify_admins(template: str, context: dict, *, connection=None) -> Delivery:
         _email(addresses, subject, body, connection or get_connection(), delivery)
     if channels_allowed():
         for admin in _admins_with_channels():
-            subject, body = render(template, {**context, "user": admin}, _language_of(admin))
+            subject, body = render(template, {**context, "user": admin}, language_of(admin))
             _push_all(admin, subject, body, delivery)
     if not (addresses or delivery.failed or delivery.reached):
         logger.warning("no address or channel for the admins' alert (ALERT_ADMIN_EMAILS)")

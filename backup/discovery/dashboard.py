@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from backup.volumes.models import Volume
 
@@ -15,12 +16,13 @@ from . import cleaning, thresholds
 from .models import BackupScan
 from .times import ago, exact, iso, parse_time
 
-# Names people know their software by (wrappers/README.md lists the formats).
+# Names people know their software by (wrappers/README.md lists the formats);
+# Windows shows its own tools' names in the user's language.
 FORMAT_NAMES = {
     "time_machine": "Time Machine",
-    "windows_backup": "Windows Backup",
-    "windows_system_image": "Windows system image",
-    "windows_file_history": "Windows File History",
+    "windows_backup": gettext_lazy("Windows Backup"),
+    "windows_system_image": gettext_lazy("Windows system image"),
+    "windows_file_history": gettext_lazy("Windows File History"),
     "rdiff_backup": "rdiff-backup",
     "back_in_time": "Back In Time",
     "restic": "restic",

@@ -4,33 +4,34 @@ the audit record (who, what, on whose volume, when, outcome)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
-        CREATE = "create", "Create volume"
-        ADD_SPACE = "add_space", "Add space"
-        DELETE = "delete", "Delete volume"
-        DELETE_TIME_MACHINE = "delete_time_machine", "Delete Time Machine backups"
-        MOUNT = "mount", "Mount volume"
-        NEW_PASSWORD = "new_password", "New backup password"
-        DEFRAGMENT = "defragment", "Defragment"
-        SCRUB = "scrub", "Check (scrub)"
-        CLEANUP = "cleanup", "Clean up after an interrupted operation"
-        END = "end", "End a stuck operation"
-        SET_QUOTA = "set_quota", "Change quota"
-        CHECK_BACKUPS = "check_backups", "Check for backups"
-        DELETE_BACKUP_SOURCE = "delete_backup_source", "Delete a computer's backups"
-        RESTORE = "snapshot_restore", "Restore from a snapshot"
-        ROLLBACK = "snapshot_rollback", "Restore the volume to a snapshot"
-        UNDO_DELETE = "undo_delete", "Undo deletion"
-        DESTROY = "destroy", "Destroy deleted volume"
+        CREATE = "create", _("Create volume")
+        ADD_SPACE = "add_space", _("Add space")
+        DELETE = "delete", _("Delete volume")
+        DELETE_TIME_MACHINE = "delete_time_machine", _("Delete Time Machine backups")
+        MOUNT = "mount", _("Mount volume")
+        NEW_PASSWORD = "new_password", _("New backup password")
+        DEFRAGMENT = "defragment", _("Defragment")
+        SCRUB = "scrub", _("Check (scrub)")
+        CLEANUP = "cleanup", _("Clean up after an interrupted operation")
+        END = "end", _("End a stuck operation")
+        SET_QUOTA = "set_quota", _("Change quota")
+        CHECK_BACKUPS = "check_backups", _("Check for backups")
+        DELETE_BACKUP_SOURCE = "delete_backup_source", _("Delete a computer's backups")
+        RESTORE = "snapshot_restore", _("Restore from a snapshot")
+        ROLLBACK = "snapshot_rollback", _("Restore the volume to a snapshot")
+        UNDO_DELETE = "undo_delete", _("Undo deletion")
+        DESTROY = "destroy", _("Destroy deleted volume")
 
     class State(models.TextChoices):
-        QUEUED = "queued", "Waiting to start"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Done")
+        FAILED = "failed", _("Failed")
 
     ACTIVE_STATES = (State.QUEUED, State.RUNNING)
 

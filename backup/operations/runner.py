@@ -7,8 +7,10 @@ import threading
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+
+from backup.pages.languages import language_of
 
 from . import records, registry, workers
 from .errors import UserFacingError
@@ -88,6 +90,13 @@ def execute(operation_id: int) -> Operation | None:
     operation = claim(operation_id, worker)
     if operation is None:
         return None
+    # The stored sentence is in the language of whoever asked (the person
+    # waiting for it), not the worker's.
+    with translation.override(language_of(operation.actor or operation.owner)):
+        return _execute(operation, worker)
+
+
+def _execute(operation: Operation, worker: str) -> Operation:
     with Heartbeat(operation, worker):
         succeeded, message, detail = _outcome(operation)
     try:

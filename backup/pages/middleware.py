@@ -2,6 +2,8 @@
 
 from django.shortcuts import render
 
+from .languages import remember
+
 
 class MethodNotAllowedPage:
     """GET on a POST-only address (a bookmarked or reloaded action) gets a
@@ -18,3 +20,15 @@ class MethodNotAllowedPage:
         if response.has_header("Allow"):
             page["Allow"] = response["Allow"]
         return page
+
+
+class RememberLanguage:
+    """A signed-in person's language (LocaleMiddleware's choice: the footer's
+    switch, else the browser's) is stored for the emails they get."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        remember(request, getattr(request, "LANGUAGE_CODE", None))
+        return self.get_response(request)

@@ -7,4 +7,5 @@ app_name = "pages"
 urlpatterns = [
     path("ping/", views.ping, name="ping"),
     path("signed-out/", views.signed_out, name="signed-out"),
+    path("language/", views.set_language, name="set-language"),
 ]

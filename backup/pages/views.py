@@ -1,15 +1,29 @@
-"""Pages every part of the site shares: monitoring ping, errors, signed out."""
+"""Pages every part of the site shares: monitoring ping, errors, signed out,
+the language switch."""
 
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
+
+from . import languages
 
 
 def ping(request):
     """For monitoring: the application answers (no database, no privileges)."""
     return HttpResponse("pong", content_type="text/plain")
+
+
+@require_POST
+def set_language(request):
+    """The footer's language switch: Django's set_language (a cookie, back to
+    the page it was sent from), and the choice remembered for emails."""
+    response = django_set_language(request)
+    languages.remember(request, request.POST.get("language"))
+    return response
 
 
 def signed_out(request):

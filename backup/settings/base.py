@@ -43,12 +43,17 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (it reads the language chosen there), before
+    # CommonMiddleware (whose redirects and 404s are then in that language).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "backup.sso.middleware.DevelopmentSSOMiddleware",
     "backup.sso.middleware.ServerRemoteUserMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After sign-in: remembers a signed-in person's language for emails.
+    "backup.pages.middleware.RememberLanguage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backup.pages.middleware.MethodNotAllowedPage",
     "csp.middleware.CSPMiddleware",
@@ -103,7 +108,12 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Chosen from the browser's Accept-Language, or the footer's switch (a
+# cookie); English is the default. Emails use the language a person last
+# used the portal in (backup.pages.languages).
+LANGUAGES = [("en", "English"), ("fi", "Suomi")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

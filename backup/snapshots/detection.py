@@ -5,12 +5,14 @@ import statistics
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 
 def mass_change_reason(
     changed_bytes: int | None, previous_used_bytes: int | None, history: list[int]
-) -> str | None:
-    """Why this change is a mass change, or None when it is not one.
+) -> dict | None:
+    """Why this change is a mass change (the rule that fired and its
+    figures, which describe() puts in words), or None when it is not one.
 
     ``history`` holds the volume's recent non-zero changes before this one.
     """
@@ -23,17 +25,36 @@ def mass_change_reason(
         and previous_used_bytes >= settings.MASS_CHANGE_MIN_BYTES
         and changed_bytes >= settings.MASS_CHANGE_SHARE * previous_used_bytes
     ):
-        share = round(100 * changed_bytes / previous_used_bytes)
-        return (
-            f"{filesizeformat(changed_bytes)} changed, {share}% of the "
-            f"{filesizeformat(previous_used_bytes)} the volume held"
-        )
+        return {
+            "rule": "share",
+            "changed": changed_bytes,
+            "held": previous_used_bytes,
+            "share": round(100 * changed_bytes / previous_used_bytes),
+        }
     recent = history[-settings.MASS_CHANGE_HISTORY :]
     if len(recent) >= settings.MASS_CHANGE_MIN_HISTORY:
         median = statistics.median(recent)
         if changed_bytes > settings.MASS_CHANGE_MEDIAN_FACTOR * median:
-            return (
-                f"{filesizeformat(changed_bytes)} changed, {round(changed_bytes / median)} "
-                f"times the usual {filesizeformat(median)}"
-            )
+            return {
+                "rule": "median",
+                "changed": changed_bytes,
+                "times": round(changed_bytes / median),
+                "usual": round(median),
+            }
     return None
+
+
+def describe(reason: dict) -> str:
+    """A mass change's reason in words, in the active language (the reader's:
+    the page's, or the email recipient's)."""
+    if reason["rule"] == "share":
+        return _("%(changed)s changed, %(share)d%% of the %(held)s the volume held") % {
+            "changed": filesizeformat(reason["changed"]),
+            "share": reason["share"],
+            "held": filesizeformat(reason["held"]),
+        }
+    return _("%(changed)s changed, %(times)d times the usual %(usual)s") % {
+        "changed": filesizeformat(reason["changed"]),
+        "times": reason["times"],
+        "usual": filesizeformat(reason["usual"]),
+    }

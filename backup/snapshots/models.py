@@ -5,6 +5,8 @@ backup scans), so showing snapshots costs no privileged call."""
 
 from django.db import models
 
+from .detection import describe
+
 
 class Snapshot(models.Model):
     """One snapshot of a volume, as snapshot-create.py reported it. The row
@@ -54,8 +56,11 @@ class MassChange(models.Model):
     snapshot = models.OneToOneField(Snapshot, on_delete=models.CASCADE, related_name="mass_change")
     restore_point = models.CharField(max_length=40)
     restore_point_taken_at = models.DateTimeField()
-    # Which rule fired, in words for the admins and the audit.
+    # Which rule fired, in English words for the log and the audit...
     reason = models.CharField(max_length=200)
+    # ...and its figures (detection.mass_change_reason), which pages and
+    # emails put in their reader's language.
+    facts = models.JSONField(default=dict, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -63,6 +68,11 @@ class MassChange(models.Model):
 
     def __str__(self):
         return f"mass change on {self.snapshot}"
+
+    @property
+    def description(self) -> str:
+        """The reason in the active language (older records: as stored)."""
+        return describe(self.facts) if self.facts else self.reason
 
 
 class SnapshotRun(models.Model):

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
 from backup.volumes.models import Volume
 
 from . import alerts
-from .detection import mass_change_reason
+from .detection import describe, mass_change_reason
 from .models import MassChange, Snapshot, SnapshotRun, SnapshotSpace
 
 logger = logging.getLogger("backup.snapshots")
@@ -246,13 +246,16 @@ def _detect(snapshot: Snapshot, earlier: list[tuple]) -> MassChange | None:
         return None
     previous_name, previous_taken_at, _, previous_used = earlier[-1]
     history = [row[2] for row in earlier if row[2]][-settings.MASS_CHANGE_HISTORY :]
-    reason = mass_change_reason(snapshot.changed_bytes, previous_used, history)
-    if reason is None:
+    facts = mass_change_reason(snapshot.changed_bytes, previous_used, history)
+    if facts is None:
         return None
+    with translation.override("en"):
+        reason = describe(facts)
     logger.warning("mass change on %s: %s", snapshot, reason)
     return MassChange.objects.create(
         snapshot=Snapshot.objects.get(account=snapshot.account, name=snapshot.name),
         restore_point=previous_name,
         restore_point_taken_at=previous_taken_at,
         reason=reason,
+        facts=facts,
     )
