@@ -321,7 +321,12 @@ def test_add_space_beyond_the_pool_is_refused_and_changes_nothing(portal, admin,
     finally:
         portal.write_local_settings()
     assert "does not have enough free space" in response.content.decode()
-    assert not Operation.objects.filter(kind="add_space").exists()
+    # Nothing was started: the only record is the refusal, in the audit log
+    # under the admin who asked.
+    (refusal,) = Operation.objects.filter(kind="add_space")
+    assert refusal.started_at is None
+    assert refusal.parameters["refused"] == "pool_full"
+    assert refusal.actor_name == admin.username
     volume.refresh_from_db()
     assert volume.size_gib == 1
     assert commands.volume(volume.account)["size_bytes"] == GIB
