@@ -4,7 +4,7 @@ so that those pages' views need not know about graphs."""
 from django import template
 from django.conf import settings
 
-from backup.stats import graphs, projection, rrd
+from backup.stats import graphs, projection, rrd, units
 
 register = template.Library()
 
@@ -58,3 +58,9 @@ def pool_projection(pool=None):
     if pool is None:
         return projection.pool_projection()
     return projection.pool_projection(size=pool.size_bytes, used=pool.used_bytes)
+
+
+@register.filter
+def binary_size(n):
+    """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size."""
+    return units.binary_size(n)
