@@ -64,3 +64,16 @@ def pool_projection(pool=None):
 def binary_size(n):
     """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size."""
     return units.binary_size(n)
+
+
+@register.simple_tag
+def volume_full_soon(volume, usage):
+    """The dashboard's "full in about N days", or None (see projection)."""
+    if usage is None:
+        return None
+    return projection.volume_full_soon(
+        volume.account,
+        size=usage.total_bytes,
+        used=usage.used_bytes,
+        since=volume.created_at.timestamp() if volume.created_at else None,
+    )
