@@ -32,13 +32,14 @@ class Size:
     width: int
     height: int
     font_points: int  # rrdtool draws at 100 dpi: 8 points are about 11 pixels
+    short_title: bool = False
 
 
 # "wide" for a desktop's column; "phone" drawn narrow with larger text, so
 # that on a 375 px screen it is shown at (nearly) its own size, readable.
 SIZES = {
     "wide": Size(width=560, height=150, font_points=8),
-    "phone": Size(width=230, height=120, font_points=9),
+    "phone": Size(width=230, height=120, font_points=9, short_title=True),
 }
 DEFAULT_SIZE = "wide"
 DPI = 100
@@ -73,6 +74,7 @@ class Legend:
 @dataclass(frozen=True)
 class Graph:
     title: str
+    short_title: str  # on a phone, where the page's headings say whose it is
     files: tuple  # the RRDs it reads: caching headers follow their changes
     series: tuple
     elements: tuple  # rrdtool graph elements (strings) and Legends
@@ -92,6 +94,7 @@ def space(account, since=None):
     path = rrd.space_file(account)
     return Graph(
         title=f"Space on volume {account}",
+        short_title="Space",
         files=(path,),
         series=(Series("used", path, "used"), Series("size", path, "size")),
         unit="B",
@@ -110,6 +113,7 @@ def space(account, since=None):
 def _activity(path, title, since=None):
     return Graph(
         title=title,
+        short_title="Disk activity",
         files=(path,),
         series=(
             Series("read", path, "read"),
@@ -156,6 +160,7 @@ def server_wait():
     path = rrd.server_io_file()
     return Graph(
         title="Server disks: IO wait",
+        short_title="Server IO wait",
         files=(path,),
         series=(
             Series("queue", path, "queue_ms"),
@@ -183,6 +188,7 @@ def pool():
     path = rrd.pool_file()
     return Graph(
         title="Backup pool",
+        short_title="Backup pool",
         files=(path,),
         series=(
             Series("size", path, "size"),
@@ -287,6 +293,7 @@ def arguments(graph, period, end, size=DEFAULT_SIZE):
                 elements.append(f"COMMENT:{NO_DATA}")
         else:
             elements.append(element)
+    title = graph.short_title if dimensions.short_title else graph.title
     options = list(graph.options)
     if axis_unit is not None:
         options += ["--vertical-label", axis_unit]
@@ -294,7 +301,7 @@ def arguments(graph, period, end, size=DEFAULT_SIZE):
         "--start", str(start), "--end", str(end),
         "--width", str(dimensions.width), "--height", str(dimensions.height),
         "--font", f"DEFAULT:{dimensions.font_points}",
-        "--title", f"{graph.title} (last {label.lower()})",
+        "--title", f"{title} (last {label.lower()})",
         "--slope-mode", "--border", "0", "--disable-rrdtool-tag",
         # Plain numbers on the axis: no "500 m" for half a request.
         "--units-exponent", "0",
