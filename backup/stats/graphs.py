@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rrdtool
+from django.utils.translation import pgettext_lazy
 
 from . import rrd
 
@@ -24,6 +25,14 @@ PERIODS = {
     "week": ("Week", 7 * rrd.DAY),
     "month": ("Month", 31 * rrd.DAY),
     "year": ("Year", 366 * rrd.DAY),
+}
+# The periods' names on the pages (the images' own text stays English).
+PERIOD_LABELS = {
+    "hour": pgettext_lazy("graph period", "Hour"),
+    "day": pgettext_lazy("graph period", "Day"),
+    "week": pgettext_lazy("graph period", "Week"),
+    "month": pgettext_lazy("graph period", "Month"),
+    "year": pgettext_lazy("graph period", "Year"),
 }
 
 

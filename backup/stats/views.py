@@ -108,7 +108,7 @@ def volume_page(request, account):
         {
             "account": account,
             "own": Volume.objects.filter(owner=request.user, account=account).exists(),
-            "periods": [(key, label) for key, (label, _) in graphs.PERIODS.items()],
+            "periods": list(graphs.PERIOD_LABELS.items()),
             "has_space": rrd.space_file(account).exists(),
             "has_io": rrd.io_file(account).exists(),
         },

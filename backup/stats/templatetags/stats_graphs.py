@@ -34,7 +34,7 @@ def period_links(context, anchor):
     request = context.get("request")
     chosen = _period(request)
     links = []
-    for key, (label, _) in graphs.PERIODS.items():
+    for key, label in graphs.PERIOD_LABELS.items():
         query = request.GET.copy() if request is not None else {}
         query["period"] = key
         links.append((label, f"?{query.urlencode()}#{anchor}", key == chosen))
