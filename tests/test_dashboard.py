@@ -293,3 +293,9 @@ def test_restore_without_a_volume_says_so(django_user_model):
     user = django_user_model.objects.create(username="newbie")
     page = page_of(user, "/restore/mac/")
     assert "You have no backup volume" in page
+
+
+def test_the_snapshot_card_says_how_long_snapshots_are_protected(person, settings):
+    settings.SNAPSHOT_PROTECTION_DAYS = 14
+    page = page_of(person("bob", filesystem="btrfs"))
+    assert "protected for 14 days" in page

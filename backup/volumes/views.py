@@ -80,6 +80,7 @@ def _snapshot_context(volume):
     """The dashboard's snapshot card (read from the snapshots app)."""
     context = {
         "mass_change": listing.current_mass_change(volume.account),
+        "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
     }
     if volume.filesystem == volume.Filesystem.BTRFS and not volume.pending_destruction:
         context["snapshots"] = listing.snapshots_of(volume.account)
