@@ -275,6 +275,15 @@ def test_each_platform_says_how_to_restore_from_this_server(person, settings, pl
     assert f'href="/restore/{platform}/"' in index
 
 
+def test_linux_restore_commands_are_shown_as_typed(person):
+    page = page_of(person("alice"), "/restore/linux/")
+    assert (
+        "<code>restic -r /mnt/backup/REPOSITORY snapshots\n"
+        "restic -r /mnt/backup/REPOSITORY restore latest --target ~/restored</code>"
+    ) in page
+    assert "cd ~/restored &amp;&amp; borg extract" in page
+
+
 def test_restore_pages_mention_snapshots_where_there_are_some(person):
     ext4 = page_of(person("alice"), "/restore/windows/")
     btrfs = page_of(person("bob", filesystem="btrfs"), "/restore/windows/")

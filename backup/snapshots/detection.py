@@ -4,8 +4,7 @@ usual? The thresholds and why they are what they are: settings (base.py)."""
 import statistics
 
 from django.conf import settings
-
-from backup.stats.units import binary_size
+from django.template.defaultfilters import filesizeformat
 
 
 def mass_change_reason(
@@ -26,15 +25,15 @@ def mass_change_reason(
     ):
         share = round(100 * changed_bytes / previous_used_bytes)
         return (
-            f"{binary_size(changed_bytes)} changed, {share}% of the "
-            f"{binary_size(previous_used_bytes)} the volume held"
+            f"{filesizeformat(changed_bytes)} changed, {share}% of the "
+            f"{filesizeformat(previous_used_bytes)} the volume held"
         )
     recent = history[-settings.MASS_CHANGE_HISTORY :]
     if len(recent) >= settings.MASS_CHANGE_MIN_HISTORY:
         median = statistics.median(recent)
         if changed_bytes > settings.MASS_CHANGE_MEDIAN_FACTOR * median:
             return (
-                f"{binary_size(changed_bytes)} changed, {round(changed_bytes / median)} "
-                f"times the usual {binary_size(median)}"
+                f"{filesizeformat(changed_bytes)} changed, {round(changed_bytes / median)} "
+                f"times the usual {filesizeformat(median)}"
             )
     return None

@@ -160,6 +160,32 @@ RESTORE_PLATFORMS = {
     "linux": _("Linux: restic, Borg and other tools"),
 }
 
+# Commands are the tools' own words, never translated; REPOSITORY and
+# ARCHIVE are for the reader to replace.
+LINUX_RESTORE_TOOLS = (
+    {
+        "name": "restic",
+        "commands": (
+            "restic -r /mnt/backup/REPOSITORY snapshots",
+            "restic -r /mnt/backup/REPOSITORY restore latest --target ~/restored",
+        ),
+    },
+    {
+        "name": "Borg",
+        "commands": (
+            "borg list /mnt/backup/REPOSITORY",
+            "cd ~/restored && borg extract /mnt/backup/REPOSITORY::ARCHIVE home/you/Documents",
+        ),
+    },
+    {
+        "name": "rdiff-backup",
+        "commands": (
+            "rdiff-backup --list-increments /mnt/backup/REPOSITORY",
+            "rdiff-backup --restore-as-of 3D /mnt/backup/REPOSITORY/Documents ~/restored/Documents",
+        ),
+    },
+)
+
 
 @signed_in_required
 def restore(request, platform=None):
@@ -176,6 +202,8 @@ def restore(request, platform=None):
         and volume.filesystem == volume.Filesystem.BTRFS
         and not volume.pending_destruction,
         "snapshots_url": reverse("snapshots:list"),
+        "linux_tools": LINUX_RESTORE_TOOLS,
+        "linux_unmount": "sudo umount /mnt/backup",
     }
     template = f"volumes/restore/{platform}.html" if platform else "volumes/restore/index.html"
     return render(request, template, context)
