@@ -149,8 +149,8 @@ def test_no_backups_yet_says_how_to_start(owner_of):
     store(alice, [])
     page = dashboard(alice)
     assert "No backups yet." in page
-    assert '<a href="#connect">Connect your computer</a>' in page
-    assert 'id="connect"' in page  # the instructions the link points at
+    assert '<a href="#connect-heading">Connect your computer</a>' in page
+    assert 'id="connect-heading"' in page  # the instructions the link points at
     assert 'data-testid="backup-source"' not in page
 
 
