@@ -679,10 +679,15 @@ def test_an_unrecognised_folder_reports_its_newest_change(tmp_path):
     set_time(tmp_path / "misc" / "sub", T0 - 5 * DAY)
     set_time(tmp_path / "misc", T0 - 5 * DAY)
     touch(tmp_path / "notes.txt", T0 - DAY)
-    assert scan(tmp_path)["unrecognised"] == [
-        {"path": "misc", "modified": iso(T0)},
-        {"path": "notes.txt", "modified": iso(T0 - DAY)},
-    ]
+    assert scan(tmp_path)["unrecognised"] == [{"path": "misc", "modified": iso(T0)}]
+
+
+def test_loose_files_at_the_root_are_not_listed_as_folders(tmp_path):
+    touch(tmp_path / "notes.txt", T0 - DAY)
+    touch(tmp_path / "photo.jpg", T0 - DAY)
+    (tmp_path / "link").symlink_to("notes.txt")
+    (tmp_path / "empty").mkdir()
+    assert unrecognised_paths(scan(tmp_path)) == ["empty"]
 
 
 def test_file_system_and_mac_clutter_at_the_root_is_not_listed(tmp_path):
@@ -703,7 +708,7 @@ def test_names_that_are_not_utf8_or_hold_newlines_are_shown_escaped(tmp_path):
     root = os.fsencode(tmp_path)
     os.mkdir(root + b"/bad\xffname\nhere")
     # A right-to-left override would show "report\u202etxt.exe" as "reportexe.txt".
-    (tmp_path / "report\u202etxt.exe").write_bytes(b"")
+    (tmp_path / "report\u202etxt.exe").mkdir()
     time_machine_bundle(tmp_path, os.fsdecode(b"Caf\xe9\nMac.sparsebundle"), [T0])
     report = scan(tmp_path)
     assert only_source(report)["machine"] == "Caf\\xe9\\x0aMac"
@@ -880,7 +885,7 @@ def test_a_damaged_backup_at_the_volume_root_still_lets_the_rest_be_listed(tmp_p
     time_machine_bundle(tmp_path, "Mac.sparsebundle", [T0])
     report = scan(tmp_path)
     assert [source["machine"] for source in report["sources"]] == ["Mac"]
-    assert unrecognised_paths(report) == [".", "kopia.repository.f"]
+    assert unrecognised_paths(report) == ["."]
 
 
 # Bounds on what a report carries, whatever the volume holds
@@ -896,7 +901,7 @@ def hostile_name(index, length=255):
 def test_a_root_with_thousands_of_long_hostile_names_gives_a_small_report(tmp_path):
     root = os.fsencode(tmp_path)
     for index in range(3000):
-        os.close(os.open(root + b"/" + hostile_name(index), os.O_CREAT | os.O_WRONLY, 0o600))
+        os.mkdir(root + b"/" + hostile_name(index))
     report = scan(tmp_path)
     size = len(json.dumps(report))
     assert size < 64 * 1024, size
@@ -958,7 +963,7 @@ def test_duplicati_with_a_custom_prefix_is_recognised_per_prefix(tmp_path):
         ("shared", "newjob", None, "in_progress"),
     ]
     # The root's own Duplicati files are the source's; the rest is listed.
-    assert unrecognised_paths(report) == ["notes.txt"]
+    assert unrecognised_paths(report) == []  # a loose file is no folder
 
 
 def test_file_history_without_its_filehistory_folder_is_recognised(tmp_path):

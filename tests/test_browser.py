@@ -35,6 +35,7 @@ def test_employee_journey(page, make_employee, portal):
     ).wait_for()
     shot(page, "03-password")
     page.get_by_role("link", name="I have saved it").click()
+    assert page.url.endswith("/#connect")
 
     assert page.get_by_test_id("used").is_visible()
     assert "%" in page.get_by_test_id("used").inner_text()
@@ -58,6 +59,10 @@ def test_employee_journey(page, make_employee, portal):
         ],
         check=True,
     )
+    page.goto("/")
+    # Offered once a check has seen a Time Machine bundle.
+    assert page.get_by_role("link", name="Delete Time Machine backups").count() == 0
+    page.get_by_role("button", name="Check now").click()
     page.goto("/")
     page.get_by_role("link", name="Delete Time Machine backups").click()
     page.get_by_label("To confirm, type your user name").fill(employee.username)

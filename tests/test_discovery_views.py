@@ -346,4 +346,4 @@ def test_each_computer_shows_the_space_it_takes(owner_of):
     found = {
         name: re.sub(r"<[^>]+>", "", size_cell.search(row).group(1)) for name, *_, row in rows(page)
     }
-    assert found == {"mac": "3.0\xa0GB", "big-mac": "≥ 700.0\xa0GB", "unknown": "\u2013"}
+    assert found == {"mac": "3\xa0GiB", "big-mac": "≥ 700\xa0GiB", "unknown": "\u2013"}

@@ -179,7 +179,9 @@ def test_employee_journey(portal, make_employee):
     assert state.mounted
     assert state.usage.total_bytes > 0
 
-    shown = client.post("/password/", {"csrfmiddlewaretoken": str(token)})
+    posted = client.post("/password/", {"csrfmiddlewaretoken": str(token)})
+    assert posted.status_code == 302
+    shown = client.get(posted["Location"])
     assert shown.status_code == 200
     assert shown["Cache-Control"].startswith("max-age=0")
     assert "no-store" in shown["Cache-Control"]

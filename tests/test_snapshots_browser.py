@@ -40,7 +40,7 @@ def test_snapshot_list_and_a_file_restore(page, recorded, make_volume):
     rows = table.locator("tbody tr")
     assert rows.count() == 2
     assert rows.nth(0).get_attribute("data-snapshot") == name_at(new)
-    assert "3.0\xa0MB, 12 files" in rows.nth(0).inner_text()
+    assert "3\xa0MiB, 12 files" in rows.nth(0).inner_text()
     assert "protected" in rows.nth(0).inner_text()
     shot(page, "snapshots-01-dashboard")
 

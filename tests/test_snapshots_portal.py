@@ -200,10 +200,10 @@ def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_vol
     assert recorded.calls() == [["lvdisplay.py", volume.account]]  # as without snapshots
     table = page[page.index('data-testid="snapshot-table"') :]
     assert table.index(name_at(new)) < table.index(name_at(old))  # newest first
-    assert "7.0\xa0MB" in table
+    assert "7\xa0MiB" in table
     assert (new + timedelta(days=14)).strftime("%Y-%m-%d %H:%M") in table
     assert "kept by the retention policy" in table  # the 20-day-old one
-    assert "Snapshots hold 50.0\xa0MB of your volume (5%)" in page
+    assert "Snapshots hold 50\xa0MiB of your volume (5%)" in page
     assert 'data-testid="protected-full"' not in page
 
 
@@ -240,7 +240,7 @@ def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, 
     assert recorded.calls() == [["vgdisplay.py"]]  # the snapshots are read as stored
     assert "14 days after each snapshot" in page
     assert "hourly for 24 hours, daily for 14 days, weekly for 8 weeks" in page
-    assert "Snapshots hold 50.0\xa0MB of the 1.0\xa0GB used in the pool" in page
+    assert "Snapshots hold 50\xa0MiB of the 1\xa0GiB used in the pool" in page
     row = page[page.index(f"<td>{volume.account}</td>") :]
     assert row.split("</tr>")[0].count("<td>1</td>") == 2  # one snapshot, protected
 

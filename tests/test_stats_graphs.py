@@ -2,6 +2,8 @@
 headers, and the pages that show them. RRDs are filled with made-up
 figures here; tests/test_stats_collect.py does it with real volumes."""
 
+import datetime
+import re
 import struct
 import threading
 import time
@@ -9,7 +11,7 @@ import time
 import pytest
 from django.test import Client
 
-from backup.stats import graphs, rrd
+from backup.stats import graphs, rrd, views
 from backup.volumes.models import Volume
 
 pytestmark = pytest.mark.django_db
@@ -100,11 +102,14 @@ def test_someone_without_a_volume_sees_no_volume_graph(history, people):
 
 
 @pytest.mark.parametrize("graph", ["io", "wait"])
-def test_every_signed_in_person_sees_the_server_activity(history, people, graph):
-    for name in ("alice", "carol", "boss"):
+def test_only_admins_see_the_server_activity(history, people, graph):
+    response = as_user("boss").get(f"/stats/server/{graph}/day.png")
+    assert response.status_code == 200
+    png_size(response.content)
+    for name in ("alice", "carol"):
         response = as_user(name).get(f"/stats/server/{graph}/day.png")
-        assert response.status_code == 200
-        png_size(response.content)
+        assert response.status_code == 403
+        assert not response.content.startswith(PNG_SIGNATURE)
 
 
 def test_only_admins_see_the_pool(history, people):
@@ -140,7 +145,7 @@ def test_unknown_graphs_and_periods_are_not_found(history, people, url):
 def test_a_graph_without_history_is_not_found(settings, tmp_path, people):
     settings.RRD_DIRECTORY = tmp_path / "empty"
     assert as_user("alice").get("/stats/volumes/alice/space/day.png").status_code == 404
-    assert as_user("alice").get("/stats/server/io/day.png").status_code == 404
+    assert as_user("boss").get("/stats/server/io/day.png").status_code == 404
 
 
 def test_a_corrupt_file_is_a_short_error_not_a_traceback(history, people):
@@ -185,12 +190,12 @@ def test_volume_page_shows_every_period(history, people):
     response = as_user("alice").get("/stats/volumes/alice/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Your volume's history" in html
+    assert "Your volume over time" in html
     for period in ("day", "week", "month", "year"):
         assert f'src="/stats/volumes/alice/space/{period}.png"' in html
         assert f'src="/stats/volumes/alice/io/{period}.png"' in html
     admin_view = as_user("boss").get("/stats/volumes/bob/").content.decode()
-    assert "History of volume bob" in admin_view
+    assert "Volume bob over time" in admin_view
 
 
 def test_admin_looks_up_a_volumes_graphs(history, people):
@@ -218,3 +223,125 @@ def test_graphs_drawn_at_once_by_several_threads(history):
     assert len(images) == 24
     for image in images:
         png_size(image)
+
+
+# --- What the graphs say: units, missing data, one volume's own history -----------
+
+
+def fresh_rrds(settings, tmp_path, account="alice"):
+    """Files as the collectors make them before their second figure: one
+    update each, so every period has (next to) nothing to show."""
+    settings.RRD_DIRECTORY = tmp_path / "fresh"
+    now = int(time.time())
+    unknown = {"used": None, "inodes": None, "size": None}
+    rrd.record(rrd.space_file(account), rrd.SPACE, now, unknown)
+    rrd.record(rrd.io_file(account), rrd.IO, now, {})
+    rrd.record(rrd.server_io_file(), rrd.IO, now, {})
+    rrd.record(rrd.pool_file(), rrd.POOL, now, {})
+    return now
+
+
+GRAPHS = {
+    "space": lambda: graphs.space("alice"),
+    "volume io": lambda: graphs.volume_activity("alice"),
+    "server io": graphs.server_activity,
+    "server wait": graphs.server_wait,
+    "pool": graphs.pool,
+}
+
+
+@pytest.mark.parametrize("period", PERIODS)
+@pytest.mark.parametrize("kind", sorted(GRAPHS))
+def test_a_graph_without_data_says_so_instead_of_nan(settings, tmp_path, kind, period):
+    now = fresh_rrds(settings, tmp_path)
+    texts = graphs.legends(GRAPHS[kind](), period, now)
+    assert texts
+    assert not [text for text in texts if "nan" in text.lower()], texts
+    assert graphs.NO_DATA in " ".join(texts)
+
+
+@pytest.mark.parametrize("period", PERIODS)
+def test_sizes_in_legends_are_binary_units(history, period):
+    end = int(time.time()) // 60 * 60
+    texts = " ".join(graphs.legends(graphs.space("alice"), period, end))
+    assert "nan" not in texts.lower()
+    # 1 GiB plus up to 120 MB used, on a 4 GiB volume; two hours are too
+    # few for the coarser archives of the longer periods.
+    if period in ("hour", "day", "week"):
+        assert re.search(r"1\.[01] GiB now", texts), texts
+        assert "4.0 GiB" in texts
+    else:
+        assert texts.count(graphs.NO_DATA) == 2, texts
+    assert not re.search(r"\d [kMG]B", texts), texts
+
+
+def test_the_axis_is_labelled_in_the_unit_of_its_figures(history):
+    end = int(time.time()) // 60 * 60
+    args = graphs.arguments(graphs.space("alice"), "day", end)
+    assert args[args.index("--vertical-label") + 1] == "GiB"
+    args = graphs.arguments(graphs.volume_activity("alice"), "day", end)
+    assert args[args.index("--vertical-label") + 1] in ("KiB/s", "MiB/s")
+    assert args[args.index("--units-exponent") + 1] == "0"  # no "500 m"
+
+
+def test_each_legend_figure_has_its_own_unit(settings, tmp_path):
+    settings.RRD_DIRECTORY = tmp_path / "rrd"
+    end = int(time.time()) // 60 * 60
+    for timestamp in range(end - 3600, end + 1, 60):
+        rrd.record(
+            rrd.space_file("alice"), rrd.SPACE, timestamp,
+            {"used": 24 * 1024, "inodes": 3, "size": 4 * GIB},
+        )  # fmt: skip
+    texts = " ".join(graphs.legends(graphs.space("alice"), "hour", end))
+    assert "24.0 KiB now" in texts
+    assert "4.0 GiB" in texts
+
+
+def test_a_new_volume_does_not_show_the_history_of_a_deleted_one(settings, tmp_path, people):
+    """alice's first volume wrote 64 MiB; deleted and created again, her
+    graphs start with the new volume: its 24 KiB, not the old figures."""
+    settings.RRD_DIRECTORY = tmp_path / "rrd"
+    end = int(time.time()) // 60 * 60
+    created = end - 1800
+    for timestamp in range(end - 7200, end + 1, 60):
+        old = timestamp < created - 600  # the old volume, then a gap, then the new one
+        if not old and timestamp < created:
+            continue
+        used = 64 * (1 << 20) if old else 24 * 1024
+        rrd.record(
+            rrd.space_file("alice"), rrd.SPACE, timestamp,
+            {"used": used, "inodes": 3, "size": 4 * GIB},
+        )  # fmt: skip
+    volume = Volume.objects.get(account="alice")
+    Volume.objects.filter(pk=volume.pk).update(
+        created_at=datetime.datetime.fromtimestamp(created, datetime.UTC)
+    )
+    graph = views.VOLUME_GRAPHS["space"]("alice", since=views._since("alice"))
+    assert graph.since == created
+    for period in ("hour", "day"):
+        # The old volume's 64 MiB is not drawn.
+        assert graphs.shown_peaks(graph, period, end)["used"].peak == 24 * 1024
+        texts = " ".join(graphs.legends(graph, period, end))
+        assert "24.0 KiB now" in texts
+        assert "MiB" not in texts
+    # Without the volume's creation time (an admin looking at history), all of it.
+    texts = " ".join(graphs.legends(graphs.space("alice"), "day", end))
+    assert "24.0 KiB now" in texts
+    assert graphs.shown_peaks(graphs.space("alice"), "day", end)["used"].peak == 64 * (1 << 20)
+    # And through the view, the owner's image is drawn (a PNG) from the new history only.
+    response = as_user("alice").get("/stats/volumes/alice/space/day.png")
+    assert response.status_code == 200
+    png_size(response.content)
+
+
+def test_the_phone_size_is_narrow_with_larger_text(history, people):
+    wide = as_user("alice").get("/stats/volumes/alice/space/day.png")
+    phone = as_user("alice").get("/stats/volumes/alice/space/day.png?size=phone")
+    assert phone.status_code == 200
+    wide_width, _ = png_size(wide.content)
+    phone_width, _ = png_size(phone.content)
+    # Fits a 375 px screen's card (about 330 px) at its own size.
+    assert phone_width <= 330 < wide_width
+    assert graphs.SIZES["phone"].font_points > graphs.SIZES["wide"].font_points
+    assert wide["ETag"] != phone["ETag"]
+    assert as_user("alice").get("/stats/volumes/alice/space/day.png?size=huge").status_code == 404

@@ -8,10 +8,12 @@ import time
 import pytest
 import rrdtool
 from django.core.management import CommandError, call_command
+from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.utils import translation
 
-from backup.stats import collect, diskstats, projection, rrd
+from backup.stats import collect, diskstats, projection, rrd, units
 
 GIB = 1 << 30
 DAY = 86400
@@ -243,3 +245,39 @@ def test_an_unusable_rrd_directory_is_a_clear_error(settings, tmp_path, command)
     settings.RRD_DIRECTORY = tmp_path / "file" / "rrd"
     with pytest.raises(CommandError, match="RRD directory can't be used"):
         call_command(command)
+
+
+# --- Sizes in binary units --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (1023, "1023 bytes"),
+        (1024, "1 KiB"),
+        (24 * 1024, "24 KiB"),
+        (int(3.9 * GIB), "3.9 GiB"),
+        (4 * GIB, "4 GiB"),
+        (GIB - 1, "1 GiB"),  # rounds up into the next unit, never "1024 MiB"
+        (1023 * (1 << 20) + 900 * 1024, "1023.9 MiB"),
+        (300 * GIB, "300 GiB"),
+        (5 * (1 << 40), "5 TiB"),
+        (-5 * (1 << 20), "-5 MiB"),
+        (None, "\N{EN DASH}"),
+    ],
+)
+def test_sizes_are_in_binary_units(size, text):
+    assert units.binary_size(size) == text.replace(" ", "\xa0")
+
+
+def test_sizes_follow_the_language(settings):
+    settings.USE_I18N = True
+    with translation.override("fi"):
+        assert units.binary_size(int(3.94 * GIB)) == "3,9\xa0GiB"
+
+
+def test_the_template_filter_is_the_same_function():
+    template = Template("{% load stats_graphs %}{{ size|binary_size }}")
+    assert template.render(Context({"size": 24 * 1024})) == "24\xa0KiB"

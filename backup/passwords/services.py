@@ -1,7 +1,9 @@
 """Giving a person a new backup password (Unix and Samba together).
 
-The password exists only in this request: it goes to the wrappers on stdin
-and back to the person once. It is never stored, logged or queued.
+The password goes to the wrappers on stdin and back to the person once:
+the view keeps it in their server-side session only until the page after
+its redirect shows it (backup/passwords/views.py). It is never logged or
+queued.
 """
 
 from django.conf import settings

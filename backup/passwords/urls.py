@@ -4,4 +4,7 @@ from . import views
 
 app_name = "passwords"
 
-urlpatterns = [path("password/", views.new_password, name="new")]
+urlpatterns = [
+    path("password/", views.new_password, name="new"),
+    path("password/shown/", views.shown, name="shown"),
+]

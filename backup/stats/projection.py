@@ -1,5 +1,5 @@
-"""When will the pool be full? A straight line fitted (least squares) to the
-pool's recent use, extended to the pool's size."""
+"""When will the pool, or a volume, be full? A straight line fitted (least
+squares) to the recent use, extended to the size."""
 
 import time
 from dataclasses import dataclass
@@ -42,11 +42,11 @@ def slope(points):
     return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread
 
 
-def project(points, size, used=None):
+def project(points, size, used=None, minimum_seconds=MINIMUM_HISTORY_SECONDS):
     """Projection from history ``points`` [(t, used bytes)] to ``size``;
     ``used`` is the use now (default: the last point)."""
     points = sorted(points)
-    if len(points) < 2 or points[-1][0] - points[0][0] < MINIMUM_HISTORY_SECONDS:
+    if len(points) < 2 or points[-1][0] - points[0][0] < minimum_seconds:
         return Projection(enough_history=False)
     current = points[-1][1] if used is None else used
     if current >= size:
@@ -77,3 +77,33 @@ def pool_projection(size=None, used=None, now=None):
             return Projection(enough_history=False)
         size = sizes[-1]
     return project(points, size, used)
+
+
+# A volume: its owner is told only when it is growing and will be full
+# within VOLUME_FULL_HORIZON_DAYS at the rate of the last VOLUME_GROWTH_WINDOW_DAYS,
+# measured over at least a day (backups come in bursts: an hour says little).
+VOLUME_GROWTH_WINDOW_DAYS = 14
+VOLUME_MINIMUM_HISTORY_SECONDS = rrd.DAY
+VOLUME_FULL_HORIZON_DAYS = 90
+
+
+def volume_full_soon(account: str, size: int, used: int, since: float | None = None,
+                     now: float | None = None) -> Projection | None:  # fmt: skip
+    """The projection of the volume ``account`` (``size`` and ``used`` bytes
+    now) when it says something worth telling its owner, else None. History
+    before ``since`` (the volume's creation) belongs to an earlier volume."""
+    end = int(now if now is not None else time.time())
+    start = end - VOLUME_GROWTH_WINDOW_DAYS * rrd.DAY
+    if since is not None:
+        start = max(start, int(since))
+    if start >= end:
+        return None
+    try:
+        times, values = rrd.fetch(rrd.space_file(account), start, end)
+    except (rrdtool.OperationalError, ValueError):
+        return None
+    points = [(t, v) for t, v in zip(times, values["used"], strict=True) if v is not None]
+    result = project(points, size, used, minimum_seconds=VOLUME_MINIMUM_HISTORY_SECONDS)
+    if result.full or result.days_left is None or result.days_left >= VOLUME_FULL_HORIZON_DAYS:
+        return None  # full already shows as 100%; not growing or far off: nothing to say
+    return result

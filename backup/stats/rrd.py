@@ -192,11 +192,13 @@ def record(path, layout, timestamp, values):
     return outcome
 
 
-def fetch(path, start, end, function="AVERAGE"):
+def fetch(path, start, end, function="AVERAGE", resolution=None):
     """(timestamps, {source: [value or None]}) between start and end; rrdtool
-    picks the finest archive that covers the range."""
+    picks the finest archive that covers the range (at least ``resolution``
+    seconds a row, as a graph of that many seconds a pixel would)."""
+    extra = ("--resolution", str(int(resolution))) if resolution else ()
     (first, _, step), names, rows = _locked(
-        rrdtool.fetch, str(path), function, "--start", str(start), "--end", str(end)
+        rrdtool.fetch, str(path), function, "--start", str(start), "--end", str(end), *extra
     )
     # rrdtool labels each row with the end of the interval it averages.
     times = [first + step * (index + 1) for index in range(len(rows))]
@@ -205,4 +207,9 @@ def fetch(path, start, end, function="AVERAGE"):
 
 def graph(args):
     """A PNG, rendered in memory."""
-    return _locked(rrdtool.graphv, "-", "--imgformat", "PNG", *args)["image"]
+    return graph_info(args)["image"]
+
+
+def graph_info(args):
+    """rrdtool graphv's answer: the PNG ("image") and what was drawn where."""
+    return _locked(rrdtool.graphv, "-", "--imgformat", "PNG", *args)

@@ -1,7 +1,7 @@
 """Graphs as PNG (rendered in memory) and the page of one volume's graphs.
 
-An employee may see their own volume's graphs and the server's; admins see
-every volume's and the pool's. Another person's volume is a 404, whether or
+An employee may see their own volume's graphs; admins see every volume's,
+the server's disk activity and the pool's. Another person's volume is a 404, whether or
 not it exists. Images carry caching headers: a graph changes when its RRD
 is updated or when a minute passes (the end of its time axis).
 """
@@ -45,18 +45,21 @@ def _volume_account(request, account):
 def _png(request, graph, period):
     if period not in graphs.PERIODS:
         raise Http404("No such period.")
+    size = request.GET.get("size", graphs.DEFAULT_SIZE)
+    if size not in graphs.SIZES:
+        raise Http404("No such size.")
     try:
         changed = [path.stat().st_mtime_ns for path in graph.files]
     except FileNotFoundError:
         raise Http404("No history has been recorded yet.") from None
     end = int(time.time()) // rrd.MINUTE * rrd.MINUTE
-    version = f"{graph.title}|{period}|{end}|{changed}"
+    version = f"{graph.title}|{period}|{size}|{graph.since}|{end}|{changed}"
     etag = f'"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
     last_modified = max(max(changed) // 10**9, end)
     response = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if response is None:
         try:
-            image = graphs.render(graph, period, end)
+            image = graphs.render(graph, period, end, size)
         except rrdtool.OperationalError as error:
             logger.error("could not draw %s (%s): %s", graph.title, period, error)
             return HttpResponse(
@@ -69,14 +72,22 @@ def _png(request, graph, period):
     return response
 
 
+def _since(account):
+    """When the volume now named ``account`` was created: the history of an
+    earlier volume of that name is not its own (None: no volume now)."""
+    created = Volume.objects.filter(account=account).values_list("created_at", flat=True).first()
+    return int(created.timestamp()) if created is not None else None
+
+
 @signed_in_required
 def volume_graph(request, account, graph, period):
     if graph not in VOLUME_GRAPHS:
         raise Http404("No such graph.")
-    return _png(request, VOLUME_GRAPHS[graph](_volume_account(request, account)), period)
+    account = _volume_account(request, account)
+    return _png(request, VOLUME_GRAPHS[graph](account, since=_since(account)), period)
 
 
-@signed_in_required
+@staff_required
 def server_graph(request, graph, period):
     if graph not in SERVER_GRAPHS:
         raise Http404("No such graph.")
@@ -97,7 +108,7 @@ def volume_page(request, account):
         {
             "account": account,
             "own": Volume.objects.filter(owner=request.user, account=account).exists(),
-            "periods": [(key, label) for key, (label, _) in graphs.PERIODS.items()],
+            "periods": list(graphs.PERIOD_LABELS.items()),
             "has_space": rrd.space_file(account).exists(),
             "has_io": rrd.io_file(account).exists(),
         },

@@ -14,4 +14,6 @@ urlpatterns = [
     path("volume/time-machine/delete/", views.delete_time_machine, name="delete-time-machine"),
     path("volume/defragment/", views.defragment, name="defragment"),
     path("volume/scrub/", views.scrub, name="scrub"),
+    path("restore/", views.restore, name="restore"),
+    path("restore/<slug:platform>/", views.restore, name="restore-platform"),
 ]

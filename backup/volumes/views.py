@@ -2,9 +2,13 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from backup.discovery import dashboard as discovery_dashboard
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
@@ -43,7 +47,10 @@ def home(request):
     except status.StatusUnavailable:
         context["status_unavailable"] = True
     context.update(_snapshot_context(volume))
+    report = discovery_dashboard.report_for(volume)
     context.update(
+        report=report,
+        offers_time_machine_deletion=offers_time_machine_deletion(report),
         quota=quota_for(user),
         add_space_target=services.add_space_target(volume),
         add_space_refusal=services.add_space_refusal(volume),
@@ -51,6 +58,23 @@ def home(request):
         recent_operations=user.backup_operations.all()[:5],
     )
     return render(request, "volumes/dashboard.html", context)
+
+
+# Where Time Machine keeps a Mac's backups (rm-timemachine.py deletes these).
+TIME_MACHINE_SUFFIXES = (".sparsebundle", ".backupbundle")
+
+
+def offers_time_machine_deletion(report) -> bool:
+    """Whether "Delete Time Machine backups" has something to delete, as the
+    last scan saw it: a Time Machine backup, a damaged bundle among the other
+    folders, or sources the scan left unlisted (one may be a bundle)."""
+    if not report.scanned:
+        return False
+    if report.more_machines or report.more_folders:
+        return True
+    if any(machine.format == "time_machine" for machine in report.machines):
+        return True
+    return any(folder.path.endswith(TIME_MACHINE_SUFFIXES) for folder in report.folders)
 
 
 def _snapshot_context(volume):
@@ -128,3 +152,59 @@ def delete_time_machine(request):
         "volumes/delete_time_machine.html",
         lambda typed: services.request_delete_time_machine(request.user, request.user, typed),
     )
+
+
+# The restore instructions, one page per platform (templates/volumes/restore/).
+RESTORE_PLATFORMS = {
+    "mac": _("Mac: Time Machine"),
+    "windows": _("Windows: File History, Windows Backup or a plain copy"),
+    "linux": _("Linux: restic, Borg and other tools"),
+}
+
+# Commands are the tools' own words, never translated; REPOSITORY and
+# ARCHIVE are for the reader to replace.
+LINUX_RESTORE_TOOLS = (
+    {
+        "name": "restic",
+        "commands": (
+            "restic -r /mnt/backup/REPOSITORY snapshots",
+            "restic -r /mnt/backup/REPOSITORY restore latest --target ~/restored",
+        ),
+    },
+    {
+        "name": "Borg",
+        "commands": (
+            "borg list /mnt/backup/REPOSITORY",
+            "cd ~/restored && borg extract /mnt/backup/REPOSITORY::ARCHIVE home/you/Documents",
+        ),
+    },
+    {
+        "name": "rdiff-backup",
+        "commands": (
+            "rdiff-backup --list-increments /mnt/backup/REPOSITORY",
+            "rdiff-backup --restore-as-of 3D /mnt/backup/REPOSITORY/Documents ~/restored/Documents",
+        ),
+    },
+)
+
+
+@signed_in_required
+def restore(request, platform=None):
+    """How to get files back from this server, for the signed-in person's
+    volume (its real share address), per platform."""
+    if platform is not None and platform not in RESTORE_PLATFORMS:
+        raise Http404("No such platform.")
+    volume = services.volume_of(request.user)
+    context = {
+        "volume": volume,
+        "platform": platform,
+        "platforms": RESTORE_PLATFORMS,
+        "snapshots_offered": volume is not None
+        and volume.filesystem == volume.Filesystem.BTRFS
+        and not volume.pending_destruction,
+        "snapshots_url": reverse("snapshots:list"),
+        "linux_tools": LINUX_RESTORE_TOOLS,
+        "linux_unmount": "sudo umount /mnt/backup",
+    }
+    template = f"volumes/restore/{platform}.html" if platform else "volumes/restore/index.html"
+    return render(request, template, context)

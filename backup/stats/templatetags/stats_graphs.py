@@ -4,7 +4,7 @@ so that those pages' views need not know about graphs."""
 from django import template
 from django.conf import settings
 
-from backup.stats import graphs, projection, rrd
+from backup.stats import graphs, projection, rrd, units
 
 register = template.Library()
 
@@ -34,7 +34,7 @@ def period_links(context, anchor):
     request = context.get("request")
     chosen = _period(request)
     links = []
-    for key, (label, _) in graphs.PERIODS.items():
+    for key, label in graphs.PERIOD_LABELS.items():
         query = request.GET.copy() if request is not None else {}
         query["period"] = key
         links.append((label, f"?{query.urlencode()}#{anchor}", key == chosen))
@@ -58,3 +58,22 @@ def pool_projection(pool=None):
     if pool is None:
         return projection.pool_projection()
     return projection.pool_projection(size=pool.size_bytes, used=pool.used_bytes)
+
+
+@register.filter
+def binary_size(n):
+    """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size."""
+    return units.binary_size(n)
+
+
+@register.simple_tag
+def volume_full_soon(volume, usage):
+    """The dashboard's "full in about N days", or None (see projection)."""
+    if usage is None:
+        return None
+    return projection.volume_full_soon(
+        volume.account,
+        size=usage.total_bytes,
+        used=usage.used_bytes,
+        since=volume.created_at.timestamp() if volume.created_at else None,
+    )

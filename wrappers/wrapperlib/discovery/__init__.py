@@ -181,7 +181,7 @@ class _Scan:
         except Exhausted:
             # Even a root too large to list is reported as far as it was read.
             for entry in volume.partial:
-                if entry.name not in ROOT_NOISE:
+                if entry.name not in ROOT_NOISE and entry.kind == "dir":
                     top[entry.name] = volume.mtime_of(entry.name)
             raise
         try:
@@ -201,8 +201,10 @@ class _Scan:
         for entry in volume.entries():
             if entry.name in ROOT_NOISE or entry.name.startswith(("._", *(owned or ()))):
                 continue
-            top[entry.name] = volume.mtime_of(entry.name)
+            # Only folders are listed as "other folders": a loose file at the
+            # root is no backup, and listing files too made the list misleading.
             if entry.kind == "dir":
+                top[entry.name] = volume.mtime_of(entry.name)
                 folders.append(entry.name)
         remaining = [name for name in folders if not self.markers_only(volume, name)]
         for name in remaining:

@@ -1,0 +1,310 @@
+"""The employee's dashboard and the pages around it, through Django's test
+client with stored scans and made-up RRD figures (no wrappers: the page must
+render without them; tests/test_portal_views.py and tests/test_browser.py
+walk the real journey): the order of its sections, what only admins see,
+the next steps after creation, sizes in GiB, "full in about N days", and the
+restore instructions."""
+
+import datetime
+import re
+import time
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
+from django.utils import timezone
+
+from backup.discovery import scans
+from backup.stats import projection, rrd
+from backup.volumes.models import Volume
+from backup.volumes.status import Usage, VolumeState
+
+pytestmark = pytest.mark.django_db
+
+GIB = 1 << 30
+DAY = 86400
+SECTIONS = ["state", "backups", "connect", "actions", "graphs"]
+
+
+@pytest.fixture(autouse=True)
+def no_wrappers(settings, tmp_path):
+    settings.WRAPPERS_PATH = tmp_path
+    settings.RRD_DIRECTORY = tmp_path / "rrd"
+
+
+@pytest.fixture
+def person(django_user_model):
+    def make(name, staff=False, filesystem="ext4", **fields):
+        user = django_user_model.objects.create(username=name, is_staff=staff)
+        Volume.objects.create(owner=user, account=name, size_gib=4, filesystem=filesystem, **fields)
+        return user
+
+    return make
+
+
+def page_of(user, url="/"):
+    response = Client(REMOTE_USER=user.username).get(url)
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def scan(user, sources=(), folders=()):
+    wire = (timezone.now() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    scans.store(
+        user.backup_volume,
+        {
+            "user": user.username,
+            "scanned_at": wire,
+            "truncated": False,
+            "sources": list(sources),
+            "unrecognised": [{"path": path, "modified": wire} for path in folders],
+        },
+    )
+
+
+def time_machine(machine="Mac"):
+    return {
+        "machine": machine,
+        "format": "time_machine",
+        "path": f"{machine}.sparsebundle",
+        "last_backup": None,
+        "backups": 0,
+        "state": "in_progress",
+        "size_bytes": None,
+    }
+
+
+def server_history():
+    now = int(time.time()) // 60 * 60
+    rrd.record(rrd.server_io_file(), rrd.IO, now - 60, {"read": 1, "written": 1})
+    rrd.record(rrd.server_io_file(), rrd.IO, now, {"read": 2, "written": 2})
+
+
+# --- Order, and what only admins see ---------------------------------------------
+
+
+def test_sections_come_in_the_order_an_employee_needs_them(person):
+    page = page_of(person("alice"))
+    found = re.findall(r'data-section="([a-z]+)"', page)
+    assert found == SECTIONS
+    # Their headings, in that order too.
+    headings = [
+        page.index(text)
+        for text in (
+            'id="space-heading"',
+            'id="backups-heading"',
+            'id="connect-heading"',
+            'id="actions-heading"',
+            'id="recent-heading"',
+            'id="graphs-heading"',
+        )
+    ]
+    assert headings == sorted(headings)
+
+
+def test_operations_and_graphs_have_distinct_headings(person):
+    page = page_of(person("alice"))
+    assert "Recent operations" in page
+    assert "Space and activity over time" in page
+    assert ">History<" not in page.split('id="main"', 1)[1]
+
+
+def test_employees_get_no_server_graphs(person):
+    server_history()
+    page = page_of(person("alice"))
+    assert "/stats/server/" not in page
+    assert "Server activity" not in page
+
+
+def test_admins_get_the_server_graphs_last(person):
+    server_history()
+    page = page_of(person("boss", staff=True))
+    assert re.search(r'src="/stats/server/io/[a-z]+\.png"', page)
+    assert re.search(r'srcset="/stats/server/wait/[a-z]+\.png\?size=phone"', page)
+    assert page.index("/stats/server/io/") > page.index('data-section="graphs"')
+
+
+# --- Next steps ----------------------------------------------------------------------
+
+
+def test_a_new_volume_leads_to_the_password_then_to_connecting(person):
+    page = page_of(person("alice"))
+    steps = re.search(r'data-testid="next-steps">(.*?)</div>', page, re.S).group(1)
+    assert steps.index('action="/password/"') < steps.index('href="#connect"')
+    assert "Get my backup password" in steps
+    assert 'id="connect"' in page
+
+
+def test_once_the_password_is_set_the_steps_are_gone(person):
+    page = page_of(person("alice", password_changed_at=timezone.now()))
+    assert 'data-testid="next-steps"' not in page
+
+
+def test_the_welcome_text_names_the_button_instead_of_where_it_is(django_user_model):
+    user = django_user_model.objects.create(username="newbie")
+    page = page_of(user)
+    assert "button below" not in page
+    assert "<em>Create my backup volume</em> button" in page
+
+
+# --- Time Machine deletion offered only when there is some --------------------------
+
+
+@pytest.mark.parametrize(
+    ("sources", "folders", "offered"),
+    [
+        ((), (), False),
+        ((), ("Photos",), False),
+        ((time_machine(),), (), True),
+        ((), ("Broken.sparsebundle",), True),  # damaged: unrecognised, still deletable
+    ],
+)
+def test_time_machine_deletion_only_when_the_scan_saw_some(person, sources, folders, offered):
+    alice = person("alice")
+    scan(alice, sources, folders)
+    page = page_of(alice)
+    assert ("Delete Time Machine backups" in page) == offered
+    assert "Delete my volume" in page
+
+
+def test_time_machine_deletion_is_not_offered_before_any_scan(person):
+    assert "Delete Time Machine backups" not in page_of(person("alice"))
+
+
+# --- Sizes and "full in about N days" ----------------------------------------------
+
+
+def space_card(volume, usage, **extra):
+    state = VolumeState(4 * GIB, True, "/srv/userbackup/alice", "ext4", usage)
+    html = render_to_string(
+        "volumes/_space.html",
+        {"volume": volume, "state": state, **extra},
+        request=RequestFactory().get("/"),
+    )
+    return re.sub(r"[ \t\n]+", " ", html)  # keeping the no-break spaces
+
+
+def usage(used, total=4 * GIB):
+    return Usage(total, used, total - used, 1000, 10, 990)
+
+
+def test_sizes_on_the_dashboard_are_in_gib(person):
+    volume = person("alice").backup_volume
+    html = space_card(volume, usage(24 * 1024, total=int(3.94 * GIB)))
+    assert "3.9\xa0GiB usable (a volume of 4 GiB)" in html
+    assert "24\xa0KiB" in html
+    assert not re.search(r"\d\xa0[KMGT]B", html)
+
+
+def growing_history(account, start, end, used_at):
+    for timestamp in range(start, end + 1, 300):
+        rrd.record(
+            rrd.space_file(account), rrd.SPACE, timestamp,
+            {"used": used_at(timestamp), "inodes": 10, "size": 4 * GIB},
+        )  # fmt: skip
+
+
+def test_a_growing_volume_says_when_it_will_be_full(person):
+    alice = person("alice")
+    volume = alice.backup_volume
+    end = int(time.time()) // 300 * 300
+    start = end - 3 * DAY
+    Volume.objects.filter(pk=volume.pk).update(
+        created_at=datetime.datetime.fromtimestamp(start - 60, datetime.UTC)
+    )
+    volume.refresh_from_db()
+    # 100 MiB a day; 3 GiB used of 4: about ten days left.
+    growing_history("alice", start, end, lambda t: 2 * GIB + (t - start) * 100 * (1 << 20) // DAY)
+    used = 3 * GIB
+    result = projection.volume_full_soon("alice", 4 * GIB, used, since=start - 60, now=end)
+    assert result.rounded_days == 10
+    html = space_card(volume, usage(used))
+    assert "your volume is full in about 10 days" in html
+    assert "100\xa0MiB a day" in html
+    assert 'role="alert"' in html  # under two weeks: a warning
+
+
+def test_no_projection_when_it_says_nothing_useful(person):
+    alice = person("alice")
+    volume = alice.backup_volume
+    end = int(time.time()) // 300 * 300
+    # Not growing.
+    growing_history("alice", end - 3 * DAY, end, lambda t: GIB)
+    assert projection.volume_full_soon("alice", 4 * GIB, GIB, now=end) is None
+    assert 'data-testid="full-soon"' not in space_card(volume, usage(GIB))
+
+
+def test_no_projection_from_less_than_a_day_or_far_off(settings, tmp_path):
+    end = int(time.time()) // 300 * 300
+    growing_history("bob", end - 6 * 3600, end, lambda t: GIB + (t - end) * 1000)
+    assert projection.volume_full_soon("bob", 4 * GIB, GIB, now=end) is None  # six hours
+    settings.RRD_DIRECTORY = tmp_path / "slow"
+    growing_history("bob", end - 5 * DAY, end, lambda t: GIB + (t - end) * 10)
+    assert projection.volume_full_soon("bob", 4 * GIB, GIB, now=end) is None  # ten years
+
+
+def test_no_projection_from_an_earlier_volume(person):
+    end = int(time.time()) // 300 * 300
+    growing_history("carol", end - 5 * DAY, end - 2 * DAY, lambda t: GIB + (t - end) * 10000)
+    # Created a day ago: the growth before was another volume's.
+    assert projection.volume_full_soon("carol", 4 * GIB, GIB, since=end - DAY, now=end) is None
+
+
+# --- Restore instructions ------------------------------------------------------------
+
+
+def test_your_backups_links_to_the_restore_instructions(person):
+    page = page_of(person("alice"))
+    assert 'href="/restore/"' in page
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("mac", "smb://{host}:4450/alice"),
+        ("windows", "\\\\{host}\\alice"),
+        ("linux", "sudo mount -t cifs //{host}/alice /mnt/backup"),
+    ],
+)
+def test_each_platform_says_how_to_restore_from_this_server(person, settings, platform, expected):
+    settings.SAMBA_PORT = 4450
+    alice = person("alice")
+    page = page_of(alice, f"/restore/{platform}/")
+    assert expected.format(host=settings.SERVER_HOSTNAME) in page.replace("&amp;", "&")
+    index = page_of(alice, "/restore/")
+    assert f'href="/restore/{platform}/"' in index
+
+
+def test_linux_restore_commands_are_shown_as_typed(person):
+    page = page_of(person("alice"), "/restore/linux/")
+    assert (
+        "<code>restic -r /mnt/backup/REPOSITORY snapshots\n"
+        "restic -r /mnt/backup/REPOSITORY restore latest --target ~/restored</code>"
+    ) in page
+    assert "cd ~/restored &amp;&amp; borg extract" in page
+
+
+def test_restore_pages_mention_snapshots_where_there_are_some(person):
+    ext4 = page_of(person("alice"), "/restore/windows/")
+    btrfs = page_of(person("bob", filesystem="btrfs"), "/restore/windows/")
+    assert 'data-testid="restore-snapshots"' not in ext4
+    assert 'data-testid="restore-snapshots"' in btrfs
+    assert 'href="/snapshots/"' in btrfs
+    assert "Previous Versions" in btrfs
+
+
+def test_an_unknown_platform_is_not_found(person):
+    response = Client(REMOTE_USER=person("alice").username).get("/restore/amiga/")
+    assert response.status_code == 404
+
+
+def test_restore_without_a_volume_says_so(django_user_model):
+    user = django_user_model.objects.create(username="newbie")
+    page = page_of(user, "/restore/mac/")
+    assert "You have no backup volume" in page
+
+
+def test_the_snapshot_card_says_how_long_snapshots_are_protected(person, settings):
+    settings.SNAPSHOT_PROTECTION_DAYS = 14
+    page = page_of(person("bob", filesystem="btrfs"))
+    assert "protected for 14 days" in page
