@@ -385,7 +385,7 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkey
 def test_a_mass_changes_reason_is_told_in_the_readers_language():
     facts = mass_change_reason(600 * 1024**2, 1024**3, [])
     with translation.override("en"):
-        assert describe(facts) == "600.0\xa0MB changed, 59% of the 1.0\xa0GB the volume held"
+        assert describe(facts) == "600\xa0MiB changed, 59% of the 1\xa0GiB the volume held"
     with translation.override("fi"):
         finnish = describe(facts)
-    assert finnish == "600,0\xa0MB muuttunut, 59 % taltion aiemmasta sisällöstä (1,0\xa0GB)"
+    assert finnish == "600\xa0MiB muuttunut, 59 % taltion aiemmasta sisällöstä (1\xa0GiB)"

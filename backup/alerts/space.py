@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from backup.operations import records
 from backup.operations.models import Operation
+from backup.stats.units import binary_size
 from backup.volumes.models import Volume, quota_for
 
 from .delivery import Delivery, has_destination, link, notify_admins, notify_person
@@ -21,9 +21,8 @@ from .models import PoolAlert, QuotaAlert
 
 logger = logging.getLogger("backup.alerts")
 
-# Sizes in alerts: the portal's one size formatter (backup.stats.units.binary_size
-# once the dashboard's branch is merged).
-_size = filesizeformat
+# Sizes in alerts: the portal's one size formatter.
+_size = binary_size
 
 
 def passed(percent: float, thresholds) -> int | None:

@@ -4,8 +4,9 @@ usual? The thresholds and why they are what they are: settings (base.py)."""
 import statistics
 
 from django.conf import settings
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+
+from backup.stats.units import binary_size
 
 
 def mass_change_reason(
@@ -49,12 +50,12 @@ def describe(reason: dict) -> str:
     the page's, or the email recipient's)."""
     if reason["rule"] == "share":
         return _("%(changed)s changed, %(share)d%% of the %(held)s the volume held") % {
-            "changed": filesizeformat(reason["changed"]),
+            "changed": binary_size(reason["changed"]),
             "share": reason["share"],
-            "held": filesizeformat(reason["held"]),
+            "held": binary_size(reason["held"]),
         }
     return _("%(changed)s changed, %(times)d times the usual %(usual)s") % {
-        "changed": filesizeformat(reason["changed"]),
+        "changed": binary_size(reason["changed"]),
         "times": reason["times"],
-        "usual": filesizeformat(reason["usual"]),
+        "usual": binary_size(reason["usual"]),
     }
