@@ -30,9 +30,6 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
 CATALOGUE = REPO / "locale" / "fi" / "LC_MESSAGES"
 
-# Templates other helpers are rewriting on their branches, with their strings
-# marked there: lead removes at merge.
-NOT_YET_MARKED = {"volumes", "stats", "passwords", "staff"}
 
 # Words that are the same in every language (units, time zone).
 ALLOWED_WORDS = {"GiB", "MiB", "UTC"}
@@ -93,11 +90,7 @@ def _template_params():
         if path.suffix not in (".html", ".txt"):
             continue
         relative = path.relative_to(TEMPLATES)
-        marks = []
-        if relative.parts[0] in NOT_YET_MARKED:
-            # lead removes at merge
-            marks.append(pytest.mark.xfail(reason="marked on another helper's branch"))
-        yield pytest.param(path, id=str(relative), marks=marks)
+        yield pytest.param(path, id=str(relative))
 
 
 @pytest.mark.parametrize("path", list(_template_params()))
