@@ -129,7 +129,8 @@ def main():
     options = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: it installs the portal (service user, sudoers) into a prefix")
-    installation = deployment.create()
+    # The pool sets aside each volume's full size: room for all of them.
+    installation = deployment.create(LOOPFILE_POOL_SIZE_GIB=options.volumes + 10)
     try:
         started = time.perf_counter()
         installed = installation.install()

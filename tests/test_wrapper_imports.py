@@ -1,16 +1,24 @@
 """The query wrappers the portal calls on every page import only what they
-use: a wrapper's CPU time is mostly imports, paid on each call.
+use, from bytecode compiled once by the installer: a wrapper's CPU time is
+mostly imports, paid on each call.
 
 Behaviour, not time: each query runs for real (as root, on the session's
 private installation with one volume) under ``python3 -X importtime``, and
-must answer while never importing the modules below. bench/bench_wrapper_cost.py
-measures the time.
+must answer while never importing the modules below; the bytecode is root's
+alone and checked against its source. bench/bench_wrapper_cost.py measures
+the time.
 """
 
+import importlib.util
 import json
+import os
+import stat
 import subprocess
+from pathlib import Path
 
 import pytest
+
+from support import wrapper_install
 
 pytestmark = pytest.mark.root
 
@@ -98,3 +106,55 @@ def test_a_refusal_imports_nothing_heavy_either(wrappers):
     assert result.returncode == 2
     assert "lvdisplay.py: refused: invalid user name 'A'" in result.stderr
     assert modules & HEAVY == set()
+
+
+# Bytecode compiled by the installer (bin/install-wrappers)
+
+
+def pyc_of(source):
+    return Path(importlib.util.cache_from_source(source))
+
+
+def test_the_library_is_installed_with_root_only_hash_checked_bytecode(wrappers):
+    sources = [
+        *(wrappers.path / "wrapperlib").rglob("*.py"),
+        wrappers.path / "wrappers_settings.py",
+    ]
+    assert len(sources) > 20
+    for source in sources:
+        compiled = pyc_of(source)
+        info = os.stat(compiled)
+        assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (0, 0o600), compiled
+        assert stat.S_IMODE(os.stat(compiled.parent).st_mode) == 0o700
+        # PEP 552 flags: hash-based (1) and checked against the source (2).
+        assert int.from_bytes(compiled.read_bytes()[4:8], "little") == 0b11, compiled
+    # Never for the administrator's own settings.
+    assert not pyc_of(wrappers.path / "local_settings.py").exists()
+
+
+def test_a_wrapper_imports_the_installed_bytecode(wrappers):
+    verbose = subprocess.run(
+        ["/usr/bin/python3", "-IB", "-v", str(wrappers.path / "vgdisplay.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        check=False,
+    )
+    assert verbose.returncode == 0, verbose.stderr[-2000:]
+    cli = wrappers.path / "wrapperlib" / "cli.py"
+    assert f"# {pyc_of(cli)} matches {cli}" in verbose.stderr
+
+
+def test_a_source_changed_in_place_runs_as_changed_not_from_its_bytecode():
+    install = wrapper_install.create()
+    try:
+        validate = install.path / "wrapperlib" / "validate.py"
+        text = validate.read_text()
+        # Same length, so only the hash (not size or time) can tell.
+        validate.write_text(text.replace("invalid user name", "INVALID user name"))
+        refused = install.run("lvdisplay.py", "A")
+        assert refused.returncode == 2
+        assert "INVALID user name 'A'" in refused.stderr
+    finally:
+        wrapper_install.destroy(install)

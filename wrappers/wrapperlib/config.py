@@ -36,8 +36,14 @@ def _load_module(name, path):
 def _load():
     library = os.path.join(WRAPPERS_DIR, "wrapperlib")
     packages = [entry.path for entry in os.scandir(library) if entry.is_dir(follow_symlinks=False)]
+    # The bytecode the installer compiled is imported like the source.
+    caches = [
+        cache
+        for cache in (os.path.join(path, "__pycache__") for path in (WRAPPERS_DIR, *packages))
+        if os.path.lexists(cache)
+    ]
     defaults_file = os.path.join(WRAPPERS_DIR, "wrappers_settings.py")
-    for path in (WRAPPERS_DIR, library, *packages, defaults_file):
+    for path in (WRAPPERS_DIR, library, *packages, *caches, defaults_file):
         _check_root_owned(path)
     defaults = _load_module("wrappers_settings", defaults_file)
     values = {k: v for k, v in vars(defaults).items() if k.isupper()}
