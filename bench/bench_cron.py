@@ -20,7 +20,9 @@ Printed per job and size: the median wall time and CPU time (user + system
 of the process and everything it waited for: sudo, the wrappers, the tools
 they run), and the cost per added volume between the two sizes, beside the
 targets (fetch_backups: 1,000 volumes in under 10 s; a flat cost per
-volume). Everything is removed at the end. Run as root.
+volume). fetch_backups' one privileged call is also timed alone (sudo -n
+fetch_backups.py as the service user), so what the wrapper takes and what the
+portal takes to store the results can be told apart. Everything is removed at the end. Run as root.
 """
 
 import argparse
@@ -42,6 +44,7 @@ from bench_fetch_all_backups import fill  # noqa: E402
 from support import deployment  # noqa: E402
 
 JOBS = ("update_df_stats", "rrd_waittime", "fetch_backups", "take_snapshots")
+SUDO_FETCH = "  fetch_backups.py"
 TARGETS = {"fetch_backups": ("1,000 volumes < 10 s", 1000, 10.0)}
 GIB = 1 << 30
 
@@ -120,12 +123,19 @@ def record_volumes(installation, names):
         raise RuntimeError(f"recording the volumes: {made.stderr[-2000:]}")
 
 
-def run_job(installation, job):
-    """(wall s, CPU s, exit status, stderr) of one whole manage.py process,
-    started as cron starts it: as the service user, from the portal's
-    directory, with the production settings."""
+def commands(installation):
+    """(label, argv) of each process measured: the jobs, and fetch_backups'
+    one privileged call alone (what the job spends in sudo and the wrapper)."""
+    jobs = [(job, [str(deployment.PYTHON), "manage.py", job]) for job in JOBS]
+    alone = [SUDO_FETCH, ["/usr/bin/sudo", "-n", str(installation.wrappers / "fetch_backups.py")]]
+    return [*jobs, alone]
+
+
+def run_job(installation, argv):
+    """(wall s, CPU s, exit status, stderr) of one whole process, started as
+    cron starts a job: as the service user, from the portal's directory,
+    with the production settings."""
     account = pwd.getpwnam(installation.user)
-    argv = [str(deployment.PYTHON), "manage.py", job]
     errors = os.memfd_create("bench-stderr")
     started = time.perf_counter()
     pid = os.fork()
@@ -153,12 +163,12 @@ def run_job(installation, job):
 
 def measure(installation, runs):
     figures = {}
-    for job in JOBS:
+    for job, argv in commands(installation):
         walls, cpus = [], []
         for _ in range(runs):
             # The RRDs take one update per second: start each run on a new second.
             time.sleep(1 - time.time() % 1 + 0.01)
-            wall, cpu, code, errors = run_job(installation, job)
+            wall, cpu, code, errors = run_job(installation, argv)
             if code != 0:
                 say(f"  {job} exited {code}: {errors.strip()[-500:]}")
             walls.append(wall)
@@ -204,9 +214,9 @@ def main():
 
 def report(sizes, runs):
     say(f"whole manage.py processes as the service user with sudo; median of {runs} runs")
-    say(f"{'job':<18}{'real':>6}{'stand-ins':>10}{'wall s':>8}{'CPU s':>8}"
+    say(f"{'job':<20}{'real':>6}{'stand-ins':>10}{'wall s':>8}{'CPU s':>8}"
         f"{'wall ms/added volume':>22}{'CPU ms/added volume':>21}  target")  # fmt: skip
-    for job in JOBS:
+    for job in sizes[0][2]:
         first = sizes[0][2][job]
         for real, stand_ins, figures in sizes:
             wall, cpu = figures[job]
@@ -221,10 +231,11 @@ def report(sizes, runs):
                     target = f"{text}: {'met' if wall < seconds else 'NOT met'}"
                 else:
                     target = f"({text}: not measured at this size)"
-            say(f"{job:<18}{real:>6}{stand_ins:>10}{wall:>8.2f}{cpu:>8.2f}"
+            say(f"{job:<20}{real:>6}{stand_ins:>10}{wall:>8.2f}{cpu:>8.2f}"
                 f"{per_wall:>22}{per_cpu:>21}  {target}")  # fmt: skip
     say("stand-ins: account, record, sparse image, 1 MiB tmpfs with the same files;"
-        " update_df_stats measures only mounted loop-file volumes (the real ones)")  # fmt: skip
+        " update_df_stats measures only mounted loop-file volumes (the real ones);"
+        f" {SUDO_FETCH.strip()}: the job's one privileged call alone, through sudo")  # fmt: skip
 
 
 if __name__ == "__main__":
