@@ -9,10 +9,10 @@ starts, as os.wait4 reports it, printed beside the target (under 40 ms for a
 query). The same wrappers run by root directly (no sudo: the demo's and the
 tests' path) are printed for comparison (the difference is sudo's share),
 with the bare interpreter's start as the floor, then ``python3 -X
-importtime``'s top entries for the
-inventory call. The installation has one real, mounted 1 GiB ext4 volume;
---volumes adds that many more, made but not formatted (the inventory lists
-them all). Everything is removed at the end. Run as root.
+importtime``'s top entries for the inventory call. The installation has one
+real, mounted 1 GiB ext4 volume; --volumes adds that many more, made but not
+formatted (the inventory lists them all). Everything is removed at the end.
+Run as root.
 """
 
 import argparse
