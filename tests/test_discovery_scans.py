@@ -225,9 +225,12 @@ def test_check_now_finds_an_unmounted_volume_in_the_worker(portal, filled):
         assert portal.run("mount.py", volume.account).returncode == 0
 
 
+# Stored in batches: one volume per transaction, and both in one.
+@pytest.mark.parametrize("batch", [1, 100])
 def test_the_periodic_scan_skips_unmounted_volumes_and_keeps_their_results(
-    portal, filled, make_employee
+    portal, filled, make_employee, monkeypatch, batch
 ):
+    monkeypatch.setattr(scans, "STORE_BATCH", batch)
     _, unmounted = with_volume(make_employee)
     scans.store(
         unmounted,

@@ -94,6 +94,9 @@ UNSAFE = {
     "wrapperlib owned by nobody": ("wrapperlib", {"owner": 65534}),
     "wrapperlib group-writable": ("wrapperlib", {"mode": 0o770}),
     "installation directory world-writable": (".", {"mode": 0o703}),
+    # The installer's compiled bytecode is imported like the source.
+    "library bytecode owned by nobody": ("wrapperlib/storage/__pycache__", {"owner": 65534}),
+    "settings bytecode world-writable": ("__pycache__", {"mode": 0o703}),
 }
 
 

@@ -6,12 +6,14 @@
 ``main(args)`` gets the positional arguments and returns a JSON-able result
 (printed on stdout) or None. A Refusal exits 2, anything else that goes wrong
 exits 1; either way with one line on stderr and one in syslog.
+
+Only what every call needs is imported up front: a wrapper runs once per
+request of the portal, and its CPU time is mostly imports (the modules for
+JSON, tracebacks or running commands come in where they are used).
 """
 
-import json
 import os
 import sys
-import traceback
 
 from . import commands, syslogging
 from .config import settings
@@ -53,6 +55,8 @@ def run(main):
         print(f"{name}: failed: {message}", file=sys.stderr)
         sys.exit(EXIT_FAILED)
     except Exception as error:  # noqa: BLE001 (the boundary: one line, never a traceback)
+        import traceback
+
         detail = "".join(traceback.format_exception_only(error)).strip()
         syslogging.log(
             name,
@@ -64,6 +68,8 @@ def run(main):
         sys.exit(EXIT_FAILED)
     syslogging.log(name, address, f"ok {args!r} from {caller}")
     if result is not None:
+        import json
+
         json.dump(result, sys.stdout, sort_keys=True)
         sys.stdout.write("\n")
     sys.exit(EXIT_OK)

@@ -1,7 +1,6 @@
 """Running system commands: absolute paths, fixed argv, no shell, clean env."""
 
 import os
-import subprocess
 
 from .errors import Failure
 
@@ -39,6 +38,10 @@ def executable(name):
 
 def run(argv, *, input_text=None, timeout=DEFAULT_TIMEOUT, check=True):
     """Run argv[0] (a bare command name) with the rest as fixed arguments."""
+    # Imported here: most query wrappers run no command, and this module's
+    # CLEAN_ENV is read by every wrapper at start.
+    import subprocess
+
     command = [executable(argv[0]), *argv[1:]]
     try:
         completed = subprocess.run(

@@ -9,11 +9,11 @@ import importlib.util
 import os
 import stat
 import types
-from pathlib import Path
 
 from .errors import Refusal
 
-WRAPPERS_DIR = Path(__file__).resolve().parent.parent
+# Plain os.path strings: pathlib would be imported for this alone.
+WRAPPERS_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 def _check_root_owned(path):
@@ -34,13 +34,20 @@ def _load_module(name, path):
 
 
 def _load():
-    library = WRAPPERS_DIR / "wrapperlib"
+    library = os.path.join(WRAPPERS_DIR, "wrapperlib")
     packages = [entry.path for entry in os.scandir(library) if entry.is_dir(follow_symlinks=False)]
-    for path in (WRAPPERS_DIR, library, *packages, WRAPPERS_DIR / "wrappers_settings.py"):
+    # The bytecode the installer compiled is imported like the source.
+    caches = [
+        cache
+        for cache in (os.path.join(path, "__pycache__") for path in (WRAPPERS_DIR, *packages))
+        if os.path.lexists(cache)
+    ]
+    defaults_file = os.path.join(WRAPPERS_DIR, "wrappers_settings.py")
+    for path in (WRAPPERS_DIR, library, *packages, *caches, defaults_file):
         _check_root_owned(path)
-    defaults = _load_module("wrappers_settings", WRAPPERS_DIR / "wrappers_settings.py")
+    defaults = _load_module("wrappers_settings", defaults_file)
     values = {k: v for k, v in vars(defaults).items() if k.isupper()}
-    local = WRAPPERS_DIR / "local_settings.py"
+    local = os.path.join(WRAPPERS_DIR, "local_settings.py")
     if os.path.lexists(local):
         _check_root_owned(local)
         overrides = _load_module("local_settings", local)

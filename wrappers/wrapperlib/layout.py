@@ -21,7 +21,6 @@ whole, as before, and has no snapshots.
 import contextlib
 import os
 import stat
-import tempfile
 
 from . import acls, commands, filesystems, mounts, paths
 from .errors import Failure, Refusal
@@ -44,6 +43,9 @@ def _options(extra):
 def private_top(device, *, read_only=False):
     """The top level of the btrfs on device, mounted somewhere private for
     the duration (making the layout, checking protection while unmounted)."""
+    # Imported here: snapshot listings (on every dashboard) never get this far.
+    import tempfile
+
     where = tempfile.mkdtemp(prefix="backupmanagement-top-")
     try:
         extra = f"{TOP_OPTIONS},ro" if read_only else TOP_OPTIONS

@@ -1,6 +1,5 @@
 """Mount table reading (from /proc, no fork) and mount/umount."""
 
-import ctypes
 import errno
 import os
 
@@ -47,6 +46,9 @@ def mount(device, path, fstype, options):
 
 def umount(path):
     """Unmount; returns False (and changes nothing) when the volume is busy."""
+    # Imported here, not for every reader of the mount table.
+    import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.umount2(os.fsencode(path), 0) == 0:
         return True

@@ -8,7 +8,6 @@ import grp
 import pwd
 import re
 import sys
-import unicodedata
 
 from .config import settings
 from .errors import Refusal
@@ -107,6 +106,8 @@ def password_from_stdin(stream=None):
     A newline or NUL would let a crafted password smuggle a second line into
     chpasswd or smbpasswd; such passwords are refused, not cleaned.
     """
+    import unicodedata  # only the two password wrappers need it
+
     stream = stream if stream is not None else sys.stdin.buffer
     raw = stream.read(PASSWORD_MAX_LENGTH * 4 + 2)
     if raw.endswith(b"\n"):

@@ -1,7 +1,6 @@
 """What a scan reports, and how untrusted names and times become JSON."""
 
 import datetime
-import plistlib
 import unicodedata
 from dataclasses import dataclass
 
@@ -154,6 +153,8 @@ def newest(*times):
 
 def load_plist(directory, name, limit):
     """The plist `name` in directory as a dict; Malformed when it isn't one."""
+    import plistlib  # with its XML parser: only volumes holding plists pay for it
+
     data = directory.read(name, limit)
     try:
         value = plistlib.loads(data)

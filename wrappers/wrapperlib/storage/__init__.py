@@ -23,7 +23,7 @@ Callers hold the volume's lock (and the pool lock while taking space).
 
 import errno
 import os
-from dataclasses import asdict, dataclass
+from collections import namedtuple
 
 from .. import mounts, paths
 from ..config import settings
@@ -31,26 +31,22 @@ from ..errors import Refusal
 
 GIB = 1 << 30
 
-
-@dataclass(frozen=True)
-class Volume:
-    user: str
-    size_bytes: int
-    device: str | None
+# Named tuples, not dataclasses: every query wrapper builds these, and
+# importing dataclasses (inspect, ast, dis...) cost more than the query.
+# device: the block device path, or None while the volume has none.
+Volume = namedtuple("Volume", ("user", "size_bytes", "device"))
 
 
-@dataclass(frozen=True)
-class Pool:
-    backend: str
-    name: str
-    size_bytes: int
-    allocated_bytes: int
-    used_bytes: int
-    free_bytes: int
-    volume_count: int
+POOL_FIELDS = (
+    "backend", "name", "size_bytes", "allocated_bytes", "used_bytes", "free_bytes", "volume_count"
+)  # fmt: skip
+
+
+class Pool(namedtuple("Pool", POOL_FIELDS)):
+    __slots__ = ()
 
     def as_dict(self):
-        return asdict(self)
+        return self._asdict()
 
 
 def backend():

@@ -66,7 +66,7 @@ def list_all():
     loops = _attached_loops()
     volumes = []
     for user, info in sorted(_images()):
-        devices = _loops_of(pool / f"{user}{IMAGE_SUFFIX}", loops)
+        devices = _loops_of(os.path.join(pool, f"{user}{IMAGE_SUFFIX}"), loops)
         volumes.append(
             Volume(user=user, size_bytes=info.st_size, device=devices[0] if devices else None)
         )
