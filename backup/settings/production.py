@@ -95,6 +95,8 @@ _KEYS = {
         "log_file": Path,
         "metrics_allowed_networks": STR_LIST,
         "metrics_token": str,
+        "staff_inventory_max_age": int,
+        "volume_nearly_full_percent": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),
@@ -122,6 +124,9 @@ DATABASES = {
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
     }
 }
+# Beside the database, in the service user's data directory.
+CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
+
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved
 # (and cached) on first use, which in a daemon happens at startup, outside
