@@ -290,8 +290,13 @@ class Inventory:
         self.taken_at = datetime.datetime.fromtimestamp(taken_at, datetime.UTC)
         self.pool = pool
         self.rows = rows
-        self.counts = {key: sum(map(choice.keeps, rows)) for key, choice in FILTERS.items()}
+        # Each filter's rows (by identity), tested once per inventory.
+        self._members = {
+            key: {id(row) for row in rows if choice.keeps(row)} for key, choice in FILTERS.items()
+        }
+        self.counts = {key: len(members) for key, members in self._members.items()}
         self._orders: dict[tuple[str, bool], list[VolumeRow]] = {}
+        self._selections: dict[tuple[str, str, bool], list[VolumeRow]] = {}
 
     def sorted(self, sort: str, descending: bool) -> list[VolumeRow]:
         key = (sort, descending)
@@ -302,14 +307,17 @@ class Inventory:
     def select(self, show: str, search: str, sort: str, descending: bool) -> list[VolumeRow]:
         """The rows a filter and a name search keep, in the order asked for;
         the sort comes first, so pages follow one order across the whole
-        inventory."""
-        keeps = FILTERS[show].keeps
+        inventory. Without a search, the answer is kept for the next view."""
+        key = (show, sort, descending)
+        if key not in self._selections:
+            members = self._members[show]
+            self._selections[key] = [
+                row for row in self.sorted(sort, descending) if id(row) in members
+            ]
+        if not search:
+            return self._selections[key]
         search = search.lower()
-        return [
-            row
-            for row in self.sorted(sort, descending)
-            if (not search or search in row.account.lower()) and keeps(row)
-        ]
+        return [row for row in self._selections[key] if search in row.account.lower()]
 
     def to_json(self) -> dict:
         return {
