@@ -43,17 +43,14 @@ class VolumeRow:
     last_operation_failed: bool
     # What the last backup scan found; None when never scanned.
     backups: VolumeBackups | None = None
+    # At least VOLUME_NEARLY_FULL_PERCENT used (when the inventory was taken).
+    nearly_full: bool = False
 
     @property
     def percent(self) -> int | None:
         if self.used_bytes is None or not self.total_bytes:
             return None
         return round(100 * self.used_bytes / self.total_bytes)
-
-    @property
-    def nearly_full(self) -> bool:
-        percent = self.percent
-        return percent is not None and percent >= settings.VOLUME_NEARLY_FULL_PERCENT
 
     @property
     def failing(self) -> bool:
@@ -68,7 +65,9 @@ class VolumeRow:
         )
 
     def to_json(self) -> dict:
-        data = asdict(self)
+        # vars(), not dataclasses.asdict(): that deep-copies every value,
+        # ten times slower over 10,000 rows.
+        data = dict(vars(self))
         data["created_at"] = self.created_at.timestamp() if self.created_at else None
         data["backups"] = backup_column.to_json(self.backups)
         return data
@@ -207,6 +206,9 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
         )
     }
     backups = backup_column.volume_backups()  # one query for every volume's scan
+    default_quota = settings.DEFAULT_QUOTA
+    nearly_full = settings.VOLUME_NEARLY_FULL_PERCENT
+    failed = str(Operation.State.FAILED)
     rows = []
     for account in sorted(set(records) | set(known)):
         record = records.get(account)
@@ -228,11 +230,13 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
                 known_to_portal=account in known,
                 on_server=record is not None,
                 pending_destruction=suspended_at is not None,
-                quota_gib=(quota or settings.DEFAULT_QUOTA) if account in known else None,
-                last_operation_failed=last_state == Operation.State.FAILED,
+                quota_gib=(quota or default_quota) if account in known else None,
+                last_operation_failed=last_state == failed,
                 backups=backups.get(account),
             )
         )
+        percent = rows[-1].percent
+        rows[-1].nearly_full = percent is not None and percent >= nearly_full
     return rows
 
 
