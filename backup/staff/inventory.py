@@ -84,7 +84,7 @@ def _take(store, version: int, stamp: dict | None) -> services.Inventory:
     global _decoded
     taken_at = time.time()
     pool, rows = services.pool_and_volume_rows()
-    inventory = services.Inventory(taken_at, pool, rows)
+    inventory = services.Inventory.of(taken_at, pool, rows)
     name = f"staff-inventory:{taken_at:.6f}:{os.getpid()}"
     # Kept well beyond the maximum age: a process that read the stamp just
     # before it changed still finds the inventory it names.

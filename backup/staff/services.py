@@ -3,9 +3,9 @@ whatever the number of volumes (usage is read with statvfs, unprivileged),
 and the table's filters, search and sort orders over all of them."""
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
@@ -64,28 +64,28 @@ class VolumeRow:
             or self.last_operation_failed
         )
 
-    def to_json(self) -> dict:
-        # vars(), not dataclasses.asdict(): that deep-copies every value,
-        # ten times slower over 10,000 rows.
-        data = dict(vars(self))
-        data["created_at"] = self.created_at.timestamp() if self.created_at else None
-        data["backups"] = backup_column.to_json(self.backups)
-        return data
+    def to_record(self) -> list:
+        """The row as a JSON list, in the order of its fields."""
+        record = [getattr(self, name) for name in ROW_FIELDS]
+        record[CREATED] = self.created_at.timestamp() if self.created_at else None
+        record[BACKUPS] = backup_column.to_json(self.backups)
+        return record
 
     @classmethod
-    def from_json(cls, data: dict) -> "VolumeRow":
-        created = data["created_at"]
-        return cls(
-            **{
-                **data,
-                "created_at": (
-                    None
-                    if created is None
-                    else datetime.datetime.fromtimestamp(created, datetime.UTC)
-                ),
-                "backups": backup_column.from_json(data["backups"]),
-            }
+    def from_record(cls, record: list) -> "VolumeRow":
+        row = cls(*record)
+        created = record[CREATED]
+        row.created_at = (
+            None if created is None else datetime.datetime.fromtimestamp(created, datetime.UTC)
         )
+        row.backups = backup_column.from_json(record[BACKUPS])
+        return row
+
+
+ROW_FIELDS = [field.name for field in fields(VolumeRow)]
+ACCOUNT, CREATED, BACKUPS = (
+    ROW_FIELDS.index(name) for name in ("account", "created_at", "backups")
+)
 
 
 @dataclass
@@ -287,53 +287,83 @@ DEFAULT_SORT = "user"
 
 class Inventory:
     """The pool and every volume at one moment, with the work every page
-    view would otherwise repeat done once: each filter's count and each
-    sort order asked for (the inventory is reused for a few seconds)."""
+    view would otherwise repeat done once, when it is taken: each filter's
+    rows and each sort order. The rows are kept as JSON lists (``records``);
+    a page view makes VolumeRows of the rows it shows only."""
 
-    def __init__(self, taken_at: float, pool: Pool, rows: list[VolumeRow]):
+    def __init__(self, taken_at, pool, records, members, orders):
         self.taken_at = datetime.datetime.fromtimestamp(taken_at, datetime.UTC)
         self.pool = pool
-        self.rows = rows
-        # Each filter's rows (by identity), tested once per inventory.
-        self._members = {
-            key: {id(row) for row in rows if choice.keeps(row)} for key, choice in FILTERS.items()
-        }
-        self.counts = {key: len(members) for key, members in self._members.items()}
-        self._orders: dict[tuple[str, bool], list[VolumeRow]] = {}
-        self._selections: dict[tuple[str, str, bool], list[VolumeRow]] = {}
+        self.records = records
+        self.total = len(records)
+        self.counts = {key: len(kept) for key, kept in members.items()}
+        self._members = {key: set(kept) for key, kept in members.items()}
+        # Ascending orders (row numbers); descending is the same reversed.
+        self._orders = orders
+        self._selections: dict[tuple[str, str, bool], list[int]] = {}
 
-    def sorted(self, sort: str, descending: bool) -> list[VolumeRow]:
-        key = (sort, descending)
-        if key not in self._orders:
-            self._orders[key] = sorted(self.rows, key=SORT_KEYS[sort], reverse=descending)
-        return self._orders[key]
+    @classmethod
+    def of(cls, taken_at: float, pool: Pool, rows: list[VolumeRow]) -> "Inventory":
+        numbers = range(len(rows))
+        return cls(
+            taken_at,
+            pool,
+            [row.to_record() for row in rows],
+            {
+                key: [number for number in numbers if choice.keeps(rows[number])]
+                for key, choice in FILTERS.items()
+            },
+            {
+                sort: sorted(numbers, key=lambda number, key=key: key(rows[number]))
+                for sort, key in SORT_KEYS.items()
+            },
+        )
 
-    def select(self, show: str, search: str, sort: str, descending: bool) -> list[VolumeRow]:
+    def select(self, show: str, search: str, sort: str, descending: bool) -> "Rows":
         """The rows a filter and a name search keep, in the order asked for;
         the sort comes first, so pages follow one order across the whole
         inventory. Without a search, the answer is kept for the next view."""
         key = (show, sort, descending)
         if key not in self._selections:
             members = self._members[show]
+            order = self._orders[sort]
             self._selections[key] = [
-                row for row in self.sorted(sort, descending) if id(row) in members
+                number for number in (reversed(order) if descending else order) if number in members
             ]
-        if not search:
-            return self._selections[key]
-        search = search.lower()
-        return [row for row in self._selections[key] if search in row.account.lower()]
+        numbers = self._selections[key]
+        if search:
+            search = search.lower()
+            numbers = [n for n in numbers if search in self.records[n][ACCOUNT].lower()]
+        return Rows(self.records, numbers)
 
     def to_json(self) -> dict:
         return {
             "taken_at": self.taken_at.timestamp(),
             "pool": asdict(self.pool),
-            "rows": [row.to_json() for row in self.rows],
+            "records": self.records,
+            "members": {key: sorted(kept) for key, kept in self._members.items()},
+            "orders": self._orders,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> "Inventory":
         return cls(
-            data["taken_at"],
-            Pool(**data["pool"]),
-            [VolumeRow.from_json(row) for row in data["rows"]],
+            data["taken_at"], Pool(**data["pool"]), data["records"], data["members"], data["orders"]
         )
+
+
+class Rows(Sequence):
+    """Some of an inventory's rows, in order; VolumeRows are made only for
+    the ones read (a page of them)."""
+
+    def __init__(self, records: list[list], numbers: list[int]):
+        self._records = records
+        self._numbers = numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [VolumeRow.from_record(self._records[n]) for n in self._numbers[index]]
+        return VolumeRow.from_record(self._records[self._numbers[index]])

@@ -69,7 +69,7 @@ def overview(request):
         overcommit=shown.pool.overcommit_sentence(),
         taken_at=shown.taken_at,
         taken_seconds_ago=max(0, round((timezone.now() - shown.taken_at).total_seconds())),
-        total=len(shown.rows),
+        total=shown.total,
     )
     if context["snapshot_run"] and context["snapshot_run"].snapshot_bytes is not None:
         context["snapshot_bytes"] = binary_size(context["snapshot_run"].snapshot_bytes)
