@@ -36,6 +36,8 @@ from support import apache, deployment  # noqa: E402
 
 TARGET_P95_MS = 300
 PAGES = ("/backup/staff/", "/backup/staff/?show=all&sort=size&order=desc&page=150")
+# The same stack answering without the page: the floor the machine's load sets.
+FLOOR = "/backup/ping/"
 
 # Run by manage.py shell as the service user: the portal's records of the
 # volumes, and the in-process timings.
@@ -124,7 +126,7 @@ def page_size(server, path):
     status, _, body = Client(server).request("GET", path)
     if status != 200:
         raise RuntimeError(f"{path}: HTTP {status}")
-    rows = body.count("<tr>") - 1
+    rows = max(0, body.count("<tr>") - 1)
     return len(body.encode()), rows
 
 
@@ -152,15 +154,16 @@ def main():
             f"{'page':<58}{'p50 ms':>7}{'p95 ms':>7}{'req/s':>7}{'refused':>8}"
             f"{'HTML KiB':>9}{'rows':>5}  target"
         )
-        for path in PAGES:
+        for path in (FLOOR, *PAGES):
             size, rows = page_size(server, path)
             run_ab(server, path, 2, 20)  # every child decodes the inventory once
             figures = run_ab(server, path, options.clients, options.requests)
             met = "met" if figures["p95"] < TARGET_P95_MS and not figures["refused"] else "NOT MET"
+            target = f"p95 < {TARGET_P95_MS} ms: {met}" if path != FLOOR else "(floor)"
             print(
                 f"{path:<58}{figures['p50']:>7.0f}{figures['p95']:>7.0f}{figures['rate']:>7.1f}"
                 f"{figures['refused']:>8}{size / 1024:>9.0f}{rows:>5}"
-                f"  p95 < {TARGET_P95_MS} ms: {met} (load {os.getloadavg()[0]:.1f})",
+                f"  {target} (load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
         timed = installation.manage(

@@ -21,6 +21,7 @@ from backup.privileged.client import PrivilegedError
 from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
 from backup.stats.units import binary_size
+from backup.volumes.status import GIB
 
 from . import forms, inventory, services
 
@@ -132,7 +133,7 @@ def _volume_table(rows):
             "person_url": person.replace("/-/", f"/{quote(row.owner or row.account)}/"),
             "history_url": history.replace("/-/", f"/{quote(row.owner or row.account)}/"),
             "size": binary_size(row.size_bytes),
-            "quota": f"{row.quota_gib}\u00a0GiB" if row.quota_gib is not None else NONE,
+            "quota": binary_size(row.quota_gib * GIB) if row.quota_gib is not None else NONE,
             "used": binary_size(row.used_bytes) if row.used_bytes is not None else NONE,
             "percent": f"{row.percent}\u00a0%" if row.percent is not None else NONE,
             "nearly_full": row.nearly_full,
