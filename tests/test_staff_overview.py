@@ -234,6 +234,22 @@ def test_an_old_inventory_is_taken_again(listed_volumes, admin, settings):
     assert Counter.calls - before == 4
 
 
+def test_while_another_process_takes_one_the_last_inventory_is_shown(
+    listed_volumes, admin, settings
+):
+    get(admin, "?show=all")
+    settings.STAFF_INVENTORY_MAX_AGE = 0
+    caches["inventory"].add(inventory.TAKING, 12345, 60)  # another process at it
+    before = Counter.calls
+    waiting = get(admin, "?show=all")
+    assert Counter.calls == before
+    assert "Inventory taken at" in waiting.content.decode()
+    caches["inventory"].delete(inventory.TAKING)  # it died, or finished
+    get(admin, "?show=all")
+    assert Counter.calls - before == 2
+    assert caches["inventory"].get(inventory.TAKING) is None
+
+
 def test_the_daemons_processes_share_the_inventory_through_files(
     listed_volumes, admin, settings, tmp_path
 ):

@@ -20,7 +20,8 @@ An inventory is taken anew once it is older than the maximum age, when an
 operation on a volume has finished since (the admin sees what the portal
 just did), or when an admin asks. While one process takes it, the others
 keep showing the last one (with the time it was taken) rather than all
-calling the wrappers at once.
+calling the wrappers at once (the file cache's add() is not atomic, so
+now and then two take one together, which costs time, not correctness).
 """
 
 import json
