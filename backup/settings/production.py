@@ -72,6 +72,8 @@ _KEYS = {
         "graph_default_period": str,
         "pool_growth_window_days": int,
         "pool_full_warning_days": int,
+        "staff_inventory_max_age": int,
+        "volume_nearly_full_percent": int,
         "fcgi_socket": Path,
         "fcgi_pidfile": Path,
         "stale_after_days": int,
@@ -95,8 +97,6 @@ _KEYS = {
         "log_file": Path,
         "metrics_allowed_networks": STR_LIST,
         "metrics_token": str,
-        "staff_inventory_max_age": int,
-        "volume_nearly_full_percent": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

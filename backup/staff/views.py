@@ -23,7 +23,7 @@ from backup.sso.decorators import staff_required
 from backup.stats.units import binary_size
 from backup.volumes.status import GIB
 
-from . import forms, inventory, services
+from . import inventory, services, table
 
 # Shown in a cell that has no value (an en dash).
 NONE = "\u2013"
@@ -54,7 +54,7 @@ def overview(request):
         except PrivilegedError:
             messages.error(request, _("The backup server did not answer the inventory query."))
         return redirect(request.get_full_path())
-    query = forms.VolumeTableQuery(request.GET)
+    query = table.VolumeTableQuery(request.GET)
     context = {
         "snapshot_run": SnapshotRun.objects.first(),
         "sort_columns": SORT_COLUMNS,

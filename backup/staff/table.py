@@ -1,4 +1,5 @@
-"""The admin table's query string: filter, name search, sort order, page."""
+"""The admin table's query string (filter, name search, sort order, page),
+validated by a form, and the links that change one part of it."""
 
 from urllib.parse import urlencode
 
