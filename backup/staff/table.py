@@ -4,11 +4,14 @@ validated by a form, and the links that change one part of it."""
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.paginator import Page, Paginator
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import services
 
+# Rows on one page of the admin table.
+PER_PAGE = 50
 ORDERS = [("asc", _("ascending")), ("desc", _("descending"))]
 
 
@@ -73,3 +76,7 @@ class VolumeTableQuery(forms.Form):
             if name in self.DEFAULTS and value not in ("", None, self.DEFAULTS[name])
         ]
         return f"?{urlencode(kept)}"
+
+    def page_of(self, rows) -> Page:
+        """The page asked for (the last one when it asks beyond)."""
+        return Paginator(rows, PER_PAGE).get_page(self.cleaned_data["page"])

@@ -27,8 +27,6 @@ from . import inventory, services, table
 
 # Shown in a cell that has no value (an en dash).
 NONE = "\u2013"
-# Rows on one page of the admin table.
-PER_PAGE = 50
 
 SORT_COLUMNS = [
     ("user", gettext_lazy("User")),
@@ -79,7 +77,7 @@ def overview(request):
     wanted = query.cleaned_data
     descending = wanted["order"] == "desc"
     rows = shown.select(wanted["show"], wanted["q"], wanted["sort"], descending)
-    page = Paginator(rows, PER_PAGE).get_page(wanted["page"])
+    page = query.page_of(rows)
     context.update(
         page=page,
         rows=page.object_list,
