@@ -271,6 +271,10 @@ def test_the_daemons_processes_share_the_inventory_through_files(
         assert second.context["table"] == first.context["table"]
         assert second.context["taken_at"] == first.context["taken_at"]
         assert len(list((tmp_path / "inventory").iterdir())) == 2  # stamp and inventory
+        # Each inventory is deleted two inventories later: files don't pile up.
+        for _ in range(4):
+            admin.post("/staff/")
+        assert len(list((tmp_path / "inventory").iterdir())) == 3  # and the one before
     finally:
         caches["inventory"].clear()
 

@@ -128,6 +128,9 @@ CACHES = {
     "inventory": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": BASE_DIR / "var" / "cache" / "inventory",
+        # A handful of entries are live; past this many, a third are dropped
+        # at random (an inventory two processes took at once may be left over).
+        "OPTIONS": {"MAX_ENTRIES": 20},
     },
 }
 

@@ -92,10 +92,12 @@ def _take(store, version: int, stamp: dict | None) -> services.Inventory:
     keep = max(60, 6 * settings.STAFF_INVENTORY_MAX_AGE)
     store.set(name, json.dumps(inventory.to_json(), separators=(",", ":")), keep)
     previous = stamp.get("name") if stamp else None
+    # The stamp never expires: through it each inventory is deleted two
+    # inventories later, even one that expired while nobody looked.
     store.set(
         STAMP,
         {"name": name, "taken_at": taken_at, "version": version, "previous": previous},
-        keep,
+        None,
     )
     if stamp and stamp.get("previous"):
         # The one before the last: no process can still be reading it.
