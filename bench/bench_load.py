@@ -98,12 +98,14 @@ def create_volume(server, installation):
         raise RuntimeError(f"creating the volume: {state}")
 
 
-def run_ab(server, path, concurrency, requests):
-    """ApacheBench's figures for one run: requests, p50, p95, rate, refused."""
+def run_ab(server, path, concurrency, requests, cookie=None):
+    """ApacheBench's figures for one run: requests, p50, p95, rate, refused.
+    ``cookie`` ("name=value") is sent with every request, as a browser does."""
     result = subprocess.run(
         [
             shutil.which("ab"), "-q", "-k", "-r", "-l",
             "-n", str(requests), "-c", str(concurrency), "-s", "120",
+            *(["-C", cookie] if cookie else []),
             "-A", f"{USER}:{PASSWORD}", server.url(path),
         ],
         capture_output=True,

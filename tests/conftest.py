@@ -30,6 +30,15 @@ def require_tool(name):
         pytest.skip(f"{name} is not installed (bin/setup installs it)")
 
 
+@pytest.fixture(autouse=True)
+def _no_inventory_from_another_test():
+    """The admin page reuses its inventory for a few seconds: never one a
+    test before this one took."""
+    from django.core.cache import caches
+
+    caches["inventory"].clear()
+
+
 @pytest.fixture(scope="session")
 def wrappers():
     """A private installation of the real wrappers (see support/wrapper_install)."""

@@ -234,7 +234,7 @@ def test_admin_sees_pool_every_volume_and_the_audit_log(portal, make_employee):
     for employee in employees:
         signed_in(employee.username).post("/volume/create/")
     client = signed_in(admin.username)
-    overview = client.get("/staff/?sort=user&order=desc")
+    overview = client.get("/staff/?show=all&sort=user&order=desc")
     assert overview.status_code == 200
     rows = [row.account for row in overview.context["rows"]]
     assert rows == sorted([e.username for e in employees], reverse=True)

@@ -217,7 +217,7 @@ def test_graphs_reach_the_dashboard_and_the_admin_page(portal, rrd_dir, make_emp
     assert Client(REMOTE_USER=other.username).get(space_url).status_code == 404
     assert Client(REMOTE_USER=admin.username).get(space_url).status_code == 200
 
-    overview = Client(REMOTE_USER=admin.username).get("/staff/")
+    overview = Client(REMOTE_USER=admin.username).get("/staff/?show=all")
     assert b'src="/stats/pool/hour.png"' in overview.content
     assert b"Not enough history yet" in overview.content
     assert f'<option value="{volume.account}">'.encode() in overview.content

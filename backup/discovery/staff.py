@@ -1,5 +1,5 @@
-"""The admin table's "Last backup" column and its filter (?backups=stale or
-never), from the rows' stored scans. Cells are text made here, like the
+"""The admin table's "Last backup" column and its stale and never-used
+tests, from the rows' stored scans. Cells are text made here, like the
 table's other cells: with a thousand volumes, per-cell template filters
 would dominate the page time."""
 
@@ -9,14 +9,24 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import thresholds
 from .models import BackupScan
 from .times import ago, exact
 
 # (text, Bootstrap class, hover text) of the badge beside the last backup.
-STALE_BADGE = ("stale", "text-bg-warning", "a computer's last backup is older than the threshold")
-NEVER_USED_BADGE = ("never used", "text-bg-secondary", "nothing on the volume")
+STALE_BADGE = (
+    gettext_lazy("stale"),
+    "text-bg-warning",
+    gettext_lazy("a computer's last backup is older than the threshold"),
+)
+NEVER_USED_BADGE = (
+    gettext_lazy("never used"),
+    "text-bg-secondary",
+    gettext_lazy("nothing on the volume"),
+)
 
 
 @dataclass(frozen=True)
@@ -68,45 +78,59 @@ def volume_backups(now: datetime.datetime | None = None) -> dict[str, VolumeBack
     return summaries
 
 
-# The admin table's filters (?backups=...): name -> (label, test of a
-# VolumeBackups or None for a volume never scanned).
-FILTERS = {
-    "stale": ("Stale", lambda backups: backups is not None and backups.stale),
-    "never": ("Never used", lambda backups: backups is not None and backups.never_used),
-}
+def to_json(backups: VolumeBackups | None) -> dict | None:
+    """Plain data for the admin page's shared inventory cache (no pickle)."""
+    if backups is None:
+        return None
+    return {
+        "scanned_at": _timestamp(backups.scanned_at),
+        "newest_backup": _timestamp(backups.newest_backup),
+        "oldest_backup": _timestamp(backups.oldest_backup),
+        "source_count": backups.source_count,
+        "stale": backups.stale,
+        "never_used": backups.never_used,
+    }
 
 
-def filter_rows(request, rows):
-    """(rows the chosen filter keeps, context for discovery/staff_filter.html)."""
-    chosen = request.GET.get("backups", "")
-    if chosen not in FILTERS:
-        chosen = ""
-    links = []
-    choices = [("", "All"), *((key, label) for key, (label, _) in FILTERS.items())]
-    for key, label in choices:
-        query = request.GET.copy()
-        query.pop("backups", None)
-        if key:
-            query["backups"] = key
-            keep = FILTERS[key][1]
-            count = sum(1 for row in rows if keep(row.backups))
-        else:
-            count = len(rows)
-        url = f"?{query.urlencode()}"
-        links.append({"label": label, "url": url, "count": count, "active": key == chosen})
-    if chosen:
-        keep = FILTERS[chosen][1]
-        rows = [row for row in rows if keep(row.backups)]
-    return rows, {"backup_filter": chosen, "backup_filter_links": links}
+def from_json(data: dict | None) -> VolumeBackups | None:
+    if data is None:
+        return None
+    return VolumeBackups(
+        scanned_at=_datetime(data["scanned_at"]),
+        newest_backup=_datetime(data["newest_backup"]),
+        oldest_backup=_datetime(data["oldest_backup"]),
+        source_count=data["source_count"],
+        stale=data["stale"],
+        never_used=data["never_used"],
+    )
+
+
+def _timestamp(when: datetime.datetime | None) -> float | None:
+    return when.timestamp() if when else None
+
+
+def _datetime(timestamp: float | None) -> datetime.datetime | None:
+    return None if timestamp is None else datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+
+
+# The admin table's filters on backups (backup.staff.services offers them);
+# None is a volume never scanned.
+def is_stale(backups: VolumeBackups | None) -> bool:
+    return backups is not None and backups.stale
+
+
+def is_never_used(backups: VolumeBackups | None) -> bool:
+    return backups is not None and backups.never_used
 
 
 def cells(backups, now):
     """One row's "Last backup" cell: its text (sorting, tests) and its HTML,
     made here in one format_html rather than by template tags per row."""
     if backups is None or backups.scanned_at is None:
-        return {"last_backup": "not checked", "last_backup_cell": "not checked"}
+        text = _("not checked")
+        return {"last_backup": text, "last_backup_cell": text}
     if backups.newest_backup is None:
-        text = "none" if backups.source_count == 0 else "none completed"
+        text = _("none") if backups.source_count == 0 else _("none completed")
         html = text
     else:
         text = ago(backups.newest_backup, now)
@@ -117,4 +141,8 @@ def cells(backups, now):
         html = format_html(
             '{} <span class="badge {}" title="{}">{}</span>', html, badge[1], badge[2], badge[0]
         )
-    return {"last_backup": text, "last_backup_cell": html, "backup_badge": badge and badge[0]}
+    return {
+        "last_backup": text,
+        "last_backup_cell": html,
+        "backup_badge": badge and str(badge[0]),
+    }

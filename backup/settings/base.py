@@ -131,7 +131,19 @@ CSRF_FAILURE_VIEW = "backup.pages.views.csrf_failure"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # The admin page's inventory (backup.staff.inventory), shared by every
+    # process of the preforking FastCGI daemon, so that one of them asks the
+    # wrappers and the others reuse its answer. It holds JSON text only.
+    "inventory": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "cache" / "inventory",
+        # A handful of entries are live; past this many, a third are dropped
+        # at random (an inventory two processes took at once may be left over).
+        "OPTIONS": {"MAX_ENTRIES": 20},
+    },
+}
 
 LOGGING = {
     "version": 1,
@@ -213,6 +225,13 @@ SAMBA_TIME_MACHINE_MAX_SIZE = None
 
 # Seconds the dashboard may reuse one volume query.
 VOLUME_CACHE_SECONDS = 30
+
+# Seconds the admin page may reuse one inventory of the pool and every volume
+# (two privileged calls and a statvfs per volume); the page says when it was
+# taken and offers to take a new one.
+STAFF_INVENTORY_MAX_AGE = 10
+# The admin page counts a volume at least this full (percent) as nearly full.
+VOLUME_NEARLY_FULL_PERCENT = 90
 
 # A running operation's worker says it is alive this often (seconds); one
 # silent for OPERATION_STALE_SECONDS is taken for dead, its operation ended

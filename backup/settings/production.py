@@ -72,6 +72,8 @@ _KEYS = {
         "graph_default_period": str,
         "pool_growth_window_days": int,
         "pool_full_warning_days": int,
+        "staff_inventory_max_age": int,
+        "volume_nearly_full_percent": int,
         "fcgi_socket": Path,
         "fcgi_pidfile": Path,
         "stale_after_days": int,
@@ -126,6 +128,9 @@ DATABASES = {
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
     }
 }
+# Beside the database, in the service user's data directory.
+CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
+
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved
 # (and cached) on first use, which in a daemon happens at startup, outside

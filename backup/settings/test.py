@@ -19,6 +19,13 @@ DEFAULT_QUOTA = 3
 # The standard SMB port; tests that start smbd choose a free one themselves.
 SAMBA_PORT = 445
 
+# One test process: the admin page's inventory in memory (tests/conftest.py
+# empties it before each test; test_staff_overview.py tries the file cache).
+CACHES = {
+    **CACHES,  # noqa: F405
+    "inventory": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inv"},
+}
+
 # A file, not memory, so that a real task worker (a second process) can share
 # the test database.
 DATABASES["default"]["TEST"] = {  # noqa: F405

@@ -1,0 +1,371 @@
+"""The admin overview: pages, filters (opening on what needs attention),
+name search, the quota column, links, sort orders over every page, exact
+counts, the reused inventory and its refresh, refused queries; and the
+page's units and overcommit sentence.
+
+Real wrappers: the volumes the table lists are images in the session's
+loop-file pool (what the inventory reads) with their portal records, and
+one volume made for real through the portal where usage matters."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from backup.operations.models import Operation
+from backup.privileged.client import Counter
+from backup.staff import inventory
+from backup.staff.services import Pool
+from backup.stats.units import binary_size
+from backup.volumes.models import Quota, Volume
+
+MIB = 1024**2
+GIB = 1024**3
+COUNT = 120
+
+
+@pytest.fixture
+def admin(django_user_model):
+    django_user_model.objects.create(username="overviewadmin", is_staff=True)
+    return Client(REMOTE_USER="overviewadmin")
+
+
+@pytest.fixture
+def listed_volumes(portal, django_user_model):
+    """COUNT volumes as the inventory sees them: an image each in the pool
+    (sizes 1 to 7 MiB, unmounted) and the portal's record; removed after."""
+    pool = Path(portal.settings["LOOPFILE_POOL"])
+    token = portal.base.name.rsplit("-", 1)[-1]
+    names = [f"ov{token}{number:03d}" for number in range(COUNT)]
+    images = []
+    try:
+        for number, name in enumerate(names):
+            image = pool / f"{name}.img"
+            with open(image, "wb") as made:
+                made.truncate((number % 7 + 1) * MIB)
+            images.append(image)
+        users = django_user_model.objects.bulk_create(
+            django_user_model(username=name) for name in names
+        )
+        Volume.objects.bulk_create(
+            Volume(owner=user, account=user.username, size_gib=1, filesystem="ext4")
+            for user in users
+        )
+        yield names
+    finally:
+        for image in images:
+            image.unlink(missing_ok=True)
+
+
+def get(client, query="", status=200):
+    response = client.get(f"/staff/{query}")
+    assert response.status_code == status, response.content.decode()[-2000:]
+    return response
+
+
+def accounts(response):
+    return [row.account for row in response.context["rows"]]
+
+
+def filter_links(response):
+    return {
+        link["url"]: f"{link['label']} ({link['count']})"
+        for link in response.context["filter_links"]
+    }
+
+
+def every_page(client, query):
+    """The rows of every page of a listing, following its Next links."""
+    shown, url = [], query
+    while True:
+        response = get(client, url)
+        shown += accounts(response)
+        url = response.context["page_links"].get("next")
+        if url is None:
+            return shown, response
+
+
+# --- Pages, sort orders, counts ----------------------------------------------
+
+
+def test_pages_follow_one_sort_order_across_the_whole_inventory(listed_volumes, admin):
+    first = get(admin, "?show=all&sort=user&order=desc")
+    assert len(first.context["rows"]) == 50
+    assert first.context["page"].paginator.num_pages == 3
+    shown, last = every_page(admin, "?show=all&sort=user&order=desc")
+    assert shown == sorted(listed_volumes, reverse=True)
+    assert len(last.context["rows"]) == COUNT - 100
+    page = last.content.decode()
+    assert "Page 3 of 3" in page
+    assert 'href="?show=all&amp;order=desc&amp;page=2" rel="prev"' in page
+
+    by_size, _ = every_page(admin, "?show=all&sort=size")
+    sizes = {name: (number % 7 + 1) * MIB for number, name in enumerate(listed_volumes)}
+    assert by_size == sorted(listed_volumes, key=lambda name: (sizes[name], name))
+
+
+def test_counts_cover_the_whole_inventory_not_the_page(listed_volumes, admin):
+    response = get(admin, "?q=1&show=all")
+    links = filter_links(response)
+    # Each listed volume is unmounted: a problem, so it needs attention.
+    assert links == {
+        "?q=1": f"Needs attention ({COUNT})",
+        "?q=1&show=stale": "Stale backups (0)",
+        "?q=1&show=full": "Nearly full (0)",
+        "?q=1&show=failing": f"Problems ({COUNT})",
+        "?q=1&show=never": "Never used (0)",
+        "?q=1&show=all": f"All ({COUNT})",
+    }
+    matching = [name for name in listed_volumes if "1" in name]
+    assert f"Volumes ({len(matching)} of {COUNT})" in response.content.decode()
+
+
+def test_a_page_beyond_the_last_shows_the_last(listed_volumes, admin):
+    response = get(admin, "?show=all&page=99")
+    assert response.context["page"].number == 3
+
+
+# --- What the page opens on ----------------------------------------------------
+
+
+@pytest.mark.root
+@pytest.mark.django_db(transaction=True)
+def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, settings):
+    healthy = make_employee()
+    signed_in = Client(REMOTE_USER=healthy.username)
+    assert signed_in.post("/volume/create/").status_code == 302
+    volume = Volume.objects.get(owner=healthy)
+
+    opening = get(admin)
+    assert healthy.username not in accounts(opening)
+    assert filter_links(opening)["?"] == "Needs attention (0)"
+    assert "No volume matches this filter." in opening.content.decode()
+    assert healthy.username in accounts(get(admin, "?show=all"))
+
+    # Nearly full: written past the threshold (lowered, the volume is 1 GiB).
+    settings.VOLUME_NEARLY_FULL_PERCENT = 3
+    mount_point = Path(portal.settings["DIRECTORIES_ROOT"]) / volume.account
+    with open(mount_point / "filling", "wb") as filling:
+        filling.write(os.urandom(60 * MIB))
+        os.fsync(filling.fileno())
+    os.sync()  # btrfs counts the space once it is on disk
+    full = get(admin, "?show=full", status=200)
+    assert full.context["rows"] == []  # the inventory shown was taken before
+    admin.post("/staff/?show=full")
+    full = get(admin, "?show=full")
+    assert accounts(full) == [healthy.username]
+    assert "nearly full" in full.content.decode()
+    assert accounts(get(admin)) == [healthy.username]
+
+    # Its last operation failed: a problem, shown at once (an operation
+    # that finishes makes a new inventory).
+    settings.VOLUME_NEARLY_FULL_PERCENT = 90
+    Operation.objects.create(
+        kind=Operation.Kind.ADD_SPACE,
+        state=Operation.State.FAILED,
+        owner=healthy,
+        owner_name=healthy.username,
+        actor_name=healthy.username,
+        finished_at=timezone.now(),
+    )
+    failing = get(admin, "?show=failing")
+    assert accounts(failing) == [healthy.username]
+    assert "last operation failed" in failing.content.decode()
+
+
+# --- Search, quota column, links --------------------------------------------
+
+
+def test_search_by_name_keeps_the_filter_and_the_sort(listed_volumes, admin):
+    wanted = listed_volumes[42]
+    response = get(admin, f"?show=all&sort=size&q={wanted.upper()}")
+    assert accounts(response) == [wanted]
+    page = response.content.decode()
+    assert f'value="{wanted.upper()}"' in page
+    assert '<input type="hidden" name="show" value="all">' in page
+    assert '<input type="hidden" name="sort" value="size">' in page
+    assert get(admin, "?show=all&q=nobody-has-this").context["rows"] == []
+
+
+def test_the_quota_column_and_the_links_to_each_person(listed_volumes, admin):
+    owner = Volume.objects.get(account=listed_volumes[0]).owner
+    Quota.objects.create(user=owner, max_size_gib=7)
+    response = get(admin, "?show=all&sort=quota&order=desc")
+    first = response.context["table"][0]
+    assert first["account"] == listed_volumes[0]
+    assert first["quota"] == "7\xa0GiB"
+    assert response.context["table"][1]["quota"] == "3\xa0GiB"  # DEFAULT_QUOTA in tests
+    person = reverse("staff:person", args=[listed_volumes[0]])
+    assert f'<td><a href="{person}">{listed_volumes[0]}</a>' in response.content.decode()
+
+
+# --- The reused inventory ----------------------------------------------------
+
+
+def test_the_inventory_is_reused_until_refreshed(listed_volumes, admin):
+    before = Counter.calls
+    first = get(admin, "?show=all")
+    assert Counter.calls - before == 2  # the pool and the volumes
+    assert re.search(r"Inventory taken at \d\d:\d\d:\d\d UTC, \d+ s ago\.", first.content.decode())
+    before = Counter.calls
+    get(admin, "?show=all&page=2")
+    get(admin, "?show=stale")
+    assert Counter.calls == before
+
+    refreshed = admin.post("/staff/?show=all&page=2")
+    assert refreshed.status_code == 302
+    assert refreshed["Location"] == "/staff/?show=all&page=2"
+    assert Counter.calls - before == 2
+    before = Counter.calls
+    get(admin, "?show=all")
+    assert Counter.calls == before
+
+
+def test_an_old_inventory_is_taken_again(listed_volumes, admin, settings):
+    settings.STAFF_INVENTORY_MAX_AGE = 0
+    before = Counter.calls
+    get(admin, "?show=all")
+    get(admin, "?show=all")
+    assert Counter.calls - before == 4
+
+
+def test_while_another_process_takes_one_the_last_inventory_is_shown(
+    listed_volumes, admin, settings
+):
+    get(admin, "?show=all")
+    settings.STAFF_INVENTORY_MAX_AGE = 0
+    caches["inventory"].add(inventory.TAKING, 12345, 60)  # another process at it
+    before = Counter.calls
+    waiting = get(admin, "?show=all")
+    assert Counter.calls == before
+    assert "Inventory taken at" in waiting.content.decode()
+    caches["inventory"].delete(inventory.TAKING)  # it died, or finished
+    get(admin, "?show=all")
+    assert Counter.calls - before == 2
+    assert caches["inventory"].get(inventory.TAKING) is None
+
+
+def test_the_daemons_processes_share_the_inventory_through_files(
+    listed_volumes, admin, settings, tmp_path
+):
+    settings.CACHES = {
+        **settings.CACHES,
+        "inventory": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "inventory"),
+        },
+    }
+    try:
+        before = Counter.calls
+        first = get(admin, "?show=all&sort=size")
+        assert Counter.calls - before == 2
+        # Another process: nothing decoded in memory, only the shared files.
+        inventory._decoded = None
+        second = get(admin, "?show=all&sort=size")
+        assert Counter.calls - before == 2
+        assert second.context["table"] == first.context["table"]
+        assert second.context["taken_at"] == first.context["taken_at"]
+        assert len(list((tmp_path / "inventory").iterdir())) == 2  # stamp and inventory
+        # Each inventory is deleted two inventories later: files don't pile up.
+        for _ in range(4):
+            admin.post("/staff/")
+        assert len(list((tmp_path / "inventory").iterdir())) == 3  # and the one before
+    finally:
+        caches["inventory"].clear()
+
+
+def test_only_staff_may_refresh_and_only_with_the_csrf_token(
+    listed_volumes, admin, django_user_model
+):
+    django_user_model.objects.create(username="overviewemployee")
+    before = Counter.calls
+    assert Client(REMOTE_USER="overviewemployee").post("/staff/").status_code == 403
+    forged = Client(REMOTE_USER="overviewadmin", enforce_csrf_checks=True).post("/staff/")
+    assert forged.status_code == 403
+    assert Counter.calls == before
+
+
+# --- Refused queries ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?q=%3Cscript%3E", "Name"),
+        ("?q=two%20words", "Name"),
+        ("?q=" + "a" * 65, "Name"),
+        ("?show=everything", "Show"),
+        ("?sort=password", "Sort by"),
+        ("?order=sideways", "Order"),
+        ("?page=0", "Page"),
+        ("?page=first", "Page"),
+    ],
+)
+def test_a_bad_query_is_refused_clearly(listed_volumes, admin, query, field):
+    operations = Operation.objects.count()
+    response = get(admin, query, status=400)
+    page = response.content.decode()
+    errors = re.search(r'data-testid="query-errors">(.*?)</div>', page, re.S).group(1)
+    assert f"<li>{field}: " in errors
+    assert "<script>" not in page
+    assert "rows" not in response.context
+    assert Operation.objects.count() == operations
+
+
+# --- Units and the overcommit sentence ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [
+        (0, "0 bytes"),
+        (1, "1 byte"),
+        (1023, "1023 bytes"),
+        (1024, "1 KiB"),
+        (24 * 1024, "24 KiB"),
+        (int(3.94 * GIB), "3.9 GiB"),
+        (4 * GIB, "4 GiB"),
+        (3 * 1024**4, "3 TiB"),
+        (None, "\u2013"),
+    ],
+)
+def test_sizes_are_in_binary_units(size, text):
+    assert binary_size(size) == text.replace(" ", "\xa0")
+
+
+def pool(size, allocated, used):
+    return Pool("loopfile", "pool", size, allocated, used, size - allocated, 3)
+
+
+@pytest.mark.parametrize(
+    ("figures", "sentence"),
+    [
+        (
+            (1000 * GIB, 920 * GIB, 12 * GIB),
+            "Volumes are promised 77 times the space they use (92 % of the pool is "
+            "given to volumes, 1.2 % is used).",
+        ),
+        (
+            (1000 * GIB, 500 * GIB, 200 * GIB),
+            "Volumes are promised 2.5 times the space they use (50 % of the pool is "
+            "given to volumes, 20 % is used).",
+        ),
+        (
+            (1000 * GIB, 100 * GIB, 99 * GIB),
+            "Volumes use about all the space they are given (10 % of the pool is given "
+            "to volumes, 9.9 % is used).",
+        ),
+        (
+            (1000 * GIB, 100 * GIB, 0),
+            "Nothing is written yet: volumes are given 10 % of the pool and use none of it.",
+        ),
+        ((1000 * GIB, 0, 0), "No space is given to volumes yet."),
+    ],
+)
+def test_the_overcommit_is_said_in_words(figures, sentence):
+    assert pool(*figures).overcommit_sentence() == sentence.replace(" %", "\xa0%")
