@@ -4,6 +4,7 @@ on a constructed history."""
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 import rrdtool
@@ -281,3 +282,19 @@ def test_sizes_follow_the_language(settings):
 def test_the_template_filter_is_the_same_function():
     template = Template("{% load stats_graphs %}{{ size|binary_size }}")
     assert template.render(Context({"size": 24 * 1024})) == "24\xa0KiB"
+
+
+def test_no_page_or_message_formats_sizes_another_way():
+    """One unit system: Django's filesizeformat prints decimal-looking "GB"
+    for binary figures, so the same volume read "3.9 GB" on one page and
+    "4.0 GB" on another. Every size goes through binary_size."""
+    repo = Path(__file__).resolve().parent.parent
+    sources = [*(repo / "backup").rglob("*.py"), *(repo / "templates").rglob("*.*")]
+    offenders = [
+        str(path.relative_to(repo))
+        for path in sources
+        if path.suffix in (".py", ".html", ".txt")
+        and path != repo / "backup" / "stats" / "units.py"
+        and "filesizeformat" in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
