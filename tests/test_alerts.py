@@ -487,3 +487,11 @@ def test_the_pages_show_a_pool_that_cant_take_more(portal, make_employee, settin
     page = dashboard.content.decode()
     assert "does not have enough free space to grow your volume" in page
     assert re.search(r"<button [^>]*disabled>Add space</button>", page)
+
+
+def test_every_page_leads_to_where_alerts_go(signed_in, person):
+    # The menu of any page (here the operations list, which needs no volume)
+    # links to the alert channels: otherwise a person finds them only in the
+    # test email.
+    page = signed_in.get(reverse("operations:history")).content.decode()
+    assert f'href="{reverse("alerts:channels")}"' in page

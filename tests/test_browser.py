@@ -83,7 +83,7 @@ def test_employee_journey(page, make_employee, portal):
     shot(page, "06-deleted")
     assert not Volume.objects.filter(owner=employee).exists()
 
-    page.get_by_role("link", name="History").first.click()
+    page.get_by_role("link", name="Operations", exact=True).click()
     for label in ("Create volume", "New backup password", "Add space", "Delete volume"):
         assert page.get_by_role("link", name=label).count() >= 1
     shot(page, "07-history")

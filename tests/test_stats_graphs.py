@@ -265,13 +265,15 @@ def test_sizes_in_legends_are_binary_units(history, period):
     end = int(time.time()) // 60 * 60
     texts = " ".join(graphs.legends(graphs.space("alice"), period, end))
     assert "nan" not in texts.lower()
-    # 1 GiB plus up to 120 MB used, on a 4 GiB volume; two hours are too
-    # few for the coarser archives of the longer periods.
+    # 1 GiB plus up to 120 MB used, on a 4 GiB volume. The coarser archives
+    # of the longer periods hold a point of two hours' history only when a
+    # consolidation step happens to lie wholly inside it (it depends on the
+    # clock): then the figures, else "no data yet" (tested on its own below).
+    figures = bool(re.search(r"1\.[01] GiB now", texts)) and "4.0 GiB" in texts
     if period in ("hour", "day", "week"):
-        assert re.search(r"1\.[01] GiB now", texts), texts
-        assert "4.0 GiB" in texts
+        assert figures, texts
     else:
-        assert texts.count(graphs.NO_DATA) == 2, texts
+        assert figures or texts.count(graphs.NO_DATA) == 2, texts
     assert not re.search(r"\d [kMG]B", texts), texts
 
 

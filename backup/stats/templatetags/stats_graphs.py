@@ -27,6 +27,13 @@ def graph_period(context):
     return _period(context.get("request"))
 
 
+@register.simple_tag(takes_context=True)
+def graph_period_words(context):
+    """The picked period as words for a sentence ("day", "päivä"), not its key:
+    the images' alt texts read "over the last day" in the reader's language."""
+    return str(graphs.PERIOD_LABELS[_period(context.get("request"))]).lower()
+
+
 @register.inclusion_tag("stats/_periods.html", takes_context=True)
 def period_links(context, anchor):
     """Links that switch every graph of the page to another period, keeping
