@@ -21,7 +21,6 @@ import os
 import pwd
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
@@ -99,6 +98,10 @@ def _scan_all(limits):
             return {"user": name, "skipped": str(problem)}
         report["mounted"] = mounts.mounted_at(paths.mount_point(name), table) is not None
         return report
+
+    # Imported here: it brings threading and logging, which the one-volume
+    # scan (the dashboard's call) never needs.
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=PARALLEL_SCANS) as pool:
         return {"volumes": list(pool.map(one, _accounts_with_volumes()))}

@@ -16,7 +16,6 @@ new archive adds a file there (prune and compact remove them), so the
 newest one dates the last backup.
 """
 
-import configparser
 import re
 
 from .found import IN_PROGRESS, REPOSITORY_CHANGE, Source, newest
@@ -32,6 +31,8 @@ BORGSTORE_FORMAT = "borg2"
 
 
 def _version(config_text):
+    import configparser  # only volumes holding a Borg repository pay for it
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(config_text.decode("utf-8"))
