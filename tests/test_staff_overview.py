@@ -148,7 +148,7 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
     assert healthy.username in accounts(get(admin, "?show=all"))
 
     # Nearly full: written past the threshold (lowered, the volume is 1 GiB).
-    settings.VOLUME_NEARLY_FULL_PERCENT = 3
+    settings.NEAR_QUOTA_PERCENTS = [3, 90]
     mount_point = Path(portal.settings["DIRECTORIES_ROOT"]) / volume.account
     with open(mount_point / "filling", "wb") as filling:
         filling.write(os.urandom(60 * MIB))
@@ -161,10 +161,13 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
     assert accounts(full) == [healthy.username]
     assert "nearly full" in full.content.decode()
     assert accounts(get(admin)) == [healthy.username]
+    settings.NEAR_QUOTA_PERCENTS = []  # near-quota alerts off: nothing is nearly full
+    admin.post("/staff/?show=full")
+    assert accounts(get(admin, "?show=full")) == []
 
     # Its last operation failed: a problem, shown at once (an operation
     # that finishes makes a new inventory).
-    settings.VOLUME_NEARLY_FULL_PERCENT = 90
+    settings.NEAR_QUOTA_PERCENTS = [80, 90, 95]
     Operation.objects.create(
         kind=Operation.Kind.ADD_SPACE,
         state=Operation.State.FAILED,

@@ -230,8 +230,6 @@ VOLUME_CACHE_SECONDS = 30
 # (two privileged calls and a statvfs per volume); the page says when it was
 # taken and offers to take a new one.
 STAFF_INVENTORY_MAX_AGE = 10
-# The admin page counts a volume at least this full (percent) as nearly full.
-VOLUME_NEARLY_FULL_PERCENT = 90
 
 # A running operation's worker says it is alive this often (seconds); one
 # silent for OPERATION_STALE_SECONDS is taken for dead, its operation ended
@@ -279,7 +277,9 @@ ALERT_CHANNELS_ALLOWED = False
 # Also print each channel's message on standard output (the demo).
 ALERT_CHANNELS_PRINT = False
 # A volume's owner is alerted as its use passes each of these percentages,
-# once per threshold until use drops below it again (update_df_stats).
+# once per threshold until use drops below it again (update_df_stats). The
+# admin page counts a volume past the lowest of them as nearly full: the
+# same volumes whose owners have been warned.
 NEAR_QUOTA_PERCENTS: list[int] = [80, 90, 95]
 # The admin page warns, and the admins are alerted once, when the pool's
 # allocated or used space passes these percentages of its size.

@@ -73,7 +73,6 @@ _KEYS = {
         "pool_growth_window_days": int,
         "pool_full_warning_days": int,
         "staff_inventory_max_age": int,
-        "volume_nearly_full_percent": int,
         "fcgi_socket": Path,
         "fcgi_pidfile": Path,
         "stale_after_days": int,

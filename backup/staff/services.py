@@ -43,7 +43,8 @@ class VolumeRow:
     last_operation_failed: bool
     # What the last backup scan found; None when never scanned.
     backups: VolumeBackups | None = None
-    # At least VOLUME_NEARLY_FULL_PERCENT used (when the inventory was taken).
+    # Past the lowest of NEAR_QUOTA_PERCENTS (when the inventory was taken):
+    # its owner has been warned.
     nearly_full: bool = False
 
     @property
@@ -207,7 +208,8 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     }
     backups = backup_column.volume_backups()  # one query for every volume's scan
     default_quota = settings.DEFAULT_QUOTA
-    nearly_full = settings.VOLUME_NEARLY_FULL_PERCENT
+    # No thresholds (near-quota alerts off): nothing counts as nearly full.
+    nearly_full = min(settings.NEAR_QUOTA_PERCENTS, default=101)
     failed = str(Operation.State.FAILED)
     rows = []
     for account in sorted(set(records) | set(known)):
