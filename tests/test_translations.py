@@ -373,6 +373,9 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkey
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
     assert operation.message.startswith("Palvelimella tapahtui virhe.")
+    # The default contact is said in the same language, not left in English.
+    assert "your IT helpdesk" not in operation.message
+    assert "IT-tukesi" in operation.message
 
 
 def test_a_mass_changes_reason_is_told_in_the_readers_language():

@@ -8,6 +8,7 @@ import socket
 from pathlib import Path
 
 import xstatic.pkg.bootstrap
+from django.utils.translation import gettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -207,7 +208,10 @@ DEV_SSO = False
 
 # Shown in connection instructions (\\host\user, smb://host/user).
 SERVER_HOSTNAME = socket.getfqdn()
-SUPPORT_CONTACT = "your IT helpdesk"
+# Who to contact, inside sentences ("please contact your IT helpdesk"). The
+# default is translated like every sentence it appears in; a configured
+# support_contact (a name, an address) is shown as written.
+SUPPORT_CONTACT = gettext_lazy("your IT helpdesk")
 
 # Samba: `manage.py samba_config` prints smb.conf from these (INSTALL.samba.txt),
 # and the connection instructions show the same port.
