@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from support import wrapper_install
+from support import backup_tools, wrapper_install
 
 pytestmark = pytest.mark.root
 
@@ -99,6 +99,27 @@ def test_one_volume_query_imports_pathlib_and_nothing_else_heavy(wrappers, volum
     result, modules = traced(wrappers, "lvdisplay.py", volume)
     assert json.loads(result.stdout)["volume"]["user"] == volume
     assert modules & HEAVY <= ONE_VOLUME_MAY_IMPORT
+
+
+# The one-volume backup scan (the dashboard's call) reads names and times
+# (unicodedata, datetime) and forks a reader as the user; the thread pool of
+# the all-volumes scan, Borg's config parser and dataclasses are not for it.
+SCAN_MUST_NOT_IMPORT = frozenset(
+    {
+        "dataclasses", "inspect", "concurrent.futures", "threading", "logging",
+        "configparser", "subprocess", "typing", "pickle",
+    }
+)  # fmt: skip
+
+
+def test_the_one_volume_backup_scan_imports_only_what_a_scan_needs(wrappers):
+    with backup_tools.backup_volume(wrappers) as (name, path):
+        (path / "photos").mkdir()
+        result, modules = traced(wrappers, "fetch_backups.py", name)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["user"] == name
+    assert modules & SCAN_MUST_NOT_IMPORT == set()
 
 
 def test_a_refusal_imports_nothing_heavy_either(wrappers):

@@ -192,6 +192,13 @@ def record(path, layout, timestamp, values):
     return outcome
 
 
+def last_update(path) -> tuple[float, dict]:
+    """(when, {source: value or None}) of the most recent update, as written
+    (not yet consolidated: a figure recorded a minute ago is there)."""
+    answer = _locked(rrdtool.lastupdate, str(path))
+    return answer["date"].timestamp(), answer["ds"]
+
+
 def fetch(path, start, end, function="AVERAGE", resolution=None):
     """(timestamps, {source: [value or None]}) between start and end; rrdtool
     picks the finest archive that covers the range (at least ``resolution``

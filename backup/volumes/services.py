@@ -9,10 +9,11 @@ operation. The functions in ``WORK`` run in the task worker.
 import contextlib
 import logging
 import pwd
+import time
 from datetime import datetime
 
+import rrdtool
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 from backup.snapshots.models import Snapshot
+from backup.stats import rrd
 
 from .models import Volume, quota_for
 from .status import GIB
@@ -165,25 +167,36 @@ def _at_quota(volume: Volume) -> str:
     ) % {"size": volume.size_gib, "contact": _contact()}
 
 
-# Seconds the dashboard may reuse the pool's free space when deciding whether
-# to offer Add space; the request itself always asks the pool again.
-POOL_FREE_CACHE_SECONDS = 30
+# How old the pool's free space recorded by update_df_stats (every five
+# minutes) may be for the dashboard to decide whether to offer Add space.
+RECORDED_POOL_MAX_AGE = 15 * 60
+
+
+def _recorded_pool_free_gib() -> int | None:
+    """The pool's free space in whole GiB as update_df_stats last recorded
+    it, if recent; None when there is no recent record."""
+    try:
+        when, values = rrd.last_update(rrd.pool_file())
+    except rrdtool.OperationalError:  # no record yet
+        return None
+    if values.get("free") is None or time.time() - when > RECORDED_POOL_MAX_AGE:
+        return None
+    return int(values["free"]) // GIB
 
 
 def add_space_refusal(volume: Volume) -> str | None:
     """Why Add space is not offered now (quota reached, or the pool can't
-    take the growth), else None. For the dashboard: when the pool can't be
-    asked, it is offered and the request explains."""
+    take the growth), else None.
+
+    For the dashboard, which makes at most one privileged call (the volume's
+    state): the pool's free space comes from the figures the stats job
+    recorded, not from another wrapper call. Without a recent record it is
+    offered; the request itself always asks the pool, and refuses (and
+    records the refusal) if it can't grow."""
     if volume.size_gib >= quota_for(volume.owner):
         return _at_quota(volume)
-    free = cache.get("volumes:pool-free-gib")
-    if free is None:
-        try:
-            free = pool_free_gib()
-        except UserFacingError:
-            return None
-        cache.set("volumes:pool-free-gib", free, POOL_FREE_CACHE_SECONDS)
-    if free < add_space_target(volume) - volume.size_gib:
+    free = _recorded_pool_free_gib()
+    if free is not None and free < add_space_target(volume) - volume.size_gib:
         return _no_space_to_grow()
     return None
 

@@ -9,11 +9,11 @@ wall-clock deadline; running out of either raises Exhausted, and the scan
 reports what it had found so far.
 """
 
+import collections
 import errno
 import os
 import stat
 import time
-from dataclasses import dataclass
 
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
@@ -27,10 +27,8 @@ class Malformed(Exception):
     """An item has a format's markers but content that can't be trusted."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_entries: int
-    max_seconds: float
+# Named tuples, not frozen dataclasses: see found.Source.
+Limits = collections.namedtuple("Limits", ("max_entries", "max_seconds"))
 
 
 class Budget:
@@ -47,10 +45,8 @@ class Budget:
             raise Exhausted(f"time limit of {self.seconds} s reached")
 
 
-@dataclass(frozen=True)
-class Entry:
-    name: str
-    kind: str  # "dir", "file", "symlink" or "other", from the entry type (no stat)
+# kind: "dir", "file", "symlink" or "other", from the entry type (no stat).
+Entry = collections.namedtuple("Entry", ("name", "kind"))
 
 
 def _kind(entry):
