@@ -113,7 +113,10 @@ def measure(workdir):
     recorded = RecordedWrappers(workdir / "wrappers")
     settings.WRAPPERS_PATH = recorded.path
     settings.WRAPPERS_USE_SUDO = False
-    recorded.answer("vgdisplay.py", {"size_bytes": 1, "allocated_bytes": 1, "free_bytes": 0})
+    recorded.answer(
+        "vgdisplay.py",
+        {"size_bytes": 1, "allocated_bytes": 1, "used_bytes": 1, "free_bytes": 0},
+    )
     get_user_model().objects.create(username="benchadmin", is_staff=True)
     admin = Client(REMOTE_USER="benchadmin")
     print(f"{'volumes':>8} {'run ms':>8} {'calls/run':>10} {'admin page ms':>14} {'calls':>6}")

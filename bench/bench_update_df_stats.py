@@ -173,6 +173,10 @@ def main():
         settings.WRAPPERS_PATH = install.path
         settings.DIRECTORIES_ROOT = install.settings["DIRECTORIES_ROOT"]
         settings.RRD_DIRECTORY = install.base / "rrd"
+        # The near-quota and pool alerts that follow each collection read
+        # the portal's records: a throwaway database of its own.
+        settings.DATABASES["default"]["NAME"] = str(install.base / "bench.sqlite3")
+        call_command("migrate", verbosity=0)
         start = time.perf_counter()
         make_volumes(install, REAL_VOLUMES)
         real_inventory = commands.inventory

@@ -284,6 +284,14 @@ def test_the_template_filter_is_the_same_function():
     assert template.render(Context({"size": 24 * 1024})) == "24\xa0KiB"
 
 
+@pytest.mark.parametrize("value", ["", "many", [1]])
+def test_the_template_filter_shows_what_is_no_number_as_unknown(value):
+    # A missing field renders as "": a page shows a dash, never a server error.
+    template = Template("{% load stats_graphs %}{{ size|binary_size }}")
+    assert template.render(Context({"size": value})) == "\N{EN DASH}"
+    assert template.render(Context({})) == "\N{EN DASH}"
+
+
 def test_no_page_or_message_formats_sizes_another_way():
     """One unit system: Django's filesizeformat prints decimal-looking "GB"
     for binary figures, so the same volume read "3.9 GB" on one page and

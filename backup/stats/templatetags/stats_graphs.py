@@ -69,8 +69,13 @@ def pool_projection(pool=None):
 
 @register.filter
 def binary_size(n):
-    """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size."""
-    return units.binary_size(n)
+    """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size.
+    Like Django's own filters it never raises: a value that is no number (a
+    missing field renders as "") is shown as unknown, not as a server error."""
+    try:
+        return units.binary_size(n)
+    except (TypeError, ValueError):
+        return units.binary_size(None)
 
 
 @register.simple_tag
