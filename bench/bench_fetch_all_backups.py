@@ -16,6 +16,7 @@ import json
 import os
 import plistlib
 import pwd
+import signal
 import subprocess
 import sys
 import time
@@ -51,7 +52,10 @@ def main():
     if os.geteuid() != 0:
         sys.exit("bench_fetch_all_backups: run as root (it creates backup accounts)")
     count = int(sys.argv[1]) if len(sys.argv) > 1 else VOLUMES
-    install = wrapper_install.create()
+    # A stopped benchmark (timeout, kill) still removes its accounts.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Room for every account, and for uids other runs hold in the range.
+    install = wrapper_install.create(uid_max=max(49999, 40000 + 2 * count))
     names = []
     try:
         gid = grp.getgrnam(install.group).gr_gid
@@ -68,6 +72,9 @@ def main():
             names.append(name)
             while True:
                 options = ["-M", "-d", str(root / name), "-g", str(gid), "-u", str(next(uids))]
+                # No subordinate id ranges, as useradd.py makes its accounts:
+                # past a few thousand accounts useradd runs out of them.
+                options += ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]
                 made = subprocess.run(
                     ["useradd", *options, "-s", "/usr/sbin/nologin", "--", name],
                     capture_output=True,
