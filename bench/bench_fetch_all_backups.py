@@ -2,7 +2,8 @@
 1,000 volumes, each scanned as its owner, PARALLEL_SCANS at once.
 
 Each volume holds a Time Machine bundle with its snapshot history and a
-folder of documents. Prints the call's time (target: under 10 s) and the
+folder of documents. Prints the call's time (target: under 10 s for 1,000,
+so 10 ms a volume at any count) and the
 size of its output. Uses a private wrapper installation with 1,000 backup
 accounts of its own (made with useradd, in its managed group and uid
 range), all removed afterwards. Run as root:
@@ -101,10 +102,14 @@ def main():
             f"{len(volumes):,} volumes in one call, {len(scanned):,} scanned, "
             f"{found:,} sources found, {len(result.stdout) / 1024:.0f} KiB of JSON"
         )
-        verdict = "met" if seconds < TARGET_SECONDS and len(scanned) == count else "NOT met"
+        # The target: 1,000 volumes under TARGET_SECONDS, and a cost per
+        # volume that stays flat (the same share of it) at any count.
+        target = TARGET_SECONDS * count / 1000
+        verdict = "met" if seconds < target and len(scanned) == count else "NOT met"
         print(
-            f"  fetch_backups.py (all volumes)  {seconds:6.2f} s   target under "
-            f"{TARGET_SECONDS} s: {verdict}"
+            f"  fetch_backups.py (all volumes)  {seconds:6.2f} s"
+            f" ({seconds / count * 1000:.1f} ms a volume)   target under {target:g} s"
+            f" ({TARGET_SECONDS:g} ms a volume): {verdict}"
         )
     finally:
         for name in names:
