@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -98,23 +97,8 @@ def setup(volumes):
         started = installation.as_service_user(str(REPO / "bin" / "start.sh"))
         if started.returncode != 0:
             raise RuntimeError(f"bin/start.sh failed: {started.stderr}")
-        conf = installation.prefix / "apache"
-        conf.mkdir()
-        htpasswd = conf / "htpasswd"
         # bcrypt at its lowest cost, as bench_load does: this measures the portal.
-        subprocess.run(
-            ["htpasswd", "-c", "-b", "-B", "-C", "4", str(htpasswd), USER, PASSWORD],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["chgrp", "www-data", str(htpasswd)], check=True)
-        htpasswd.chmod(0o640)
-        server = apache.start(
-            conf,
-            socket_path=installation.socket,
-            static_root=installation.static_root,
-            htpasswd=htpasswd,
-        )
+        server = apache.start_for(installation, {USER: PASSWORD}, bcrypt_cost=4)
         return installation, server
     except BaseException:
         if server is not None:

@@ -157,24 +157,9 @@ def setup(workers):
         started = installation.as_service_user(str(REPO / "bin" / "start.sh"), *extra)
         if started.returncode != 0:
             raise RuntimeError(f"bin/start.sh failed: {started.stderr}")
-        conf = installation.prefix / "apache"
-        conf.mkdir()
-        htpasswd = conf / "htpasswd"
         # bcrypt at its lowest cost: Apache checks the password on every
         # request, and this measures the portal, not bcrypt.
-        subprocess.run(
-            ["htpasswd", "-c", "-b", "-B", "-C", "4", str(htpasswd), USER, PASSWORD],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(["chgrp", "www-data", str(htpasswd)], check=True)
-        htpasswd.chmod(0o640)
-        server = apache.start(
-            conf,
-            socket_path=installation.socket,
-            static_root=installation.static_root,
-            htpasswd=htpasswd,
-        )
+        server = apache.start_for(installation, {USER: PASSWORD}, bcrypt_cost=4)
         create_volume(server, installation)
         return installation, server
     except BaseException:

@@ -8,7 +8,6 @@ import http.client
 import json
 import re
 import secrets
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -46,24 +45,7 @@ def site():
             config.write(f'metrics_allowed_networks = []\nmetrics_token = "{METRICS_TOKEN}"\n')
         started = installation.start_daemon()
         assert started.returncode == 0, started.stderr
-        conf = installation.prefix / "apache"
-        conf.mkdir()
-        htpasswd = conf / "htpasswd"
-        for number, (user, password) in enumerate(PASSWORDS.items()):
-            create = ["-c"] if number == 0 else []
-            subprocess.run(
-                ["htpasswd", "-b", "-B", *create, str(htpasswd), user, password],
-                check=True,
-                capture_output=True,
-            )
-        subprocess.run(["chgrp", "www-data", str(htpasswd)], check=True)
-        htpasswd.chmod(0o640)
-        server = apache.start(
-            conf,
-            socket_path=installation.socket,
-            static_root=installation.static_root,
-            htpasswd=htpasswd,
-        )
+        server = apache.start_for(installation, PASSWORDS)
         server.installation = installation
         yield server
     finally:

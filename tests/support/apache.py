@@ -135,6 +135,35 @@ def start(
             time.sleep(0.1)
 
 
+def start_for(installation, passwords, *, bcrypt_cost=None, **defines):
+    """Apache in front of an installed portal's FastCGI daemon, its basic
+    auth admitting ``passwords`` (user: password). The passwords reach
+    htpasswd on stdin, never its command line. ``bcrypt_cost``: the lowest
+    (4) for benchmarks, which measure the portal, not bcrypt."""
+    conf = installation.prefix / "apache"
+    conf.mkdir()
+    htpasswd = conf / "htpasswd"
+    cost = ["-C", str(bcrypt_cost)] if bcrypt_cost else []
+    for number, (user, password) in enumerate(passwords.items()):
+        create = ["-c"] if number == 0 else []
+        subprocess.run(
+            ["htpasswd", "-i", "-B", *cost, *create, str(htpasswd), user],
+            input=password,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+    subprocess.run(["chgrp", "www-data", str(htpasswd)], check=True)
+    htpasswd.chmod(0o640)
+    return start(
+        conf,
+        socket_path=installation.socket,
+        static_root=installation.static_root,
+        htpasswd=htpasswd,
+        **defines,
+    )
+
+
 def _logs(root):
     return "".join(
         (root / name).read_text() for name in ("stderr.log", "error.log") if (root / name).exists()
