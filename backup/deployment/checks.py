@@ -93,6 +93,8 @@ def _installer():
     standard-library Python outside the Django package, loaded by path."""
     path = Path(settings.BASE_DIR) / "bin" / "installer.py"
     spec = importlib.util.spec_from_file_location("backup_installer", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path} can't be loaded")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -507,7 +509,7 @@ def refuses_passwords_for(group, texts):
     that turns password and keyboard-interactive logins off (as
     deploy/sshd/backupmanagement.conf does)."""
     for text in texts:
-        matched, off = False, set()
+        matched, off = False, set[str]()
         for raw in text.splitlines():
             words = raw.split("#", 1)[0].split()
             if not words:
@@ -622,7 +624,7 @@ def rrd_directory(context):
 
 
 def database(context):
-    path = Path(settings.DATABASES["default"]["NAME"])
+    path = Path(str(settings.DATABASES["default"]["NAME"]))
     result = _writable_directory("database", path.parent, context)
     if result.is_serious():
         return result
@@ -717,5 +719,5 @@ def run_all(context):
     finally:
         _context.reset(token)
     # Django runs a registry's checks in no set order; print them in ours.
-    found.sort(key=lambda message: message.position)
+    found.sort(key=lambda message: getattr(message, "position", 0))
     return settings_checked() + found

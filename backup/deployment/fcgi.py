@@ -41,7 +41,7 @@ class PidFile:
 
     def __init__(self, path):
         self.path = Path(path)
-        self._fd = None
+        self._fd: int | None = None
 
     def _try_lock(self):
         """Lock the pidfile; False when another process holds it."""
@@ -115,10 +115,12 @@ class PidFile:
         return pid if self._wait_for_lock(pid, timeout) else None
 
     def write(self, pid):
+        assert self._fd is not None, "write() before acquire()"
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{pid}\n".encode(), 0)
 
     def release(self):
+        assert self._fd is not None, "release() before acquire()"
         with contextlib.suppress(FileNotFoundError):
             if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
                 self.path.unlink()
@@ -302,7 +304,7 @@ class _Server(WSGIServer):
         self._workers = workers
         self._jobClass = _Connection
         self._web_server_addrs = None
-        self._wake = None
+        self._wake: tuple[int, int] = (-1, -1)
 
     def run(self):
         reader, writer = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)

@@ -6,10 +6,12 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils.formats import number_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -129,7 +131,7 @@ class Pool:
                 % shares
             )
         ratio = self.overcommit
-        if ratio < 1.05:
+        if ratio is None or ratio < 1.05:
             return (
                 _(
                     "Volumes use about all the space they are given (%(allocated)s of the "
@@ -189,7 +191,7 @@ def pool_and_volume_rows() -> tuple[Pool, list[VolumeRow]]:
 def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     """One row per volume on the server or in the portal, by account."""
     records = {record["user"]: record for record in inventory}
-    last_state = Subquery(
+    last_state_of = Subquery(
         Operation.objects.filter(owner_name=OuterRef("owner__username"))
         .exclude(kind=Operation.Kind.SET_QUOTA)
         .order_by("-id")
@@ -197,7 +199,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     )
     known = {
         account: rest
-        for account, *rest in Volume.objects.annotate(last_state=last_state).values_list(
+        for account, *rest in Volume.objects.annotate(last_state=last_state_of).values_list(
             "account",
             "owner__username",
             "owner__backup_quota__max_size_gib",
@@ -215,7 +217,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     for account in sorted(set(records) | set(known)):
         record = records.get(account)
         mounted = bool(record and record.get("mounted"))
-        usage = usage_of(record["mount_point"]) if mounted else None
+        usage = usage_of(record["mount_point"]) if record and mounted else None
         owner, quota, created_at, suspended_at, last_state = known.get(
             account, (None, None, None, None, None)
         )
@@ -247,7 +249,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
 
 @dataclass(frozen=True)
 class Filter:
-    label: str
+    label: str | Promise
     keeps: Callable[[VolumeRow], bool]
 
 
@@ -274,7 +276,12 @@ def _newest_backup(row: VolumeRow) -> float:
 
 
 # Each sort order, and the account after it so that equal values keep one order.
-SORT_KEYS: dict[str, Callable[[VolumeRow], object]] = {
+def _by(key: Callable[[VolumeRow], Any], rows: list[VolumeRow]) -> Callable[[int], Any]:
+    """The sort key of a row number (a closure per sort order)."""
+    return lambda number: key(rows[number])
+
+
+SORT_KEYS: dict[str, Callable[[VolumeRow], Any]] = {
     "user": lambda row: row.account,
     "size": lambda row: (row.size_bytes, row.account),
     "quota": lambda row: (row.quota_gib or 0, row.account),
@@ -315,10 +322,7 @@ class Inventory:
                 key: [number for number in numbers if choice.keeps(rows[number])]
                 for key, choice in FILTERS.items()
             },
-            {
-                sort: sorted(numbers, key=lambda number, key=key: key(rows[number]))
-                for sort, key in SORT_KEYS.items()
-            },
+            {sort: sorted(numbers, key=_by(key, rows)) for sort, key in SORT_KEYS.items()},
         )
 
     def select(self, show: str, search: str, sort: str, descending: bool) -> "Rows":
