@@ -91,6 +91,6 @@ def test_setup_installs_only_by_hash_and_the_test_stack_only_for_tests():
     for line in installs:
         assert "--require-hashes" in line, f"bin/setup installs without hashes: {line.strip()}"
     # The test lock is added only under --test.
-    assert re.search(r'with_tests.*requirements-test\.txt', text)
+    assert re.search(r"with_tests.*requirements-test\.txt", text)
     assert "bin/setup --test" in (REPO / "bin" / "test").read_text()
     assert "--test" not in (REPO / "bin" / "demo").read_text()
