@@ -282,12 +282,18 @@ class _Server(WSGIServer):
     listening socket only when it is free, so requests beyond the pool wait
     in the socket's listen backlog (bind_socket sizes it) instead of being
     refused, in arrival order, whichever Apache process sent them. The pool
-    is fixed (flup's spare-children bookkeeping compares bytes with str on
-    Python 3 and would never grow it anyway), so the parent only replaces
-    children that exit. It replaces flup's parent loop, which on Python 3
-    keeps waiting in select() after SIGTERM until the next request arrives
-    (PEP 475 retries the call), with one woken by the signals themselves
-    (set_wakeup_fd).
+    is fixed (flup bug 1: PreforkServer.run compares the state byte a child
+    sends, bytes from recv(), with the str '\\x00', so on Python 3 every
+    child counts as available and the spare bookkeeping never grows the
+    pool), so the parent only replaces children that exit. It replaces
+    flup's parent loop (flup bug 2: PreforkServer.run waits in select() with
+    no wake-up for signals, and Python 3 retries the call after SIGTERM, PEP
+    475, so the parent stops only when the next request arrives) with one
+    woken by the signals themselves (set_wakeup_fd).
+
+    flup 1.0.3 is its last release, so these are flup's private internals
+    used on purpose; tests/test_flup_internals.py pins each name used here
+    and checks that both bugs are still there.
     """
 
     def __init__(self, application, listener, *, workers, request_timeout):
