@@ -134,6 +134,7 @@ DATABASES = {
 }
 # Beside the database, in the service user's data directory.
 CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
+CACHES["default"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "default"  # noqa: F405
 
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved
