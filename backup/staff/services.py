@@ -86,8 +86,8 @@ class VolumeRow:
 
 
 ROW_FIELDS = [field.name for field in fields(VolumeRow)]
-ACCOUNT, CREATED, BACKUPS = (
-    ROW_FIELDS.index(name) for name in ("account", "created_at", "backups")
+ACCOUNT, OWNER, CREATED, BACKUPS = (
+    ROW_FIELDS.index(name) for name in ("account", "owner", "created_at", "backups")
 )
 
 
@@ -140,10 +140,36 @@ class Pool:
                 % shares
             )
         times = number_format(round(ratio), 0) if ratio >= 10 else number_format(ratio, 1)
-        return _(
+        promised = _(
             "Volumes are promised %(times)s times the space they use (%(allocated)s of "
             "the pool is given to volumes, %(used)s is used)."
         ) % {"times": times, **shares}
+        return f"{promised} {self.if_all_filled_up()}"
+
+    def if_all_filled_up(self) -> str:
+        """What happens if every volume fills up, in words an admin acts on."""
+        sizes = {
+            "allocated": binary_size(self.allocated_bytes),
+            "size": binary_size(self.size_bytes),
+            "missing": binary_size(max(0, self.allocated_bytes - self.size_bytes)),
+            "free": binary_size(self.free_bytes),
+        }
+        if self.allocated_bytes <= self.size_bytes:
+            return (
+                _(
+                    "If every volume filled up, they would still fit: they need "
+                    "%(allocated)s and the pool holds %(size)s."
+                )
+                % sizes
+            )
+        return (
+            _(
+                "If every volume filled up, they would need %(allocated)s, %(missing)s more "
+                "than the pool's %(size)s: writes start failing once another %(free)s is "
+                "written, so add disk before the pool's use gets there."
+            )
+            % sizes
+        )
 
     def figures(self) -> dict[str, str]:
         """The pool's sizes as the page shows them (GiB, like volume sizes)."""
@@ -257,7 +283,12 @@ class Filter:
 FILTERS: dict[str, Filter] = {
     "attention": Filter(
         gettext_lazy("Needs attention"),
-        lambda row: row.failing or row.nearly_full or backup_column.is_stale(row.backups),
+        lambda row: (
+            row.failing
+            or row.nearly_full
+            or row.pending_destruction
+            or backup_column.is_stale(row.backups)
+        ),
     ),
     "stale": Filter(gettext_lazy("Stale backups"), lambda row: backup_column.is_stale(row.backups)),
     "full": Filter(gettext_lazy("Nearly full"), lambda row: row.nearly_full),
@@ -341,6 +372,18 @@ class Inventory:
             search = search.lower()
             numbers = [n for n in numbers if search in self.records[n][ACCOUNT].lower()]
         return Rows(self.records, numbers)
+
+    def person_named(self, name: str) -> str | None:
+        """The one person whose account or sign-in name is exactly name (as
+        typed, any case), or None: a search for a whole name goes straight
+        to their page."""
+        wanted = name.lower()
+        found = {
+            record[OWNER] or record[ACCOUNT]
+            for record in self.records
+            if wanted in (record[ACCOUNT].lower(), (record[OWNER] or "").lower())
+        }
+        return found.pop() if len(found) == 1 else None
 
     def to_json(self) -> dict:
         return {

@@ -62,6 +62,10 @@ class VolumeTableQuery(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        # A search looks at every volume unless a filter was chosen with it:
+        # looking for someone among those needing attention finds nobody.
+        if cleaned.get("q") and not self.data.get("show"):
+            cleaned["show"] = "all"
         for name, default in self.DEFAULTS.items():
             if cleaned.get(name) in ("", None) and name not in self.errors:
                 cleaned[name] = default

@@ -79,6 +79,9 @@ def overview(request):
     if not query.is_valid():
         return render(request, "staff/overview.html", {**context, "invalid": True}, status=400)
     wanted = query.cleaned_data
+    person = shown.person_named(wanted["q"]) if wanted["q"] else None
+    if person is not None:
+        return redirect("staff:person", username=person)
     descending = wanted["order"] == "desc"
     rows = shown.select(wanted["show"], wanted["q"], wanted["sort"], descending)
     page = query.page_of(rows)
