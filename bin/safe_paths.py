@@ -184,9 +184,12 @@ def check(path, kind, uid, trusted=(ROOT,)):
     if problem:
         raise Refused(problem)
     if info.st_uid not in (ROOT, uid):
-        raise Refused(
-            f"{path} is owned by {account_name(info.st_uid)}, not {account_name(uid)} or root"
-        )
+        raise Refused(_owner_problem(path, info.st_uid, uid))
+
+
+def _owner_problem(path, found, expected):
+    allowed = "root" if expected == ROOT else f"{account_name(expected)} or root"
+    return f"{path} is owned by {account_name(found)}, not {allowed}"
 
 
 def _lstat(fd, name):
@@ -216,9 +219,7 @@ def _open_checked(fd, name, path, kind, uid):
     if problem:
         raise Refused(problem)
     if info.st_uid not in (ROOT, uid):
-        raise Refused(
-            f"{path} is owned by {account_name(info.st_uid)}, not {account_name(uid)} or root"
-        )
+        raise Refused(_owner_problem(path, info.st_uid, uid))
     opened = _open_at(fd, name, _DIR_FLAGS if kind == "dir" else _FILE_FLAGS, path)
     try:
         _same(os.fstat(opened), info, path)
