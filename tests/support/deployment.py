@@ -13,6 +13,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from support import wrapper_install
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+BIN = REPO / "bin"
 
 
 @dataclass
@@ -66,6 +68,14 @@ class Installation:
     @property
     def samba_config(self):
         return self.prefix / "samba" / "smb.conf"
+
+    def uid(self):
+        return pwd.getpwnam(self.user).pw_uid
+
+    def layout(self):
+        """The installer's own Layout for these options (its table of
+        managed paths: Layout.managed())."""
+        return layout_for(self.options)
 
     def install(self, *extra):
         return subprocess.run(
@@ -163,6 +173,14 @@ def _samba_config(prefix):
     os.chmod(samba, 0o755)
 
 
+def layout_for(options):
+    if str(BIN) not in sys.path:
+        sys.path.insert(0, str(BIN))
+    from installation.layout import layout_from, parser
+
+    return layout_from(parser().parse_args(options))
+
+
 def create(**wrapper_settings):
     """Run bin/install into a fresh prefix (loop-file pool under it)."""
     token = secrets.token_hex(3)
@@ -170,6 +188,17 @@ def create(**wrapper_settings):
     prefix.mkdir(mode=0o755)
     os.chmod(prefix, 0o755)
     _samba_config(prefix)
+    installation = Installation(prefix=prefix, user=f"bmd{token}", managed_group=f"bmdg{token}")
+    installation.options = options_for(installation, **wrapper_settings)
+    installation.syslog_socket = wrapper_install.listen_syslog(
+        prefix / "syslog.sock", installation.syslog
+    )
+    return installation
+
+
+def options_for(installation, **wrapper_settings):
+    """bin/install's options for an installation into its prefix."""
+    prefix = installation.prefix
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
@@ -178,8 +207,7 @@ def create(**wrapper_settings):
         "ACCOUNT_UID_MAX": 59999,
         **wrapper_settings,
     }
-    installation = Installation(prefix=prefix, user=f"bmd{token}", managed_group=f"bmdg{token}")
-    installation.options = [
+    return [
         "--prefix", str(prefix),
         "--user", installation.user,
         "--managed-group", installation.managed_group,
@@ -189,10 +217,6 @@ def create(**wrapper_settings):
         "--loopfile-pool", str(prefix / "pool"),
         *(f"--wrappers-setting={key}={value!r}" for key, value in settings.items()),
     ]  # fmt: skip
-    installation.syslog_socket = wrapper_install.listen_syslog(
-        prefix / "syslog.sock", installation.syslog
-    )
-    return installation
 
 
 def _under(prefix, path):
