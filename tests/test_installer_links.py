@@ -63,36 +63,6 @@ def decoys(installed):
         subprocess.run(["rm", "-rf", str(directory), str(file)], check=True)
 
 
-def tree(*roots):
-    """Every path under roots, as lstat shows it (links not followed) and
-    with its content: equal before and after means nothing changed."""
-    seen = {}
-    for root in roots:
-        for directory, subdirs, files in os.walk(root):
-            for name in ("", *subdirs, *files):
-                path = os.path.join(directory, name) if name else directory
-                info = os.lstat(path)
-                if stat.S_ISLNK(info.st_mode):
-                    content = os.readlink(path)
-                elif stat.S_ISREG(info.st_mode):
-                    content = Path(path).read_bytes()
-                else:
-                    content = None
-                seen[path] = (
-                    stat.S_IFMT(info.st_mode),
-                    stat.S_IMODE(info.st_mode),
-                    info.st_uid,
-                    info.st_gid,
-                    info.st_mtime_ns,
-                    content,
-                )
-    return seen
-
-
-def everything(installation):
-    return tree(installation.prefix, installation.sudoers)
-
-
 def as_service_user(installation, *argv):
     done = installation.as_service_user(*argv)
     assert done.returncode == 0, done.stderr
@@ -117,13 +87,13 @@ def test_rrd_linked_to_the_wrappers_does_not_hand_them_to_the_service_user(insta
     layout = installed.layout()
     as_service_user(installed, "rm", "-r", str(layout.rrd_dir))
     as_service_user(installed, "ln", "-s", str(installed.wrappers), str(layout.rrd_dir))
-    before = everything(installed)
+    before = installed.tree()
     try:
         again = installed.install()
         assert_refused(again, layout.rrd_dir)
         assert owner_mode(installed.wrappers) == (0, 0o700)
         assert owner_mode(installed.wrappers / "chmod.py") == (0, 0o700)
-        assert everything(installed) == before
+        assert installed.tree() == before
         # So the service user can't replace a wrapper and run it as root.
         replace = installed.as_service_user("touch", str(installed.wrappers / "chmod.py"))
         assert replace.returncode != 0
@@ -140,12 +110,12 @@ def test_portal_log_linked_to_a_root_only_file_leaves_that_file_roots(installed,
     layout = installed.layout()
     as_service_user(installed, "rm", str(layout.portal_log))
     as_service_user(installed, "ln", "-s", str(secret), str(layout.portal_log))
-    before = everything(installed)
+    before = installed.tree()
     try:
         assert_refused(installed.install(), layout.portal_log)
         assert owner_mode(secret) == (0, 0o440)
         assert secret.read_text() == "# root's decoy\n"
-        assert everything(installed) == before
+        assert installed.tree() == before
     finally:
         os.unlink(layout.portal_log)
     assert installed.install().returncode == 0
@@ -180,7 +150,10 @@ def test_the_service_user_can_reach_some_managed_paths(installed):
     """The ones in a directory it owns: planted by it below, not by root."""
     layout = installed.layout()
     reachable = [_name(installed, entry) for entry in service_user_reaches(layout)]
-    assert set(reachable) >= {"/var/lib/backupmanagement/rrd", "/var/log/backupmanagement/portal.log"}
+    assert set(reachable) >= {
+        "/var/lib/backupmanagement/rrd",
+        "/var/log/backupmanagement/portal.log",
+    }
 
 
 def service_user_reaches(layout):
@@ -201,9 +174,9 @@ def test_a_link_at_any_managed_path_is_refused_and_changes_nothing(installed, de
         os.rename(entry.path, aside)
         entry.path.symlink_to(target)
     try:
-        before = everything(installed)
+        before = installed.tree()
         assert_refused(installed.install(), entry.path)
-        assert everything(installed) == before
+        assert installed.tree() == before
     finally:
         os.unlink(entry.path)
         os.rename(aside, entry.path)
@@ -215,14 +188,14 @@ def test_a_managed_path_of_another_account_or_type_is_refused(installed):
     with accounts.outsider() as stranger:
         os.chown(layout.static_root, stranger.pw_uid, -1)
         try:
-            before = everything(installed)
+            before = installed.tree()
             refused = installed.install()
             assert refused.returncode != 0
             assert refused.stderr == (
                 f"bin/install: {layout.static_root} is owned by {stranger.pw_name}, not root: "
                 "refusing to change anything\n"
             )
-            assert everything(installed) == before
+            assert installed.tree() == before
         finally:
             os.chown(layout.static_root, 0, -1)
     as_service_user(installed, "rm", "-r", str(layout.rrd_dir))
@@ -245,11 +218,11 @@ def test_a_refused_first_install_creates_no_account_group_or_file():
         with accounts.outsider() as stranger:
             layout.static_root.mkdir(parents=True)
             os.chown(layout.static_root, stranger.pw_uid, -1)
-            before = tree(installation.prefix)
+            before = deployment.tree(installation.prefix)
             refused = installation.install()
             assert refused.returncode != 0
             assert f"{layout.static_root} is owned by {stranger.pw_name}" in refused.stderr
-            assert tree(installation.prefix) == before
+            assert deployment.tree(installation.prefix) == before
             assert not installation.sudoers.exists()
             assert accounts.exists(installation.user) is False
             assert subprocess.run(["getent", "group", installation.managed_group]).returncode

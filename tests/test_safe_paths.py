@@ -15,7 +15,7 @@ from support import accounts
 from support.deployment import REPO
 
 sys.path.insert(0, str(REPO / "bin"))
-import safe_paths  # noqa: E402
+import safe_paths
 
 pytestmark = [pytest.mark.root]
 
@@ -128,10 +128,10 @@ def test_a_file_of_the_wrong_type_is_refused(base, account):
     os.chown(owned, account.pw_uid, account.pw_gid)
     os.mkfifo(owned / "portal.log")
     trusted = {0, account.pw_uid}
-    with pytest.raises(safe_paths.Refused, match="portal.log is not a regular file$"):
+    with pytest.raises(safe_paths.Refused, match=r"portal.log is not a regular file$"):
         safe_paths.ensure_file(owned / "portal.log", account.pw_uid, account.pw_gid, 0o640, trusted)
     (owned / "rrd").write_text("")
-    with pytest.raises(safe_paths.Refused, match="rrd is not a directory$"):
+    with pytest.raises(safe_paths.Refused, match=r"rrd is not a directory$"):
         safe_paths.check(owned / "rrd", "dir", account.pw_uid, trusted)
 
 
@@ -140,7 +140,7 @@ def test_a_hard_link_to_roots_file_is_refused(base, account, secret):
     owned.mkdir()
     os.chown(owned, account.pw_uid, account.pw_gid)
     os.link(secret, owned / "portal.log")
-    with pytest.raises(safe_paths.Refused, match="portal.log has 1 other hard links$"):
+    with pytest.raises(safe_paths.Refused, match=r"portal.log has 1 other hard links$"):
         safe_paths.ensure_file(
             owned / "portal.log", account.pw_uid, account.pw_gid, 0o640, {0, account.pw_uid}
         )

@@ -121,8 +121,9 @@ def stop_processes(uid, grace_seconds=30):
             if _alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     signal.pidfd_send_signal(handle, signal.SIGKILL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(pid) for pid in handles):
+        # Until their parents have reaped them too: userdel counts zombies.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_exists(pid) for pid in handles):
             time.sleep(0.05)
     finally:
         for handle in handles.values():
@@ -138,6 +139,10 @@ def _alive(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _exists(pid):
+    return os.path.exists(f"/proc/{pid}")
 
 
 def has_crontab(user):

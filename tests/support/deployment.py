@@ -12,6 +12,7 @@ import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -76,6 +77,10 @@ class Installation:
         """The installer's own Layout for these options (its table of
         managed paths: Layout.managed())."""
         return layout_for(self.options)
+
+    def tree(self):
+        """Everything under the prefix and the sudoers entry (see tree())."""
+        return tree(self.prefix, self.sudoers)
 
     def install(self, *extra):
         return subprocess.run(
@@ -146,6 +151,32 @@ class Installation:
             return int(self.pidfile.read_text())
         except (OSError, ValueError):
             return None
+
+
+def tree(*roots):
+    """Every path under roots, as lstat shows it (links not followed) and
+    with its content: equal before and after means nothing changed."""
+    seen = {}
+    for root in roots:
+        for directory, subdirs, files in os.walk(root):
+            for name in ("", *subdirs, *files):
+                path = os.path.join(directory, name) if name else directory
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    content = os.readlink(path)
+                elif stat.S_ISREG(info.st_mode):
+                    content = Path(path).read_bytes()
+                else:
+                    content = None
+                seen[path] = (
+                    stat.S_IFMT(info.st_mode),
+                    stat.S_IMODE(info.st_mode),
+                    info.st_uid,
+                    info.st_gid,
+                    info.st_mtime_ns,
+                    content,
+                )
+    return seen
 
 
 def _samba_config(prefix):
