@@ -228,3 +228,31 @@ def test_a_refused_first_install_creates_no_account_group_or_file():
             assert subprocess.run(["getent", "group", installation.managed_group]).returncode
     finally:
         deployment.destroy(installation)
+
+
+def test_start_sh_refuses_root_before_the_portal_opens_its_log(installed, decoys):
+    """The production settings open portal.log, which the service user can
+    replace with a link: root must never get as far as opening it."""
+    _, secret = decoys
+    layout = installed.layout()
+    as_service_user(installed, "rm", str(layout.portal_log))
+    as_service_user(installed, "ln", "-s", str(secret), str(layout.portal_log))
+    try:
+        refused = subprocess.run(
+            [str(deployment.REPO / "bin" / "start.sh")],
+            env=installed.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2
+        assert refused.stderr == (
+            "bin/start.sh: refusing to run as root: run it as the service user "
+            "(sudo -u backupmanagement bin/start.sh)\n"
+        )
+        assert secret.read_text() == "# root's decoy\n"
+        assert owner_mode(secret) == (0, 0o440)
+        assert installed.daemon_pid() is None
+    finally:
+        os.unlink(layout.portal_log)
+    assert installed.install().returncode == 0
