@@ -291,13 +291,18 @@ def owner_mode(path, trusted=(ROOT,)):
     return info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)
 
 
-def write_file(path, data, uid, gid, mode, *, keep_existing=False, verify=None):
+def write_file(path, data, uid, gid, mode, *, keep_existing=False, verify=None, trusted=(ROOT,)):
     """Give path exactly ``data``, owned uid:gid with mode: "wrote", "updated",
-    "set" or None. Only in a directory root alone can change: the temporary
-    is created there with O_EXCL under a fresh dotted name (which sudo and
-    most config readers skip), fsynced, checked by ``verify(temporary path)``
-    if given (which raises to refuse it), then renamed over the target."""
-    with parent_of(path, (ROOT,), create=True) as (fd, name):
+    "set" or None. Only in a directory root alone can change (the ones
+    above it: root's and ``trusted``'s): the temporary is created there with
+    O_EXCL under a fresh dotted name (which sudo and most config readers
+    skip), fsynced, checked by ``verify(temporary path)`` if given (which
+    raises to refuse it), then renamed over the target."""
+    with parent_of(path, trusted, create=True) as (fd, name):
+        changers = who_may_change(os.fstat(fd))
+        if changers:
+            shown = os.path.dirname(os.path.normpath(path))
+            raise Refused(f"{shown} can be changed by {_describe(changers)}, not only root")
         opened = _open_checked(fd, name, path, "file", uid)
         current = None
         if opened is not None:

@@ -169,7 +169,18 @@ def test_files_with_content_are_written_whole_and_only_where_root_alone_writes(b
     os.chown(owned, account.pw_uid, account.pw_gid)
     with pytest.raises(safe_paths.Refused, match=rf"^{owned} can be changed by {account.pw_name}"):
         safe_paths.write_file(owned / "f", b"x", 0, 0, 0o600)
+    # Even when that account is trusted on the way: the temporary is made
+    # only in a directory root alone can change.
+    with pytest.raises(safe_paths.Refused, match=rf"^{owned} can be changed by {account.pw_name}"):
+        safe_paths.write_file(owned / "f", b"x", 0, 0, 0o600, trusted={0, account.pw_uid})
     assert os.listdir(owned) == []
+    # Below it, in a root-only directory, when it is trusted (the demo's
+    # var/ in a checkout its owner may change).
+    (owned / "var").mkdir()
+    done = safe_paths.write_file(
+        owned / "var" / "f", b"x", 0, 0, 0o600, trusted={0, account.pw_uid}
+    )
+    assert done == "wrote"
 
 
 def test_a_refused_verification_leaves_the_target_and_no_temporary(base):
@@ -211,3 +222,20 @@ def test_a_tree_holding_a_link_or_a_strangers_file_is_refused(base, account):
     (tree / "chmod.py").symlink_to("/bin/sh")
     with pytest.raises(safe_paths.Refused, match=rf"^{tree}/chmod.py is a symbolic link$"):
         safe_paths.check_tree(tree)
+
+
+def test_the_demo_refuses_a_link_among_its_directories(base, secret):
+    """bin/demo_runner.py makes var/ and what is in it through safe_paths."""
+    import demo_runner
+
+    victim = base / "victim"
+    victim.mkdir(mode=0o700)
+    (base / "var").mkdir()
+    (base / "var" / "locks").symlink_to(victim)
+    with pytest.raises(SystemExit) as refused:
+        demo_runner.make_directories([(base / "var", 0o755), (base / "var" / "locks", 0o700)])
+    assert str(refused.value) == (
+        f"demo: {base}/var/locks is a symbolic link: remove it (or run bin/demo --reset) "
+        "and start again"
+    )
+    assert state(victim) == (0, 0, 0o700, [])
