@@ -4,8 +4,8 @@ turn the installer into root's hand on the wrappers or on root's files.
 
 Issue 19's three reproductions, then a link planted at every path in the
 installer's own table of managed paths (Layout.managed(), so a path added
-there is covered here): each refused in one sentence naming it, with
-nothing at all changed."""
+there is covered here): each refused in one sentence naming it, by
+bin/install and by bin/uninstall, with nothing at all changed."""
 
 import os
 import stat
@@ -74,10 +74,10 @@ def owner_mode(path):
     return info.st_uid, stat.S_IMODE(info.st_mode)
 
 
-def assert_refused(run, path):
+def assert_refused(run, path, command="bin/install"):
     assert run.returncode != 0
     assert run.stdout == ""
-    assert run.stderr == f"bin/install: {path} is a symbolic link: refusing to change anything\n"
+    assert run.stderr == f"{command}: {path} is a symbolic link: refusing to change anything\n"
 
 
 # --- The reproductions ----------------------------------------------------
@@ -177,6 +177,16 @@ def test_a_link_at_any_managed_path_is_refused_and_changes_nothing(installed, de
         before = installed.tree()
         assert_refused(installed.install(), entry.path)
         assert installed.tree() == before
+        # bin/uninstall checks the same table before it stops or removes anything.
+        removing = subprocess.run(
+            [str(deployment.REPO / "bin" / "uninstall"), *installed.options, "--purge"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert_refused(removing, entry.path, command="bin/uninstall")
+        assert installed.tree() == before
+        assert accounts.exists(installed.user)
     finally:
         os.unlink(entry.path)
         os.rename(aside, entry.path)
