@@ -93,7 +93,7 @@ class Uninstaller:
             listed = ", ".join(f"{name} (pid {pid})" for pid, name in sorted(left.items()))
             raise InstallError(
                 f"{listed} still run as {user}: stop them, then run bin/uninstall again; "
-                "no file was removed"
+                "nothing else was removed"
             )
 
     def stop_daemon(self, uid):
