@@ -5,13 +5,14 @@ and a link planted where it would remove refuses everything."""
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from support import deployment
+from support import accounts, deployment
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -158,3 +159,31 @@ def test_a_link_where_it_would_remove_refuses_before_stopping_anything(running):
     assert (victim / "keep").read_text() == "root's\n"
     os.unlink(layout.rrd_dir)
     shutil.rmtree(victim)
+
+
+def test_a_wrapper_running_as_root_for_the_service_user_is_waited_for_not_signalled():
+    """sudo relays signals to the wrapper it runs: stopping the service
+    user's processes must not cut a wrapper's operation short."""
+    system = deployment.installer_part("system")
+    with accounts.outsider() as account:
+        uid = account.pw_uid
+        # As the account, and as sudo runs a wrapper for it (real uid the
+        # account's, effective uid root).
+        worker = subprocess.Popen(["setpriv", f"--reuid={uid}", "sleep", "60"])
+        wrapper = subprocess.Popen(["setpriv", f"--ruid={uid}", "sleep", "2"])
+        for process in (worker, wrapper):
+            threading.Thread(target=process.wait, daemon=True).start()
+        try:
+            deadline = time.monotonic() + 10
+            while len(system.processes_of(uid)) < 2:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            stopped = system.stop_processes(uid, grace_seconds=5, wrapper_seconds=10)
+            assert stopped == {worker.pid: "sleep"}
+            assert worker.wait(timeout=5) == -signal.SIGTERM
+            assert wrapper.wait(timeout=5) == 0  # ran to its end
+            assert system.processes_of(uid) == {}
+        finally:
+            for process in (worker, wrapper):
+                if process.poll() is None:
+                    process.kill()

@@ -90,45 +90,58 @@ def _status(pid):
         for line in status:
             key, _, value = line.partition(":")
             fields[key] = value.strip()
-    return {"name": fields["Name"], "uids": {int(uid) for uid in fields["Uid"].split()}}
+    uids = [int(uid) for uid in fields["Uid"].split()]
+    return {"name": fields["Name"], "uids": set(uids), "euid": uids[1]}
 
 
-def stop_processes(uid, grace_seconds=30):
+def stop_processes(uid, grace_seconds=30, wrapper_seconds=120):
     """SIGTERM every process of uid, SIGKILL those left after the grace
     period; {pid: name} of what was stopped. Through pidfds, so a pid that
-    ended and was reused by someone else's process is never signalled."""
+    ended and was reused by someone else's process is never signalled.
+
+    A process of uid running as root (sudo and the wrapper it started) is
+    not signalled, since sudo would relay the signal into the middle of a
+    wrapper's operation: it is waited for, up to ``wrapper_seconds``."""
     stopped = {}
     handles = {}
+    wrappers = []
     for pid, name in processes_of(uid).items():
         try:
             handle = os.pidfd_open(pid)
             # Checked after the pidfd pins the process, not before.
-            if uid not in _status(pid)["uids"]:
-                os.close(handle)
-                continue
+            status = _status(pid)
         except OSError:
             continue
-        handles[pid] = handle
-        stopped[pid] = name
+        if uid not in status["uids"]:
+            os.close(handle)
+        elif status["euid"] == 0:
+            os.close(handle)
+            wrappers.append(pid)
+        else:
+            handles[pid] = handle
+            stopped[pid] = name
     try:
         for handle in handles.values():
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(handle, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        while time.monotonic() < deadline and any(_alive(pid) for pid in handles):
-            time.sleep(0.1)
+        _wait(lambda: any(_alive(pid) for pid in handles), grace_seconds)
         for pid, handle in handles.items():
             if _alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     signal.pidfd_send_signal(handle, signal.SIGKILL)
         # Until their parents have reaped them too: userdel counts zombies.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_exists(pid) for pid in handles):
-            time.sleep(0.05)
+        _wait(lambda: any(_exists(pid) for pid in handles), 10)
+        _wait(lambda: any(_exists(pid) for pid in wrappers), wrapper_seconds)
     finally:
         for handle in handles.values():
             os.close(handle)
     return stopped
+
+
+def _wait(condition, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and condition():
+        time.sleep(0.05)
 
 
 def _alive(pid):

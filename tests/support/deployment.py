@@ -8,6 +8,7 @@ mounts and loop devices under the prefix, the groups), and nothing else.
 """
 
 import grp
+import importlib
 import os
 import pwd
 import secrets
@@ -204,12 +205,16 @@ def _samba_config(prefix):
     os.chmod(samba, 0o755)
 
 
-def layout_for(options):
+def installer_part(name):
+    """A module of the installer (bin/installation, stdlib only)."""
     if str(BIN) not in sys.path:
         sys.path.insert(0, str(BIN))
-    from installation.layout import layout_from, parser
+    return importlib.import_module(f"installation.{name}")
 
-    return layout_from(parser().parse_args(options))
+
+def layout_for(options):
+    layout = installer_part("layout")
+    return layout.layout_from(layout.parser().parse_args(options))
 
 
 def create(**wrapper_settings):
