@@ -3,6 +3,11 @@ there, and the processes (web server, task worker, ...) until Ctrl-C.
 
 Everything lives under var/ and one managed group, so `--reset` removes
 exactly what the demo made: mounts, loop devices, accounts, files.
+
+Root makes var/ and what is in it through bin/safe_paths.py (no link
+followed, a stranger's file refused), trusting root and the checkout's
+owner, who could change this code anyway; and it never opens a file there
+that a backup account could have put in its place.
 """
 
 import argparse
@@ -16,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import safe_paths
 
 REPO = Path(__file__).resolve().parent.parent
 VAR = REPO / "var"
@@ -60,6 +67,21 @@ SNAPSHOTS = [
 SAMBA = VAR / "samba"
 SAMBA_CONFIG = SAMBA / "smb.conf"
 SMBD = shutil.which("smbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "smbd"
+
+
+def trusted():
+    """Root and whoever owns the checkout."""
+    return {0, os.stat(REPO).st_uid}
+
+
+def make_directories(directories):
+    """(path, mode) pairs, made root's in order; a link or a stranger's
+    directory at one stops the demo, naming it, before it is used."""
+    for path, mode in directories:
+        try:
+            safe_paths.ensure_directory(path, 0, 0, mode, trusted())
+        except safe_paths.Refused as refused:
+            sys.exit(f"demo: {refused}: remove it (or run bin/demo --reset) and start again")
 
 
 def say(message):
@@ -110,17 +132,21 @@ def wrapper_settings():
 
 
 def prepare_pool():
-    VAR.mkdir(mode=0o755, exist_ok=True)
-    os.chmod(VAR, 0o755)
+    make_directories([(VAR, 0o755)])
+    try:
+        safe_paths.check(POOL_IMAGE, "file", 0, trusted())
+    except safe_paths.Refused as refused:
+        sys.exit(f"demo: {refused}: run bin/demo --reset")
     if not POOL_IMAGE.exists():
         say(f"creating a {POOL_GIB} GiB sparse pool image ({POOL_IMAGE.relative_to(REPO)})")
-        with open(POOL_IMAGE, "wb") as image:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(POOL_IMAGE, flags, 0o600), "wb") as image:
             image.truncate(POOL_GIB * 1024**3)
         run("mkfs.ext4", "-q", "-L", "backupdemo", str(POOL_IMAGE))
-    POOL_MOUNT.mkdir(mode=0o700, exist_ok=True)
+    make_directories([(POOL_MOUNT, 0o700)])
     if str(POOL_MOUNT) not in mounts_under(POOL_MOUNT):
         run("mount", "-o", "loop,nodev,nosuid", str(POOL_IMAGE), str(POOL_MOUNT))
-    (POOL_MOUNT / "images").mkdir(mode=0o700, exist_ok=True)
+    make_directories([(POOL_MOUNT / "images", 0o700)])
 
 
 def prepare_samba():
@@ -129,8 +155,10 @@ def prepare_samba():
     loopback only, with its state, passdb and logs under var/samba. The
     wrappers' SAMBA_CONFIG names the same file, so the passwords the portal
     sets are the ones this smbd checks."""
-    for sub in ("", "private", "state", "cache", "lock", "pid", "log"):
-        (SAMBA / sub).mkdir(mode=0o755 if not sub else 0o700, exist_ok=True)
+    make_directories(
+        (SAMBA / sub, 0o755 if not sub else 0o700)
+        for sub in ("", "private", "state", "cache", "lock", "pid", "log")
+    )
     run(
         *MANAGE,
         "samba_config",
@@ -161,23 +189,22 @@ def samba_port():
 
 
 def prepare_system():
-    for path, mode in (
-        (VAR / "srv", 0o755),
-        (VAR / "srv" / "userbackup", 0o755),
-        (VAR / "srv" / "userbackup-snapshots", 0o755),
-        (VAR / "locks", 0o700),
-    ):
-        path.mkdir(mode=mode, exist_ok=True)
-        os.chmod(path, mode)
+    make_directories(
+        [
+            (VAR / "srv", 0o755),
+            (VAR / "srv" / "userbackup", 0o755),
+            (VAR / "srv" / "userbackup-snapshots", 0o755),
+            (VAR / "locks", 0o700),
+        ]
+    )
     try:
         grp.getgrnam(GROUP)
     except KeyError:
         run("groupadd", GROUP)
     prepare_samba()
     settings_file = VAR / "wrappers-local-settings.py"
-    settings_file.write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in sorted(wrapper_settings().items()))
-    )
+    text = "".join(f"{key} = {value!r}\n" for key, value in sorted(wrapper_settings().items()))
+    safe_paths.write_file(settings_file, text.encode(), 0, 0, 0o600, trusted=trusted())
     run(
         str(REPO / "bin" / "install-wrappers"),
         str(VAR / "wrappers"),

@@ -8,6 +8,14 @@
 # per core plus one by default) or --request-timeout S (30; keep it equal to
 # Apache's ProxyPass timeout=), the same as the systemd unit's defaults.
 set -eu
+# Never as root, checked before Python starts: the production settings open
+# the portal's log, in a directory the service user owns, where a link could
+# lead root's append to any file.
+if [ "$(id -u)" -eq 0 ]; then
+    echo "bin/start.sh: refusing to run as root: run it as the service user" \
+        "(sudo -u backupmanagement bin/start.sh)" >&2
+    exit 2
+fi
 cd "$(dirname "$0")/.."
 DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-backup.settings.production}
 export DJANGO_SETTINGS_MODULE

@@ -8,11 +8,14 @@ mounts and loop devices under the prefix, the groups), and nothing else.
 """
 
 import grp
+import importlib
 import os
 import pwd
 import secrets
 import shutil
+import stat
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from support import wrapper_install
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+BIN = REPO / "bin"
 
 
 @dataclass
@@ -66,6 +70,18 @@ class Installation:
     @property
     def samba_config(self):
         return self.prefix / "samba" / "smb.conf"
+
+    def uid(self):
+        return pwd.getpwnam(self.user).pw_uid
+
+    def layout(self):
+        """The installer's own Layout for these options (its table of
+        managed paths: Layout.managed())."""
+        return layout_for(self.options)
+
+    def tree(self):
+        """Everything under the prefix and the sudoers entry (see tree())."""
+        return tree(self.prefix, self.sudoers)
 
     def install(self, *extra):
         return subprocess.run(
@@ -138,6 +154,32 @@ class Installation:
             return None
 
 
+def tree(*roots):
+    """Every path under roots, as lstat shows it (links not followed) and
+    with its content: equal before and after means nothing changed."""
+    seen = {}
+    for root in roots:
+        for directory, subdirs, files in os.walk(root):
+            for name in ("", *subdirs, *files):
+                path = os.path.join(directory, name) if name else directory
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    content = os.readlink(path)
+                elif stat.S_ISREG(info.st_mode):
+                    content = Path(path).read_bytes()
+                else:
+                    content = None
+                seen[path] = (
+                    stat.S_IFMT(info.st_mode),
+                    stat.S_IMODE(info.st_mode),
+                    info.st_uid,
+                    info.st_gid,
+                    info.st_mtime_ns,
+                    content,
+                )
+    return seen
+
+
 def _samba_config(prefix):
     """A private Samba configuration with the per-user share of
     INSTALL.samba.txt, so the Samba check has something real to read."""
@@ -163,6 +205,18 @@ def _samba_config(prefix):
     os.chmod(samba, 0o755)
 
 
+def installer_part(name):
+    """A module of the installer (bin/installation, stdlib only)."""
+    if str(BIN) not in sys.path:
+        sys.path.insert(0, str(BIN))
+    return importlib.import_module(f"installation.{name}")
+
+
+def layout_for(options):
+    layout = installer_part("layout")
+    return layout.layout_from(layout.parser().parse_args(options))
+
+
 def create(**wrapper_settings):
     """Run bin/install into a fresh prefix (loop-file pool under it)."""
     token = secrets.token_hex(3)
@@ -170,6 +224,17 @@ def create(**wrapper_settings):
     prefix.mkdir(mode=0o755)
     os.chmod(prefix, 0o755)
     _samba_config(prefix)
+    installation = Installation(prefix=prefix, user=f"bmd{token}", managed_group=f"bmdg{token}")
+    installation.options = options_for(installation, **wrapper_settings)
+    installation.syslog_socket = wrapper_install.listen_syslog(
+        prefix / "syslog.sock", installation.syslog
+    )
+    return installation
+
+
+def options_for(installation, **wrapper_settings):
+    """bin/install's options for an installation into its prefix."""
+    prefix = installation.prefix
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
@@ -178,8 +243,7 @@ def create(**wrapper_settings):
         "ACCOUNT_UID_MAX": 59999,
         **wrapper_settings,
     }
-    installation = Installation(prefix=prefix, user=f"bmd{token}", managed_group=f"bmdg{token}")
-    installation.options = [
+    return [
         "--prefix", str(prefix),
         "--user", installation.user,
         "--managed-group", installation.managed_group,
@@ -189,10 +253,6 @@ def create(**wrapper_settings):
         "--loopfile-pool", str(prefix / "pool"),
         *(f"--wrappers-setting={key}={value!r}" for key, value in settings.items()),
     ]  # fmt: skip
-    installation.syslog_socket = wrapper_install.listen_syslog(
-        prefix / "syslog.sock", installation.syslog
-    )
-    return installation
 
 
 def _under(prefix, path):
