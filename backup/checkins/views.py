@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from backup.sso.decorators import signed_in_required
 
-from . import services
+from . import services, setup
 from .forms import CheckInForm
 from .models import CheckIn
 
@@ -97,7 +97,7 @@ def shown(request):
     return render(
         request,
         "checkins/shown.html",
-        {"checkin": checkin, "url": url, "log_limit": settings.CHECKIN_LOG_MAX_BYTES},
+        {"checkin": checkin, "url": url, **_setup_context(url)},
     )
 
 
@@ -109,9 +109,10 @@ def setup_help(request):
     return render(
         request,
         "checkins/setup.html",
-        {
-            "url": url,
-            "placeholder_token": PLACEHOLDER,
-            "log_limit": settings.CHECKIN_LOG_MAX_BYTES,
-        },
+        {"url": url, "placeholder_token": PLACEHOLDER, **_setup_context(url)},
     )
+
+
+def _setup_context(url: str) -> dict:
+    limit = settings.CHECKIN_LOG_MAX_BYTES
+    return {"log_limit": limit, "setup": setup.snippets(url, limit)}
