@@ -122,6 +122,22 @@ def test_only_the_check_in_paths_are_open(site, checkin_url):
     assert request(site, "GET", "/backup/pingx/" + "A" * 32)[0] == 401
 
 
+def test_a_huge_body_is_answered_and_only_its_start_kept(site, checkin_url):
+    """The portal reads at most checkin_log_max_bytes of a body, whatever
+    its size; the rest is never read into the portal's memory."""
+    path, _ = checkin_url
+    status, _, text = request(site, "POST", path + "/log", body=b"x" * (64 * 1024 * 1024))
+    assert (status, text) == (200, "OK")
+    shown = site.installation.manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from backup.checkins.models import CheckIn; c = CheckIn.objects.get(); "
+        "print(len(c.last_log), c.last_log_truncated)",
+    )
+    assert shown.stdout.split() == ["10000", "True"], shown.stderr
+
+
 def test_the_token_is_not_logged_by_the_portal(site, checkin_url):
     path, _ = checkin_url
     token = path.split("/")[3]
