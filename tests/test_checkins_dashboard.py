@@ -159,6 +159,9 @@ def test_the_setup_help_has_every_tool(person):
     ):
         assert f'data-testid="setup-{tool}"' in page, tool
     assert "http://testserver/ping/YOUR-CHECK-IN-TOKEN" in page
+    assert (
+        "curl -fsS -m 10 --retry 5 -o /dev/null http://testserver/ping/YOUR-CHECK-IN-TOKEN" in page
+    )
     assert "tmutil latestbackup" in page
 
 
