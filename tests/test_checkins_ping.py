@@ -11,6 +11,7 @@ from django.core.cache import caches
 from django.test import Client
 
 from backup.checkins import services, tokens
+from backup.checkins.checks import checkin_settings
 from backup.checkins.models import CheckIn
 
 pytestmark = pytest.mark.django_db
@@ -249,6 +250,23 @@ def test_a_rate_limited_answer_does_not_tell_a_token_exists(made, settings):
     assert known.status_code == 429
 
 
-def test_the_health_ping_still_needs_sign_in_rules():
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CHECKIN_RATE_PER_TOKEN", 0),
+        ("CHECKIN_RATE_PER_ADDRESS", True),
+        ("CHECKIN_LOG_MAX_BYTES", 10**9),
+        ("CHECKIN_LOG_MAX_BYTES", "10000"),
+    ],
+)
+def test_limits_out_of_range_are_refused_at_start(settings, name, value):
+    assert checkin_settings(None) == []
+    setattr(settings, name, value)
+    (error,) = checkin_settings(None)
+    assert error.id == "backup.checkins.E001"
+    assert name in error.msg
+
+
+def test_ping_alone_is_still_the_health_answer():
     """/ping/ alone stays the application's own health answer."""
     assert Client().get("/ping/").content == b"pong"
