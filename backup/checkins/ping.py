@@ -29,7 +29,7 @@ def _answer(text: str, status: int) -> HttpResponse:
     response["Ping-Body-Limit"] = str(settings.CHECKIN_LOG_MAX_BYTES)
     # Django's request logger would write "Not Found: /ping/<token>" for a
     # 4xx: the path is the secret. The view logs what it needs itself.
-    response._has_been_logged = True
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

@@ -130,15 +130,18 @@ def status_of(checkin: CheckIn, now: datetime.datetime) -> str:
     period = datetime.timedelta(hours=checkin.period_hours)
     success, failure = checkin.last_success_at, checkin.last_failure_at
     started = checkin.started_at
-    ended_in_failure = failure is not None and (success is None or failure > success)
     # A failure is the last word unless a new run started after it.
-    if ended_in_failure and (started is None or started < failure):
+    if (
+        failure is not None
+        and (success is None or failure > success)
+        and (started is None or started < failure)
+    ):
         return FAILED
-    if checkin.started_at is not None and now - checkin.started_at > run_max_age():
+    if started is not None and now - started > run_max_age():
         return STALLED
     if now - (success or checkin.created_at) > period:
         return STALE
-    if checkin.started_at is not None:
+    if started is not None:
         return RUNNING
     return WAITING if success is None else OK
 
