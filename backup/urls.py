@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("backup.pages.urls")),
     path("", include("backup.metrics.urls")),
     path("", include("backup.alerts.urls")),
+    path("", include("backup.checkins.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 GIB = 1 << 30
 DAY = 86400
-SECTIONS = ["state", "backups", "connect", "actions", "graphs"]
+SECTIONS = ["state", "backups", "checkins", "connect", "actions", "graphs"]
 
 
 @pytest.fixture(autouse=True)
@@ -93,6 +93,7 @@ def test_sections_come_in_the_order_an_employee_needs_them(person):
         for text in (
             'id="space-heading"',
             'id="backups-heading"',
+            'id="computers-heading"',
             'id="connect-heading"',
             'id="actions-heading"',
             'id="recent-heading"',

@@ -119,6 +119,9 @@ def portal_with_data(recorded, make_volume, django_user_model):
         "period": "day",
         "platform": "windows",
         "channel_id": 1,
+        # Check-in addresses answer text/plain (a token nobody has: 404).
+        "token": "x" * 32,
+        "signal": "start",
     }
     return owner, admin, values
 

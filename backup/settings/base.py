@@ -39,10 +39,14 @@ INSTALLED_APPS = [
     "backup.deployment",
     "backup.metrics",
     "backup.alerts",
+    "backup.checkins",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Check-ins (/ping/<token>) go straight to their view: no session, no
+    # sign-in, no CSRF; the token is their only credential.
+    "backup.checkins.middleware.CheckInsFirst",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # After sessions (it reads the language chosen there), before
     # CommonMiddleware (whose redirects and 404s are then in that language).
@@ -151,6 +155,15 @@ CACHES = {
         # A handful of entries are live; past this many, a third are dropped
         # at random (an inventory two processes took at once may be left over).
         "OPTIONS": {"MAX_ENTRIES": 20},
+    },
+    # Check-in rate limits (backup.checkins.ratelimit), counted across the
+    # daemon's processes: two small entries per token and per address and
+    # minute. Bounded: past MAX_ENTRIES a third are dropped at random, which
+    # can only forget counts, never refuse anyone.
+    "checkins": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "cache" / "checkins",
+        "OPTIONS": {"MAX_ENTRIES": 20000},
     },
 }
 
@@ -335,6 +348,17 @@ MASS_CHANGE_HISTORY = 48
 MASS_CHANGE_MIN_HISTORY = 6
 # Most folder entries one browse page shows (the wrapper has its own cap).
 SNAPSHOT_BROWSE_PAGE = 500
+
+# Check-ins (backup.checkins): computers report their own backups to
+# /ping/<token> (the Healthchecks protocol), which the web server serves
+# without sign-in. At most this many check-ins a minute per token, and per
+# client address (a whole office behind one NAT address shares the latter:
+# 1,000 computers checking in within a minute must pass)...
+CHECKIN_RATE_PER_TOKEN = 20
+CHECKIN_RATE_PER_ADDRESS = 3000
+# ...and at most this many bytes of a check-in's body kept as its log
+# (Healthchecks' own default; borgmatic trims what it sends to it).
+CHECKIN_LOG_MAX_BYTES = 10000
 
 # Prometheus /metrics (backup.metrics): served to these networks (the
 # address the web server saw, REMOTE_ADDR), and to any scraper sending

@@ -97,6 +97,9 @@ _KEYS = {
         "log_file": Path,
         "metrics_allowed_networks": STR_LIST,
         "metrics_token": str,
+        "checkin_rate_per_token": int,
+        "checkin_rate_per_address": int,
+        "checkin_log_max_bytes": int,
         "alert_channels_allowed": bool,
         "near_quota_percents": INT_LIST,
         "pool_warn_allocated_percent": int,
@@ -135,6 +138,7 @@ DATABASES = {
 # Beside the database, in the service user's data directory.
 CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
 CACHES["default"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "default"  # noqa: F405
+CACHES["checkins"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "checkins"  # noqa: F405
 
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved

@@ -24,6 +24,7 @@ SAMBA_PORT = 445
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "inventory": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inv"},
+    "checkins": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "chk"},
 }
 
 # A file, not memory, so that a real task worker (a second process) can share

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from backup.checkins import dashboard as checkins_dashboard
 from backup.discovery import dashboard as discovery_dashboard
 from backup.operations import records
 from backup.operations import services as operations
@@ -56,6 +57,7 @@ def home(request):
         add_space_refusal=services.add_space_refusal(volume),
         add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
         recent_operations=user.backup_operations.all()[:5],
+        checkins=checkins_dashboard.for_owner(user),
     )
     return render(request, "volumes/dashboard.html", context)
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from backup.checkins import alerts as checkin_alerts
 from backup.discovery import alerts
 from backup.discovery.management.quiet import quiet_unless_verbose
 
@@ -21,6 +22,8 @@ class Command(BaseCommand):
         dry_run = options["dry_run"]
         with quiet_unless_verbose(options["verbosity"]):
             run = alerts.send_alerts(dry_run=dry_run)
+            # What computers said themselves (backup.checkins): its own message.
+            checkins = checkin_alerts.send_alerts(dry_run=dry_run)
         if dry_run or options["verbosity"] >= 2:
             verb = "would email" if dry_run else "emailed"
             self.stdout.write(f"{verb}: {', '.join(run.emailed) or 'nobody'}")
@@ -31,7 +34,10 @@ class Command(BaseCommand):
             if run.no_address:
                 # The admins' summary names them too.
                 self.stdout.write(f"no email address for: {', '.join(run.no_address)}")
-        for recipient, error in run.failed:
+            alerted = ", ".join(checkins.alerted) or "nobody"
+            self.stdout.write(f"check-ins: {'would alert' if dry_run else 'alerted'}: {alerted}")
+        failed = [*run.failed, *checkins.failed]
+        for recipient, error in failed:
             self.stderr.write(f"not sent to {recipient}: {error}")
-        if run.failed:
-            raise CommandError(f"{len(run.failed)} alert(s) could not be sent")
+        if failed:
+            raise CommandError(f"{len(failed)} alert(s) could not be sent")
