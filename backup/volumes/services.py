@@ -26,6 +26,7 @@ from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 from backup.snapshots.models import Snapshot
+from backup.sso import names
 from backup.stats import rrd
 
 from .models import Volume, quota_for
@@ -215,7 +216,7 @@ def request_add_space(user, actor) -> Operation:
 
 
 def _check_confirmation(volume, typed):
-    if (typed or "").strip() != volume.account:
+    if not names.typed_matches(typed, volume.account):
         raise UserFacingError(
             _("To confirm, type your user name (%(name)s) exactly. Nothing was deleted.")
             % {"name": volume.account}
