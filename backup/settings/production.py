@@ -97,6 +97,7 @@ _KEYS = {
         "metrics_allowed_networks": STR_LIST,
         "metrics_token": str,
         "alert_channels_allowed": bool,
+        "alert_channels_allowed_networks": STR_LIST,
         "near_quota_percents": INT_LIST,
         "pool_warn_allocated_percent": int,
         "pool_warn_used_percent": int,
