@@ -15,9 +15,10 @@ from django.core import mail
 from django.template.loader import render_to_string
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
-from backup.alerts import checks, services, space
-from backup.alerts.models import AlertPreference, Channel, PoolAlert, QuotaAlert
+from backup.alerts import checks, delivery, services, space
+from backup.alerts.models import AlertPreference, Channel, PendingAlert, PoolAlert, QuotaAlert
 from backup.operations import records
 from backup.operations.models import Operation
 from backup.settings import dev
@@ -267,14 +268,23 @@ def test_near_quota_thresholds_are_a_setting(volume, settings):
     assert space.check_volumes(fill(99)) == []
 
 
-def test_a_near_quota_alert_nobody_received_is_tried_again(volume, monkeypatch):
+def test_a_near_quota_alert_nobody_received_is_kept_and_tried_again(volume, monkeypatch):
+    """Kept once (not said again by every run while mail is down) and sent by
+    retry_pending (test_alert_retries.py: the same against a real SMTP server)."""
+
     def refuse(self, fail_silently=False):
         raise ConnectionRefusedError("SMTP server down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    assert space.check_volumes(fill(90)) == []
-    monkeypatch.undo()
     assert space.check_volumes(fill(90)) == [("erin", 90)]
+    assert space.check_volumes(fill(90)) == []
+    (pending,) = PendingAlert.objects.all()
+    assert "SMTP server down" in pending.last_error
+    monkeypatch.undo()
+    delivery.retry_pending(now=timezone.now() + delivery.RETRY_FIRST)
+    assert [message.subject for message in mail.outbox] == [
+        "Backup alert: your backup volume is 90% full"
+    ]
 
 
 def test_an_unmounted_volume_is_neither_alerted_nor_rearmed(volume):
