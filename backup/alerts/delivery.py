@@ -113,13 +113,13 @@ def admins_reachable() -> bool:
     return bool(admin_addresses()) or (channels_allowed() and _admins_with_channels().exists())
 
 
-def link(view: str, query: str = "") -> str:
+def link(view: str, query: str = "", *, args: tuple = ()) -> str:
     """An absolute link to a page of the portal, for an alert."""
     base = settings.PORTAL_URL or (
         f"https://{settings.SERVER_HOSTNAME}{settings.FORCE_SCRIPT_NAME or ''}/"
     )
     # reverse() includes the script prefix, which PORTAL_URL already holds.
-    path = reverse(view).removeprefix(get_script_prefix())
+    path = reverse(view, args=args).removeprefix(get_script_prefix())
     return urljoin(base if base.endswith("/") else f"{base}/", path) + query
 
 

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backup.alerts import delivery
 from backup.operations import records, registry
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, UserFacingError
@@ -383,10 +384,34 @@ def _destroy(volume: Volume) -> None:
     volume.delete()
 
 
+def _announce_deletion(operation: Operation, account: str, destroy_after) -> None:
+    """The owner and the admins are told at once, through the one delivery
+    path (each in their language): whoever holds the owner's SSO session can
+    delete, and the owner must learn of it while it can still be undone."""
+    context = {
+        "account": account,
+        "actor": operation.actor_name,
+        "requested_at": operation.requested_at,
+        "destroy_after": destroy_after,
+        "undo_url": delivery.link("volumes:home"),
+        "person_url": delivery.link("staff:person", args=(account,)),
+        "support_contact": _contact(),
+    }
+    template = "volumes/email/deleted"
+    try:
+        owner = operation.owner
+        if owner is not None and owner.is_active:
+            delivery.notify_person(owner, template, {**context, "for_admins": False})
+        delivery.notify_admins(template, {**context, "for_admins": True})
+    except Exception:  # the deletion is done; a failed notice must not undo that
+        logger.exception("the deletion of %s could not be announced", account)
+
+
 def delete(operation: Operation) -> str:
     """Destroy the volume at once, or, while snapshots of it are protected,
     suspend it until the newest one's protection ends: whoever holds the
-    owner's session must not be able to wipe the backups with it."""
+    owner's session must not be able to wipe the backups with it. Either
+    way the owner and the admins are told at once."""
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
     protected_until = None
@@ -408,6 +433,7 @@ def delete(operation: Operation) -> str:
         volume.destroy_after = protected_until
         volume.save(update_fields=["suspended_at", "destroy_after"])
         operation.detail = f"suspended until {protected_until.isoformat()}"
+        _announce_deletion(operation, account, protected_until)
         return _(
             "Your volume is no longer available for backups. It will be destroyed on "
             "%(date)s, when the protection of its snapshots ends; until then you can undo "
@@ -419,6 +445,7 @@ def delete(operation: Operation) -> str:
     ):
         commands.unmount(account)
     _destroy(volume)
+    _announce_deletion(operation, account, None)
     return _("Your backup volume and everything on it were deleted.")
 
 
