@@ -6,11 +6,13 @@ not followed; loopback, link-local and private addresses are refused unless
 the administrator allows their network."""
 
 import json
+import ssl
 
 import pytest
 
 from backup.alerts import channels, outbound, services
 from backup.alerts.models import AlertPreference, Channel
+from support.apache import self_signed_certificate
 from support.http_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -227,3 +229,41 @@ def test_the_allowed_networks_setting_is_checked_at_start(settings):
 
     settings.ALERT_CHANNELS_ALLOWED_NETWORKS = ["10.0.0.0/8", "not-a-network"]
     assert [error.id for error in checks.alert_settings(None)] == ["backup.alerts.E003"]
+
+
+@pytest.fixture
+def tls_listener(tmp_path):
+    """An https listener on the loopback with a certificate for "localhost"."""
+    certificate, key = self_signed_certificate(tmp_path)
+    server = Receiver(tls=(certificate, key))
+    server.certificate = certificate
+    yield server
+    server.close()
+
+
+def test_an_untrusted_certificate_is_refused_and_nothing_is_sent(person, tls_listener, settings):
+    settings.ALERT_CHANNELS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    reached, failed = send_through(person, f"jsons://localhost:{tls_listener.port}/hook")
+    assert reached == []
+    assert "CERTIFICATE_VERIFY_FAILED" in failed[0][1]
+    assert tls_listener.requests == []
+
+
+def test_https_checks_the_name_while_connecting_to_the_checked_address(
+    person, tls_listener, settings, monkeypatch
+):
+    """The socket goes to the address checked after DNS; the certificate
+    must still be for the name in the address."""
+    settings.ALERT_CHANNELS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    trusting = ssl.create_default_context(cafile=str(tls_listener.certificate))
+    monkeypatch.setattr(outbound, "tls_context", lambda: trusting)
+    reached, failed = send_through(person, f"jsons://localhost:{tls_listener.port}/hook")
+    assert failed == []
+    assert [request[:2] for request in tls_listener.requests] == [("POST", "/hook")]
+    assert tls_listener.requests[0][2]["Host"] == f"localhost:{tls_listener.port}"
+    Channel.objects.all().delete()
+    AlertPreference.objects.all().delete()
+    reached, failed = send_through(person, f"jsons://127.0.0.1:{tls_listener.port}/hook")
+    assert reached == []
+    assert "CERTIFICATE_VERIFY_FAILED" in failed[0][1] or "match" in failed[0][1]
+    assert len(tls_listener.requests) == 1

@@ -101,6 +101,13 @@ def resolve(host: str, port: int) -> list[str]:
     return addresses
 
 
+def tls_context() -> ssl.SSLContext:
+    """The system's trusted authorities, the name checked against the
+    certificate (the connection goes to the checked address, the name is
+    what the certificate must be for)."""
+    return ssl.create_default_context()
+
+
 def _connect(request: Request, addresses: list[str]) -> socket.socket:
     last_error = None
     for address in addresses:
@@ -117,7 +124,7 @@ def _connect(request: Request, addresses: list[str]) -> socket.socket:
                 _("the connection reached %(address)s, which is refused") % {"address": peer}
             )
         if request.secure:
-            context = ssl.create_default_context()
+            context = tls_context()
             try:
                 sock = context.wrap_socket(sock, server_hostname=request.host)
             except (OSError, ssl.SSLError):

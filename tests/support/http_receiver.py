@@ -2,6 +2,7 @@
 gets, whatever the method: what an alert channel sent, or that nothing came."""
 
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -9,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """``requests``: (method, path, headers, body) in arrival order; ``posts``:
     (path, content type, body) of the POSTs. Answers ``status`` (with
-    ``location`` as a Location header, for a redirect)."""
+    ``location`` as a Location header, for a redirect), over TLS when given
+    ``tls=(certificate, key)``."""
 
-    def __init__(self, status=200, location=None, host="127.0.0.1"):
+    def __init__(self, status=200, location=None, host="127.0.0.1", tls=None):
         self.requests = []
         received = self.requests
 
@@ -34,6 +36,10 @@ class Receiver:
             setattr(Handler, f"do_{method}", Handler._any)
 
         self.server = ThreadingHTTPServer((host, 0), Handler)
+        if tls is not None:  # (certificate, key): answer https only
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
