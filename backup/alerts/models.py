@@ -8,7 +8,7 @@ from backup.volumes.models import Volume
 
 from .channels import redacted
 
-# An Apprise URL can hold a token; longer than this is not a push address.
+# A channel address can hold a token; longer than this is not a push address.
 MAX_URL_LENGTH = 500
 # Each test alert posts to every channel from the web request: bounded.
 MAX_CHANNELS = 5
@@ -30,7 +30,7 @@ class AlertPreference(models.Model):
 
 
 class Channel(models.Model):
-    """One push or webhook address (an Apprise URL) a person's alerts also go to."""
+    """One push or webhook address (backup.alerts.channels) a person's alerts also go to."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_channels"
