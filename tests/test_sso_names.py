@@ -202,3 +202,17 @@ def test_one_validator_for_every_name_from_outside():
         assert not names.typed_matches(name, "rtkim")
     assert names.typed_matches(" rtkim ", "rtkim")
     assert names.is_account_name("rtkim")
+
+
+@pytest.mark.parametrize("name", LOOK_ALIKES)
+def test_the_django_admin_search_finds_no_account_by_a_look_alike(rtkim, name):
+    from backup.volumes.models import Quota, Volume
+
+    User.objects.create(username="djadmin", is_staff=True, is_superuser=True)
+    Volume.objects.create(owner=rtkim, account="rtkim", size_gib=1, filesystem="btrfs")
+    Quota.objects.create(user=rtkim, max_size_gib=5)
+    client = Client(REMOTE_USER="djadmin")
+    for page in ("/admin/volumes/volume/", "/admin/volumes/quota/"):
+        found = client.get(page, {"q": name}).context["cl"].result_count
+        assert found == 0
+        assert client.get(page, {"q": "rtkim"}).context["cl"].result_count == 1
