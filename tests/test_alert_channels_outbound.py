@@ -74,7 +74,15 @@ def test_the_loopback_is_refused_unless_allowed(person, listener, host):
 
 @pytest.mark.parametrize(
     "host",
-    ["169.254.169.254", "2852039166", "0xa9fea9fe", "[::ffff:169.254.169.254]", "[fe80::1]"],
+    [
+        "169.254.169.254",
+        "2852039166",  # the same address spelled as one number: a name to the resolver
+        "0xa9fea9fe",
+        "[::ffff:169.254.169.254]",
+        "[64:ff9b::a9fe:a9fe]",  # through NAT64
+        "[2002:a9fe:a9fe::1]",  # 6to4
+        "[fe80::1]",
+    ],
 )
 def test_the_metadata_address_is_refused_before_any_connection(person, monkeypatch, host):
     def no_connection(*args, **kwargs):

@@ -65,21 +65,37 @@ def allowed_networks() -> list:
     ]
 
 
-def _plain(address):
-    """An IPv4 address hidden in IPv6 (::ffff:127.0.0.1, 64:ff9b::/96 aside)
-    is judged as itself."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-def address_allowed(address) -> bool:
-    address = _plain(ipaddress.ip_address(address))
-    if any(address in network for network in allowed_networks()):
-        return True
+def _embedded(address) -> list:
+    """The IPv4 addresses an IPv6 address carries to (mapped ::ffff:a.b.c.d,
+    NAT64 64:ff9b::a.b.c.d, 6to4, Teredo): each is judged as itself, or
+    ::ffff:169.254.169.254 would pass as "global"."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    carried = [address.ipv4_mapped, address.sixtofour]
+    if address.teredo:
+        carried += list(address.teredo)
+    if address in NAT64:
+        carried.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [inner for inner in carried if inner is not None]
+
+
+def _public(address) -> bool:
     return address.is_global and not (
         address.is_multicast or address.is_reserved or address.is_unspecified
     )
+
+
+def address_allowed(address) -> bool:
+    """Public, or in a network the administrator allowed."""
+    address = ipaddress.ip_address(address)
+    judged = _embedded(address) or [address]
+    networks = allowed_networks()
+    if all(any(each in network for network in networks) for each in judged):
+        return True
+    return all(_public(each) for each in judged)
 
 
 def resolve(host: str, port: int) -> list[str]:
