@@ -242,3 +242,15 @@ def test_update_df_stats_exits_non_zero_while_an_alert_is_overdue(
         ["overdue@corp.test"]
     ]
     assert mail.outbox == []
+
+
+def test_the_admins_see_undelivered_alerts_in_djangos_admin(smtp, owner, django_user_model):
+    space.check_volumes(nearly_full())
+    django_user_model.objects.create(username="retry-djadmin", is_staff=True, is_superuser=True)
+    from django.test import Client
+
+    page = Client(REMOTE_USER="retry-djadmin").get("/admin/alerts/pendingalert/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "alerts/email/near_quota" in text
+    assert "Connection refused" in text

@@ -3,6 +3,7 @@ thresholds (so each is said once until it is crossed again)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from backup.volumes.models import Volume
 
@@ -110,6 +111,8 @@ class PendingAlert(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        verbose_name = _("undelivered alert")
+        verbose_name_plural = _("undelivered alerts")
 
     def __str__(self):
         who = self.user.username if self.user_id else "admins"
