@@ -254,3 +254,22 @@ def test_the_admins_see_undelivered_alerts_in_djangos_admin(smtp, owner, django_
     text = page.content.decode()
     assert "alerts/email/near_quota" in text
     assert "Connection refused" in text
+
+
+def test_one_run_attempts_a_bounded_number_longest_waiting_first(smtp, owner):
+    now = timezone.now()
+    PendingAlert.objects.bulk_create(
+        PendingAlert(
+            user=owner,
+            template="alerts/email/test",
+            messages={"": [f"alert {number}", "body"]},
+            created_at=now,
+            last_attempt_at=now,
+            next_attempt_at=now - number * MINUTE,
+        )
+        for number in range(delivery.MAX_ATTEMPTS_PER_RUN + 10)
+    )
+    run = delivery.retry_pending(now=now)
+    assert len(run.failed) == delivery.MAX_ATTEMPTS_PER_RUN
+    untried = PendingAlert.objects.filter(attempts=1)
+    assert sorted(alert.subject for alert in untried) == [f"alert {n}" for n in range(10)]
