@@ -163,6 +163,8 @@ def test_changes_need_the_csrf_token(person):
         ("json://[::ffff:192.168.1.1]/x", "inside the server"),
         ("json://", "could not be understood"),
         ("json://example.com/a b", "spaces or control characters"),
+        ("json://exämple.com/a", "only ASCII characters"),
+        ("json://example.com/\u212a", "only ASCII characters"),
         ("json://example.com/" + "a" * 500, "longer than 500 characters"),
     ],
 )

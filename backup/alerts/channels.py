@@ -121,6 +121,13 @@ def parse(url: str) -> Address:
     """The Address of an allowed channel URL, else UnusableURL saying why."""
     if any(character.isspace() or ord(character) < 32 for character in url):
         raise UnusableURL(_("An address can't contain spaces or control characters."))
+    if not url.isascii():
+        raise UnusableURL(
+            _(
+                "An address can contain only ASCII characters: write a name with other "
+                "letters in its xn-- form, and other characters percent-encoded."
+            )
+        )
     scheme = scheme_of(url)
     if scheme not in SCHEMES:
         raise UnusableURL(
