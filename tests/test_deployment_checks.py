@@ -3,6 +3,7 @@ installed, and one clear FAIL line for each thing an admin can get wrong."""
 
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ import subprocess
 import pytest
 
 from backup.deployment import checks
+from backup.deployment.checks import machine as machine_checks
+from backup.deployment.checks import samba as samba_checks
 from support import deployment
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -39,12 +42,22 @@ def installed():
         deployment.destroy(installation)
 
 
-def check(installation, *, as_root=False):
+IDENTIFIED = re.compile(r"(.*) \[(backup\.prerequisites\.[EW]\d{3})\]")
+
+
+def check(installation, *, as_root=False, ids=None):
+    """(the command, {check: (status, message)}); a WARN or FAIL line's id
+    goes into ids when given."""
     completed = installation.manage("check_prerequisities", as_root=as_root)
     lines = {}
     for line in completed.stdout.splitlines():
         status, _, rest = line.partition(" ")
         name, _, message = rest.strip().partition(": ")
+        identified = IDENTIFIED.fullmatch(message)
+        if identified:
+            message = identified[1]
+            if ids is not None:
+                ids[name] = identified[2]
         if status in ("OK", "WARN", "FAIL"):
             lines.setdefault(name, (status, message))
     return completed, lines
@@ -153,6 +166,53 @@ def test_fails_when_the_volume_group_does_not_exist(installed):
     assert "create the volume group (pvcreate /dev/sdX && vgcreate backupdisks /dev/sdX)" in message
 
 
+def test_each_check_has_a_stable_id_and_can_be_silenced_by_it(installed):
+    """A failing check names its id; the config file's silenced_checks
+    leaves exactly that check out, and nothing else changes."""
+    numbers = [number for number, _ in checks.CHECKS]
+    assert numbers == sorted(set(numbers)), "check numbers must be unique and in order"
+    local = installed.wrappers / "local_settings.py"
+    original_local, original_config = local.read_text(), installed.config.read_text()
+    local.write_text(
+        original_local + f"BACKEND = 'lvm'\nVOLUME_GROUP = 'bmdnovg{secrets.token_hex(3)}'\n"
+        "LVM_ACTIVATION = False\n"
+    )
+    try:
+        ids = {}
+        completed, lines = check(installed, ids=ids)
+        assert lines["volume group"][0] == "FAIL"
+        assert ids["volume group"] == "backup.prerequisites.E006"
+        assert completed.returncode != 0
+        installed.config.write_text(
+            original_config + 'silenced_checks = ["backup.prerequisites.E006"]\n'
+        )
+        silenced, silenced_lines = check(installed)
+    finally:
+        local.write_text(original_local)
+        installed.config.write_text(original_config)
+    assert "volume group" not in silenced_lines
+    assert set(silenced_lines) == set(lines) - {"volume group"}
+    assert silenced.returncode == 0, silenced.stdout
+
+
+def test_a_full_loop_file_pool_says_how_to_give_a_loop_file_pool_room(installed):
+    """Not vgextend: a loop-file pool grows with the filesystem holding it."""
+    original = installed.config.read_text()
+    installed.config.write_text(
+        original.replace("default_disk_size = 1\n", "default_disk_size = 100000\n")
+    )
+    try:
+        completed, lines = check(installed)
+    finally:
+        installed.config.write_text(original)
+    assert completed.returncode != 0
+    status, message = lines["volume group"]
+    assert status == "FAIL"
+    assert message.startswith("loopfile pool ")
+    assert "free space on the filesystem holding the pool directory" in message
+    assert "vgextend" not in message
+
+
 def test_fails_when_env_reset_is_off(installed):
     override = installed.sudoers.with_name(f"{installed.user}-noreset")
     override.write_text(f"Defaults:{installed.user} !env_reset\n")
@@ -231,8 +291,8 @@ def test_sudo_listing_defaults_are_read_in_order():
         "User svc may run the following commands on host:\n"
         "    (root) NOPASSWD: /opt/w/a.py\n"
     )
-    assert checks._defaults(listing)[-1] == "!env_reset"
-    assert "env_reset" in checks._defaults(listing)
+    assert machine_checks._defaults(listing)[-1] == "!env_reset"
+    assert "env_reset" in machine_checks._defaults(listing)
 
 
 def test_directories_root_without_acl_support_fails(installed):
@@ -307,17 +367,17 @@ def test_fails_when_the_wrappers_write_passwords_to_another_passdb(installed):
 def test_a_missing_vfs_module_fails_naming_the_package(tmp_path, monkeypatch, settings):
     """What a fresh host without samba-vfs-modules has: smbd's own modules
     directory without fruit and its friends."""
-    real = checks._modules_dir()
+    real = samba_checks._modules_dir()
     (tmp_path / "vfs").mkdir()
     for module in ("catia", "streams_xattr"):
         (tmp_path / "vfs" / f"{module}.so").symlink_to(real / "vfs" / f"{module}.so")
-    monkeypatch.setattr(checks, "_modules_dir", lambda: tmp_path)
-    result = checks.samba_vfs_modules(None)
+    monkeypatch.setattr(samba_checks, "_modules_dir", lambda: tmp_path)
+    result = samba_checks.samba_vfs_modules(None)
     assert result.is_serious()
     assert "full_audit, fruit" in result.msg
     assert "apt-get install samba-vfs-modules" in result.msg
-    monkeypatch.setattr(checks, "_modules_dir", lambda: real)
-    assert not checks.samba_vfs_modules(None).is_serious()
+    monkeypatch.setattr(samba_checks, "_modules_dir", lambda: real)
+    assert not samba_checks.samba_vfs_modules(None).is_serious()
 
 
 SSHD_SNIPPET = (deployment.REPO / "deploy" / "sshd" / "backupmanagement.conf").read_text()

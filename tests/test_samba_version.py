@@ -9,6 +9,7 @@ from conftest import require_tool
 from django.core import checks as django_checks
 
 from backup.deployment import checks
+from backup.deployment.checks import samba as samba_checks
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_the_check_names_the_installed_samba():
     ).stdout.strip()
     number = re.fullmatch(r"Version (\S+)", installed).group(1)
 
-    result = checks.samba_version(context=None)
+    result = samba_checks.samba_version(context=None)
 
     assert result.obj == "Samba version"
     assert number in result.msg
@@ -73,9 +74,9 @@ def test_the_check_fails_on_a_release_that_broke_time_machine(tmp_path, monkeypa
     fake = tmp_path / "smbd"
     fake.write_text("#!/bin/sh\necho 'Version 4.22.3-Debian'\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(checks, "_which", lambda name: str(fake) if name == "smbd" else None)
+    monkeypatch.setattr(samba_checks, "_which", lambda name: str(fake) if name == "smbd" else None)
 
-    result = checks.samba_version(context=None)
+    result = samba_checks.samba_version(context=None)
 
     assert checks.line(result) == (
         "FAIL Samba version: Samba 4.22.3 breaks Time Machine on recent macOS "

@@ -117,6 +117,26 @@ def test_optional_production_keys_reach_the_settings(production_config):
     assert result.stdout.strip() == "500 ['boss']"
 
 
+def test_the_daemon_processes_share_one_cache_beside_the_database(production_config):
+    """What one FastCGI child learnt from the wrappers, the others reuse: a
+    value one process stores, another process reads (no per-process cache)."""
+    token = secrets.token_hex(8)
+    stored = manage(
+        "shell", "--no-imports", "-c",
+        f"from django.core.cache import cache; cache.set('probe', '{token}', 60)",
+        env=production_config,
+    )  # fmt: skip
+    assert stored.returncode == 0, stored.stderr
+    read = manage(
+        "shell", "--no-imports", "-c",
+        "from django.core.cache import cache; print(cache.get('probe'))",
+        env=production_config,
+    )  # fmt: skip
+    assert read.stdout.strip() == token
+    database = Path(production_config["BACKUP_CONFIG"]).parent / "db.sqlite3"
+    assert any((database.parent / "cache" / "default").iterdir())
+
+
 def test_the_alert_keys_reach_the_settings(production_config):
     config = Path(production_config["BACKUP_CONFIG"])
     config.write_text(

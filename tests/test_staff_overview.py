@@ -7,6 +7,7 @@ Real wrappers: the volumes the table lists are images in the session's
 loop-file pool (what the inventory reads) with their portal records, and
 one volume made for real through the portal where usage matters."""
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -20,7 +21,7 @@ from django.utils import timezone
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.staff import inventory
-from backup.staff.services import Pool
+from backup.staff.services import FILTERS, Pool, VolumeRow
 from backup.stats.units import binary_size
 from backup.volumes.models import Quota, Volume
 
@@ -186,13 +187,59 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
 
 def test_search_by_name_keeps_the_filter_and_the_sort(listed_volumes, admin):
     wanted = listed_volumes[42]
-    response = get(admin, f"?show=all&sort=size&q={wanted.upper()}")
-    assert accounts(response) == [wanted]
+    part = wanted[:-1].upper()  # the ten names ending in 40 to 49
+    response = get(admin, f"?show=all&sort=size&q={part}")
+    assert sorted(accounts(response)) == sorted(
+        n for n in listed_volumes if n.startswith(part.lower())
+    )
+    assert len(accounts(response)) == 10
     page = response.content.decode()
-    assert f'value="{wanted.upper()}"' in page
+    assert f'value="{part}"' in page
     assert '<input type="hidden" name="show" value="all">' in page
     assert '<input type="hidden" name="sort" value="size">' in page
     assert get(admin, "?show=all&q=nobody-has-this").context["rows"] == []
+
+
+def test_a_search_looks_at_every_volume_not_only_the_open_tab(listed_volumes, admin):
+    """The page opens on "Needs attention"; a name typed into the search is
+    looked for among all volumes (unless a filter is chosen with it)."""
+    part = listed_volumes[7][:-1]
+    response = get(admin, f"?q={part}")
+    assert len(accounts(response)) == 10
+    assert get(admin, f"?show=attention&q={part}").status_code == 200
+
+
+def test_the_table_comes_before_the_pool_graphs(listed_volumes, admin):
+    """Search results were 1,500 px down the page, below the graphs."""
+    page = get(admin, f"?q={listed_volumes[7][:-1]}").content.decode()
+    assert 'id="pool-history"' in page
+    assert page.index('data-testid="volume-search"') < page.index('id="pool-history"')
+    assert page.index('id="volumes-heading"') < page.index('id="pool-history"')
+
+
+def test_a_search_for_a_whole_name_goes_to_that_person(listed_volumes, admin):
+    wanted = listed_volumes[42]
+    for typed in (wanted, wanted.upper()):
+        response = admin.get(f"/staff/?q={typed}")
+        assert response.status_code == 302
+        assert response["Location"] == reverse("staff:person", args=[wanted])
+
+
+def test_a_volume_pending_destruction_needs_attention():
+    """Deleted by its owner, waiting for its snapshots' protection to pass:
+    an admin should see it (it still takes pool space, and the owner may
+    ask for it back), though nothing about it is failing."""
+    healthy = VolumeRow(
+        account="pending", owner="pending", size_bytes=GIB, mounted=True,
+        filesystem="btrfs", used_bytes=0, total_bytes=GIB,
+        created_at=timezone.now(), known_to_portal=True, on_server=True,
+        pending_destruction=False, quota_gib=3, last_operation_failed=False,
+    )  # fmt: skip
+    attention = FILTERS["attention"].keeps
+    assert not attention(healthy)
+    pending = dataclasses.replace(healthy, pending_destruction=True, mounted=False)
+    assert not pending.failing
+    assert attention(pending)
 
 
 def test_the_quota_column_and_the_links_to_each_person(listed_volumes, admin):
@@ -341,8 +388,9 @@ def test_sizes_are_in_binary_units(size, text):
     assert binary_size(size) == text.replace(" ", "\xa0")
 
 
-def pool(size, allocated, used):
-    return Pool("loopfile", "pool", size, allocated, used, size - allocated, 3)
+def pool(size, allocated, used, free=None):
+    free = size - allocated if free is None else free
+    return Pool("loopfile", "pool", size, allocated, used, free, 3)
 
 
 @pytest.mark.parametrize(
@@ -351,12 +399,22 @@ def pool(size, allocated, used):
         (
             (1000 * GIB, 920 * GIB, 12 * GIB),
             "Volumes are promised 77 times the space they use (92 % of the pool is "
-            "given to volumes, 1.2 % is used).",
+            "given to volumes, 1.2 % is used). If every volume filled up, they would still "
+            "fit: they need 920 GiB and the pool holds 1000 GiB.",
         ),
         (
             (1000 * GIB, 500 * GIB, 200 * GIB),
             "Volumes are promised 2.5 times the space they use (50 % of the pool is "
-            "given to volumes, 20 % is used).",
+            "given to volumes, 20 % is used). If every volume filled up, they would still "
+            "fit: they need 500 GiB and the pool holds 1000 GiB.",
+        ),
+        (
+            # A loop-file pool promises more than it holds (sparse images).
+            (100 * GIB, 400 * GIB, 30 * GIB, 70 * GIB),
+            "Volumes are promised 13 times the space they use (400 % of the pool is "
+            "given to volumes, 30 % is used). If every volume filled up, they would need "
+            "400 GiB, 300 GiB more than the pool's 100 GiB: writes start failing once "
+            "another 70 GiB is written, so add disk before the pool's use gets there.",
         ),
         (
             (1000 * GIB, 100 * GIB, 99 * GIB),
@@ -371,4 +429,5 @@ def pool(size, allocated, used):
     ],
 )
 def test_the_overcommit_is_said_in_words(figures, sentence):
-    assert pool(*figures).overcommit_sentence() == sentence.replace(" %", "\xa0%")
+    expected = sentence.replace(" %", "\xa0%").replace(" GiB", "\xa0GiB")
+    assert pool(*figures).overcommit_sentence() == expected

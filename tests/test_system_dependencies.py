@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from backup.deployment import checks
+from backup.deployment.checks import samba as samba_checks
 from backup.samba import config as samba_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -178,7 +178,7 @@ def test_the_wrappers_run_only_commands_in_their_table():
 
 
 def test_every_vfs_module_the_share_names_comes_from_setup():
-    directory = checks._modules_dir()
+    directory = samba_checks._modules_dir()
     assert directory is not None, "smbd -b names no MODULESDIR"
     modules = samba_config.vfs_modules()
     assert "fruit" in modules

@@ -41,7 +41,7 @@ class PidFile:
 
     def __init__(self, path):
         self.path = Path(path)
-        self._fd = None
+        self._fd: int | None = None
 
     def _try_lock(self):
         """Lock the pidfile; False when another process holds it."""
@@ -115,10 +115,12 @@ class PidFile:
         return pid if self._wait_for_lock(pid, timeout) else None
 
     def write(self, pid):
+        assert self._fd is not None, "write() before acquire()"
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, f"{pid}\n".encode(), 0)
 
     def release(self):
+        assert self._fd is not None, "release() before acquire()"
         with contextlib.suppress(FileNotFoundError):
             if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
                 self.path.unlink()
@@ -280,12 +282,18 @@ class _Server(WSGIServer):
     listening socket only when it is free, so requests beyond the pool wait
     in the socket's listen backlog (bind_socket sizes it) instead of being
     refused, in arrival order, whichever Apache process sent them. The pool
-    is fixed (flup's spare-children bookkeeping compares bytes with str on
-    Python 3 and would never grow it anyway), so the parent only replaces
-    children that exit. It replaces flup's parent loop, which on Python 3
-    keeps waiting in select() after SIGTERM until the next request arrives
-    (PEP 475 retries the call), with one woken by the signals themselves
-    (set_wakeup_fd).
+    is fixed (flup bug 1: PreforkServer.run compares the state byte a child
+    sends, bytes from recv(), with the str '\\x00', so on Python 3 every
+    child counts as available and the spare bookkeeping never grows the
+    pool), so the parent only replaces children that exit. It replaces
+    flup's parent loop (flup bug 2: PreforkServer.run waits in select() with
+    no wake-up for signals, and Python 3 retries the call after SIGTERM, PEP
+    475, so the parent stops only when the next request arrives) with one
+    woken by the signals themselves (set_wakeup_fd).
+
+    flup 1.0.3 is its last release, so these are flup's private internals
+    used on purpose; tests/test_flup_internals.py pins each name used here
+    and checks that both bugs are still there.
     """
 
     def __init__(self, application, listener, *, workers, request_timeout):
@@ -302,7 +310,7 @@ class _Server(WSGIServer):
         self._workers = workers
         self._jobClass = _Connection
         self._web_server_addrs = None
-        self._wake = None
+        self._wake: tuple[int, int] = (-1, -1)
 
     def run(self):
         reader, writer = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)

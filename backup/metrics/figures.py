@@ -10,6 +10,7 @@ import datetime
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import rrdtool
 from django.conf import settings
@@ -101,7 +102,8 @@ def _read_scan(figures: VolumeFigures, scan: BackupScan, cutoff: datetime.dateti
             continue
         key = (source.get("machine") or "", source.get("format") or "", source.get("path") or ".")
         newest[key] = max(newest.get(key, 0.0), when.timestamp())
-    figures.scanned_at = scan.scanned_at.timestamp()
+    # Callers pass scans filtered on scanned_at__isnull=False.
+    figures.scanned_at = scan.scanned_at.timestamp() if scan.scanned_at else None
     figures.last_backups = [LastBackup(*key, stamp) for key, stamp in sorted(newest.items())]
 
 
@@ -132,7 +134,7 @@ def volumes(now: datetime.datetime) -> list[VolumeFigures]:
 def operations() -> list[OperationFigures]:
     """Every kind, with zeros for those never run: a series that appears
     only after the first failure can't be alerted on by its rate."""
-    counted = {
+    counted: dict[str, Any] = {
         row["kind"]: row
         for row in Operation.objects.values("kind").annotate(
             total=Count("pk"), failed=Count("pk", filter=Q(state=Operation.State.FAILED))

@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -38,7 +39,7 @@ def last_line(text: str | None) -> str:
 class PrivilegedError(Exception):
     """A wrapper did not do what was asked; ``reason`` is its one-line why."""
 
-    def __init__(self, wrapper, reason):
+    def __init__(self, wrapper: str, reason: str) -> None:
         super().__init__(f"{wrapper}: {reason}")
         self.wrapper = wrapper
         self.reason = reason
@@ -58,13 +59,13 @@ class Counter:
     calls = 0
 
 
-def _use_sudo():
+def _use_sudo() -> bool:
     if settings.WRAPPERS_USE_SUDO is None:
         return os.geteuid() != 0
     return bool(settings.WRAPPERS_USE_SUDO)
 
 
-def _reason(stderr, name):
+def _reason(stderr: str | None, name: str) -> str:
     if not (stderr or "").strip():
         return "no reason given"
     line = last_line(stderr)
@@ -74,7 +75,7 @@ def _reason(stderr, name):
     return line
 
 
-def run(name, *args, stdin=None):
+def run(name: str, *args: str | int, stdin: str | None = None) -> Any:
     """Run wrapper ``name`` with ``args``; return its JSON result (or None)."""
     path = Path(settings.WRAPPERS_PATH) / name
     argv = [str(path), *(str(arg) for arg in args)]

@@ -7,6 +7,7 @@ whatever a wrapper (or a future one) lets through.
 """
 
 import unicodedata
+from typing import Any
 
 # Control, format (bidi overrides can disguise a name), surrogate (not
 # storable as UTF-8), line and paragraph separators.
@@ -27,7 +28,7 @@ def safe_text(text: str) -> str:
     )
 
 
-def safe_json(value):
+def safe_json(value: Any) -> Any:
     """A parsed JSON value with every string, keys included, made safe."""
     if isinstance(value, str):
         return safe_text(value)

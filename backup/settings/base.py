@@ -133,7 +133,15 @@ CSRF_FAILURE_VIEW = "backup.pages.views.csrf_failure"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Shared by every process of the preforking FastCGI daemon (a per-process
+    # memory cache made each child ask the wrappers again for an answer
+    # another child had just had). What goes in is JSON text, never objects:
+    # Django's backends pickle values, and a str is all they get to pickle.
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": BASE_DIR / "var" / "cache" / "default",
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    },
     # The admin page's inventory (backup.staff.inventory), shared by every
     # process of the preforking FastCGI daemon, so that one of them asks the
     # wrappers and the others reuse its answer. It holds JSON text only.

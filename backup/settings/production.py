@@ -30,6 +30,7 @@ SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # The preload list is for public sites; an intranet host can't be on it.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SILENCED_CHECKS: list[str] = []
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -112,6 +113,9 @@ _KEYS = {
     "ssl_redirect": ("SECURE_SSL_REDIRECT", bool),
     # "" turns syslog off (a host without a syslog daemon).
     "syslog_address": ("LOG_SYSLOG_ADDRESS", str),
+    # Ids of checks an admin has looked at and accepts, such as
+    # "backup.prerequisites.W012" (check_prerequisities leaves them out).
+    "silenced_checks": ("SILENCED_CHECKS", STR_LIST),
 }
 _REQUIRED = ("secret_key", "allowed_hosts", "database", "static_root")
 
@@ -120,6 +124,7 @@ for _key in _REQUIRED:
     if not _config.get(_key):
         raise ImproperlyConfigured(f"{CONFIG_FILE} must set {_key}")
 config_file.apply(CONFIG_FILE, _config, _KEYS, globals())
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, *SILENCED_CHECKS]
 
 DATABASES = {
     "default": {
@@ -130,6 +135,7 @@ DATABASES = {
 }
 # Beside the database, in the service user's data directory.
 CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
+CACHES["default"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "default"  # noqa: F405
 
 # Served under a prefix (/backup/ as in the original). Apache passes it as
 # SCRIPT_NAME, but it is fixed here too: a relative STATIC_URL is resolved

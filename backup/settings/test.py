@@ -24,7 +24,7 @@ SAMBA_PORT = 445
 # One test process: the admin page's inventory in memory (tests/conftest.py
 # empties it before each test; test_staff_overview.py tries the file cache).
 CACHES = {
-    **CACHES,  # noqa: F405
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "inventory": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inv"},
 }
 

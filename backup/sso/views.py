@@ -14,4 +14,5 @@ def switch_user(request):
     name = settings.DEV_SSO_USERS.get(role, settings.DEV_SSO_USERS["employee"])
     logout(request)
     request.session[DEV_SSO_SESSION_KEY] = name
-    return redirect("volumes:home")
+    # Each lands where that person starts their day: the admin on the overview.
+    return redirect("staff:overview" if role == "admin" else "volumes:home")

@@ -1,6 +1,7 @@
 """Input of the admin pages: the audit log's filter."""
 
 import datetime
+from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
@@ -53,8 +54,8 @@ class AuditFilterForm(forms.Form):
         error_messages={"invalid": _("Enter the last day as a date, like 2025-01-31.")},
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         since, until = cleaned.get("since"), cleaned.get("until")
         if since and until and since > until:
             self.add_error(

@@ -6,10 +6,12 @@ import datetime
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils.formats import number_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -85,8 +87,8 @@ class VolumeRow:
 
 
 ROW_FIELDS = [field.name for field in fields(VolumeRow)]
-ACCOUNT, CREATED, BACKUPS = (
-    ROW_FIELDS.index(name) for name in ("account", "created_at", "backups")
+ACCOUNT, OWNER, CREATED, BACKUPS = (
+    ROW_FIELDS.index(name) for name in ("account", "owner", "created_at", "backups")
 )
 
 
@@ -130,7 +132,7 @@ class Pool:
                 % shares
             )
         ratio = self.overcommit
-        if ratio < 1.05:
+        if ratio is None or ratio < 1.05:
             return (
                 _(
                     "Volumes use about all the space they are given (%(allocated)s of the "
@@ -139,10 +141,36 @@ class Pool:
                 % shares
             )
         times = number_format(round(ratio), 0) if ratio >= 10 else number_format(ratio, 1)
-        return _(
+        promised = _(
             "Volumes are promised %(times)s times the space they use (%(allocated)s of "
             "the pool is given to volumes, %(used)s is used)."
         ) % {"times": times, **shares}
+        return f"{promised} {self.if_all_filled_up()}"
+
+    def if_all_filled_up(self) -> str:
+        """What happens if every volume fills up, in words an admin acts on."""
+        sizes = {
+            "allocated": binary_size(self.allocated_bytes),
+            "size": binary_size(self.size_bytes),
+            "missing": binary_size(max(0, self.allocated_bytes - self.size_bytes)),
+            "free": binary_size(self.free_bytes),
+        }
+        if self.allocated_bytes <= self.size_bytes:
+            return (
+                _(
+                    "If every volume filled up, they would still fit: they need "
+                    "%(allocated)s and the pool holds %(size)s."
+                )
+                % sizes
+            )
+        return (
+            _(
+                "If every volume filled up, they would need %(allocated)s, %(missing)s more "
+                "than the pool's %(size)s: writes start failing once another %(free)s is "
+                "written, so add disk before the pool's use gets there."
+            )
+            % sizes
+        )
 
     def figures(self) -> dict[str, str]:
         """The pool's sizes as the page shows them (GiB, like volume sizes)."""
@@ -190,7 +218,7 @@ def pool_and_volume_rows() -> tuple[Pool, list[VolumeRow]]:
 def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     """One row per volume on the server or in the portal, by account."""
     records = {record["user"]: record for record in inventory}
-    last_state = Subquery(
+    last_state_of = Subquery(
         Operation.objects.filter(owner_name=OuterRef("owner__username"))
         .exclude(kind=Operation.Kind.SET_QUOTA)
         .order_by("-id")
@@ -198,7 +226,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     )
     known = {
         account: rest
-        for account, *rest in Volume.objects.annotate(last_state=last_state).values_list(
+        for account, *rest in Volume.objects.annotate(last_state=last_state_of).values_list(
             "account",
             "owner__username",
             "owner__backup_quota__max_size_gib",
@@ -216,7 +244,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     for account in sorted(set(records) | set(known)):
         record = records.get(account)
         mounted = bool(record and record.get("mounted"))
-        usage = usage_of(record["mount_point"]) if mounted else None
+        usage = usage_of(record["mount_point"]) if record and mounted else None
         owner, quota, created_at, suspended_at, last_state = known.get(
             account, (None, None, None, None, None)
         )
@@ -248,7 +276,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
 
 @dataclass(frozen=True)
 class Filter:
-    label: str
+    label: str | Promise
     keeps: Callable[[VolumeRow], bool]
 
 
@@ -256,7 +284,12 @@ class Filter:
 FILTERS: dict[str, Filter] = {
     "attention": Filter(
         gettext_lazy("Needs attention"),
-        lambda row: row.failing or row.nearly_full or backup_column.is_stale(row.backups),
+        lambda row: (
+            row.failing
+            or row.nearly_full
+            or row.pending_destruction
+            or backup_column.is_stale(row.backups)
+        ),
     ),
     "stale": Filter(gettext_lazy("Stale backups"), lambda row: backup_column.is_stale(row.backups)),
     "full": Filter(gettext_lazy("Nearly full"), lambda row: row.nearly_full),
@@ -275,7 +308,12 @@ def _newest_backup(row: VolumeRow) -> float:
 
 
 # Each sort order, and the account after it so that equal values keep one order.
-SORT_KEYS: dict[str, Callable[[VolumeRow], object]] = {
+def _by(key: Callable[[VolumeRow], Any], rows: list[VolumeRow]) -> Callable[[int], Any]:
+    """The sort key of a row number (a closure per sort order)."""
+    return lambda number: key(rows[number])
+
+
+SORT_KEYS: dict[str, Callable[[VolumeRow], Any]] = {
     "user": lambda row: row.account,
     "size": lambda row: (row.size_bytes, row.account),
     "quota": lambda row: (row.quota_gib or 0, row.account),
@@ -316,10 +354,7 @@ class Inventory:
                 key: [number for number in numbers if choice.keeps(rows[number])]
                 for key, choice in FILTERS.items()
             },
-            {
-                sort: sorted(numbers, key=lambda number, key=key: key(rows[number]))
-                for sort, key in SORT_KEYS.items()
-            },
+            {sort: sorted(numbers, key=_by(key, rows)) for sort, key in SORT_KEYS.items()},
         )
 
     def select(self, show: str, search: str, sort: str, descending: bool) -> "Rows":
@@ -340,6 +375,18 @@ class Inventory:
             search = require_ascii(search).lower()
             numbers = [n for n in numbers if search in self.records[n][ACCOUNT].lower()]
         return Rows(self.records, numbers)
+
+    def person_named(self, name: str) -> str | None:
+        """The one person whose account or sign-in name is exactly name (as
+        typed, any case), or None: a search for a whole name goes straight
+        to their page."""
+        wanted = name.lower()
+        found = {
+            record[OWNER] or record[ACCOUNT]
+            for record in self.records
+            if wanted in (record[ACCOUNT].lower(), (record[OWNER] or "").lower())
+        }
+        return found.pop() if len(found) == 1 else None
 
     def to_json(self) -> dict:
         return {

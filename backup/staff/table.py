@@ -1,6 +1,7 @@
 """The admin table's query string (filter, name search, sort order, page),
 validated by a form, and the links that change one part of it."""
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
@@ -62,8 +63,12 @@ class VolumeTableQuery(forms.Form):
             query["show"] = query[self.LEGACY_FILTER]
         super().__init__(query)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A search looks at every volume unless a filter was chosen with it:
+        # looking for someone among those needing attention finds nobody.
+        if cleaned.get("q") and not self.data.get("show"):
+            cleaned["show"] = "all"
         for name, default in self.DEFAULTS.items():
             if cleaned.get(name) in ("", None) and name not in self.errors:
                 cleaned[name] = default

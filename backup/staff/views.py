@@ -2,6 +2,7 @@
 
 One person's page is in person.py, the audit log in audit.py."""
 
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -55,8 +56,9 @@ def overview(request):
             messages.error(request, _("The backup server did not answer the inventory query."))
         return redirect(request.get_full_path())
     query = table.VolumeTableQuery(request.GET)
-    context = {
-        "snapshot_run": SnapshotRun.objects.first(),
+    snapshot_run = SnapshotRun.objects.first()
+    context: dict[str, Any] = {
+        "snapshot_run": snapshot_run,
         "sort_columns": SORT_COLUMNS,
         "query": query,
     }
@@ -72,11 +74,14 @@ def overview(request):
         taken_seconds_ago=max(0, round((timezone.now() - shown.taken_at).total_seconds())),
         total=shown.total,
     )
-    if context["snapshot_run"] and context["snapshot_run"].snapshot_bytes is not None:
-        context["snapshot_bytes"] = binary_size(context["snapshot_run"].snapshot_bytes)
+    if snapshot_run and snapshot_run.snapshot_bytes is not None:
+        context["snapshot_bytes"] = binary_size(snapshot_run.snapshot_bytes)
     if not query.is_valid():
         return render(request, "staff/overview.html", {**context, "invalid": True}, status=400)
     wanted = query.cleaned_data
+    person = shown.person_named(wanted["q"]) if wanted["q"] else None
+    if person is not None:
+        return redirect("staff:person", username=person)
     descending = wanted["order"] == "desc"
     rows = shown.select(wanted["show"], wanted["q"], wanted["sort"], descending)
     page = query.page_of(rows)

@@ -1,6 +1,7 @@
 """What a volume looks like right now: one privileged query (cached), and
 usage read without privileges (statvfs on the mount point)."""
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -83,11 +84,15 @@ def volume_state(account, version):
     cached answer never outlives a change the portal made.
     """
     key = f"volume-record:{account}:{version}"
-    record = cache.get(key)
-    if record is None:
+    stored = cache.get(key)
+    if isinstance(stored, str):
+        record = json.loads(stored)
+    else:
         try:
             record = commands.volume(account) or {}
         except PrivilegedError as error:
             raise StatusUnavailable(str(error)) from error
-        cache.set(key, record, settings.VOLUME_CACHE_SECONDS)
+        # JSON text: the cache is shared with the daemon's other processes
+        # through files, and holds no objects (DESIGN: no pickle).
+        cache.set(key, json.dumps(record), settings.VOLUME_CACHE_SECONDS)
     return state_from(record) if record else None

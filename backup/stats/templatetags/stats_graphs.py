@@ -1,14 +1,19 @@
 """Template tags for the graph includes of the dashboard and the admin page,
 so that those pages' views need not know about graphs."""
 
+from collections.abc import Callable
+from pathlib import Path
+
 from django import template
 from django.conf import settings
+from django.http import QueryDict
 
 from backup.stats import graphs, projection, rrd, units
 
 register = template.Library()
 
-HISTORY_FILES = {
+# Each takes the account, or nothing for the server-wide files.
+HISTORY_FILES: dict[str, Callable[..., Path]] = {
     "space": rrd.space_file,
     "io": rrd.io_file,
     "server": rrd.server_io_file,
@@ -42,7 +47,7 @@ def period_links(context, anchor):
     chosen = _period(request)
     links = []
     for key, label in graphs.PERIOD_LABELS.items():
-        query = request.GET.copy() if request is not None else {}
+        query = request.GET.copy() if request is not None else QueryDict(mutable=True)
         query["period"] = key
         links.append((label, f"?{query.urlencode()}#{anchor}", key == chosen))
     return {"links": links, "anchor": anchor}

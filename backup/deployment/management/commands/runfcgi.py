@@ -182,17 +182,17 @@ class Command(BaseCommand):
         os.dup2(log, 2)
         os.close(devnull)
         os.close(log)
-        report = _StartReport(write_end)
+        starting = _StartReport(write_end)
         status = 0
         try:
-            self._serve(options, on_ready=report.ready)
+            self._serve(options, on_ready=starting.ready)
         except CommandError as error:
             self.stderr.write(f"runfcgi: {error}")
-            report.failed(str(error))
+            starting.failed(str(error))
             status = 1
         except BaseException:  # noqa: BLE001 (the detached child must never return)
             traceback.print_exc()
-            report.failed(f"the daemon failed while starting: see {options['log_file']}")
+            starting.failed(f"the daemon failed while starting: see {options['log_file']}")
             status = 1
         finally:
             sys.stdout.flush()
