@@ -284,7 +284,7 @@ def retry_pending(now=None, *, connection=None) -> RetryRun:
 def _attempt(pending: PendingAlert, now, connection, run: RetryRun) -> None:
     if pending.user_id is None:
         delivery = _to_admins(pending.messages, connection)
-    elif pending.user.is_active:
+    elif pending.user is not None and pending.user.is_active:
         subject, body = pending.messages[""]
         delivery = _to_person(pending.user, subject, body, connection)
     else:

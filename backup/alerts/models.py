@@ -115,7 +115,7 @@ class PendingAlert(models.Model):
         verbose_name_plural = _("undelivered alerts")
 
     def __str__(self):
-        who = self.user.username if self.user_id else "admins"
+        who = self.user.username if self.user is not None else "admins"
         return f"{self.template} for {who}: {self.attempts} attempt(s)"
 
     @property

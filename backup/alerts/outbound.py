@@ -104,7 +104,7 @@ def resolve(host: str, port: int) -> list[str]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise Refused(_("the name %(host)s could not be resolved") % {"host": host}) from error
-    addresses = list(dict.fromkeys(entry[4][0] for entry in found))
+    addresses = list(dict.fromkeys(str(entry[4][0]) for entry in found))
     refused = [address for address in addresses if not address_allowed(address)]
     if refused or not addresses:
         raise Refused(

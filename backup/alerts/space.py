@@ -57,13 +57,12 @@ def check_volumes(usage: dict, now=None) -> list[tuple[str, int]]:
         total, used = usage[volume.account]
         reached = passed(_percent(used, total), thresholds)
         state = states.get(volume.pk)
-        last = state.threshold if state else None
         if reached is None:
             if state:
                 state.delete()  # dropped below every threshold: all re-armed
             continue
-        if last is not None and reached <= last:
-            if reached < last:  # dropped below ``last``: it may be said again
+        if state is not None and reached <= state.threshold:
+            if reached < state.threshold:  # dropped below it: it may be said again
                 QuotaAlert.objects.filter(pk=state.pk).update(threshold=reached)
             continue
         owner = volume.owner

@@ -2,11 +2,13 @@
 finds nothing rather than being folded onto an account's letters (the
 database's UPPER()/LIKE may fold LONG S onto S, as Python's casefold does)."""
 
+from django.contrib import admin
+
 from . import names
 
 
-class AccountNameSearch:
-    """A ModelAdmin mixin for admins whose search_fields are account names."""
+class AccountNameSearch(admin.ModelAdmin):
+    """The ModelAdmin of a model whose search_fields are account names."""
 
     def get_search_results(self, request, queryset, search_term):
         if not names.is_ascii(search_term):

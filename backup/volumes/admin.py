@@ -8,7 +8,7 @@ from .models import Quota, Volume
 
 
 @admin.register(Quota)
-class QuotaAdmin(AccountNameSearch, admin.ModelAdmin):
+class QuotaAdmin(AccountNameSearch):
     """Every change goes through quotas.set_quota, which records it."""
 
     form = QuotaForm
@@ -33,7 +33,7 @@ class QuotaAdmin(AccountNameSearch, admin.ModelAdmin):
 
 
 @admin.register(Volume)
-class VolumeAdmin(AccountNameSearch, admin.ModelAdmin):
+class VolumeAdmin(AccountNameSearch):
     """Volumes are changed through the portal's operations, not edited here."""
 
     list_display = ("account", "size_gib", "filesystem", "created_at", "password_changed_at")

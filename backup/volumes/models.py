@@ -37,21 +37,18 @@ class Volume(models.Model):
     def save(self, *args, **kwargs):
         """A recorded destruction date is never moved: the owner was told it,
         and a later date would keep a deleted volume (issue 19). Undo clears
-        it; only then may a new deletion record another."""
-        stored = getattr(self, "_stored_destroy_after", None)
-        if stored is not None and self.destroy_after not in (None, stored):
-            raise ValueError(
-                f"the destruction date of {self.account} is {stored:%Y-%m-%d %H:%M}; "
-                "it is never moved"
+        it; only then may a new deletion record another. (Read from the
+        database, not from this instance: a stale copy must not slip by.)"""
+        if self.pk is not None and self.destroy_after is not None:
+            stored = (
+                Volume.objects.filter(pk=self.pk).values_list("destroy_after", flat=True).first()
             )
+            if stored is not None and stored != self.destroy_after:
+                raise ValueError(
+                    f"the destruction date of {self.account} is {stored:%Y-%m-%d %H:%M}; "
+                    "it is never moved"
+                )
         super().save(*args, **kwargs)
-        self._stored_destroy_after = self.destroy_after
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        volume = super().from_db(db, field_names, values)
-        volume._stored_destroy_after = volume.__dict__.get("destroy_after")
-        return volume
 
     @property
     def pending_destruction(self):

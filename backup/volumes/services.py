@@ -281,6 +281,10 @@ def _rollback(undo_steps):
 
 def create(operation: Operation) -> str:
     owner = operation.owner
+    if owner is None:  # the person was removed while the operation waited
+        raise UserFacingError(
+            _("No volume was created: the person it was for no longer exists."), "owner gone"
+        )
     account = owner.username
     size = operation.parameters["size_gib"]
     filesystem = operation.parameters["filesystem"]
@@ -545,7 +549,7 @@ def destroy_due_volumes(now: datetime | None = None) -> list[Operation]:
         if volume in gone or (volume.destroy_after is not None and volume.destroy_after <= now)
     ]
     for volume in due:
-        parameters = {
+        parameters: dict[str, object] = {
             "destroy_after": volume.destroy_after.isoformat() if volume.destroy_after else None
         }
         if volume in gone:
