@@ -275,3 +275,32 @@ def test_https_checks_the_name_while_connecting_to_the_checked_address(
     assert reached == []
     assert "CERTIFICATE_VERIFY_FAILED" in failed[0][1] or "match" in failed[0][1]
     assert len(tls_listener.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "method", "path", "field"),
+    [
+        ("json://{host}/hook", "POST", "/hook", "message"),
+        ("form://{host}/hook", "POST", "/hook", None),
+        ("ntfy://{host}/backup-alerts", "POST", "/", "topic"),
+        ("gotify://{host}/AppToken1", "POST", "/message", "priority"),
+        ("mmost://{host}/hookid123", "POST", "/hooks/hookid123", "text"),
+        ("matrix://tok@{host}/!r:example.org", "PUT", None, "msgtype"),
+    ],
+)
+def test_each_self_hosted_kind_reaches_a_real_listener_with_the_portals_request(
+    person, listener, settings, address, method, path, field
+):
+    settings.ALERT_CHANNELS_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    _reached, failed = send_through(person, address.format(host=f"127.0.0.1:{listener.port}"))
+    assert failed == []
+    ((got_method, got_path, headers, body),) = listener.requests
+    assert got_method == method
+    if path:
+        assert got_path == path
+    if field:
+        assert field in json.loads(body)
+    else:
+        assert headers["Content-Type"] == "application/x-www-form-urlencoded"
+        assert b"title=" in body
+    assert headers["User-Agent"] == "backup-portal-alerts"
