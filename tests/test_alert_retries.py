@@ -99,6 +99,11 @@ def test_a_near_quota_alert_is_retried_until_the_mail_server_is_back(smtp, owner
     assert delivery.retry_pending(now=start + 2 * 60 * MINUTE).delivered == []
     assert len(server.messages) == 1
     assert QuotaAlert.objects.get().threshold == 90
+    # Kept for the record a while, then gone.
+    delivery.retry_pending(now=start + delivery.KEEP_FOR)
+    assert PendingAlert.objects.exists()
+    delivery.retry_pending(now=start + delivery.KEEP_FOR + 17 * MINUTE)
+    assert not PendingAlert.objects.exists()
 
 
 def test_retries_are_bounded(smtp, owner):

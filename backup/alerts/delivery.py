@@ -24,6 +24,7 @@ from urllib.parse import urljoin
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
@@ -49,6 +50,8 @@ ATTEMPT_LEASE = datetime.timedelta(minutes=2)
 # costs a refused connection and a database write (about 40 ms), and the
 # collection that runs them must still finish in its five minutes.
 MAX_ATTEMPTS_PER_RUN = 50
+# Delivered or given-up alerts stay listed (Django's admin) this long.
+KEEP_FOR = datetime.timedelta(days=30)
 
 
 @dataclass
@@ -278,6 +281,9 @@ def retry_pending(now=None, *, connection=None) -> RetryRun:
             continue
         _attempt(pending, now, connection, run)
     run.overdue = list(waiting.filter(created_at__lte=now - OVERDUE))
+    PendingAlert.objects.filter(
+        Q(delivered_at__lt=now - KEEP_FOR) | Q(gave_up_at__lt=now - KEEP_FOR)
+    ).delete()
     return run
 
 
