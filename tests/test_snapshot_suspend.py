@@ -4,8 +4,6 @@ snapshots' protection to end, and only root's own tool at a terminal
 (destroy-protected.py, not in sudoers) destroys protected snapshots early."""
 
 import json
-import os
-import pty
 import subprocess
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 
 from support import accounts
 from support import snapshots as snap
+from support.snapshots import run_tool_at_terminal
 from support.storage import mount_options, mount_point, ok, refused
 
 pytestmark = pytest.mark.root
@@ -77,25 +76,6 @@ def test_suspend_is_refused_while_the_volume_is_busy(wrappers, protected):
         holder.wait()
     assert mount_options(data) is not None
     assert (accounts.shadow_hash(user), samba_flags(wrappers, user)) == before
-
-
-def run_tool_at_terminal(wrappers, user, typed):
-    """destroy-protected.py with a pseudo-terminal as stdin, typing typed."""
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(
-            [str(wrappers.path / "tools" / "destroy-protected.py"), user],
-            stdin=terminal,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        )
-        os.write(controller, typed.encode() + b"\n")
-        out, err = process.communicate(timeout=120)
-    finally:
-        os.close(controller)
-        os.close(terminal)
-    return process.returncode, out.decode(), err.decode()
 
 
 def test_only_roots_tool_destroys_protected_snapshots_early(wrappers, protected):

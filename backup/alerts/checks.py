@@ -1,6 +1,8 @@
 """The alert thresholds are checked at start: a percentage outside 1-100
 would otherwise mean an alert that never comes, or comes on every run."""
 
+import ipaddress
+
 from django.conf import settings
 from django.core import checks
 
@@ -28,6 +30,17 @@ def alert_settings(app_configs: object, **kwargs: object) -> list[checks.CheckMe
                 checks.Error(
                     f"{name}: {value!r} is not a whole percentage from 1 to 100.",
                     id="backup.alerts.E002",
+                )
+            )
+    for network in settings.ALERT_CHANNELS_ALLOWED_NETWORKS:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            errors.append(
+                checks.Error(
+                    f"ALERT_CHANNELS_ALLOWED_NETWORKS: {network!r} is not a network.",
+                    hint='For example ["10.1.2.3/32"]; empty allows public addresses only.',
+                    id="backup.alerts.E003",
                 )
             )
     return errors

@@ -12,7 +12,10 @@ class ChannelForm(forms.Form):
         label=_("Webhook or push address"),
         max_length=MAX_URL_LENGTH,
         help_text=_(
-            "For example ntfys://ntfy.example.com/my-topic, gotifys://gotify.example.com/TOKEN "
+            "The webhook address Slack, Microsoft Teams, Discord or Google Chat gives you "
+            "(https://…), or mmosts://mattermost.example.com/HOOK-ID, "
+            "matrixs://ACCESS_TOKEN@matrix.example.com/!room:example.com, "
+            "ntfys://ntfy.example.com/my-topic, gotifys://gotify.example.com/TOKEN "
             "or jsons://hooks.example.com/path."
         ),
         error_messages={
@@ -28,10 +31,8 @@ class ChannelForm(forms.Form):
 
     def clean_url(self):
         url = self.cleaned_data["url"]
-        if any(character.isspace() or ord(character) < 32 for character in url):
-            raise forms.ValidationError(_("An address can't contain spaces or control characters."))
         try:
-            channels.plugin_for(url)
+            channels.parse(url)
         except channels.UnusableURL as error:
             raise forms.ValidationError(str(error)) from None
         if Channel.objects.filter(user=self.user, url=url).exists():

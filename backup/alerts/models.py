@@ -3,12 +3,13 @@ thresholds (so each is said once until it is crossed again)."""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from backup.volumes.models import Volume
 
 from .channels import redacted
 
-# An Apprise URL can hold a token; longer than this is not a push address.
+# A channel address can hold a token; longer than this is not a push address.
 MAX_URL_LENGTH = 500
 # Each test alert posts to every channel from the web request: bounded.
 MAX_CHANNELS = 5
@@ -30,7 +31,7 @@ class AlertPreference(models.Model):
 
 
 class Channel(models.Model):
-    """One push or webhook address (an Apprise URL) a person's alerts also go to."""
+    """One push or webhook address (backup.alerts.channels) a person's alerts also go to."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_channels"
@@ -79,3 +80,44 @@ class PoolAlert(models.Model):
 
     def __str__(self):
         return f"pool {self.measure} past {self.percent}%"
+
+
+class PendingAlert(models.Model):
+    """An alert that reached nobody when it was sent (the mail server down,
+    every channel failing): kept, as rendered, and tried again by the
+    scheduled runs until it reaches someone or RETRY_FOR has passed. Each
+    attempt is counted and its error kept."""
+
+    # None: the admins' alert (their addresses and channels at each attempt).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="pending_alerts",
+    )
+    template = models.CharField(max_length=100)
+    # {"": [subject, body]} as rendered for the recipient (for the admins: in
+    # LANGUAGE_CODE for their email), and {"<admin>": [...]} in each admin's
+    # own language for their channels.
+    messages = models.JSONField()
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=1)
+    last_attempt_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("undelivered alert")
+        verbose_name_plural = _("undelivered alerts")
+
+    def __str__(self):
+        who = self.user.username if self.user is not None else "admins"
+        return f"{self.template} for {who}: {self.attempts} attempt(s)"
+
+    @property
+    def subject(self) -> str:
+        return self.messages.get("", ["", ""])[0]

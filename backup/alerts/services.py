@@ -56,5 +56,8 @@ def claim_test(user, now=None) -> bool:
 
 def send_test(user) -> delivery.Delivery:
     return delivery.notify_person(
-        user, "alerts/email/test", {"channels_url": delivery.link("alerts:channels")}
+        user,
+        "alerts/email/test",
+        {"channels_url": delivery.link("alerts:channels")},
+        retry=False,
     )

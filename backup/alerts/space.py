@@ -16,7 +16,15 @@ from backup.operations.models import Operation
 from backup.stats.units import binary_size
 from backup.volumes.models import Volume, quota_for
 
-from .delivery import Delivery, has_destination, link, notify_admins, notify_person
+from .delivery import (
+    OVERDUE,
+    Delivery,
+    has_destination,
+    link,
+    notify_admins,
+    notify_person,
+    retry_pending,
+)
 from .models import PoolAlert, QuotaAlert
 
 logger = logging.getLogger("backup.alerts")
@@ -37,7 +45,7 @@ def _percent(part, whole) -> float:
 def check_volumes(usage: dict, now=None) -> list[tuple[str, int]]:
     """``usage``: account -> (total bytes, used bytes) of the mounted volumes.
     Alerts each owner whose volume passed a new threshold; returns
-    (account, threshold) for each alert delivered."""
+    (account, threshold) for each alert delivered or kept to be tried again."""
     now = now or timezone.now()
     thresholds = sorted(settings.NEAR_QUOTA_PERCENTS)
     told = []
@@ -49,20 +57,21 @@ def check_volumes(usage: dict, now=None) -> list[tuple[str, int]]:
         total, used = usage[volume.account]
         reached = passed(_percent(used, total), thresholds)
         state = states.get(volume.pk)
-        last = state.threshold if state else None
         if reached is None:
             if state:
                 state.delete()  # dropped below every threshold: all re-armed
             continue
-        if last is not None and reached <= last:
-            if reached < last:  # dropped below ``last``: it may be said again
+        if state is not None and reached <= state.threshold:
+            if reached < state.threshold:  # dropped below it: it may be said again
                 QuotaAlert.objects.filter(pk=state.pk).update(threshold=reached)
             continue
         owner = volume.owner
         if not owner.is_active or not has_destination(owner):
             continue
         delivery = _tell_owner(volume, total, used, thresholds)
-        if delivery.delivered:
+        # Kept for another attempt counts as said: retry_pending sends it,
+        # and saying it again from here would pile up copies while mail is down.
+        if delivery.handled:
             QuotaAlert.objects.update_or_create(
                 volume=volume, defaults={"threshold": reached, "notified_at": now}
             )
@@ -139,8 +148,8 @@ def check_pool(pool: dict, now=None) -> list[PoolWarning]:
         "overview_url": link("staff:overview"),
     }
     delivery = notify_admins("alerts/email/pool_threshold", context)
-    if not delivery.delivered:
-        # Nobody heard it: give the claims back so that the next run tries again.
+    if not delivery.handled:
+        # Nobody to tell: give the claims back so that the next run tries again.
         PoolAlert.objects.filter(measure__in=[warning.measure for warning in claimed]).delete()
         logger.error("pool alert reached no admin: %s", delivery.failed or "no address")
         return []
@@ -155,8 +164,10 @@ def recent_pool_refusals(since) -> int:
 
 
 def after_collection(report) -> None:
-    """update_df_stats' alerts, from the figures it just read (collect.Report).
-    A failure to send is reported (cron mails it), never stops the collection."""
+    """update_df_stats' alerts, from the figures it just read (collect.Report),
+    then another attempt at every alert (of any kind) that reached nobody.
+    A failure to send is reported (cron mails it), never stops the collection;
+    an alert undelivered for longer than OVERDUE fails the job."""
     try:
         check_volumes(report.usage)
         if report.pool is not None:
@@ -164,3 +175,33 @@ def after_collection(report) -> None:
     except Exception as error:  # the figures are recorded; the alerts try again next run
         logger.exception("space alerts failed")
         report.problems.append(f"space alerts: {type(error).__name__}: {error}")
+    retry_undelivered(report)
+
+
+def _who(pending) -> str:
+    return pending.user.username if pending.user_id else "the admins"
+
+
+def retry_undelivered(report) -> None:
+    """retry_pending, its outcome on the report: each alert given up named,
+    and the job failed while one is overdue."""
+    try:
+        run = retry_pending()
+    except Exception as error:
+        logger.exception("retrying undelivered alerts failed")
+        report.fail(f"undelivered alerts not retried: {type(error).__name__}: {error}")
+        return
+    for pending in run.given_up:
+        report.problems.append(
+            f"alert {pending.subject!r} for {_who(pending)} given up after "
+            f"{pending.attempts} attempts: {pending.last_error}"
+        )
+    if run.overdue:
+        oldest = run.overdue[0]
+        report.add("alert(s) undelivered")
+        report.fail(
+            f"{len(run.overdue)} alert(s) undelivered for more than "
+            f"{int(OVERDUE.total_seconds() // 60)} minutes; the oldest, {oldest.subject!r} "
+            f"for {_who(oldest)} since {oldest.created_at:%Y-%m-%d %H:%M} UTC, "
+            f"{oldest.attempts} attempts, last: {oldest.last_error}"
+        )

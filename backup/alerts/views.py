@@ -26,7 +26,7 @@ def _page(request, *, channel_form=None, email_form=None, status=200):
         "email_on": email_on,
         "channel_form": channel_form or ChannelForm(user=user),
         "email_form": email_form or EmailForm(user=user, initial={"email": email_on}),
-        "schemes": sorted(channels.ALLOWED_SCHEMES),
+        "schemes": sorted(channels.SCHEMES),
     }
     return render(request, "alerts/channels.html", context, status=status)
 

@@ -291,14 +291,21 @@ NEVER_USED_AFTER_DAYS = 14
 ALERT_EMAIL_DOMAIN = ""
 # The admins' summary goes to these addresses, else to every staff user's.
 ALERT_ADMIN_EMAILS: list[str] = []
-# Besides email, people may send their alerts to webhooks and ntfy/Gotify
-# push services (backup.alerts.channels: Apprise, http(s) plugins only).
+# Besides email, people may send their alerts to webhooks (Slack, Teams,
+# Discord, Google Chat, Mattermost, Matrix, JSON/form) and ntfy/Gotify push
+# services (backup.alerts.channels; the request is the portal's own, sent by
+# backup.alerts.outbound).
 # Off unless the administrator turns it on: the server then posts to
 # addresses any employee typed, from inside the company network (next to
 # the storage and often to management interfaces a firewall keeps away from
 # laptops). The body is fixed and the answer is never shown, but where the
 # server may reach is the administrator's call, made knowing its network.
 ALERT_CHANNELS_ALLOWED = False
+# Channels never reach loopback, link-local (169.254.169.254), private,
+# shared or reserved addresses, checked on the address actually connected
+# to, unless the address is in one of these networks (e.g. an internal
+# ntfy server: ["10.1.2.3/32"]). Empty: only public addresses.
+ALERT_CHANNELS_ALLOWED_NETWORKS: list[str] = []
 # Also print each channel's message on standard output (the demo).
 ALERT_CHANNELS_PRINT = False
 # A volume's owner is alerted as its use passes each of these percentages,

@@ -39,6 +39,8 @@ PORTAL_URL = "http://127.0.0.1:8000/"
 # on, and what each is sent is printed too, as the emails are.
 ALERT_CHANNELS_ALLOWED = True
 ALERT_CHANNELS_PRINT = True
+# ... including to a receiver the demo's user starts on this machine.
+ALERT_CHANNELS_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 # Demo volumes hold megabytes, not gigabytes: overwriting a demo volume's
 # files must still raise the mass-change alert (printed on the console).
 MASS_CHANGE_MIN_BYTES = 1024**2

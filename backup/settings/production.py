@@ -101,6 +101,7 @@ _KEYS = {
         "checkin_rate_per_address": int,
         "checkin_log_max_bytes": int,
         "alert_channels_allowed": bool,
+        "alert_channels_allowed_networks": STR_LIST,
         "near_quota_percents": INT_LIST,
         "pool_warn_allocated_percent": int,
         "pool_warn_used_percent": int,

@@ -13,7 +13,9 @@ class SSOBackend(RemoteUserBackend):
     def clean_username(self, username):
         return names.account_name(username)
 
-    def authenticate(self, request, remote_user):
+    # RemoteUserBackend's own signature (django-stubs marks it the same way):
+    # the middleware passes remote_user, never a username and password.
+    def authenticate(self, request, remote_user):  # type: ignore[override]
         if not remote_user:
             return None
         try:

@@ -19,7 +19,7 @@ class ServerRemoteUserMiddleware(RemoteUserMiddleware):
     """
 
     header = "REMOTE_USER"
-    async_capable = False
+    async_capable = False  # type: ignore[assignment]
 
     def __call__(self, request):
         remote_user = request.META.get(self.header)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from backup.operations.models import Operation
+from backup.sso.names import ascii_name_validator
 
 # What <input type="date"> sends, whatever the page's language.
 ISO_DATE = ["%Y-%m-%d"]
@@ -25,6 +26,7 @@ class AuditFilterForm(forms.Form):
         label=_("Person"),
         required=False,
         max_length=150,
+        validators=[ascii_name_validator],
         help_text=_("Person: whose volume it is, or who acted; their exact user name."),
     )
     kind = forms.ChoiceField(

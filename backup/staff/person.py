@@ -14,7 +14,7 @@ from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.sso.decorators import staff_required
-from backup.sso.names import USERNAME_PATTERN
+from backup.sso.names import is_account_name
 from backup.volumes import services as volumes
 from backup.volumes import status
 from backup.volumes.models import quota_for
@@ -26,7 +26,7 @@ RECENT_OPERATIONS = 10
 def _missing(request, username):
     """The answer for a name that can't be an account (400) or that has no
     volume (404): a page saying so, with the name's past operations if any."""
-    if not USERNAME_PATTERN.fullmatch(username):
+    if not is_account_name(username):
         return render(
             request, "staff/person.html", {"username": username, "invalid": True}, status=400
         )
@@ -39,7 +39,7 @@ def _missing(request, username):
 
 def _volume_or_none(username):
     """(the volume's owner, the volume), or None when the name has no volume."""
-    if not USERNAME_PATTERN.fullmatch(username):
+    if not is_account_name(username):
         return None
     owner = get_user_model().objects.filter(username=username).first()
     volume = volumes.volume_of(owner) if owner is not None else None

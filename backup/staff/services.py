@@ -19,6 +19,7 @@ from backup.discovery import staff as backup_column
 from backup.discovery.staff import VolumeBackups
 from backup.operations.models import Operation
 from backup.privileged import commands
+from backup.sso.names import require_ascii
 from backup.stats.units import binary_size
 from backup.volumes.models import Volume
 from backup.volumes.status import usage_of
@@ -369,7 +370,9 @@ class Inventory:
             ]
         numbers = self._selections[key]
         if search:
-            search = search.lower()
+            # The form refused anything but ASCII: lower() must not fold a
+            # look-alike (KELVIN SIGN) onto an account's letters.
+            search = require_ascii(search).lower()
             numbers = [n for n in numbers if search in self.records[n][ACCOUNT].lower()]
         return Rows(self.records, numbers)
 

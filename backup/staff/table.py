@@ -9,6 +9,8 @@ from django.core.paginator import Page, Paginator
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from backup.sso.names import ascii_name_validator
+
 from . import services
 
 # Rows on one page of the admin table.
@@ -22,13 +24,14 @@ class VolumeTableQuery(forms.Form):
         required=False,
         max_length=64,
         validators=[
+            ascii_name_validator,
             RegexValidator(
                 r"\A[A-Za-z0-9._@-]*\Z",
                 _(
                     "Search by name takes letters, digits, dots, hyphens, underscores "
                     "and @ only, as in account names."
                 ),
-            )
+            ),
         ],
     )
     show = forms.ChoiceField(

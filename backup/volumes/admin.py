@@ -1,12 +1,14 @@
 from django.contrib import admin
 
+from backup.sso.admin_search import AccountNameSearch
+
 from . import quotas
 from .forms import QuotaForm
 from .models import Quota, Volume
 
 
 @admin.register(Quota)
-class QuotaAdmin(admin.ModelAdmin):
+class QuotaAdmin(AccountNameSearch):
     """Every change goes through quotas.set_quota, which records it."""
 
     form = QuotaForm
@@ -31,7 +33,7 @@ class QuotaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Volume)
-class VolumeAdmin(admin.ModelAdmin):
+class VolumeAdmin(AccountNameSearch):
     """Volumes are changed through the portal's operations, not edited here."""
 
     list_display = ("account", "size_gib", "filesystem", "created_at", "password_changed_at")

@@ -34,6 +34,22 @@ class Volume(models.Model):
     def __str__(self):
         return f"{self.account} ({self.size_gib} GiB)"
 
+    def save(self, *args, **kwargs):
+        """A recorded destruction date is never moved: the owner was told it,
+        and a later date would keep a deleted volume (issue 19). Undo clears
+        it; only then may a new deletion record another. (Read from the
+        database, not from this instance: a stale copy must not slip by.)"""
+        if self.pk is not None and self.destroy_after is not None:
+            stored = (
+                Volume.objects.filter(pk=self.pk).values_list("destroy_after", flat=True).first()
+            )
+            if stored is not None and stored != self.destroy_after:
+                raise ValueError(
+                    f"the destruction date of {self.account} is {stored:%Y-%m-%d %H:%M}; "
+                    "it is never moved"
+                )
+        super().save(*args, **kwargs)
+
     @property
     def pending_destruction(self):
         return self.suspended_at is not None

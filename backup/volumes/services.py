@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backup.alerts import delivery
 from backup.operations import records, registry
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, UserFacingError
@@ -26,6 +27,7 @@ from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 from backup.snapshots.models import Snapshot
+from backup.sso import names
 from backup.stats import rrd
 
 from .models import Volume, quota_for
@@ -215,7 +217,7 @@ def request_add_space(user, actor) -> Operation:
 
 
 def _check_confirmation(volume, typed):
-    if (typed or "").strip() != volume.account:
+    if not names.typed_matches(typed, volume.account):
         raise UserFacingError(
             _("To confirm, type your user name (%(name)s) exactly. Nothing was deleted.")
             % {"name": volume.account}
@@ -279,6 +281,10 @@ def _rollback(undo_steps):
 
 def create(operation: Operation) -> str:
     owner = operation.owner
+    if owner is None:  # the person was removed while the operation waited
+        raise UserFacingError(
+            _("No volume was created: the person it was for no longer exists."), "owner gone"
+        )
     account = owner.username
     size = operation.parameters["size_gib"]
     filesystem = operation.parameters["filesystem"]
@@ -382,12 +388,41 @@ def _destroy(volume: Volume) -> None:
     volume.delete()
 
 
+def _announce_deletion(operation: Operation, account: str, destroy_after) -> None:
+    """The owner and the admins are told at once, through the one delivery
+    path (each in their language): whoever holds the owner's SSO session can
+    delete, and the owner must learn of it while it can still be undone."""
+    context = {
+        "account": account,
+        "actor": operation.actor_name,
+        "requested_at": operation.requested_at,
+        "destroy_after": destroy_after,
+        "undo_url": delivery.link("volumes:home"),
+        "person_url": delivery.link("staff:person", args=(account,)),
+        "support_contact": _contact(),
+    }
+    template = "volumes/email/deleted"
+    try:
+        owner = operation.owner
+        if owner is not None and owner.is_active:
+            delivery.notify_person(owner, template, {**context, "for_admins": False})
+        delivery.notify_admins(template, {**context, "for_admins": True})
+    except Exception:  # the deletion is done; a failed notice must not undo that
+        logger.exception("the deletion of %s could not be announced", account)
+
+
 def delete(operation: Operation) -> str:
     """Destroy the volume at once, or, while snapshots of it are protected,
     suspend it until the newest one's protection ends: whoever holds the
-    owner's session must not be able to wipe the backups with it."""
+    owner's session must not be able to wipe the backups with it. Either
+    way the owner and the admins are told at once."""
     volume = Volume.objects.get(owner=operation.owner)
     account = volume.account
+    if volume.pending_destruction:
+        # Already deleted: its destruction date stands (it is never moved).
+        return _("Your volume was already deleted; it will be destroyed on %(date)s.") % {
+            "date": f"{volume.destroy_after:%Y-%m-%d %H:%M} UTC"
+        }
     protected_until = None
     if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
         with _failing_as(
@@ -407,6 +442,7 @@ def delete(operation: Operation) -> str:
         volume.destroy_after = protected_until
         volume.save(update_fields=["suspended_at", "destroy_after"])
         operation.detail = f"suspended until {protected_until.isoformat()}"
+        _announce_deletion(operation, account, protected_until)
         return _(
             "Your volume is no longer available for backups. It will be destroyed on "
             "%(date)s, when the protection of its snapshots ends; until then you can undo "
@@ -418,6 +454,7 @@ def delete(operation: Operation) -> str:
     ):
         commands.unmount(account)
     _destroy(volume)
+    _announce_deletion(operation, account, None)
     return _("Your backup volume and everything on it were deleted.")
 
 
@@ -434,25 +471,95 @@ def undo_delete(operation: Operation) -> str:
 
 def destroy(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
+    if operation.parameters.get(DESTROYED_OUTSIDE):
+        return _complete_destroyed_outside(operation, volume)
     _destroy(volume)
     return _("The deleted volume was destroyed: the protection of its snapshots had ended.")
 
 
+# The root tool an administrator runs at the server's terminal to destroy a
+# suspended volume early (beside the wrappers, never in sudoers).
+ROOT_TOOL = "tools/destroy-protected.py"
+DESTROYED_OUTSIDE = "destroyed_outside"
+
+
+def _complete_destroyed_outside(operation: Operation, volume: Volume) -> str:
+    """The volume was destroyed by root's tool, not through the portal: what
+    the portal's own destruction would also have removed (the mount point,
+    the backup account, through the usual wrappers) goes now, then the
+    records. A wrapper refusing because its part is gone already is fine;
+    an account that can't be removed fails the operation (tried again next
+    run, the volume's row kept)."""
+    account = volume.account
+    notes = [f"the volume was destroyed outside the portal ({ROOT_TOOL})"]
+    try:
+        pwd.getpwnam(account)
+        has_account = True
+    except KeyError:
+        has_account = False
+    if has_account:
+        try:
+            commands.remove_mount_point(account)
+        except PrivilegedError as error:
+            notes.append(f"mount point: {error}")
+        with _failing_as(
+            _(
+                "The volume was destroyed by an administrator, but its backup account "
+                "could not be removed: {reason}. Please contact {contact}."
+            )
+        ):
+            commands.delete_account(account)
+        notes.append("account removed")
+    else:
+        notes.append("account already gone")
+    Snapshot.objects.filter(account=account).delete()
+    volume.delete()
+    operation.detail = "; ".join(notes)
+    return _(
+        "The deleted volume was destroyed by an administrator with the server's own tool "
+        "(%(tool)s), before its planned date; the portal's records were completed."
+    ) % {"tool": ROOT_TOOL}
+
+
+def _volumes_gone(suspended: list[Volume]) -> list[Volume]:
+    """The suspended volumes that no longer exist on the server (one
+    privileged call, made only when there are suspended volumes). Unknown is
+    not gone: when the inventory can't be read, none is."""
+    if not suspended:
+        return []
+    try:
+        present = {record.get("user") for record in commands.inventory()}
+    except PrivilegedError as error:
+        logger.error("inventory not read; suspended volumes not checked: %s", error)
+        return []
+    return [volume for volume in suspended if volume.account not in present]
+
+
 def destroy_due_volumes(now: datetime | None = None) -> list[Operation]:
-    """Destroy the suspended volumes whose protection has ended, each as an
-    operation in the audit log; returns those operations."""
+    """Destroy the suspended volumes whose protection has ended, and complete
+    the records of those an administrator destroyed with root's tool, each
+    as an operation in the audit log; returns those operations."""
     now = now or timezone.now()
     done = []
-    due = Volume.objects.select_related("owner").filter(
-        suspended_at__isnull=False, destroy_after__lte=now
-    )
+    suspended = list(Volume.objects.select_related("owner").filter(suspended_at__isnull=False))
+    gone = _volumes_gone(suspended)
+    due = [
+        volume
+        for volume in suspended
+        if volume in gone or (volume.destroy_after is not None and volume.destroy_after <= now)
+    ]
     for volume in due:
+        parameters: dict[str, object] = {
+            "destroy_after": volume.destroy_after.isoformat() if volume.destroy_after else None
+        }
+        if volume in gone:
+            parameters[DESTROYED_OUTSIDE] = True
         try:
             operation = operations.run_now(
                 owner=volume.owner,
                 actor=None,
                 kind=Operation.Kind.DESTROY,
-                parameters={"destroy_after": volume.destroy_after.isoformat()},
+                parameters=parameters,
             )
         except OperationInProgress:
             continue  # the owner is undoing it right now; next run decides

@@ -1,11 +1,13 @@
 """Helpers for the snapshot tests: a real volume with the snapshot layout,
 the simulated clock (a root-owned wrapper setting), running things as the
-backup account, and checksums of a tree."""
+backup account, checksums of a tree, and root's early-destruction tool run
+at a terminal."""
 
 import ast
 import contextlib
 import hashlib
 import os
+import pty
 import re
 import subprocess
 from pathlib import Path
@@ -162,3 +164,22 @@ def mounted_subvolume(path):
                 options = set(fields[5].split(",")) | set(fields[separator + 3].split(","))
                 return fields[3], options
     return None
+
+
+def run_tool_at_terminal(wrappers, user, typed):
+    """destroy-protected.py with a pseudo-terminal as stdin, typing typed."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            [str(wrappers.path / "tools" / "destroy-protected.py"), user],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        os.write(controller, typed.encode() + b"\n")
+        out, err = process.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    return process.returncode, out.decode(), err.decode()

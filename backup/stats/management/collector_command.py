@@ -34,7 +34,9 @@ class CollectorCommand(BaseCommand):
         if options["verbosity"] >= 2:
             self.stdout.write(f"{self.name}: {report.summary() or 'nothing to record'}")
         if report.failed:
-            raise CommandError(f"{self.name}: some figures were not recorded ({report.summary()})")
+            # The figures not recorded, or an alert undelivered for too long
+            # (backup.alerts.space.retry_undelivered): the lines above say which.
+            raise CommandError(f"{self.name}: failed ({report.summary()}); see above")
 
 
 @contextlib.contextmanager
