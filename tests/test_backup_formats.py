@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from support import backup_tools
+from support import backup_layouts, backup_tools
 
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
@@ -127,6 +127,7 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "backups": 3,
                 "state": "complete",
                 "evidence": None,
+                "in_progress_since": None,
             }
         ],
         "more_sources": 0,
@@ -161,9 +162,10 @@ def test_time_machine_without_history_is_dated_from_bands_without_listing_them(t
     assert source["evidence"] == "bands_sample"
 
 
-def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
+def test_a_modern_bundle_without_history_is_last_written_from_every_band(tmp_path):
     """APFS bundles (macOS 11+) rewrite a few large bands in place: the
-    folder's time and a sample of bands say nothing; all of them are read."""
+    folder's time and a sample of bands say nothing; all of them are read,
+    and the newest write is never called a completed backup."""
     bundle = time_machine_bundle(tmp_path, "Air.sparsebundle", completions=None, bands=300)
     names = sorted(os.listdir(bundle / "bands"))
     for name in names:
@@ -174,7 +176,7 @@ def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
     source = only_source(scan(tmp_path))
     assert (source["last_backup"], source["evidence"], source["state"]) == (
         iso(T0),
-        "bands",
+        "last_written",
         "complete",
     )
 
@@ -260,7 +262,9 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
     touch(first / "Backup Files 2024-01-02 101010" / "Backup files 1.zip", T0 - 9 * DAY)
     touch(first / "Backup Files 2024-01-09 101010" / "Backup files 1.zip", T0 - 2 * DAY)
     touch(second / "Backup Files 2024-02-05 080000" / "Backup files 1.zip", T0 - DAY)
-    touch(first / "Catalogs" / "GlobalCatalog.wbcat", T0 - DAY)
+    # Each set's catalog is rewritten when one of its runs has completed.
+    touch(first / "Catalogs" / "GlobalCatalog.wbcat", T0)
+    touch(second / "Catalogs" / "GlobalCatalog.wbcat", T0 - DAY)
     set_time(first / "Backup Files 2024-01-02 101010", T0 - 9 * DAY)
     set_time(first / "Backup Files 2024-01-09 101010", T0)
     set_time(second / "Backup Files 2024-02-05 080000", T0 - DAY)
@@ -273,6 +277,7 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -295,6 +300,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 0,
             "state": "in_progress",
             "evidence": None,
+            "in_progress_since": None,
         },
         {
             "machine": "WORKPC",
@@ -304,6 +310,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 1,
             "state": "complete",
             "evidence": None,
+            "in_progress_since": None,
         },
     ]
     sized = scan(tmp_path, sizes=True)["sources"][1]
@@ -326,6 +333,7 @@ def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
         "backups": None,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
     assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
 
@@ -356,6 +364,7 @@ def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
         "backups": 2,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -408,6 +417,7 @@ def test_back_in_time_skips_failed_snapshots(tmp_path):
         "backups": 2,
         "state": "failed",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -436,7 +446,7 @@ def restic_repository(path, snapshot_times, lock_time=None):
 
 
 def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
-    restic_repository(tmp_path / "restic", [T0 - DAY, T0, T0 - 2 * DAY], lock_time=T0 - DAY)
+    restic_repository(tmp_path / "restic", [T0 - DAY, T0, T0 - 2 * DAY])
     assert only_source(scan(tmp_path)) == {
         "machine": None,
         "format": "restic",
@@ -445,6 +455,7 @@ def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -493,6 +504,7 @@ def test_borg_highest_integrity_file_dates_the_last_change_to_the_repository(
         "backups": None,
         "state": "complete",
         "evidence": "repository_change",
+        "in_progress_since": None,
     }
 
 
@@ -543,6 +555,7 @@ def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -591,6 +604,7 @@ def test_duplicati_file_lists_date_backups(tmp_path):
         "backups": 2,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -627,6 +641,7 @@ def test_kopia_repository_is_dated_by_its_last_change_from_index_blobs(tmp_path)
         "backups": None,
         "state": "complete",
         "evidence": "repository_change",
+        "in_progress_since": None,
     }
 
 
@@ -1028,3 +1043,103 @@ def test_a_size_cut_short_is_an_estimate_and_the_others_still_get_theirs(tmp_pat
     assert estimated is True
     assert 0 < huge_size < allocated(huge)
     assert report["truncated"] is False  # sizes have their own budget
+
+
+# Regressions of issue 23: each was reported wrong before.
+
+
+def test_a_bundle_named_by_time_machine_on_info_plist_is_time_machine(tmp_path):
+    """The ComputerName stream Time Machine writes on Info.plist, as Samba's
+    streams_xattr keeps it, marks a bundle whose MachineID is not there."""
+    bundle = backup_layouts.sparsebundle(tmp_path, "Office-Mac.sparsebundle", machine_id=False)
+    os.setxattr(
+        bundle / "Info.plist",
+        "user.DosStream.com.apple.backupd.ComputerName:$DATA",
+        b"Office-Mac\0",
+    )
+    source = only_source(scan(tmp_path))
+    assert (source["format"], source["evidence"]) == ("time_machine", "last_written")
+
+
+def test_a_carbon_copy_cloner_image_is_a_folder_dated_by_its_bands(tmp_path):
+    backup_layouts.sparsebundle(tmp_path, "CCC Backup.sparsebundle", machine_id=False)
+    report = scan(tmp_path)
+    assert report["sources"] == []
+    assert report["unrecognised"] == [{"path": "CCC Backup.sparsebundle", "modified": iso(T0)}]
+
+
+def test_a_time_machine_attempt_failing_every_hour_is_never_a_completed_backup(tmp_path):
+    bundle = backup_layouts.sparsebundle(tmp_path, "Air.sparsebundle")
+    set_time(bundle / "bands" / "1", time.time() - HOUR)  # the last failed attempt
+    source = only_source(scan(tmp_path))
+    assert source["evidence"] == "last_written"
+    assert source["backups"] is None
+
+
+def test_dates_in_the_future_are_refused(tmp_path):
+    future = datetime.datetime(2099, 1, 1, tzinfo=UTC).timestamp()
+    restic_repository(tmp_path / "restic", [T0, future])
+    duplicati = tmp_path / "duplicati"
+    touch(duplicati / "duplicati-20240301T090000Z.dlist.zip", T0)
+    touch(duplicati / "duplicati-20990101T000000Z.dlist.zip", T0)
+    touch(tmp_path / "misc" / "file", future)
+    set_time(tmp_path / "misc", T0)
+    report = scan(tmp_path)
+    assert [(s["format"], s["last_backup"]) for s in report["sources"]] == [
+        ("duplicati", iso(T0)),
+        ("restic", iso(T0)),
+    ]
+    assert report["unrecognised"] == [{"path": "misc", "modified": iso(T0)}]
+
+
+def test_a_backup_in_progress_starts_at_its_own_evidence(tmp_path):
+    """A killed restic backup stays in progress from its lock's time (it
+    used to turn complete once the lock was 30 minutes old)."""
+    killed = time.time() - 3 * DAY
+    backup_layouts.restic_repository(tmp_path / "restic", backups=[T0], lock=killed)
+    source = only_source(scan(tmp_path))
+    assert (source["state"], source["in_progress_since"]) == ("in_progress", iso(killed))
+
+
+def test_restic_tag_is_not_a_backup(tmp_path):
+    backup_layouts.restic_repository(tmp_path / "restic", backups=[T0], tags=[T0 + DAY])
+    source = only_source(scan(tmp_path))
+    assert (source["last_backup"], source["backups"]) == (iso(T0), 2)
+
+
+def test_hard_linked_files_take_their_space_once(tmp_path):
+    """Back In Time snapshots share unchanged files as hard links."""
+    profile = tmp_path / "backintime" / "host" / "ann" / "1"
+    backintime_snapshot(profile, "20240229-100000-456", T0 - DAY)
+    backintime_snapshot(profile, "20240301-100000-456", T0)
+    big = profile / "20240229-100000-456" / "backup" / "big.bin"
+    big.write_bytes(os.urandom(1 << 20))
+    os.link(big, profile / "20240301-100000-456" / "backup" / "big.bin")
+    source = scan(tmp_path, sizes=True)["sources"][0]
+    assert (1 << 20) <= source["size_bytes"] < (1 << 20) + (256 << 10)
+
+
+def test_a_mirror_is_dated_by_its_writes_not_by_the_times_it_preserved(tmp_path):
+    backup_layouts.mirror_copy(tmp_path / "Mirror")
+    touch(tmp_path / "Saved here" / "a.txt", time.time())  # written where edited
+    report = scan(tmp_path)
+    source = only_source(report)
+    assert (source["format"], source["path"], source["evidence"]) == ("copy", "Mirror", "copy")
+    written = datetime.datetime.strptime(source["last_backup"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(written.replace(tzinfo=UTC).timestamp() - time.time()) < 600
+    assert unrecognised_paths(report) == ["Saved here"]
+
+
+def test_image_files_loose_at_the_volume_root_are_sources_owning_only_their_files(tmp_path):
+    backup_layouts.macrium_set(tmp_path)
+    backup_layouts.acronis_tibx(tmp_path)
+    backup_layouts.veeam_job(tmp_path)
+    touch(tmp_path / "notes.txt", T0)
+    (tmp_path / "photos").mkdir()
+    report = scan(tmp_path)
+    assert sorted((s["format"], s["path"]) for s in report["sources"]) == [
+        ("acronis", "."),
+        ("macrium", "."),
+        ("veeam", "."),
+    ]
+    assert unrecognised_paths(report) == ["photos"]
