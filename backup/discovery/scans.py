@@ -39,9 +39,12 @@ class CheckRefused(UserFacingError):
 
 
 def _in_progress_since(volume, sources, scanned_at):
-    """Each source in progress gets the time it was first seen so, carried
-    over from the previous scan while it stays in progress: the wrappers
-    see a state, only the portal sees how long it lasts."""
+    """Each source in progress keeps the start its own evidence gave (a lock
+    file, a temporary bundle, a partial set: the wrapper's
+    in_progress_since), else the time it was first seen so, carried over
+    from the previous scan while it stays in progress; the earliest wins, so
+    that a backup abandoned before the first scan saw it is stalled when it
+    is, not a day later."""
     previous = BackupScan.objects.filter(volume=volume).values_list("sources", flat=True).first()
     seen = {
         (item.get("format"), item.get("path"), item.get("machine")): item.get("in_progress_since")
@@ -51,7 +54,9 @@ def _in_progress_since(volume, sources, scanned_at):
     for source in sources:
         if source["state"] == "in_progress":
             since = parse_time(seen.get((source["format"], source["path"], source["machine"])))
-            source["in_progress_since"] = iso(min(since or scanned_at, scanned_at))
+            own = parse_time(source.get("in_progress_since"))
+            known = [when for when in (since, own, scanned_at) if when is not None]
+            source["in_progress_since"] = iso(min(known))
     return [
         parse_time(source["in_progress_since"])
         for source in sources
