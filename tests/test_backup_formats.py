@@ -1143,3 +1143,23 @@ def test_image_files_loose_at_the_volume_root_are_sources_owning_only_their_file
         ("veeam", "."),
     ]
     assert unrecognised_paths(report) == ["photos"]
+
+
+def test_image_files_own_only_their_own_names_in_a_shared_folder(tmp_path):
+    """What a source owns is what rm-backup.py deletes and sizes.py counts:
+    a note that merely starts with the backup's name is not the backup's."""
+    folder = tmp_path / "Images"
+    backup_layouts.acronis_tibx(folder)
+    backup_layouts.veeam_job(folder, job="PC")
+    touch(folder / "Entire PC notes.txt", T0, b"n" * 100_000)
+    touch(folder / "PC inventory.xlsx", T0, b"n" * 100_000)
+    report = scan(tmp_path, sizes=True)
+    sizes = {source["format"]: source["size_bytes"] for source in report["sources"]}
+
+    def blocks(suffixes):
+        paths = [path for path in folder.iterdir() if path.suffix in suffixes]
+        return sum(os.lstat(path).st_blocks * 512 for path in paths)
+
+    assert sizes["acronis"] == blocks((".tibx",))
+    assert sizes["veeam"] == blocks((".vbk", ".vib", ".vbm"))
+    assert sizes["acronis"] + sizes["veeam"] < blocks((".tibx", ".vbk", ".vib", ".vbm", ".txt"))

@@ -69,6 +69,13 @@ def store(volume: Volume, report: object) -> BackupScan:
     found = clean(report, volume.account)
     dated = [parse_time(source["last_backup"]) for source in found.sources]
     dated = [when for when in dated if when is not None]
+    # A copy keeps no versions and is never stale (thresholds): the admin
+    # table's oldest backup, which its stale filter reads, leaves it out.
+    versioned = [
+        parse_time(source["last_backup"])
+        for source in found.sources
+        if source["evidence"] != "copy" and source["last_backup"]
+    ]
     running = _in_progress_since(volume, found.sources, found.scanned_at)
     scan, _created = BackupScan.objects.update_or_create(
         volume=volume,
@@ -82,7 +89,7 @@ def store(volume: Volume, report: object) -> BackupScan:
             "more_sources": found.more_sources,
             "more_unrecognised": found.more_unrecognised,
             "newest_backup": max(dated, default=None),
-            "oldest_backup": min(dated, default=None),
+            "oldest_backup": min(versioned, default=None),
             "oldest_in_progress": min(running, default=None),
             "failed_at": None,
             "failure": "",

@@ -152,7 +152,9 @@ class _Scan:
                 owned = [item.owns for item in found if isinstance(item, Source)]
                 if any(prefix is None for prefix in owned):
                     whole = True
-                prefixes.extend(prefix for prefix in owned if prefix is not None)
+                for prefix in owned:
+                    if prefix is not None:
+                        prefixes.extend((prefix,) if isinstance(prefix, str) else prefix)
         return results, (None if whole else tuple(prefixes))
 
     def markers_only(self, parent, name):

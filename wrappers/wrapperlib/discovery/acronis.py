@@ -49,7 +49,9 @@ def recognise(directory):
             # A .tibx holds an unknown number of versions.
             backups=None if found["tibx"] else len(found["versions"]),
             evidence=LAST_WRITTEN,
-            owns=name,
+            # "<name>.tibx", "<name>_0001.tibx", "<name>_full_b1_s1_v1.tib":
+            # never another file that merely starts with the name.
+            owns=(f"{name}.", f"{name}_"),
         )
         for name, found in sorted(backups.items())
     ]

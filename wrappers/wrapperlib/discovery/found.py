@@ -58,9 +58,10 @@ class Source:
         # How last_backup was found when not from the format's own record of
         # completed backups (wrappers/README.md lists the values).
         evidence: str | None = None,
-        # The prefix of the files this source owns in a folder it shares
-        # with other things (file-based formats); never reported.
-        owns: str | None = None,
+        # The prefix (or tuple of prefixes) of the files this source owns in
+        # a folder it shares with other things (file-based formats); never
+        # reported.
+        owns: str | tuple | None = None,
         # size_bytes is a lower bound: the size budget ran out while counting.
         size_estimated: bool = False,
         # When the backup in progress started, from its own evidence (a lock

@@ -45,7 +45,10 @@ def recognise(directory):
     sources = []
     for job in sorted(set(chains) | set(metadata)):
         written = [when for when in chains.get(job, []) if when is not None]
-        source = Source(FORMAT, directory.path, machine=job, owns=job)
+        # Its metadata and its dated files (dates start 20…), never another
+        # file that merely starts with the job's name.
+        owns = (f"{job}.vbm", f"{job}D2", f"{job}2")
+        source = Source(FORMAT, directory.path, machine=job, owns=owns)
         completed_at = metadata.get(job)
         if completed_at is None:
             source.last_backup, source.evidence = newest(*written), LAST_WRITTEN
