@@ -814,6 +814,51 @@ def test_real_restic(wrappers, volume, tools, tmp_path):
 
 
 @pytest.mark.root
+def test_real_restic_tag_is_not_a_backup(wrappers, volume, tools, tmp_path):
+    require_tool("restic")
+    repository = volume[1] / "restic-tagged"
+    tools.restic_backup(tmp_path / "source", repository)
+    # As if the backup had run an hour ago: every file it wrote, an hour older.
+    for directory, _subdirectories, files in os.walk(repository):
+        for name in files:
+            path = os.path.join(directory, name)
+            info = os.stat(path)
+            os.utime(path, (info.st_atime - HOUR, info.st_mtime - HOUR))
+    backed_up = max(os.stat(path).st_mtime for path in (repository / "snapshots").iterdir())
+    tools.restic_tag(repository, "kept")
+    source = fetch_source(wrappers, volume, "restic-tagged")
+    assert source["backups"] == len(tools.restic_snapshots(repository)) == 1
+    # The backup's time (its index was saved a moment before its snapshot),
+    # not the tag's, now.
+    assert backed_up - 5 <= backup_tools.utc(source["last_backup"]).timestamp() <= backed_up
+
+
+def _old_source_files(source, count=6):
+    """Files last edited a month ago, as a copy tool finds them."""
+    month_ago = time.time() - 30 * DAY
+    for index in range(count):
+        touch(source / "work" / f"draft-{index}.txt", month_ago, b"draft\n")
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("tool", ["rsync", "rclone"])
+def test_real_copy_tools_make_a_copy_dated_by_the_sync(wrappers, volume, tools, tmp_path, tool):
+    require_tool(tool)
+    _old_source_files(tmp_path / "source")
+    started = time.time()
+    target = volume[1] / f"{tool}-mirror"
+    if tool == "rsync":
+        tools.rsync_mirror(tmp_path / "source", target)
+    else:
+        tools.rclone_sync(tmp_path / "source", target)
+    # The copy kept the month-old times; the scan dates it by its writes.
+    assert os.stat(target / "work" / "draft-0.txt").st_mtime < started - 29 * DAY
+    source = fetch_source(wrappers, volume, f"{tool}-mirror")
+    assert (source["format"], source["evidence"]) == ("copy", "copy")
+    assert_written_after(source["last_backup"], started)
+
+
+@pytest.mark.root
 def test_real_borg(wrappers, volume, tools, tmp_path):
     require_tool("borg")
     repository = volume[1] / "borg"

@@ -15,8 +15,8 @@ each synchronization, and it locks a folder with "sync.ffs_lock" while
 synchronising: the database's write dates the last completed sync, a lock
 is a sync in progress since the lock was written.
 
-Other copies carry no marker. A folder is taken for one when most of the
-files read in it have a modification time well before the server's record
+Other copies carry no marker. A folder is taken for one when at least half
+the files read in it have a modification time well before the server's record
 of when they were written (COPY_GAP_SECONDS), as preserved times are; files
 saved into the share directly are written when they are modified.
 """
@@ -33,7 +33,7 @@ LOCK = "sync.ffs_lock"
 COPY_GAP_SECONDS = 3600
 # Fewer files than this say nothing about how a folder was filled.
 MIN_FILES = 5
-MIN_PRESERVED_SHARE = 0.8
+MIN_PRESERVED_SHARE = 0.5
 
 
 def recognise_freefilesync(directory):
