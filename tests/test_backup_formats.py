@@ -11,6 +11,7 @@ import json
 import os
 import plistlib
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -856,6 +857,56 @@ def test_real_copy_tools_make_a_copy_dated_by_the_sync(wrappers, volume, tools, 
     source = fetch_source(wrappers, volume, f"{tool}-mirror")
     assert (source["format"], source["evidence"]) == ("copy", "copy")
     assert_written_after(source["last_backup"], started)
+
+
+@pytest.mark.root
+def test_real_restic_killed_stays_in_progress_from_its_lock(wrappers, volume, tools, tmp_path):
+    """A backup killed mid-way leaves its lock: in progress since the lock
+    was written, however old the lock grows (it used to turn complete once
+    the lock was 30 minutes old, so it never stalled)."""
+    require_tool("restic")
+    repository = volume[1] / "restic-killed"
+    tools.restic_backup(tmp_path / "source", repository)
+    # Reading stdin that never ends, it holds its lock until killed.
+    running = subprocess.Popen(
+        ["restic", "--no-cache", "-r", str(repository), "backup", "--stdin"],
+        env=tools.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any((repository / "locks").iterdir()):
+            assert time.monotonic() < deadline, "restic took no lock"
+            time.sleep(0.1)
+    finally:
+        running.kill()
+        running.wait()
+        running.stdin.close()
+    (lock,) = (repository / "locks").iterdir()
+    # As if killed two hours ago: the lock is no longer refreshed.
+    two_hours_ago = time.time() - 2 * HOUR
+    os.utime(lock, (two_hours_ago, two_hours_ago))
+    source = fetch_source(wrappers, volume, "restic-killed")
+    assert (source["state"], source["backups"]) == ("in_progress", 1)
+    assert source["in_progress_since"] == iso(int(two_hours_ago))
+
+
+@pytest.mark.root
+def test_real_back_in_time_counts_hard_linked_files_once(wrappers, volume, tools, tmp_path):
+    require_tool("backintime")
+    (tmp_path / "source" / "big.bin").write_bytes(os.urandom(2 << 20))
+    target = volume[1] / "bit-links"
+    config = tools.backintime_config(tmp_path / "source", target, "linkhost", "ann")
+    tools.backintime_backup(config)
+    time.sleep(1.1)  # snapshots are named by the second
+    (tmp_path / "source" / "later.txt").write_text("a change, so that a snapshot is taken\n")
+    tools.backintime_backup(config)
+    assert len(tools.backintime_snapshots(config)) == 2
+    source = fetch_source(wrappers, volume, "bit-links/backintime/linkhost/ann/1")
+    # Both snapshots hold big.bin, as one file with two links.
+    assert (2 << 20) <= source["size_bytes"] < (3 << 20), source["size_bytes"]
 
 
 @pytest.mark.root
