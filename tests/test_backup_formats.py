@@ -1259,3 +1259,56 @@ def test_image_files_own_only_their_own_names_in_a_shared_folder(tmp_path):
     assert sizes["acronis"] == blocks((".tibx",))
     assert sizes["veeam"] == blocks((".vbk", ".vib", ".vbm"))
     assert sizes["acronis"] + sizes["veeam"] < blocks((".tibx", ".vbk", ".vib", ".vbm", ".txt"))
+
+
+def _arq_config_is_a_fifo(root):
+    backup_layouts.arq_set(root / "Arq")
+    (root / "Arq" / "backupconfig.json").unlink()
+    os.mkfifo(root / "Arq" / "backupconfig.json")
+
+
+def _arq_config_is_huge(root):
+    backup_layouts.arq_set(root / "Arq")
+    (root / "Arq" / "backupconfig.json").write_bytes(b"{" * (1 << 20))
+
+
+def _freefilesync_database_is_a_symlink(root):
+    backup_layouts.freefilesync_folder(root / "Arq")
+    (root / "Arq" / "sync.ffs_db").unlink()
+    (root / "Arq" / "sync.ffs_db").symlink_to("/etc/passwd")
+
+
+def _backupdb_machine_is_a_symlink(root):
+    (root / "Arq" / "Backups.backupdb").mkdir(parents=True)
+    (root / "Arq" / "Backups.backupdb" / "Mac").symlink_to("/etc")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _arq_config_is_a_fifo,
+        _arq_config_is_huge,
+        _freefilesync_database_is_a_symlink,
+        _backupdb_machine_is_a_symlink,
+    ],
+)
+def test_new_formats_refuse_hostile_markers_and_report_the_folder(tmp_path, damage):
+    """A marker that is a FIFO, too large or a symlink never stalls the scan,
+    is never followed, and leaves the folder listed as unrecognised."""
+    damage(tmp_path)
+    report = scan(tmp_path, max_seconds=5)
+    assert report["truncated"] is False
+    assert report["sources"] == []
+    assert unrecognised_paths(report)[0] == "Arq"
+
+
+def test_an_urbackup_current_link_out_of_the_volume_is_read_not_followed(tmp_path):
+    client = tmp_path / "urbackup" / "PC"
+    backup_layouts.urbackup_client(client)
+    (client / "current").unlink()
+    (client / "current").symlink_to("/etc")
+    set_time(client / "current", T0)
+    source = only_source(scan(tmp_path, sizes=True))
+    assert (source["machine"], source["last_backup"], source["backups"]) == ("PC", iso(T0), 2)
+    # The size counts the link itself, never what it points at.
+    assert source["size_bytes"] < 1 << 20
