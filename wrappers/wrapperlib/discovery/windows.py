@@ -15,7 +15,9 @@ IMAGE_FORMAT = "windows_system_image"
 FILE_HISTORY_FORMAT = "windows_file_history"
 
 # <PC>/Backup Set <date>/Backup Files <date>: one "Backup Files" per run,
-# and <PC>/Backup Set <date>/Catalogs/GlobalCatalog.wbcat, the set's catalog,
+# and <PC>/Backup Set <date>/Catalogs/GlobalCatalog.wbcat, the set's catalog
+# (Windows 7 Resource Kit, "File and Folder Backup Structure": a Catalogs
+# folder in every Backup Set, one Backup Files folder per incremental run),
 # which Windows rewrites when a run has written all its files. A run whose
 # folder changed after its set's catalog did not complete: it is running, or
 # was interrupted (and is in progress since its first file was written).
