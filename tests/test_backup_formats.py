@@ -1312,3 +1312,12 @@ def test_an_urbackup_current_link_out_of_the_volume_is_read_not_followed(tmp_pat
     assert (source["machine"], source["last_backup"], source["backups"]) == ("PC", iso(T0), 2)
     # The size counts the link itself, never what it points at.
     assert source["size_bytes"] < 1 << 20
+
+
+def test_a_folder_the_portal_restored_from_a_snapshot_is_no_copy(tmp_path):
+    """snapshot-restore.py keeps the files' times too; its folder is the
+    portal's, not a computer's copy."""
+    backup_layouts.mirror_copy(tmp_path / "Restored 2024-03-01 09.00 from snapshot (2)")
+    report = scan(tmp_path)
+    assert report["sources"] == []
+    assert unrecognised_paths(report) == ["Restored 2024-03-01 09.00 from snapshot (2)"]

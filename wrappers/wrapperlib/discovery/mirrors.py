@@ -21,6 +21,7 @@ of when they were written (COPY_GAP_SECONDS), as preserved times are; files
 saved into the share directly are written when they are modified.
 """
 
+import re
 import stat
 
 from .found import COPY, IN_PROGRESS, Source, newest, plausible
@@ -34,6 +35,9 @@ COPY_GAP_SECONDS = 3600
 # Fewer files than this say nothing about how a folder was filled.
 MIN_FILES = 5
 MIN_PRESERVED_SHARE = 0.5
+# What snapshot-restore.py makes (a copy the portal made of a snapshot, not
+# a computer's copy), " (2)"… when the name was taken.
+RESTORED = re.compile(r"Restored \d{4}-\d{2}-\d{2} \d{2}\.\d{2} from snapshot(?: \(\d+\))?")
 
 
 def recognise_freefilesync(directory):
@@ -69,5 +73,7 @@ class Tally:
     def copy(self, path):
         """A copy Source for the folder at path, or None when it isn't one."""
         if self.files < MIN_FILES or self.preserved < MIN_PRESERVED_SHARE * self.files:
+            return None
+        if RESTORED.fullmatch(path[-1]):
             return None
         return Source(COPY_FORMAT, path, last_backup=self.written, evidence=COPY)
