@@ -364,3 +364,5 @@ def test_writes_of_unknown_completion_alert_when_old_and_copies_never(volume_of,
     ) in to_alice.body
     assert "air" not in to_alice.body
     assert "Mirror" not in to_alice.body
+    [summary] = mails_to("boss@corp.test")
+    assert "last written 1 week ago (2026-03-01 08:30 UTC), completion unknown" in summary.body
