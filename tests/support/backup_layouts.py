@@ -231,6 +231,20 @@ def windows_backup(pc, completed=T0, interrupted=None):
         set_time(run, interrupted + HOUR)
 
 
+def windows_image(pc, completed=T0, interrupted=None):
+    image = pc / "Backup 2024-02-29 220000"
+    touch(image / "3f2504e0-4f89-11d3-9a0c-0305e82c3301.vhdx", completed - HOUR, b"v" * 1000)
+    touch(image / "BackupSpecs.xml", completed, b"<x/>")
+    set_time(image, completed - 2 * HOUR)
+    touch(pc / "MediaId", T0 - 30 * DAY)
+    touch(pc / "Catalog" / "GlobalCatalog", completed + 5)
+    if interrupted is not None:
+        image = pc / "Backup 2024-03-02 220000"
+        touch(image / "5a2504e0-4f89-11d3-9a0c-0305e82c3301.vhdx", interrupted + HOUR, b"v")
+        touch(image / "BackupSpecs.xml", interrupted, b"<x/>")
+        set_time(image, interrupted)
+
+
 # restic and Borg 2
 
 
@@ -447,6 +461,25 @@ CASES = [
         {
             "last_backup": iso(T0),
             "backups": 2,
+            "state": "in_progress",
+            "in_progress_since": iso(T0 + DAY),
+        },
+    ),
+    Case(
+        "Windows system image, completed",
+        lambda root: windows_image(root / "WindowsImageBackup" / "WORKPC"),
+        "WindowsImageBackup/WORKPC",
+        "windows_system_image",
+        {"last_backup": iso(T0), "backups": 1, "state": "complete"},
+    ),
+    Case(
+        "Windows system image, interrupted",
+        lambda root: windows_image(root / "WindowsImageBackup" / "WORKPC", interrupted=T0 + DAY),
+        "WindowsImageBackup/WORKPC",
+        "windows_system_image",
+        {
+            "last_backup": iso(T0),
+            "backups": 1,
             "state": "in_progress",
             "in_progress_since": iso(T0 + DAY),
         },

@@ -29,6 +29,7 @@ CATALOG_SLACK_SECONDS = 60
 # WindowsImageBackup/<PC>/Backup <date>
 IMAGE_CONTAINER = "WindowsImageBackup"
 IMAGE = re.compile(r"Backup \d{4}-\d{2}-\d{2} \d{6}")
+IMAGE_CATALOG, GLOBAL_IMAGE_CATALOG = "Catalog", "GlobalCatalog"
 # FileHistory/<user>/<PC>/Configuration and Data; the catalogs in
 # Configuration are rewritten at the end of every File History cycle. A
 # share chosen as the drive itself (or a folder inside one) gets
@@ -75,22 +76,44 @@ def recognise_backup_set(directory):
     return [source]
 
 
+def _image_writes(pc, name):
+    """(first write, last write, bytes) of one image folder: a handful of
+    files (VHDX and XML descriptions), cheap to stat."""
+    with pc.open_dir(name) as image:
+        times, size = [image.mtime], 0
+        for entry in image.entries():
+            info = image.lstat(entry.name)
+            if info is not None:
+                times.append(info.st_mtime)
+                if stat.S_ISREG(info.st_mode):
+                    size += info.st_size
+    return oldest(*times), newest(*times), size
+
+
 def _image(container, pc_name):
+    """The PC's images; one written after the Catalog's GlobalCatalog (which
+    Windows updates when an image completes, Windows 7 Resource Kit, "System
+    Image Backup Structure") is running or was interrupted."""
     with container.open_dir(pc_name) as pc:
         images = sorted(name for name in pc.subdirectories() if IMAGE.fullmatch(name))
-        source = Source(IMAGE_FORMAT, pc.path, machine=pc_name, backups=len(images))
-        if not images:
+        source = Source(IMAGE_FORMAT, pc.path, machine=pc_name, backups=0)
+        catalog = None
+        if pc.has_dir(IMAGE_CATALOG):
+            with pc.open_dir(IMAGE_CATALOG) as catalogs:
+                catalog = catalogs.mtime_of(GLOBAL_IMAGE_CATALOG)
+        unfinished = []
+        for name in images:
+            first, last, size = _image_writes(pc, name)
+            if catalog is not None and (last or 0) > catalog + CATALOG_SLACK_SECONDS:
+                unfinished.append((last or 0, first))
+                continue
+            source.backups += 1
+            if last is not None and last >= (source.last_backup or 0):
+                source.last_backup, source.size_bytes = last, size
+        newer = [first for last, first in unfinished if last > (source.last_backup or 0)]
+        if newer or not source.backups:
             source.state = IN_PROGRESS
-            return source
-        with pc.open_dir(images[-1]) as image:
-            # A handful of files (VHDX and XML descriptions): cheap to stat.
-            source.last_backup, source.size_bytes = image.mtime, 0
-            for entry in image.entries():
-                info = image.lstat(entry.name)
-                if info is not None:
-                    source.last_backup = max(source.last_backup, info.st_mtime)
-                    if stat.S_ISREG(info.st_mode):
-                        source.size_bytes += info.st_size
+            source.in_progress_since = oldest(*newer)
         return source
 
 
