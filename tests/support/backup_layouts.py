@@ -176,6 +176,15 @@ def mirror_copy(folder, files=8):
     set_time(folder / "Documents", T0 - 30 * DAY)
 
 
+def cobian_separated(folder):
+    """Cobian Reflector's "Create new separated backups" (its help, "Tasks"):
+    a copy per run named by the item and the date and time, "Item1
+    2002-01-11 ; 12;00", holding the source files with their own times."""
+    for run in ("Documents 2024-02-29 ; 22;00", "Documents 2024-03-01 ; 22;00"):
+        for index in range(3):
+            touch(folder / run / f"letter-{index}.odt", T0 - (40 + index) * DAY, b"text")
+
+
 # Time Machine bundles
 
 
@@ -410,6 +419,13 @@ CASES = [
         "rsync / robocopy / rclone mirror (times preserved)",
         lambda root: mirror_copy(root / "Mirror"),
         "Mirror",
+        "copy",
+        {"last_backup": RECENT, "evidence": "copy"},
+    ),
+    Case(
+        "Cobian Reflector, separated copies",
+        lambda root: cobian_separated(root / "Cobian"),
+        "Cobian",
         "copy",
         {"last_backup": RECENT, "evidence": "copy"},
     ),
