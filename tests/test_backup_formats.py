@@ -11,6 +11,7 @@ import json
 import os
 import plistlib
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from support import backup_tools
+from support import backup_layouts, backup_tools
 
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
@@ -127,6 +128,7 @@ def test_time_machine_dates_the_last_completed_snapshot(tmp_path):
                 "backups": 3,
                 "state": "complete",
                 "evidence": None,
+                "in_progress_since": None,
             }
         ],
         "more_sources": 0,
@@ -161,9 +163,10 @@ def test_time_machine_without_history_is_dated_from_bands_without_listing_them(t
     assert source["evidence"] == "bands_sample"
 
 
-def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
+def test_a_modern_bundle_without_history_is_last_written_from_every_band(tmp_path):
     """APFS bundles (macOS 11+) rewrite a few large bands in place: the
-    folder's time and a sample of bands say nothing; all of them are read."""
+    folder's time and a sample of bands say nothing; all of them are read,
+    and the newest write is never called a completed backup."""
     bundle = time_machine_bundle(tmp_path, "Air.sparsebundle", completions=None, bands=300)
     names = sorted(os.listdir(bundle / "bands"))
     for name in names:
@@ -174,7 +177,7 @@ def test_a_modern_bundle_without_history_is_dated_from_every_band(tmp_path):
     source = only_source(scan(tmp_path))
     assert (source["last_backup"], source["evidence"], source["state"]) == (
         iso(T0),
-        "bands",
+        "last_written",
         "complete",
     )
 
@@ -260,7 +263,9 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
     touch(first / "Backup Files 2024-01-02 101010" / "Backup files 1.zip", T0 - 9 * DAY)
     touch(first / "Backup Files 2024-01-09 101010" / "Backup files 1.zip", T0 - 2 * DAY)
     touch(second / "Backup Files 2024-02-05 080000" / "Backup files 1.zip", T0 - DAY)
-    touch(first / "Catalogs" / "GlobalCatalog.wbcat", T0 - DAY)
+    # Each set's catalog is rewritten when one of its runs has completed.
+    touch(first / "Catalogs" / "GlobalCatalog.wbcat", T0)
+    touch(second / "Catalogs" / "GlobalCatalog.wbcat", T0 - DAY)
     set_time(first / "Backup Files 2024-01-02 101010", T0 - 9 * DAY)
     set_time(first / "Backup Files 2024-01-09 101010", T0)
     set_time(second / "Backup Files 2024-02-05 080000", T0 - DAY)
@@ -273,6 +278,7 @@ def test_windows_7_backup_counts_every_run_of_every_set(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -295,6 +301,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 0,
             "state": "in_progress",
             "evidence": None,
+            "in_progress_since": None,
         },
         {
             "machine": "WORKPC",
@@ -304,6 +311,7 @@ def test_windows_system_image_is_dated_and_sized_from_its_newest_image(tmp_path)
             "backups": 1,
             "state": "complete",
             "evidence": None,
+            "in_progress_since": None,
         },
     ]
     sized = scan(tmp_path, sizes=True)["sources"][1]
@@ -326,6 +334,7 @@ def test_windows_file_history_is_dated_from_its_configuration(tmp_path):
         "backups": None,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
     assert unrecognised_paths(report) == ["FileHistory/ann/HALFDONE"]
 
@@ -356,6 +365,7 @@ def test_rdiff_backup_time_comes_from_current_mirror_in_any_zone(tmp_path):
         "backups": 2,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -408,6 +418,7 @@ def test_back_in_time_skips_failed_snapshots(tmp_path):
         "backups": 2,
         "state": "failed",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -436,7 +447,7 @@ def restic_repository(path, snapshot_times, lock_time=None):
 
 
 def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
-    restic_repository(tmp_path / "restic", [T0 - DAY, T0, T0 - 2 * DAY], lock_time=T0 - DAY)
+    restic_repository(tmp_path / "restic", [T0 - DAY, T0, T0 - 2 * DAY])
     assert only_source(scan(tmp_path)) == {
         "machine": None,
         "format": "restic",
@@ -445,6 +456,7 @@ def test_restic_newest_snapshot_file_dates_the_last_backup(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -493,6 +505,7 @@ def test_borg_highest_integrity_file_dates_the_last_change_to_the_repository(
         "backups": None,
         "state": "complete",
         "evidence": "repository_change",
+        "in_progress_since": None,
     }
 
 
@@ -543,6 +556,7 @@ def test_duplicity_manifests_date_backups_and_name_the_host(tmp_path):
         "backups": 3,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -591,6 +605,7 @@ def test_duplicati_file_lists_date_backups(tmp_path):
         "backups": 2,
         "state": "complete",
         "evidence": None,
+        "in_progress_since": None,
     }
 
 
@@ -627,6 +642,7 @@ def test_kopia_repository_is_dated_by_its_last_change_from_index_blobs(tmp_path)
         "backups": None,
         "state": "complete",
         "evidence": "repository_change",
+        "in_progress_since": None,
     }
 
 
@@ -796,6 +812,101 @@ def test_real_restic(wrappers, volume, tools, tmp_path):
     assert source["backups"] == len(snapshots) == 2
     newest = max(backup_tools.utc(snapshot["time"]).timestamp() for snapshot in snapshots)
     assert_written_after(source["last_backup"], newest)
+
+
+@pytest.mark.root
+def test_real_restic_tag_is_not_a_backup(wrappers, volume, tools, tmp_path):
+    require_tool("restic")
+    repository = volume[1] / "restic-tagged"
+    tools.restic_backup(tmp_path / "source", repository)
+    # As if the backup had run an hour ago: every file it wrote, an hour older.
+    for directory, _subdirectories, files in os.walk(repository):
+        for name in files:
+            path = os.path.join(directory, name)
+            info = os.stat(path)
+            os.utime(path, (info.st_atime - HOUR, info.st_mtime - HOUR))
+    backed_up = max(os.stat(path).st_mtime for path in (repository / "snapshots").iterdir())
+    tools.restic_tag(repository, "kept")
+    source = fetch_source(wrappers, volume, "restic-tagged")
+    assert source["backups"] == len(tools.restic_snapshots(repository)) == 1
+    # The backup's time (its index was saved a moment before its snapshot),
+    # not the tag's, now.
+    assert backed_up - 5 <= backup_tools.utc(source["last_backup"]).timestamp() <= backed_up
+
+
+def _old_source_files(source, count=6):
+    """Files last edited a month ago, as a copy tool finds them."""
+    month_ago = time.time() - 30 * DAY
+    for index in range(count):
+        touch(source / "work" / f"draft-{index}.txt", month_ago, b"draft\n")
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("tool", ["rsync", "rclone"])
+def test_real_copy_tools_make_a_copy_dated_by_the_sync(wrappers, volume, tools, tmp_path, tool):
+    require_tool(tool)
+    _old_source_files(tmp_path / "source")
+    started = time.time()
+    target = volume[1] / f"{tool}-mirror"
+    if tool == "rsync":
+        tools.rsync_mirror(tmp_path / "source", target)
+    else:
+        tools.rclone_sync(tmp_path / "source", target)
+    # The copy kept the month-old times; the scan dates it by its writes.
+    assert os.stat(target / "work" / "draft-0.txt").st_mtime < started - 29 * DAY
+    source = fetch_source(wrappers, volume, f"{tool}-mirror")
+    assert (source["format"], source["evidence"]) == ("copy", "copy")
+    assert_written_after(source["last_backup"], started)
+
+
+@pytest.mark.root
+def test_real_restic_killed_stays_in_progress_from_its_lock(wrappers, volume, tools, tmp_path):
+    """A backup killed mid-way leaves its lock: in progress since the lock
+    was written, however old the lock grows (it used to turn complete once
+    the lock was 30 minutes old, so it never stalled)."""
+    require_tool("restic")
+    repository = volume[1] / "restic-killed"
+    tools.restic_backup(tmp_path / "source", repository)
+    # Reading stdin that never ends, it holds its lock until killed.
+    running = subprocess.Popen(
+        ["restic", "--no-cache", "-r", str(repository), "backup", "--stdin"],
+        env=tools.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not any((repository / "locks").iterdir()):
+            assert time.monotonic() < deadline, "restic took no lock"
+            time.sleep(0.1)
+    finally:
+        running.kill()
+        running.wait()
+        running.stdin.close()
+    (lock,) = (repository / "locks").iterdir()
+    # As if killed two hours ago: the lock is no longer refreshed.
+    two_hours_ago = time.time() - 2 * HOUR
+    os.utime(lock, (two_hours_ago, two_hours_ago))
+    source = fetch_source(wrappers, volume, "restic-killed")
+    assert (source["state"], source["backups"]) == ("in_progress", 1)
+    assert source["in_progress_since"] == iso(int(two_hours_ago))
+
+
+@pytest.mark.root
+def test_real_back_in_time_counts_hard_linked_files_once(wrappers, volume, tools, tmp_path):
+    require_tool("backintime")
+    (tmp_path / "source" / "big.bin").write_bytes(os.urandom(2 << 20))
+    target = volume[1] / "bit-links"
+    config = tools.backintime_config(tmp_path / "source", target, "linkhost", "ann")
+    tools.backintime_backup(config)
+    time.sleep(1.1)  # snapshots are named by the second
+    (tmp_path / "source" / "later.txt").write_text("a change, so that a snapshot is taken\n")
+    tools.backintime_backup(config)
+    assert len(tools.backintime_snapshots(config)) == 2
+    source = fetch_source(wrappers, volume, "bit-links/backintime/linkhost/ann/1")
+    # Both snapshots hold big.bin, as one file with two links.
+    assert (2 << 20) <= source["size_bytes"] < (3 << 20), source["size_bytes"]
 
 
 @pytest.mark.root
@@ -1028,3 +1139,185 @@ def test_a_size_cut_short_is_an_estimate_and_the_others_still_get_theirs(tmp_pat
     assert estimated is True
     assert 0 < huge_size < allocated(huge)
     assert report["truncated"] is False  # sizes have their own budget
+
+
+# Regressions of issue 23: each was reported wrong before.
+
+
+def test_a_bundle_named_by_time_machine_on_info_plist_is_time_machine(tmp_path):
+    """The ComputerName stream Time Machine writes on Info.plist, as Samba's
+    streams_xattr keeps it, marks a bundle whose MachineID is not there."""
+    bundle = backup_layouts.sparsebundle(tmp_path, "Office-Mac.sparsebundle", machine_id=False)
+    os.setxattr(
+        bundle / "Info.plist",
+        "user.DosStream.com.apple.backupd.ComputerName:$DATA",
+        b"Office-Mac\0",
+    )
+    source = only_source(scan(tmp_path))
+    assert (source["format"], source["evidence"]) == ("time_machine", "last_written")
+
+
+def test_a_carbon_copy_cloner_image_is_a_folder_dated_by_its_bands(tmp_path):
+    backup_layouts.sparsebundle(tmp_path, "CCC Backup.sparsebundle", machine_id=False)
+    report = scan(tmp_path)
+    assert report["sources"] == []
+    assert report["unrecognised"] == [{"path": "CCC Backup.sparsebundle", "modified": iso(T0)}]
+
+
+def test_a_time_machine_attempt_failing_every_hour_is_never_a_completed_backup(tmp_path):
+    bundle = backup_layouts.sparsebundle(tmp_path, "Air.sparsebundle")
+    set_time(bundle / "bands" / "1", time.time() - HOUR)  # the last failed attempt
+    source = only_source(scan(tmp_path))
+    assert source["evidence"] == "last_written"
+    assert source["backups"] is None
+
+
+def test_dates_in_the_future_are_refused(tmp_path):
+    future = datetime.datetime(2099, 1, 1, tzinfo=UTC).timestamp()
+    restic_repository(tmp_path / "restic", [T0, future])
+    duplicati = tmp_path / "duplicati"
+    touch(duplicati / "duplicati-20240301T090000Z.dlist.zip", T0)
+    touch(duplicati / "duplicati-20990101T000000Z.dlist.zip", T0)
+    touch(tmp_path / "misc" / "file", future)
+    set_time(tmp_path / "misc", T0)
+    report = scan(tmp_path)
+    assert [(s["format"], s["last_backup"]) for s in report["sources"]] == [
+        ("duplicati", iso(T0)),
+        ("restic", iso(T0)),
+    ]
+    assert report["unrecognised"] == [{"path": "misc", "modified": iso(T0)}]
+
+
+def test_a_backup_in_progress_starts_at_its_own_evidence(tmp_path):
+    """A killed restic backup stays in progress from its lock's time (it
+    used to turn complete once the lock was 30 minutes old)."""
+    killed = time.time() - 3 * DAY
+    backup_layouts.restic_repository(tmp_path / "restic", backups=[T0], lock=killed)
+    source = only_source(scan(tmp_path))
+    assert (source["state"], source["in_progress_since"]) == ("in_progress", iso(killed))
+
+
+def test_restic_tag_is_not_a_backup(tmp_path):
+    backup_layouts.restic_repository(tmp_path / "restic", backups=[T0], tags=[T0 + DAY])
+    source = only_source(scan(tmp_path))
+    assert (source["last_backup"], source["backups"]) == (iso(T0), 2)
+
+
+def test_hard_linked_files_take_their_space_once(tmp_path):
+    """Back In Time snapshots share unchanged files as hard links."""
+    profile = tmp_path / "backintime" / "host" / "ann" / "1"
+    backintime_snapshot(profile, "20240229-100000-456", T0 - DAY)
+    backintime_snapshot(profile, "20240301-100000-456", T0)
+    big = profile / "20240229-100000-456" / "backup" / "big.bin"
+    big.write_bytes(os.urandom(1 << 20))
+    os.link(big, profile / "20240301-100000-456" / "backup" / "big.bin")
+    source = scan(tmp_path, sizes=True)["sources"][0]
+    assert (1 << 20) <= source["size_bytes"] < (1 << 20) + (256 << 10)
+
+
+def test_a_mirror_is_dated_by_its_writes_not_by_the_times_it_preserved(tmp_path):
+    backup_layouts.mirror_copy(tmp_path / "Mirror")
+    touch(tmp_path / "Saved here" / "a.txt", time.time())  # written where edited
+    report = scan(tmp_path)
+    source = only_source(report)
+    assert (source["format"], source["path"], source["evidence"]) == ("copy", "Mirror", "copy")
+    written = datetime.datetime.strptime(source["last_backup"], "%Y-%m-%dT%H:%M:%SZ")
+    assert abs(written.replace(tzinfo=UTC).timestamp() - time.time()) < 600
+    assert unrecognised_paths(report) == ["Saved here"]
+
+
+def test_image_files_loose_at_the_volume_root_are_sources_owning_only_their_files(tmp_path):
+    backup_layouts.macrium_set(tmp_path)
+    backup_layouts.acronis_tibx(tmp_path)
+    backup_layouts.veeam_job(tmp_path)
+    touch(tmp_path / "notes.txt", T0)
+    (tmp_path / "photos").mkdir()
+    report = scan(tmp_path)
+    assert sorted((s["format"], s["path"]) for s in report["sources"]) == [
+        ("acronis", "."),
+        ("macrium", "."),
+        ("veeam", "."),
+    ]
+    assert unrecognised_paths(report) == ["photos"]
+
+
+def test_image_files_own_only_their_own_names_in_a_shared_folder(tmp_path):
+    """What a source owns is what rm-backup.py deletes and sizes.py counts:
+    a note that merely starts with the backup's name is not the backup's."""
+    folder = tmp_path / "Images"
+    backup_layouts.acronis_tibx(folder)
+    backup_layouts.veeam_job(folder, job="PC")
+    touch(folder / "Entire PC notes.txt", T0, b"n" * 100_000)
+    touch(folder / "PC inventory.xlsx", T0, b"n" * 100_000)
+    report = scan(tmp_path, sizes=True)
+    sizes = {source["format"]: source["size_bytes"] for source in report["sources"]}
+
+    def blocks(suffixes):
+        paths = [path for path in folder.iterdir() if path.suffix in suffixes]
+        return sum(os.lstat(path).st_blocks * 512 for path in paths)
+
+    assert sizes["acronis"] == blocks((".tibx",))
+    assert sizes["veeam"] == blocks((".vbk", ".vib", ".vbm"))
+    assert sizes["acronis"] + sizes["veeam"] < blocks((".tibx", ".vbk", ".vib", ".vbm", ".txt"))
+
+
+def _arq_config_is_a_fifo(root):
+    backup_layouts.arq_set(root / "Arq")
+    (root / "Arq" / "backupconfig.json").unlink()
+    os.mkfifo(root / "Arq" / "backupconfig.json")
+
+
+def _arq_config_is_huge(root):
+    backup_layouts.arq_set(root / "Arq")
+    (root / "Arq" / "backupconfig.json").write_bytes(b"{" * (1 << 20))
+
+
+def _freefilesync_database_is_a_symlink(root):
+    backup_layouts.freefilesync_folder(root / "Arq")
+    (root / "Arq" / "sync.ffs_db").unlink()
+    (root / "Arq" / "sync.ffs_db").symlink_to("/etc/passwd")
+
+
+def _backupdb_machine_is_a_symlink(root):
+    (root / "Arq" / "Backups.backupdb").mkdir(parents=True)
+    (root / "Arq" / "Backups.backupdb" / "Mac").symlink_to("/etc")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _arq_config_is_a_fifo,
+        _arq_config_is_huge,
+        _freefilesync_database_is_a_symlink,
+        _backupdb_machine_is_a_symlink,
+    ],
+)
+def test_new_formats_refuse_hostile_markers_and_report_the_folder(tmp_path, damage):
+    """A marker that is a FIFO, too large or a symlink never stalls the scan,
+    is never followed, and leaves the folder listed as unrecognised."""
+    damage(tmp_path)
+    report = scan(tmp_path, max_seconds=5)
+    assert report["truncated"] is False
+    assert report["sources"] == []
+    assert unrecognised_paths(report)[0] == "Arq"
+
+
+def test_an_urbackup_current_link_out_of_the_volume_is_read_not_followed(tmp_path):
+    client = tmp_path / "urbackup" / "PC"
+    backup_layouts.urbackup_client(client)
+    (client / "current").unlink()
+    (client / "current").symlink_to("/etc")
+    set_time(client / "current", T0)
+    source = only_source(scan(tmp_path, sizes=True))
+    assert (source["machine"], source["last_backup"], source["backups"]) == ("PC", iso(T0), 2)
+    # The size counts the link itself, never what it points at.
+    assert source["size_bytes"] < 1 << 20
+
+
+def test_a_folder_the_portal_restored_from_a_snapshot_is_no_copy(tmp_path):
+    """snapshot-restore.py keeps the files' times too; its folder is the
+    portal's, not a computer's copy."""
+    backup_layouts.mirror_copy(tmp_path / "Restored 2024-03-01 09.00 from snapshot (2)")
+    report = scan(tmp_path)
+    assert report["sources"] == []
+    assert unrecognised_paths(report) == ["Restored 2024-03-01 09.00 from snapshot (2)"]

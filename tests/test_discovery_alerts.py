@@ -344,3 +344,25 @@ def test_a_repository_change_is_never_called_a_backup_in_the_email(volume_of, ad
     [message] = mails_to("borgfan@corp.test")
     assert "server (Borg): its repository last changed 1 week ago" in message.body
     assert "last backup" not in message.body
+
+
+def test_writes_of_unknown_completion_alert_when_old_and_copies_never(volume_of, admin):
+    alice = volume_of("alice")
+    old_image = source(None, NOW - 9 * DAY, fmt="macrium", path="Macrium")
+    old_image["evidence"] = "last_written"
+    fresh_bundle = source("air", NOW - 2 * HOUR)
+    fresh_bundle["evidence"] = "last_written"
+    old_copy = source(None, NOW - 40 * DAY, fmt="copy", path="Mirror")
+    old_copy["evidence"] = "copy"
+    scan(alice, old_image, fresh_bundle, old_copy)
+
+    assert alerts.send_alerts(now=NOW).emailed == ["alice"]
+    [to_alice] = mails_to("alice@corp.test")
+    assert (
+        "Macrium Reflect backup in “Macrium” (Macrium Reflect): its backup files were last "
+        "written 1 week ago, 2026-03-01 08:30 UTC (whether that backup completed is unknown)"
+    ) in to_alice.body
+    assert "air" not in to_alice.body
+    assert "Mirror" not in to_alice.body
+    [summary] = mails_to("boss@corp.test")
+    assert "last written 1 week ago (2026-03-01 08:30 UTC), completion unknown" in summary.body

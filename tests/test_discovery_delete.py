@@ -23,6 +23,8 @@ def bundle(root, name):
     (path / "bands").mkdir(parents=True)
     (path / "bands" / "0").write_bytes(b"band")
     (path / "Info.plist").write_bytes(plistlib.dumps({"band-size": 8388608}))
+    # Time Machine's own file: without it a bundle is some other disk image.
+    (path / "com.apple.TimeMachine.MachineID.plist").write_bytes(plistlib.dumps({}))
     return path
 
 

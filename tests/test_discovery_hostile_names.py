@@ -38,6 +38,9 @@ def bundle(parent, name):
     os.makedirs(os.path.join(path, b"bands"))
     with open(os.path.join(path, b"Info.plist"), "wb") as info:
         info.write(plistlib.dumps({"band-size": 8388608}))
+    # Time Machine's own file: without it a bundle is some other disk image.
+    with open(os.path.join(path, b"com.apple.TimeMachine.MachineID.plist"), "wb") as info:
+        info.write(plistlib.dumps({}))
     # Made a level at a time from the parent's descriptor: the whole path is
     # longer than the kernel takes in one call, as a client can make it.
     fd = os.open(path, os.O_DIRECTORY)

@@ -106,7 +106,7 @@ def test_each_computer_gets_its_status_badge(owner_of):
         "old-mac": ("Time Machine", "1 week ago", "stale"),
         "linux-box": (
             "rdiff-backup",
-            "2 hours ago a backup in progress, first seen 1 hour ago",
+            "2 hours ago a backup in progress for 1 hour",
             "in_progress",
         ),
         "failing-mac": ("Time Machine", "1 day ago", "failed"),
@@ -310,7 +310,7 @@ def test_a_repository_change_and_an_estimate_are_shown_as_such(owner_of):
     page = dashboard(alice)
     cells = {name: last for name, _, last, _, _ in rows(page)}
     assert cells["Borg backup in “borg”"] == "repository changed 2 days ago"
-    assert cells["old-mac"] == "about 1 day ago (estimate)"
+    assert cells["old-mac"] == "last written about 1 day ago (estimate) completion unknown"
     assert 'data-testid="repository-change-help"' in page
     assert "not proof of a backup" in page
 
@@ -347,3 +347,71 @@ def test_each_computer_shows_the_space_it_takes(owner_of):
         name: re.sub(r"<[^>]+>", "", size_cell.search(row).group(1)) for name, *_, row in rows(page)
     }
     assert found == {"mac": "3\xa0GiB", "big-mac": "≥ 700\xa0GiB", "unknown": "\u2013"}
+
+
+# Issue 23: right or honestly unsure.
+
+
+def test_a_write_of_unknown_completion_is_never_ok(owner_of):
+    alice = owner_of("alice")
+    air = source("air", HOUR)
+    air["evidence"] = "last_written"
+    image = source(None, 10 * DAY, fmt="macrium", path=".")
+    image["evidence"] = "last_written"
+    store(alice, [air, image])
+    page = dashboard(alice)
+    found = {name: (software, last, status) for name, software, last, status, _ in rows(page)}
+    assert found == {
+        "air": ("Time Machine", "last written 1 hour ago completion unknown", "unknown"),
+        "Macrium Reflect backup on the whole volume": (
+            "Macrium Reflect",
+            "last written 1 week ago completion unknown",
+            "stale",
+        ),
+    }
+    assert 'data-testid="completion-unknown-help"' in page
+    assert "Completion unknown" in page
+
+
+def test_a_copy_is_labelled_a_copy_and_never_alerts(owner_of):
+    alice = owner_of("alice")
+    mirror = source(None, 40 * DAY, fmt="copy", path="Mirror")
+    mirror["evidence"] = "copy"
+    store(alice, [mirror])
+    page = dashboard(alice)
+    ((name, software, last, status, _),) = rows(page)
+    assert (name, software, last, status) == (
+        "Copied folder backup in “Mirror”",
+        "Copied folder",
+        "copy, newest file written 1 month ago",
+        "copy",
+    )
+    assert 'data-testid="copy-help"' in page
+    assert 'data-testid="stale-help"' not in page
+
+
+def test_dates_after_the_scan_are_refused(owner_of):
+    alice = owner_of("alice")
+    future = source("mac", None)
+    future["last_backup"] = "2099-01-01T00:00:00Z"
+    scan = store(alice, [future], [{"path": "misc", "modified": "2099-01-01T00:00:00Z"}])
+    assert scan.sources[0]["last_backup"] is None
+    assert scan.unrecognised == [{"path": "misc", "modified": None}]
+    assert scan.newest_backup is None
+
+
+def test_in_progress_starts_at_the_evidence_not_at_the_first_scan(owner_of, settings):
+    """An abandoned first backup (its temporary bundle made two days ago) is
+    stalled at its first scan, not a day later."""
+    settings.IN_PROGRESS_STALLED_AFTER_HOURS = 24
+    alice = owner_of("alice")
+    first = source("new-mac", None, state="in_progress", path="new-mac.tmp.sparsebundle")
+    first["in_progress_since"] = wire(timezone.now() - 2 * DAY)
+    scan = store(alice, [first])
+    assert scan.sources[0]["in_progress_since"] == first["in_progress_since"]
+    assert [row[3] for row in rows(dashboard(alice))] == ["stalled"]
+    # A start after the scan that saw it running is no start.
+    first["in_progress_since"] = "2099-01-01T00:00:00Z"
+    scanned_at = timezone.now() - HOUR
+    scan = store(owner_of("bob"), [first], at=scanned_at)
+    assert scan.sources[0]["in_progress_since"] == wire(scanned_at)

@@ -32,6 +32,7 @@ SOURCE_KEYS = {
     "size_bytes",
     "size_estimated",
     "evidence",
+    "in_progress_since",
 }
 
 

@@ -38,6 +38,9 @@ def bundle(parent, name, bands=3):
         os.close(os.open(os.path.join(path, b"bands", b"%x" % index), os.O_CREAT | os.O_WRONLY))
     with open(os.path.join(path, b"Info.plist"), "wb") as info:
         info.write(plistlib.dumps({"band-size": 8388608}))
+    # Time Machine's own file: without it a bundle is some other disk image.
+    with open(os.path.join(path, b"com.apple.TimeMachine.MachineID.plist"), "wb") as info:
+        info.write(plistlib.dumps({}))
     return path
 
 

@@ -132,6 +132,7 @@ def test_check_now_is_scanned_by_the_worker_not_the_request(portal, make_employe
     bundle = Path(portal.settings["DIRECTORIES_ROOT"]) / volume.account / "Mac.sparsebundle"
     (bundle / "bands").mkdir(parents=True)
     (bundle / "Info.plist").write_bytes(b"<plist><dict/></plist>")
+    (bundle / "com.apple.TimeMachine.MachineID.plist").write_bytes(b"<plist><dict/></plist>")
     subprocess.run(["chown", "-R", f"{volume.account}:", str(bundle)], check=True)
 
     client.post("/backups/check/")

@@ -357,6 +357,9 @@ def trap(hostile):
             # A bundle the scan recognises, for rm-backup.py to delete.
             (real / "Info.plist").write_bytes(plistlib.dumps({"band-size": 8388608}))
             os.chown(real / "Info.plist", entry.pw_uid, entry.pw_gid)
+            machine_id = real / "com.apple.TimeMachine.MachineID.plist"
+            machine_id.write_bytes(plistlib.dumps({}))
+            os.chown(machine_id, entry.pw_uid, entry.pw_gid)
             links |= {
                 "real.sparsebundle/bands": user_dir,
                 "real.sparsebundle/file": user_dir / "precious",

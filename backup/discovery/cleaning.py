@@ -7,15 +7,22 @@ type and its bound, so that what is stored, and so what any page renders,
 stays small whatever the volume holds.
 """
 
+import datetime
 from dataclasses import dataclass
 
 from .times import iso, parse_time
 
 STATES = ("complete", "in_progress", "failed")
 # How last_backup was found when not from the format's own record of
-# completed backups (wrappers/README.md).
+# completed backups (wrappers/README.md). "bands" is what scans before
+# issue 23 called LAST_WRITTEN for Time Machine; stored scans may hold it.
 BANDS, BANDS_SAMPLE, REPOSITORY_CHANGE = "bands", "bands_sample", "repository_change"
-EVIDENCE = (BANDS, BANDS_SAMPLE, REPOSITORY_CHANGE)
+LAST_WRITTEN, COPY = "last_written", "copy"
+EVIDENCE = (BANDS, BANDS_SAMPLE, REPOSITORY_CHANGE, LAST_WRITTEN, COPY)
+# Written, but whether the run completed is unknown to the scan.
+COMPLETION_UNKNOWN = (BANDS, BANDS_SAMPLE, LAST_WRITTEN)
+# A time further after the scan than clocks differ is no backup's time.
+MAX_FUTURE = datetime.timedelta(days=1)
 # Longest text kept for a name or path (the wrapper's own bound is 300).
 MAX_TEXT = 300
 # Items kept from one scan; the rest are counted ("and N more").
@@ -52,32 +59,40 @@ def _number(value):
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def _time(value):
+def _time(value, latest=None):
+    """A wrapper time as stored; None when absent, invalid or after latest."""
     when = parse_time(value)
-    return iso(when) if when else None
+    if when is None or (latest is not None and when > latest):
+        return None
+    return iso(when)
 
 
-def _source(item):
+def _source(item, scanned_at):
     """One source as stored, or None when it is not a source at all."""
     if not isinstance(item, dict) or not isinstance(item.get("format"), str):
         return None
+    state = item.get("state") if item.get("state") in STATES else "complete"
+    # A backup can't have started after the scan that saw it running.
+    since = _time(item.get("in_progress_since"), scanned_at) if state == "in_progress" else None
     return {
         "machine": _text(item.get("machine")),
         "format": item["format"][:40],
         "path": _text(item.get("path")) or ".",
-        "last_backup": _time(item.get("last_backup")),
+        "last_backup": _time(item.get("last_backup"), scanned_at + MAX_FUTURE),
         "backups": _number(item.get("backups")),
-        "state": item.get("state") if item.get("state") in STATES else "complete",
+        "state": state,
         "size_bytes": _number(item.get("size_bytes")),
         "size_estimated": item.get("size_estimated") is True,
         "evidence": item.get("evidence") if item.get("evidence") in EVIDENCE else None,
+        **({"in_progress_since": since} if since else {}),
     }
 
 
-def _folder(item):
+def _folder(item, scanned_at):
     if not isinstance(item, dict) or not isinstance(item.get("path"), str):
         return None
-    return {"path": _text(item["path"]), "modified": _time(item.get("modified"))}
+    modified = _time(item.get("modified"), scanned_at + MAX_FUTURE)
+    return {"path": _text(item["path"]), "modified": modified}
 
 
 def _bounded(items, clean, limit, reported_more):
@@ -101,10 +116,16 @@ def clean(report: object, account: str) -> CleanReport:
     if scanned_at is None:
         raise ScanFailed("fetch_backups.py returned no scan time")
     sources, more_sources = _bounded(
-        report.get("sources"), _source, MAX_SOURCES, report.get("more_sources")
+        report.get("sources"),
+        lambda item: _source(item, scanned_at),
+        MAX_SOURCES,
+        report.get("more_sources"),
     )
     folders, more_folders = _bounded(
-        report.get("unrecognised"), _folder, MAX_FOLDERS, report.get("more_unrecognised")
+        report.get("unrecognised"),
+        lambda item: _folder(item, scanned_at),
+        MAX_FOLDERS,
+        report.get("more_unrecognised"),
     )
     return CleanReport(
         scanned_at=scanned_at,

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -31,6 +32,14 @@ FORMAT_NAMES = {
     "duplicity": "Déjà Dup / duplicity",
     "duplicati": "Duplicati",
     "kopia": "Kopia",
+    "veeam": "Veeam",
+    "macrium": "Macrium Reflect",
+    "acronis": "Acronis True Image",
+    "hyper_backup": "Synology Hyper Backup",
+    "urbackup": "UrBackup",
+    "arq": "Arq",
+    "freefilesync": "FreeFileSync",
+    "copy": gettext_lazy("Copied folder"),
 }
 
 
@@ -103,6 +112,23 @@ class Machine:
         return self.evidence == cleaning.BANDS_SAMPLE
 
     @property
+    def completion_unknown(self):
+        """Only when the backup's files were last written is known."""
+        return self.evidence in cleaning.COMPLETION_UNKNOWN
+
+    @property
+    def is_copy(self):
+        """A copy or mirror, no versions: dated by its newest write."""
+        return self.evidence == cleaning.COPY
+
+    @property
+    def in_progress_for(self):
+        """How long the backup in progress has run ("3 days")."""
+        if not self.in_progress_since:
+            return None
+        return timesince(self.in_progress_since, self.now, depth=1).replace("\xa0", " ")
+
+    @property
     def delete_query(self):
         """The query string of its delete page (discovery:delete)."""
         return urlencode({"format": self.format, "path": self.path})
@@ -133,7 +159,12 @@ def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list
                 backups=source.get("backups"),
                 state=source.get("state"),
                 status=thresholds.status_of(
-                    source.get("state"), last_backup, cutoff, since, stalled_before
+                    source.get("state"),
+                    last_backup,
+                    cutoff,
+                    since,
+                    stalled_before,
+                    evidence=source.get("evidence"),
                 ),
                 now=now,
                 evidence=source.get("evidence"),
@@ -218,6 +249,14 @@ class VolumeReport:
     @property
     def dated_by_repository_change(self):
         return any(machine.repository_change for machine in self.machines)
+
+    @property
+    def completion_unknown_count(self):
+        return sum(1 for machine in self.machines if machine.completion_unknown)
+
+    @property
+    def copy_count(self):
+        return sum(1 for machine in self.machines if machine.is_copy)
 
     @property
     def stalled_after_hours(self):

@@ -39,9 +39,12 @@ class CheckRefused(UserFacingError):
 
 
 def _in_progress_since(volume, sources, scanned_at):
-    """Each source in progress gets the time it was first seen so, carried
-    over from the previous scan while it stays in progress: the wrappers
-    see a state, only the portal sees how long it lasts."""
+    """Each source in progress keeps the start its own evidence gave (a lock
+    file, a temporary bundle, a partial set: the wrapper's
+    in_progress_since), else the time it was first seen so, carried over
+    from the previous scan while it stays in progress; the earliest wins, so
+    that a backup abandoned before the first scan saw it is stalled when it
+    is, not a day later."""
     previous = BackupScan.objects.filter(volume=volume).values_list("sources", flat=True).first()
     seen = {
         (item.get("format"), item.get("path"), item.get("machine")): item.get("in_progress_since")
@@ -51,7 +54,9 @@ def _in_progress_since(volume, sources, scanned_at):
     for source in sources:
         if source["state"] == "in_progress":
             since = parse_time(seen.get((source["format"], source["path"], source["machine"])))
-            source["in_progress_since"] = iso(min(since or scanned_at, scanned_at))
+            own = parse_time(source.get("in_progress_since"))
+            known = [when for when in (since, own, scanned_at) if when is not None]
+            source["in_progress_since"] = iso(min(known))
     return [
         parse_time(source["in_progress_since"])
         for source in sources
@@ -64,6 +69,13 @@ def store(volume: Volume, report: object) -> BackupScan:
     found = clean(report, volume.account)
     dated = [parse_time(source["last_backup"]) for source in found.sources]
     dated = [when for when in dated if when is not None]
+    # A copy keeps no versions and is never stale (thresholds): the admin
+    # table's oldest backup, which its stale filter reads, leaves it out.
+    versioned = [
+        parse_time(source["last_backup"])
+        for source in found.sources
+        if source["evidence"] != "copy" and source["last_backup"]
+    ]
     running = _in_progress_since(volume, found.sources, found.scanned_at)
     scan, _created = BackupScan.objects.update_or_create(
         volume=volume,
@@ -77,7 +89,7 @@ def store(volume: Volume, report: object) -> BackupScan:
             "more_sources": found.more_sources,
             "more_unrecognised": found.more_unrecognised,
             "newest_backup": max(dated, default=None),
-            "oldest_backup": min(dated, default=None),
+            "oldest_backup": min(versioned, default=None),
             "oldest_in_progress": min(running, default=None),
             "failed_at": None,
             "failure": "",

@@ -9,6 +9,13 @@ Kopia: pruning changes it too), that date is what the threshold is applied
 to, and the pages say so. A backup in progress for longer than
 IN_PROGRESS_STALLED_AFTER_HOURS has stalled (a damaged or abandoned
 repository, a first backup that never finishes): it alerts as a stale one.
+
+Where the scan sees only when a backup's files were last written (image
+files, Time Machine bundles without snapshot history), a recent write is
+not called OK: its status says that completion is unknown (the computer's
+own check-in can tell), and an old one is stale as usual. A copy or mirror
+keeps no versions: it is shown as a copy, never OK and never alerted about
+from the scan (what it copied may simply not have changed).
 """
 
 import datetime
@@ -21,6 +28,9 @@ from .models import MAX_STALE_DAYS, MIN_STALE_DAYS, BackupPreference
 # A computer's status on the dashboard: (label, Bootstrap badge class).
 OK, STALE, IN_PROGRESS, FAILED, NO_BACKUP = "ok", "stale", "in_progress", "failed", "none"
 STALLED = "stalled"
+UNKNOWN, COPY = "unknown", "copy"
+# Evidence (cleaning.EVIDENCE) of a write whose completion is unknown.
+COMPLETION_UNKNOWN = ("bands", "bands_sample", "last_written")
 # The statuses the owner is emailed about.
 ALERTING = (STALE, STALLED)
 BADGES = {
@@ -30,6 +40,8 @@ BADGES = {
     IN_PROGRESS: (_("In progress"), "text-bg-info"),
     FAILED: (_("Failed"), "text-bg-danger"),
     NO_BACKUP: (_("No backup yet"), "text-bg-secondary"),
+    UNKNOWN: (_("Completion unknown"), "text-bg-light border"),
+    COPY: (_("Copy"), "text-bg-light border"),
 }
 
 # Older scans no longer tell whether a computer backs up (the scan timer
@@ -70,7 +82,10 @@ def status_of(
     cutoff: datetime.datetime,
     in_progress_since: datetime.datetime | None = None,
     stalled_before: datetime.datetime | None = None,
+    evidence: str | None = None,
 ) -> str:
+    if evidence == "copy":
+        return COPY
     if state == "failed":
         return FAILED
     if (
@@ -86,6 +101,8 @@ def status_of(
         return IN_PROGRESS
     if last_backup is None:
         return NO_BACKUP
+    if evidence in COMPLETION_UNKNOWN:
+        return UNKNOWN
     return OK
 
 

@@ -112,9 +112,21 @@ class Tools:
             self.run("restic", "--no-cache", "-r", str(repository), "init")
         self.run("restic", "--no-cache", "-r", str(repository), "backup", str(source))
 
+    def restic_tag(self, repository, tag):
+        """Tag the latest snapshot: restic rewrites its file, backing up nothing."""
+        self.run("restic", "--no-cache", "-r", str(repository), "tag", "--add", tag, "latest")
+
     def restic_snapshots(self, repository):
         out = self.run("restic", "--no-cache", "-r", str(repository), "snapshots", "--json")
         return json.loads(out)
+
+    # Copies: rsync -a and rclone sync keep the source files' times
+
+    def rsync_mirror(self, source, target):
+        self.run("rsync", "-a", "--delete", f"{source}/", f"{target}/")
+
+    def rclone_sync(self, source, target):
+        self.run("rclone", "--config", "/dev/null", "sync", str(source), str(target))
 
     # Borg 1.x ("borg") and Borg 2 ("borg2")
 

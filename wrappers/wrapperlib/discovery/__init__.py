@@ -9,23 +9,33 @@ the wrappers' root-only directory to import it later.
 Order matters for what survives a bound: marker checks on every top-level
 folder (a few lstat calls each) come first, so Time Machine bundles and
 repositories are found before any large unknown folder is listed; then the
-remaining folders are listed and searched a few levels deep.
+remaining folders are listed and searched a few levels deep. A top-level
+folder holding no backup whose files look copied (mirrors.Tally) is
+reported as a copy.
 """
 
 import json
 import time
 
 from . import (
+    acronis,
+    arq,
     backintime,
+    backupdb,
     borg,
     duplicati,
     duplicity,
+    hyperbackup,
     kopia,
+    macrium,
+    mirrors,
     rdiff_backup,
     removal,
     restic,
     sizes,
     timemachine,
+    urbackup,
+    veeam,
     windows,
 )
 from .found import Source, Unrecognised, newest
@@ -43,6 +53,11 @@ MARKER_RECOGNISERS = (
     restic.recognise,
     borg.recognise,
     kopia.recognise,
+    backupdb.recognise,
+    hyperbackup.recognise,
+    urbackup.recognise,
+    arq.recognise,
+    mirrors.recognise_freefilesync,
 )
 # Recognised from the folder's listing. File-based formats share a folder
 # (the volume root itself) with anything else: they own only the files
@@ -52,6 +67,9 @@ LISTING_RECOGNISERS = (
     windows.recognise_file_history_user,
     duplicity.recognise,
     duplicati.recognise,
+    veeam.recognise,
+    macrium.recognise,
+    acronis.recognise,
 )
 # What a report carries at most (wrappers/README.md): a user can fill their
 # volume with names, the portal reads a bounded answer. The lists, as JSON,
@@ -95,6 +113,14 @@ FORMATS = frozenset(
         duplicity.FORMAT,
         duplicati.FORMAT,
         kopia.FORMAT,
+        veeam.FORMAT,
+        macrium.FORMAT,
+        acronis.FORMAT,
+        hyperbackup.FORMAT,
+        urbackup.FORMAT,
+        arq.FORMAT,
+        mirrors.FREEFILESYNC_FORMAT,
+        mirrors.COPY_FORMAT,
     )
 )
 
@@ -126,7 +152,9 @@ class _Scan:
                 owned = [item.owns for item in found if isinstance(item, Source)]
                 if any(prefix is None for prefix in owned):
                     whole = True
-                prefixes.extend(prefix for prefix in owned if prefix is not None)
+                for prefix in owned:
+                    if prefix is not None:
+                        prefixes.extend((prefix,) if isinstance(prefix, str) else prefix)
         return results, (None if whole else tuple(prefixes))
 
     def markers_only(self, parent, name):
@@ -144,11 +172,12 @@ class _Scan:
         self.add(results)
         return True
 
-    def visit(self, parent, name, depth, markers_done=False):
+    def visit(self, parent, name, depth, markers_done=False, tally=None):
         """Recognise parent/name or search inside it; its newest modification time.
 
         A folder that looks like a format but can't be read as one is
-        reported as unrecognised and not searched.
+        reported as unrecognised and not searched. tally (a mirrors.Tally)
+        learns about every file of an unrecognised folder.
         """
         latest = parent.mtime_of(name)
         try:
@@ -168,10 +197,22 @@ class _Scan:
                 return latest
             for entry in directory.entries():
                 if entry.kind == "dir" and depth < SEARCH_DEPTH:
-                    changed = self.visit(directory, entry.name, depth + 1)
+                    changed = self.visit(directory, entry.name, depth + 1, tally=tally)
                 else:
-                    changed = directory.mtime_of(entry.name)
+                    info = directory.lstat(entry.name)
+                    changed = None if info is None else info.st_mtime
+                    if info is not None and tally is not None:
+                        tally.add(info)
                 latest = newest(latest, changed)
+        return latest
+
+    def top_level(self, volume, name):
+        """Search a top-level folder the marker checks did not know; a copy
+        when it holds no backup and its files look copied."""
+        tally, before = mirrors.Tally(), len(self.sources)
+        latest = self.visit(volume, name, 1, markers_done=True, tally=tally)
+        if len(self.sources) == before and (copy := tally.copy((name,))) is not None:
+            self.sources.append(copy)
         return latest
 
     def volume(self, volume, top):
@@ -208,7 +249,7 @@ class _Scan:
                 folders.append(entry.name)
         remaining = [name for name in folders if not self.markers_only(volume, name)]
         for name in remaining:
-            top[name] = self.visit(volume, name, 1, markers_done=True)
+            top[name] = self.top_level(volume, name)
 
     def report(self, top, truncated):
         with_sources = {source.path[0] for source in self.sources if source.path}

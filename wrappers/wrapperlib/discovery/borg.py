@@ -19,7 +19,7 @@ newest one dates the last backup.
 import re
 
 from .found import IN_PROGRESS, REPOSITORY_CHANGE, Source, newest
-from .locking import fresh_lock
+from .locking import lock_since
 from .walk import Malformed
 
 README_TEXT = b"This is a Borg Backup repository."
@@ -59,8 +59,11 @@ def _segment_repository(directory):
         raise Malformed(f"unknown Borg repository version {version}")
     source = Source(FORMATS[version], directory.path, evidence=REPOSITORY_CHANGE)
     source.last_backup = _last_transaction(directory)
-    if any(directory.lstat(lock) is not None for lock in LOCKS):
+    locked = [directory.mtime_of(lock) for lock in LOCKS if directory.lstat(lock) is not None]
+    if locked:
+        # lock.exclusive is a folder made when the client takes the lock.
         source.state = IN_PROGRESS
+        source.in_progress_since = min((when for when in locked if when is not None), default=None)
     return [source]
 
 
@@ -76,8 +79,9 @@ def _borgstore_repository(directory):
             if entry.kind == "file":
                 source.backups += 1
                 source.last_backup = newest(source.last_backup, archives.mtime_of(entry.name))
-    if fresh_lock(directory, "locks"):
-        source.state = IN_PROGRESS
+    since = lock_since(directory, "locks")
+    if since is not None:
+        source.state, source.in_progress_since = IN_PROGRESS, since
     return [source]
 
 

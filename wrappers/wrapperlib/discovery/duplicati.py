@@ -10,7 +10,7 @@ prefix when it is not the default.
 
 import re
 
-from .found import IN_PROGRESS, Source, parse_compact_utc
+from .found import IN_PROGRESS, Source, newest, parse_compact_utc, plausible
 
 FORMAT = "duplicati"
 DEFAULT_PREFIX = "duplicati"
@@ -33,8 +33,8 @@ def recognise(directory):
         return None
     sources = []
     for prefix in sorted(set(backups) | with_blocks):
-        dated = backups.get(prefix, [])
-        source = Source(FORMAT, directory.path, last_backup=max(dated, default=None))
+        dated = [when for when in backups.get(prefix, []) if plausible(when) is not None]
+        source = Source(FORMAT, directory.path, last_backup=newest(*dated))
         source.machine = None if prefix == DEFAULT_PREFIX else prefix
         source.backups = len(dated)
         source.owns = f"{prefix}-"

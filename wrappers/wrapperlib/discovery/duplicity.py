@@ -10,7 +10,7 @@ host name.
 
 import re
 
-from .found import IN_PROGRESS, Source, parse_compact_utc
+from .found import IN_PROGRESS, Source, parse_compact_utc, plausible
 
 FORMAT = "duplicity"
 FILE_PREFIX = "duplicity-"
@@ -37,7 +37,7 @@ def recognise(directory):
         if entry.kind != "file" or not entry.name.startswith(FILE_PREFIX):
             continue
         match = MANIFEST.fullmatch(entry.name)
-        if match and _set_time(match) is not None:
+        if match and plausible(_set_time(match)) is not None:
             manifests[_set_time(match)] = (entry.name, match[4] is None)
             continue
         match = VOLUME.fullmatch(entry.name)

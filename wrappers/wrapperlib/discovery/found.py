@@ -1,6 +1,7 @@
 """What a scan reports, and how untrusted names and times become JSON."""
 
 import datetime
+import time
 import unicodedata
 
 from .walk import Malformed
@@ -9,7 +10,18 @@ COMPLETE, IN_PROGRESS, FAILED = "complete", "in_progress", "failed"
 # The date is the last change to a repository that maintenance changes too,
 # not evidence of a backup.
 REPOSITORY_CHANGE = "repository_change"
+# The date is when the backup's files were last written; whether that run
+# completed can't be read from the volume (an image file, a disk image's
+# bands): never reported as a completed backup.
+LAST_WRITTEN = "last_written"
+# A copy or mirror (no versions kept): the date is when the copy last wrote
+# a file, as the server recorded it (st_ctime, which no client can set),
+# not the source files' own modification times that the copy preserved.
+COPY = "copy"
 UTC = datetime.UTC
+# Clocks of clients and servers differ a little; a time further ahead than
+# this is no backup's time (a history dated 2099) and is refused.
+MAX_FUTURE_SECONDS = 24 * 3600
 
 # Categories shown escaped: control, format (bidi overrides can disguise a
 # name), surrogate, line and paragraph separators.
@@ -24,6 +36,7 @@ class Source:
         "backups",
         "evidence",
         "format",
+        "in_progress_since",
         "last_backup",
         "machine",
         "owns",
@@ -45,11 +58,15 @@ class Source:
         # How last_backup was found when not from the format's own record of
         # completed backups (wrappers/README.md lists the values).
         evidence: str | None = None,
-        # The prefix of the files this source owns in a folder it shares
-        # with other things (file-based formats); never reported.
-        owns: str | None = None,
+        # The prefix (or tuple of prefixes) of the files this source owns in
+        # a folder it shares with other things (file-based formats); never
+        # reported.
+        owns: str | tuple | None = None,
         # size_bytes is a lower bound: the size budget ran out while counting.
         size_estimated: bool = False,
+        # When the backup in progress started, from its own evidence (a lock
+        # file, a temporary bundle, a partial set); None when unknown.
+        in_progress_since: float | None = None,
     ) -> None:
         self.format = format
         self.path = path
@@ -61,18 +78,21 @@ class Source:
         self.evidence = evidence
         self.owns = owns
         self.size_estimated = size_estimated
+        self.in_progress_since = in_progress_since
 
     def as_json(self):
+        running = self.state == IN_PROGRESS
         return {
             "machine": None if self.machine is None else display(self.machine),
             "format": self.format,
             "path": display_path(self.path),
-            "last_backup": iso(self.last_backup),
+            "last_backup": iso(plausible(self.last_backup)),
             "backups": self.backups,
             "state": self.state,
             "size_bytes": self.size_bytes,
             "size_estimated": self.size_estimated,
             "evidence": self.evidence,
+            "in_progress_since": iso(plausible(self.in_progress_since)) if running else None,
         }
 
 
@@ -84,7 +104,7 @@ class Unrecognised:
         self.modified = modified
 
     def as_json(self):
-        return {"path": display_path(self.path), "modified": iso(self.modified)}
+        return {"path": display_path(self.path), "modified": iso(plausible(self.modified))}
 
 
 def unrecognised_child(parent, name):
@@ -175,9 +195,22 @@ def naive_utc(moment):
     return moment.replace(tzinfo=UTC).timestamp()
 
 
+def plausible(timestamp):
+    """timestamp, or None when it is absent or in the future (beyond clock skew)."""
+    if timestamp is None or timestamp > time.time() + MAX_FUTURE_SECONDS:
+        return None
+    return timestamp
+
+
 def newest(*times):
-    present = [value for value in times if value is not None]
+    """The latest of the times that are plausible (None and future ones are ignored)."""
+    present = [value for value in map(plausible, times) if value is not None]
     return max(present) if present else None
+
+
+def oldest(*times):
+    present = [value for value in map(plausible, times) if value is not None]
+    return min(present) if present else None
 
 
 def load_plist(directory, name, limit):

@@ -1,16 +1,21 @@
-"""Lock files that say a backup is running right now."""
+"""Lock files that say a backup is running, or was stopped before it ended.
 
-import time
+restic and Borg 2 refresh the lock of a running operation every few minutes
+and treat one untouched for 30 minutes as stale (left by a crash). A stale
+lock is still no completed backup: the operation that left it was killed or
+lost its connection. Either way the repository has a backup in progress
+(running or interrupted), and it has been so since the oldest lock was last
+written: a killed backup's lock stops being refreshed when it dies, so the
+stall clock runs from there, not from the first scan that saw it.
+"""
 
-# restic and Borg refresh the lock of a running operation every few minutes
-# and treat one untouched for 30 minutes as stale (left by a crash).
-FRESH_SECONDS = 30 * 60
 
-
-def fresh_lock(repository, folder):
-    """True when repository/folder holds a lock file refreshed recently."""
+def lock_since(repository, folder):
+    """The oldest modification time of a lock in repository/folder, or None
+    when there is no lock."""
     if not repository.has_dir(folder):
-        return False
+        return None
     with repository.open_dir(folder) as locks:
-        cutoff = time.time() - FRESH_SECONDS
-        return any((locks.mtime_of(entry.name) or 0) >= cutoff for entry in locks.entries())
+        times = [locks.mtime_of(entry.name) for entry in locks.entries() if entry.kind == "file"]
+    times = [when for when in times if when is not None]
+    return min(times) if times else None

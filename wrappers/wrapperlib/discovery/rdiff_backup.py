@@ -8,7 +8,7 @@ was interrupted (the next run, or --check-destination-dir, cleans up).
 import datetime
 import re
 
-from .found import IN_PROGRESS, UTC, Source
+from .found import IN_PROGRESS, UTC, Source, plausible
 from .walk import Malformed
 
 FORMAT = "rdiff_backup"
@@ -38,7 +38,9 @@ def _times(names, pattern):
         match = pattern.fullmatch(name)
         if match:
             try:
-                found.add(_seconds(match))
+                when = _seconds(match)
+                if plausible(when) is not None:
+                    found.add(when)
             except ValueError:
                 raise Malformed(f"{name} holds an impossible time") from None
     return sorted(found)

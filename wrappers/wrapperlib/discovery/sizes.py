@@ -7,6 +7,9 @@ walk shares SIZE_MAX_ENTRIES between the sources still to measure, so one
 2 TB Time Machine bundle can't starve the others, and stops at the scan's
 deadline. A source cut short reports what was counted with
 "size_estimated": true (a lower bound); one not reached reports null.
+A file with several hard links (Back In Time and rsync --link-dest
+snapshots share unchanged files between snapshots) takes its space once:
+it is counted at its first link only.
 """
 
 import os
@@ -22,12 +25,17 @@ def _space(info):
     return info.st_blocks * 512
 
 
-def _tree(directory, depth, total):
-    """Add the space under directory to total[0]; walk.Exhausted stops it."""
+def _tree(directory, depth, total, linked):
+    """Add the space under directory to total[0]; walk.Exhausted stops it.
+    linked holds the inodes with several links already counted."""
     for entry in directory.entries():
         info = directory.lstat(entry.name)
         if info is None:
             continue
+        if info.st_nlink > 1 and not stat.S_ISDIR(info.st_mode):
+            if info.st_ino in linked:
+                continue
+            linked.add(info.st_ino)
         total[0] += _space(info)
         if stat.S_ISDIR(info.st_mode) and depth < MAX_DEPTH:
             try:
@@ -35,7 +43,7 @@ def _tree(directory, depth, total):
             except OSError:
                 continue  # unreadable for the user, or another file system
             with child:
-                _tree(child, depth + 1, total)
+                _tree(child, depth + 1, total, linked)
 
 
 def _open(root, path, budget):
@@ -62,7 +70,7 @@ def _measure(root, source, budget):
                     total[0] += _space(info) if info else 0
         else:
             total[0] += _space(os.fstat(directory.fd))
-            _tree(directory, 0, total)
+            _tree(directory, 0, total, set())
     except Exhausted:
         return total[0], False
     finally:

@@ -152,6 +152,22 @@ class Dir:
         fd = os.open(name, DIRECTORY_FLAGS, dir_fd=self.fd)
         return Dir(fd, (*self.path, name), self.budget, self.device)
 
+    def has_xattr(self, name, attribute):
+        """True when the regular file `name` carries the extended attribute."""
+        try:
+            fd = os.open(name, FILE_FLAGS, dir_fd=self.fd)
+        except OSError:
+            return False
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return False
+            os.getxattr(fd, attribute)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
     def read(self, name, limit):
         """The content of a regular file of at most `limit` bytes."""
         data = self.head(name, limit + 1)
