@@ -120,7 +120,7 @@ def test_snapshots_measure_what_changed_without_naming_files(wrappers, btrfs):
 
     with snap.clock(wrappers, "2026-03-02T02:00:00Z"):
         unchanged = ok(wrappers, "snapshot-create.py", user)
-    assert (unchanged["changed_bytes"], unchanged["changed_files"]) == (0, 0)
+    assert (unchanged["changed_bytes"], unchanged["changed_files"]) == (0, 0), unchanged
     assert names_in(wrappers, user) == [
         "@GMT-2026.03.02-00.00.00",
         "@GMT-2026.03.02-01.00.00",

@@ -14,6 +14,9 @@ from .models import MassChange, Snapshot, SnapshotSpace
 
 # A volume this full, with only protected snapshots to free, needs space.
 FULL_PERCENT = 90
+# A snapshot holding less than this holds no backup worth restoring over
+# the volume (an empty btrfs subvolume's quota group counts 16 KiB).
+NEARLY_EMPTY_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -106,21 +109,37 @@ def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
 
 
 def current_mass_change(account: str) -> MassChange | None:
-    """The newest mass change whose restore point is still protected (as long
-    as restoring to it is possible, the warning stays), unless the whole
-    volume was restored since: then its owner has acted on it."""
+    """The newest mass change the owner has not acted on: the warning ends
+    when they dismiss it or restore anything (a file, a folder or the whole
+    volume) after it; and once its restore point's protection is over, as
+    restoring to it may no longer be possible."""
     cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
     change = (
         MassChange.objects.select_related("snapshot")
         .filter(snapshot__account=account, restore_point_taken_at__gte=cutoff)
         .first()
     )
-    if change is None:
+    if change is None or change.dismissed_at is not None:
         return None
     restored = Operation.objects.filter(
         owner_name=account,
-        kind=Operation.Kind.ROLLBACK,
+        kind__in=[Operation.Kind.ROLLBACK, Operation.Kind.RESTORE],
         state=Operation.State.SUCCEEDED,
         finished_at__gte=change.snapshot.taken_at,
     ).exists()
     return None if restored else change
+
+
+def dismiss_mass_change(account: str, pk: int) -> bool:
+    """The owner says they know about this mass change (theirs only)."""
+    return bool(
+        MassChange.objects.filter(
+            pk=pk, snapshot__account=account, dismissed_at__isnull=True
+        ).update(dismissed_at=timezone.now())
+    )
+
+
+def holds_bytes(account: str, name: str) -> int | None:
+    """What a snapshot holds as measured when it was taken; None: unknown."""
+    row = Snapshot.objects.filter(account=account, name=name).only("holds_bytes").first()
+    return row.holds_bytes if row else None
