@@ -41,7 +41,7 @@ THRESHOLDS = {
 }
 FOLDERS = ["Documents", "Documents/Invoices", "Projects/portal/src", "Projects/site", "Mail"]
 FILES_PER_FOLDER = 12
-TABLE: list[tuple[str, str, str, str]] = []
+TABLE: list[tuple[str, str, str, str, str]] = []
 
 
 def wire(when):
@@ -210,10 +210,20 @@ SCENARIOS = [
     ),
     Scenario("encrypt in place", populate, [_encrypt_all], ENCRYPTION, end_by="rollback"),
     Scenario("encrypt then delete", populate, [_encrypt_then_delete], DELETION),
-    Scenario("encrypt with rename to .locked", populate, [_encrypt_and_rename], ENCRYPTION),
+    Scenario(
+        "encrypt with rename to .locked",
+        populate,
+        [_encrypt_and_rename],
+        ENCRYPTION,
+        notes={"renamed_to_one_extension": 60, "note_folders": 5, "scope": "interval"},
+    ),
     Scenario("truncate all", populate, [_truncate_all], ENCRYPTION),
     Scenario(
-        "slow encryption over 4 runs", populate, [_slow_encryption(n) for n in range(4)], ENCRYPTION
+        "slow encryption over 4 runs",
+        populate,
+        [_slow_encryption(n) for n in range(4)],
+        ENCRYPTION,
+        notes={"scope": "window"},
     ),
     Scenario(
         "delete half the files legitimately", populate, [_delete_half], DELETION, end_by="restore"
@@ -242,9 +252,9 @@ def table():
     if TABLE:
         width = max(len(row[0]) for row in TABLE)
         print("\n\nRansomware corpus: verdicts")
-        print(f"{'scenario':<{width}}  expected    got         restore point")
-        for name, expected, got, point in TABLE:
-            print(f"{name:<{width}}  {expected:<10}  {got:<10}  {point}")
+        print(f"{'scenario':<{width}}  expected    got         alerted at            restore point")
+        for name, expected, got, at, point in TABLE:
+            print(f"{name:<{width}}  {expected:<10}  {got:<10}  {at:<20}  {point}")
 
 
 @pytest.fixture
@@ -303,7 +313,13 @@ def test_scenario(portal, victim, scenario):
     changes = list(MassChange.objects.filter(snapshot__account=account))
     got = changes[0].facts["rule"] if changes else "no alert"
     point = changes[0].restore_point if changes else "-"
-    TABLE.append((scenario.name, scenario.expected or "no alert", got, point))
+    at = (
+        f"run {[row.name for row in taken].index(changes[0].snapshot.name) + 1} "
+        f"of {len(taken)}, {changes[0].facts['scope']}"
+        if changes
+        else "-"
+    )
+    TABLE.append((scenario.name, scenario.expected or "no alert", got, at, point))
 
     # Never a file name in what the run logged or stored as a reason.
     assert all("file0" not in change.reason for change in changes)
@@ -314,6 +330,8 @@ def test_scenario(portal, victim, scenario):
     assert len(changes) == 1, [change.reason for change in changes]
     [change] = changes
     assert change.facts["rule"] == scenario.expected, change.reason
+    for key, value in scenario.notes.items():
+        assert change.facts[key] == value, (key, change.facts)
     # The newest snapshot from before the change began (for the empty
     # volume's snapshot would restore nothing).
     assert change.restore_point == before.name != empty.name
@@ -377,7 +395,13 @@ def test_re_encrypted_after_a_rollback_names_the_snapshot_before_the_attack(port
     second = MassChange.objects.get(snapshot=again)
     assert second.restore_point == good.name != kept.name
     TABLE.append(
-        ("re-encrypted after a rollback", ENCRYPTION, second.facts["rule"], second.restore_point)
+        (
+            "re-encrypted after a rollback",
+            ENCRYPTION,
+            second.facts["rule"],
+            "run 2 of 2, " + second.facts["scope"],
+            second.restore_point,
+        )
     )
 
     # Rolled back again, with no new attack: the next run raises nothing.

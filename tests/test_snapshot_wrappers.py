@@ -276,3 +276,63 @@ def test_an_older_btrfs_volume_without_the_layout_is_mounted_whole(wrappers):
         assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/"
         assert mount_options(snap.top_point(wrappers, user)) is None
         assert listed(wrappers, user)["supported"] is False
+
+
+def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers, btrfs):
+    """Hostile names (a newline forging a send-stream dump line, bytes that
+    are not UTF-8, 255 bytes long) are only bytes to the measure: every
+    figure is exact, and no name reaches the output."""
+    user = btrfs.pw_name
+    data = os.fsencode(mount_point(wrappers, user))
+    forged = b"x\nunlink          victim\nrename          a  dest=b"
+    names = {
+        "overwritten": b"docs/" + forged,
+        "truncated": b"docs/\xff\xfe not utf-8",
+        "deleted": b"docs/" + b"d" * 255,
+        "renamed": b"docs/report.docx",
+        "kept": b"docs/kept.txt",
+    }
+    os.makedirs(os.path.join(data, b"docs", b"deep", b"deeper"))
+    for index, name in enumerate(names.values()):
+        with open(os.path.join(data, name), "wb") as handle:
+            handle.write(os.urandom(100_000 + index))
+    with open(os.path.join(data, b"docs/deep/deeper/old.bin"), "wb") as handle:
+        handle.write(os.urandom(50_000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+
+    with open(os.path.join(data, names["overwritten"]), "r+b") as handle:
+        handle.write(os.urandom(60_000))
+    os.truncate(os.path.join(data, names["truncated"]), 1_000)
+    os.remove(os.path.join(data, names["deleted"]))
+    os.rename(os.path.join(data, names["renamed"]), os.path.join(data, b"docs/report.docx.locked"))
+    # A folder moved (its file unchanged) and then deleted with its file.
+    os.rename(os.path.join(data, b"docs/deep"), os.path.join(data, b"moved\n"))
+    os.remove(os.path.join(data, b"moved\n/deeper/old.bin"))
+    for folder in range(6):
+        os.makedirs(os.path.join(data, b"new%d" % folder))
+        with open(os.path.join(data, b"new%d/READ ME.txt" % folder), "wb") as handle:
+            handle.write(b"pay\n")
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        result = wrappers.run("snapshot-create.py", user)
+    assert result.returncode == 0, result.stderr
+    for fragment in ("unlink", "utf-8", "ddddd", "report", "READ ME", "moved", "old.bin"):
+        assert fragment not in result.stdout
+    change = json.loads(result.stdout)["change"]
+    assert change == {
+        "base": "@GMT-2026.03.02-00.00.00",
+        "held_bytes": change["held_bytes"],
+        "complete": True,
+        "new_files": 6,
+        "new_bytes": 6 * 4,
+        "overwritten_files": 1,
+        "overwritten_bytes": 61_440,  # whole 4 KiB blocks: 15 of them
+        "truncated_files": 1,
+        "truncated_bytes": 100_001 - 1_000,
+        "deleted_files": 2,
+        "deleted_bytes": 100_002 + 50_000,
+        "renamed_files": 2,  # the file and the folder
+        "renamed_to_one_extension": 1,
+        "note_folders": 6,
+    }
+    assert 5 * 100_000 < change["held_bytes"] < 5 * 100_000 + 200_000
