@@ -7,12 +7,15 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import posix1e
 import pytest
 
 from support import snapshots as snap
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from support.storage import mount_options, mount_point, ok, refused
 
 pytestmark = pytest.mark.root
@@ -336,3 +339,35 @@ def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers
         "note_folders": 6,
     }
     assert 5 * 100_000 < change["held_bytes"] < 5 * 100_000 + 200_000
+
+
+def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
+    """Past its time or its entries the measure stops the sender and gives
+    what it counted as a lower bound (complete: false), never more."""
+    import time
+
+    from wrapperlib import btrfs_changes
+
+    user = btrfs.pw_name
+    data = mount_point(wrappers, user)
+    for number in range(50):
+        (data / f"f{number}").write_bytes(os.urandom(5000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+    for number in range(50):
+        (data / f"f{number}").unlink()
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        ok(wrappers, "snapshot-create.py", user)
+    folder = snap.snapshot_folder(wrappers, user)
+    base, new = (str(folder / name) for name in names_in(wrappers, user))
+    whole = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
+    assert (whole["complete"], whole["deleted_files"]) == (True, 50)
+    cut = btrfs_changes.measure(base, new, time.monotonic() + 60, 10)
+    assert cut["complete"] is False
+    assert cut["deleted_files"] < 50
+    late = btrfs_changes.measure(base, new, time.monotonic() - 1, 10**6)
+    assert late["complete"] is False
+    monkeypatch.setattr(btrfs_changes, "MAX_ENTRIES", 5)
+    small = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
+    assert small["complete"] is False
+    assert small["deleted_files"] <= 6

@@ -42,6 +42,10 @@ NOTE_MAX_BYTES = 64 * 1024
 WINDOW = timedelta(hours=24)
 # An extension longer than this is no extension (a name with a dot).
 MAX_EXTENSION_BYTES = 16
+# The most paths the replay keeps (overlay nodes, files of BASE looked at):
+# a few hundred bytes each, so a wrapper stays within about 200 MiB however
+# large the change; past it the measure stops (complete: false).
+MAX_ENTRIES = 500_000
 
 # _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args): 4096 bytes.
 BTRFS_IOC_INO_LOOKUP = 0xD0009412
@@ -153,6 +157,8 @@ class _Replay:
         self.old: dict[bytes, _Old] = {}
         # Data written beyond the old end of files that existed.
         self.appended = 0
+        # Paths held (nodes attached, files of BASE looked up), for the bound.
+        self.entries = 0
 
     def _walk(self, parts, create):
         """(node or None, origin of the path) for a stream path."""
@@ -184,6 +190,7 @@ class _Replay:
 
     def _attach(self, path: bytes, node: _Node):
         parts = _components(path)
+        self.entries += 1 + len(parts)
         if parts:
             parent, _ = self._walk(parts[:-1], create=True)
             parent.children[parts[-1]] = node
@@ -192,6 +199,7 @@ class _Replay:
         if origin is NEW or origin is PASS:
             return None
         if origin not in self.old:
+            self.entries += 1
             found = self.base.regular(origin)
             # A file with another link in BASE loses nothing when one goes.
             self.old[origin] = _Old(found[0]) if found and found[1] == 1 else None
@@ -318,7 +326,7 @@ def measure(base_path: str, new_path: str, deadline: float, max_commands: int) -
     try:
         for command in send_stream.commands(process.stdout):
             read += 1
-            if read > max_commands:
+            if read > max_commands or replay.entries > MAX_ENTRIES:
                 complete = False
                 break
             replay.apply(command)
