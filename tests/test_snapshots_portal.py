@@ -716,3 +716,21 @@ def test_the_stored_list_follows_the_wrappers_list(recorded, make_volume):
     stored = Snapshot.objects.get(account=volume.account)
     assert (stored.name, stored.changed_bytes) == (name_at(kept), None)
     assert stored.protected_until == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_after_a_dismissed_clean_up_the_restore_point_is_the_cleaned_state(recorded, make_volume):
+    """The owner deleted half their files and dismissed the warning: that
+    state is theirs, so a later attack names it, not the one before."""
+    volume = make_volume()
+    full, cleaned, attacked = hours_ago(3), hours_ago(2), hours_ago(1)
+    run_at(recorded, full, {volume.account: outcome(name_at(full), MIB, 500 * MIB)})
+    deleted = _destroy(full, deleted_files=300, deleted_bytes=300 * MIB)
+    run_at(
+        recorded, cleaned, {volume.account: outcome(name_at(cleaned), 0, 200 * MIB, change=deleted)}
+    )
+    clean_up = MassChange.objects.get()
+    Client(REMOTE_USER=volume.account).post(f"/snapshots/mass-change/{clean_up.pk}/dismiss/")
+    report = outcome(name_at(attacked), 0, 200 * MIB, change=_destroy(cleaned, held=200 * MIB))
+    run_at(recorded, attacked, {volume.account: report})
+    attack = MassChange.objects.get(snapshot__name=name_at(attacked))
+    assert attack.restore_point == name_at(cleaned)

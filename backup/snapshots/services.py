@@ -185,11 +185,10 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             ],
         )
         report.taken = taken
-        alerted = set(
-            MassChange.objects.filter(snapshot__account__in=known).values_list(
-                "snapshot__account", "snapshot__name"
-            )
+        recorded = MassChange.objects.filter(snapshot__account__in=known).values_list(
+            "snapshot__account", "snapshot__name", "dismissed_at"
         )
+        alerted = {(account, name): dismissed for account, name, dismissed in recorded}
         thresholds = Thresholds.from_settings()
         for snapshot in taken:
             if (snapshot.account, snapshot.name) in alerted:
@@ -197,8 +196,12 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             before = [
                 row for row in earlier.get(snapshot.account, []) if row.taken_at < snapshot.taken_at
             ]
-            alerted_names = {name for account, name in alerted if account == snapshot.account}
-            mass_change = _detect(snapshot, before, alerted_names, thresholds)
+            mine = {
+                name: dismissed
+                for (account, name), dismissed in alerted.items()
+                if account == snapshot.account
+            }
+            mass_change = _detect(snapshot, before, mine, thresholds)
             if mass_change is not None:
                 report.mass_changes.append(mass_change)
         report.run = SnapshotRun.objects.create(
@@ -260,11 +263,13 @@ def _destroyed_files(row: Snapshot) -> int:
 
 
 def restore_point(
-    snapshot: Snapshot, verdict: Verdict, earlier: list[Snapshot], alerted: set[str]
+    snapshot: Snapshot, verdict: Verdict, earlier: list[Snapshot], alerted: dict
 ) -> Snapshot | None:
     """The newest snapshot from before the change began that holds a state
     the volume really had before it: never the state a rollback kept (what
-    it undid) nor one that was itself a mass change's result."""
+    it undid) nor one that was itself a mass change's result, unless its
+    owner dismissed that one (a clean-up of their own is a state they
+    want). ``alerted``: {snapshot name: when its mass change was dismissed}."""
     start = verdict.base
     if verdict.scope == WINDOW:
         window_start = taken_at_of(verdict.base)
@@ -278,12 +283,14 @@ def restore_point(
     candidates = [
         row
         for row in earlier
-        if row.taken_at <= start_at and not row.kept_by_rollback and row.name not in alerted
+        if row.taken_at <= start_at
+        and not row.kept_by_rollback
+        and (row.name not in alerted or alerted[row.name] is not None)
     ]
     return candidates[-1] if candidates else None
 
 
-def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: set[str]) -> bool:
+def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: dict) -> bool:
     """A window verdict over a destruction already alerted on (the window
     still holds it for a day): one alert, not one per run."""
     if verdict.scope != WINDOW:
@@ -293,7 +300,7 @@ def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: set[str
 
 
 def _detect(
-    snapshot: Snapshot, earlier: list[Snapshot], alerted: set[str], thresholds: Thresholds
+    snapshot: Snapshot, earlier: list[Snapshot], alerted: dict, thresholds: Thresholds
 ) -> MassChange | None:
     verdict = assess(
         Change.from_report(snapshot.change), Change.from_report(snapshot.window_change), thresholds
