@@ -306,6 +306,9 @@ def test_the_restore_point_is_never_an_undone_state(recorded, make_volume):
     recorded.answer(f"snapshot-list.py {volume.account}", listed(volume.account, good, bad, kept))
     restore.request_rollback(volume.owner, volume.owner, name_at(good), volume.account)
     assert Snapshot.objects.get(name=name_at(kept)).kept_by_rollback
+    page = Client(REMOTE_USER=volume.account).get("/snapshots/").content.decode()
+    assert page.count('data-testid="kept-by-rollback"') == 1
+    assert "200 existing files overwritten or truncated" in page
     # The wrapper measures from the snapshot the rollback copied (good)...
     run_at(
         recorded,

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from backup.operations.models import Operation
 
+from .detection import Change
 from .models import MassChange, Snapshot, SnapshotSpace
 
 # A volume this full, with only protected snapshots to free, needs space.
@@ -28,6 +29,11 @@ class SnapshotInfo:
     exclusive_bytes: int | None
     changed_bytes: int | None = None
     changed_files: int | None = None
+    # Of what existed at the snapshot before (None: not measured).
+    deleted_files: int | None = None
+    overwritten_files: int | None = None
+    # The state a restore of the whole volume undid.
+    kept_by_rollback: bool = False
 
 
 @dataclass
@@ -66,6 +72,7 @@ class VolumeSnapshots:
 def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
     # Until the list has said, the policy mirrored in settings stands in.
     until = row.protected_until or row.taken_at + timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    change = Change.from_report(row.change)
     return SnapshotInfo(
         name=row.name,
         taken_at=row.taken_at,
@@ -74,6 +81,9 @@ def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
         exclusive_bytes=row.exclusive_bytes,
         changed_bytes=row.changed_bytes,
         changed_files=row.changed_files,
+        deleted_files=change.deleted_files if change else None,
+        overwritten_files=change.overwritten_files + change.truncated_files if change else None,
+        kept_by_rollback=row.kept_by_rollback,
     )
 
 
