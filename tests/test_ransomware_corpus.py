@@ -172,7 +172,9 @@ def _slow_encryption(part):
 
 
 def _delete_half(laptop):
-    # A clean-up: the old projects and the mail archive go, 36 of 60 files.
+    # A clean-up: the old projects and the mail archive go, 36 of 60 files
+    # (exactly half would sit on the threshold: what a snapshot holds
+    # counts its metadata too).
     laptop.deltree("Projects")
     laptop.deltree("Mail")
 
@@ -321,6 +323,9 @@ def test_scenario(portal, victim, scenario):
     )
     TABLE.append((scenario.name, scenario.expected or "no alert", got, at, point))
 
+    # The empty volume's snapshot: restoring it is said to restore nothing.
+    page = Client(REMOTE_USER=account).get(f"/snapshots/{empty.name}/rollback/").content.decode()
+    assert "It holds almost nothing" in page
     # Never a file name in what the run logged or stored as a reason.
     assert all("file0" not in change.reason for change in changes)
     if scenario.expected is None:

@@ -385,13 +385,17 @@ def choose_bases(folder: str, earlier: list[str], new: str, data: str) -> tuple[
     from . import snapshots
 
     base = earlier[-1]
-    new_parent = _subvolume_info(os.path.join(folder, new))[1]
-    if _subvolume_info(os.path.join(folder, base))[1] != new_parent:
-        source = _subvolume_info(data)[1]
-        for name in reversed(earlier):
-            if _subvolume_info(os.path.join(folder, name))[0] == source:
-                base = name
-                break
+    try:
+        new_parent = _subvolume_info(os.path.join(folder, new))[1]
+        if _subvolume_info(os.path.join(folder, base))[1] != new_parent:
+            source = _subvolume_info(data)[1]
+            for name in reversed(earlier):
+                if _subvolume_info(os.path.join(folder, name))[0] == source:
+                    base = name
+                    break
+    except OSError:
+        # A kernel without GET_SUBVOL_INFO (before 4.18): the previous one.
+        base = earlier[-1]
     candidates = earlier[: earlier.index(base) + 1]
     cutoff = snapshots.taken_at(new) - WINDOW
     older = [name for name in candidates if snapshots.taken_at(name) <= cutoff]
