@@ -316,6 +316,11 @@ def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers
         os.makedirs(os.path.join(data, b"new%d" % folder))
         with open(os.path.join(data, b"new%d/READ ME.txt" % folder), "wb") as handle:
             handle.write(b"pay\n")
+    # What Windows leaves in every folder is no ransom note.
+    for folder in range(8):
+        os.makedirs(os.path.join(data, b"shown%d" % folder))
+        with open(os.path.join(data, b"shown%d/desktop.ini" % folder), "wb") as handle:
+            handle.write(b"[.ShellClassInfo]\n")
     with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
         result = wrappers.run("snapshot-create.py", user)
     assert result.returncode == 0, result.stderr
@@ -326,8 +331,8 @@ def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers
         "base": "@GMT-2026.03.02-00.00.00",
         "held_bytes": change["held_bytes"],
         "complete": True,
-        "new_files": 6,
-        "new_bytes": 6 * 4,
+        "new_files": 6 + 8,
+        "new_bytes": 6 * 4 + 8 * 18,
         "overwritten_files": 1,
         "overwritten_bytes": 61_440,  # whole 4 KiB blocks: 15 of them
         "truncated_files": 1,

@@ -34,8 +34,11 @@ from . import commands, send_stream
 from .errors import Failure
 
 # A ransom note is a small file: what the rule counts are folders that
-# gained a new file of the same name no larger than this.
+# gained a new file of the same name no larger than this...
 NOTE_MAX_BYTES = 64 * 1024
+# ...other than the ones Windows and macOS leave in every folder they show
+# (a first backup copies them everywhere).
+NOT_NOTES = frozenset({b"desktop.ini", b"thumbs.db", b".ds_store", b"icon\r", b".localized"})
 # The rolling window over which slow destruction adds up (the portal's
 # rule reads it as one more interval). Retention keeps hourly snapshots for
 # a day, so one taken a day before is there.
@@ -264,7 +267,7 @@ class _Replay:
                 if child.origin is NEW and child.kind == send_stream.MKFILE:
                     counts["new_files"] += 1
                     counts["new_bytes"] += child.written
-                    if child.written <= NOTE_MAX_BYTES:
+                    if child.written <= NOTE_MAX_BYTES and not _system_file(name):
                         notes.setdefault(name, set()).add(id(node))
                 elif child.origin not in (PASS, NEW):
                     live.add(child.origin)
@@ -294,6 +297,11 @@ class _Replay:
         counts["renamed_to_one_extension"] = max(extensions.values(), default=0)
         counts["note_folders"] = max(map(len, notes.values()), default=0)
         return counts
+
+
+def _system_file(name: bytes) -> bool:
+    # AppleDouble files ("._name") carry a Mac's metadata beside each file.
+    return name.lower() in NOT_NOTES or name.startswith(b"._")
 
 
 def _extension(path: bytes) -> bytes:
