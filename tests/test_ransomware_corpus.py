@@ -156,6 +156,13 @@ def _encrypt_and_rename(laptop):
         laptop.write(f"{folder}/HOW_TO_RECOVER_FILES.txt", b"Your files are encrypted.\n")
 
 
+def _encrypt_to_new_files(laptop):
+    # As WannaCry does: the encrypted copy is a new file, the original goes.
+    for name in laptop.files():
+        laptop.write(name + ".WNCRY", os.urandom(laptop.size(name) + 512))
+        laptop.remove(name)
+
+
 def _truncate_all(laptop):
     for name in laptop.files():
         laptop.truncate(name, 0)
@@ -218,6 +225,13 @@ SCENARIOS = [
         [_encrypt_and_rename],
         ENCRYPTION,
         notes={"renamed_to_one_extension": 60, "note_folders": 5, "scope": "interval"},
+    ),
+    Scenario(
+        "encrypt to new files, delete the originals",
+        populate,
+        [_encrypt_to_new_files],
+        ENCRYPTION,
+        notes={"renamed_to_one_extension": 60},
     ),
     Scenario("truncate all", populate, [_truncate_all], ENCRYPTION),
     Scenario(

@@ -106,6 +106,10 @@ class _Old:
         self.unlinked = False
 
 
+def _join(folder: bytes, name: bytes) -> bytes:
+    return folder + b"/" + name if folder else name
+
+
 def _components(path: bytes) -> list[bytes]:
     return [part for part in path.split(b"/") if part and part != b"."]
 
@@ -174,7 +178,7 @@ class _Replay:
             if child is not None and child.origin is not PASS:
                 origin = child.origin
             elif origin is not NEW:
-                origin = origin + b"/" + part if origin else part
+                origin = _join(origin, part)
             node = child
         return node, origin
 
@@ -254,19 +258,21 @@ class _Replay:
     def figures(self) -> dict:
         counts = dict.fromkeys(FIGURES, 0)
         counts["new_bytes"] = self.appended
-        live, extensions, notes = set(), Counter(), {}
+        live, extensions, notes, copies = set(), Counter(), {}, []
         stack = [(self.top, b"", b"")]
         while stack:
             node, path, origin = stack.pop()
             for name, child in node.children.items():
                 child_path = path + b"/" + name
                 if child.origin is PASS:
-                    child_origin = origin + b"/" + name if origin is not NEW else NEW
+                    child_origin = NEW if origin is NEW else _join(origin, name)
                 else:
                     child_origin = child.origin
                 if child.origin is NEW and child.kind == send_stream.MKFILE:
                     counts["new_files"] += 1
                     counts["new_bytes"] += child.written
+                    if origin is not NEW:
+                        copies.append(_join(origin, name))
                     if child.written <= NOTE_MAX_BYTES and not _system_file(name):
                         notes.setdefault(name, set()).add(id(node))
                 elif child.origin not in (PASS, NEW):
@@ -278,12 +284,14 @@ class _Replay:
                         if old is not None and new_extension != _extension(child.origin):
                             extensions[new_extension] += 1
                 stack.append((child, child_path, child_origin))
+        deleted = set()
         for origin, old in self.old.items():
             if old is None:
                 continue
             if old.unlinked and origin not in live:
                 counts["deleted_files"] += 1
                 counts["deleted_bytes"] += old.size
+                deleted.add(origin)
                 continue
             kept = old.size if old.truncated_to is None else old.truncated_to
             if old.truncated_to is not None:
@@ -293,6 +301,13 @@ class _Replay:
             if overwritten:
                 counts["overwritten_files"] += 1
                 counts["overwritten_bytes"] += overwritten
+        # A new file named as a deleted one plus an extension ("x.docx" gone,
+        # "x.docx.WNCRY" new beside it): renamed by copying, as ransomware
+        # that writes its output to a new file does.
+        for path in copies:
+            stem, dot, extension = path.rpartition(b".")
+            if dot and stem in deleted and len(extension) <= MAX_EXTENSION_BYTES:
+                extensions[extension.lower()] += 1
         extensions.pop(b"", None)
         counts["renamed_to_one_extension"] = max(extensions.values(), default=0)
         counts["note_folders"] = max(map(len, notes.values()), default=0)
