@@ -185,22 +185,20 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             ],
         )
         report.taken = taken
-        recorded = MassChange.objects.filter(snapshot__account__in=known).values_list(
-            "snapshot__account", "snapshot__name", "dismissed_at"
-        )
-        alerted = {(account, name): dismissed for account, name, dismissed in recorded}
+        # {account: {snapshot name: when its mass change was dismissed}}
+        alerted = {}
+        for account, name, dismissed in MassChange.objects.filter(
+            snapshot__account__in=known
+        ).values_list("snapshot__account", "snapshot__name", "dismissed_at"):
+            alerted.setdefault(account, {})[name] = dismissed
         thresholds = Thresholds.from_settings()
         for snapshot in taken:
-            if (snapshot.account, snapshot.name) in alerted:
+            mine = alerted.get(snapshot.account, {})
+            if snapshot.name in mine:
                 continue
             before = [
                 row for row in earlier.get(snapshot.account, []) if row.taken_at < snapshot.taken_at
             ]
-            mine = {
-                name: dismissed
-                for (account, name), dismissed in alerted.items()
-                if account == snapshot.account
-            }
             mass_change = _detect(snapshot, before, mine, thresholds)
             if mass_change is not None:
                 report.mass_changes.append(mass_change)
@@ -245,10 +243,11 @@ def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
 
 def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[Snapshot]]:
     """Each volume's stored snapshots, oldest first; the pruned ones are
-    deleted on the way."""
+    deleted on the way. Their change figures are read only if a slow change
+    needs them (restore_point), not for every snapshot of every volume."""
     earlier, gone = {}, []
     rows = Snapshot.objects.filter(account__in=accounts).order_by("account", "taken_at")
-    for row in rows.only("account", "name", "taken_at", "change", "kept_by_rollback"):
+    for row in rows.only("account", "name", "taken_at", "kept_by_rollback"):
         if (row.account, row.name) in pruned:
             gone.append(row.pk)
         else:
@@ -276,7 +275,7 @@ def restore_point(
         newest_first = [snapshot] + [row for row in earlier[::-1] if row.taken_at > window_start]
         # The run of intervals that each destroyed files, back from now.
         began = began_with([_destroyed_files(row) for row in newest_first])
-        if began and began <= len(newest_first):
+        if began:
             first = Change.from_report(newest_first[began - 1].change)
             start = first.base if first else start
     start_at = taken_at_of(start)
