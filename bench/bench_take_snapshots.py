@@ -55,10 +55,27 @@ def add_volumes(start, stop):
 
 def answer_run(recorded, when, accounts):
     name = when.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
+    # What a backup run leaves: mostly new files, a few rewritten, measured
+    # over the interval and the 24-hour window (the rules read both).
+    change = {
+        "base": (when - timedelta(hours=1)).strftime("@GMT-%Y.%m.%d-%H.%M.%S"),
+        "held_bytes": 780 * MIB,
+        "complete": True,
+        "new_files": 30,
+        "new_bytes": 15 * MIB,
+        "overwritten_files": 10,
+        "overwritten_bytes": 5 * MIB,
+        "deleted_files": 2,
+        "deleted_bytes": MIB,
+    }
+    window = {**change, "base": (when - timedelta(hours=24)).strftime("@GMT-%Y.%m.%d-%H.%M.%S")}
     outcome = {
         "snapshot": name,
         "changed_bytes": 20 * MIB,
         "changed_files": 40,
+        "change": change,
+        "window_change": window,
+        "holds_bytes": 800 * MIB,
         "used_bytes": 800 * MIB,
         "size_bytes": 1024 * MIB,
         "pruned": [],

@@ -7,12 +7,15 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import posix1e
 import pytest
 
 from support import snapshots as snap
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from support.storage import mount_options, mount_point, ok, refused
 
 pytestmark = pytest.mark.root
@@ -120,7 +123,7 @@ def test_snapshots_measure_what_changed_without_naming_files(wrappers, btrfs):
 
     with snap.clock(wrappers, "2026-03-02T02:00:00Z"):
         unchanged = ok(wrappers, "snapshot-create.py", user)
-    assert (unchanged["changed_bytes"], unchanged["changed_files"]) == (0, 0)
+    assert (unchanged["changed_bytes"], unchanged["changed_files"]) == (0, 0), unchanged
     assert names_in(wrappers, user) == [
         "@GMT-2026.03.02-00.00.00",
         "@GMT-2026.03.02-01.00.00",
@@ -276,3 +279,100 @@ def test_an_older_btrfs_volume_without_the_layout_is_mounted_whole(wrappers):
         assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/"
         assert mount_options(snap.top_point(wrappers, user)) is None
         assert listed(wrappers, user)["supported"] is False
+
+
+def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers, btrfs):
+    """Hostile names (a newline forging a send-stream dump line, bytes that
+    are not UTF-8, 255 bytes long) are only bytes to the measure: every
+    figure is exact, and no name reaches the output."""
+    user = btrfs.pw_name
+    data = os.fsencode(mount_point(wrappers, user))
+    forged = b"x\nunlink          victim\nrename          a  dest=b"
+    names = {
+        "overwritten": b"docs/" + forged,
+        "truncated": b"docs/\xff\xfe not utf-8",
+        "deleted": b"docs/" + b"d" * 255,
+        "renamed": b"docs/report.docx",
+        "kept": b"docs/kept.txt",
+    }
+    os.makedirs(os.path.join(data, b"docs", b"deep", b"deeper"))
+    for index, name in enumerate(names.values()):
+        with open(os.path.join(data, name), "wb") as handle:
+            handle.write(os.urandom(100_000 + index))
+    with open(os.path.join(data, b"docs/deep/deeper/old.bin"), "wb") as handle:
+        handle.write(os.urandom(50_000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+
+    with open(os.path.join(data, names["overwritten"]), "r+b") as handle:
+        handle.write(os.urandom(60_000))
+    os.truncate(os.path.join(data, names["truncated"]), 1_000)
+    os.remove(os.path.join(data, names["deleted"]))
+    os.rename(os.path.join(data, names["renamed"]), os.path.join(data, b"docs/report.docx.locked"))
+    # A folder moved (its file unchanged) and then deleted with its file.
+    os.rename(os.path.join(data, b"docs/deep"), os.path.join(data, b"moved\n"))
+    os.remove(os.path.join(data, b"moved\n/deeper/old.bin"))
+    for folder in range(6):
+        os.makedirs(os.path.join(data, b"new%d" % folder))
+        with open(os.path.join(data, b"new%d/READ ME.txt" % folder), "wb") as handle:
+            handle.write(b"pay\n")
+    # What Windows leaves in every folder is no ransom note.
+    for folder in range(8):
+        os.makedirs(os.path.join(data, b"shown%d" % folder))
+        with open(os.path.join(data, b"shown%d/desktop.ini" % folder), "wb") as handle:
+            handle.write(b"[.ShellClassInfo]\n")
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        result = wrappers.run("snapshot-create.py", user)
+    assert result.returncode == 0, result.stderr
+    for fragment in ("unlink", "utf-8", "ddddd", "report", "READ ME", "moved", "old.bin"):
+        assert fragment not in result.stdout
+    change = json.loads(result.stdout)["change"]
+    assert change == {
+        "base": "@GMT-2026.03.02-00.00.00",
+        "held_bytes": change["held_bytes"],
+        "complete": True,
+        "new_files": 6 + 8,
+        "new_bytes": 6 * 4 + 8 * 18,
+        "overwritten_files": 1,
+        "overwritten_bytes": 61_440,  # whole 4 KiB blocks: 15 of them
+        "truncated_files": 1,
+        "truncated_bytes": 100_001 - 1_000,
+        "deleted_files": 2,
+        "deleted_bytes": 100_002 + 50_000,
+        "renamed_files": 2,  # the file and the folder
+        "renamed_to_one_extension": 1,
+        "note_folders": 6,
+    }
+    assert 5 * 100_000 < change["held_bytes"] < 5 * 100_000 + 200_000
+
+
+def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
+    """Past its time or its entries the measure stops the sender and gives
+    what it counted as a lower bound (complete: false), never more."""
+    import time
+
+    from wrapperlib import btrfs_changes
+
+    user = btrfs.pw_name
+    data = mount_point(wrappers, user)
+    for number in range(50):
+        (data / f"f{number}").write_bytes(os.urandom(5000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+    for number in range(50):
+        (data / f"f{number}").unlink()
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        ok(wrappers, "snapshot-create.py", user)
+    folder = snap.snapshot_folder(wrappers, user)
+    base, new = (str(folder / name) for name in names_in(wrappers, user))
+    whole = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
+    assert (whole["complete"], whole["deleted_files"]) == (True, 50)
+    cut = btrfs_changes.measure(base, new, time.monotonic() + 60, 10)
+    assert cut["complete"] is False
+    assert cut["deleted_files"] < 50
+    late = btrfs_changes.measure(base, new, time.monotonic() - 1, 10**6)
+    assert late["complete"] is False
+    monkeypatch.setattr(btrfs_changes, "MAX_ENTRIES", 5)
+    small = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
+    assert small["complete"] is False
+    assert small["deleted_files"] <= 6

@@ -15,8 +15,18 @@ from backup.operations import records
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.snapshots import restore, services
-from backup.snapshots.detection import mass_change_reason
+from backup.snapshots.detection import (
+    DELETION,
+    ENCRYPTION,
+    INTERVAL,
+    WINDOW,
+    Change,
+    Thresholds,
+    assess,
+    judge,
+)
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
+from backup.stats.units import binary_size
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 from support.snapshot_outputs import (
@@ -26,6 +36,7 @@ from support.snapshot_outputs import (
     answer_dashboard,
     hours_ago,
     listed,
+    measured,
     name_at,
     outcome,
     run_at,
@@ -127,22 +138,95 @@ def test_a_failing_wrapper_stops_the_run_with_its_reason(recorded, make_volume):
 # --- Mass-change detection ---------------------------------------------------
 
 
+LOW = Thresholds(min_bytes=0, min_files=0, share=0.0, evidence_share=0.0, note_folders=0)
+SMALL = Thresholds(min_bytes=MIB, min_files=10, share=0.5, evidence_share=0.2, note_folders=5)
+
+
+def _change(held=GIB, **counts):
+    return Change.from_report(measured("@GMT-2026.03.02-00.00.00", held, **counts))
+
+
 @pytest.mark.parametrize(
-    ("changed", "previous_used", "history", "fires"),
+    "change",
     [
-        (600 * MIB, GIB, [], True),  # most of the volume rewritten
-        (300 * MIB, GIB, [], False),  # under half, no history yet
-        (300 * MIB, GIB, [20 * MIB] * 6, True),  # 15 times the usual
-        (150 * MIB, GIB, [20 * MIB] * 6, False),  # 7.5 times: a full backup
-        (300 * MIB, GIB, [20 * MIB] * 5, False),  # too little history
-        (2 * GIB, 5 * MIB, [], False),  # first backup into an empty volume
-        (9 * MIB, 10 * MIB, [MIB] * 10, False),  # below the floor
-        (None, GIB, [MIB] * 10, False),  # first snapshot: nothing measured
+        _change(held=16 * 1024, new_files=4000, new_bytes=400 * MIB),  # first backup
+        _change(held=300 * MIB, new_files=4000, new_bytes=400 * MIB),  # a second computer
+        _change(held=MIB, new_files=900, new_bytes=2 * GIB, renamed_to_one_extension=0),
+        _change(held=None, new_files=10, new_bytes=MIB, note_folders=0),  # unknown size
     ],
 )
-def test_mass_change_rules(settings, changed, previous_used, history, fires):
-    settings.MASS_CHANGE_MIN_BYTES = 10 * MIB
-    assert (mass_change_reason(changed, previous_used, history) is not None) is fires
+@pytest.mark.parametrize("thresholds", [LOW, SMALL, Thresholds.from_settings()])
+def test_new_files_alone_are_never_a_mass_change(change, thresholds):
+    assert assess(change, change, thresholds) is None
+
+
+@pytest.mark.parametrize(
+    ("counts", "kind"),
+    [
+        ({"overwritten_files": 100, "overwritten_bytes": 600 * MIB}, ENCRYPTION),
+        ({"truncated_files": 100, "truncated_bytes": 900 * MIB}, ENCRYPTION),
+        ({"deleted_files": 500, "deleted_bytes": 520 * MIB}, DELETION),
+        # Encrypted in place and then deleted: only the deletion is seen.
+        ({"deleted_files": 500, "deleted_bytes": GIB, "new_files": 3}, DELETION),
+        # Less than half, but renamed to one new extension: evidence.
+        (
+            {
+                "overwritten_files": 40,
+                "overwritten_bytes": 300 * MIB,
+                "renamed_to_one_extension": 40,
+            },
+            ENCRYPTION,
+        ),
+        # Deleted, with a ransom-note-like file in many folders: encryption.
+        ({"deleted_files": 50, "deleted_bytes": 300 * MIB, "note_folders": 12}, ENCRYPTION),
+    ],
+)
+def test_destroying_much_of_what_existed_is_a_mass_change(counts, kind):
+    verdict = judge(_change(**counts), INTERVAL, SMALL)
+    assert verdict is not None
+    assert verdict.kind == kind
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        # A disk image or mailbox rewritten: one file, however big.
+        {"overwritten_files": 1, "overwritten_bytes": 900 * MIB},
+        # A photo library reorganised: renames keep the extension.
+        {"renamed_files": 3000},
+        # Under half, no evidence.
+        {"deleted_files": 300, "deleted_bytes": 300 * MIB},
+        # Under the floor of files.
+        {"deleted_files": 5, "deleted_bytes": 900 * MIB},
+        # Evidence alone, nothing destroyed (a bulk rename .jpeg -> .jpg).
+        {"renamed_files": 3000, "renamed_to_one_extension": 3000},
+    ],
+)
+def test_what_is_not_a_mass_change(counts):
+    assert judge(_change(**counts), INTERVAL, SMALL) is None
+
+
+def test_slow_destruction_adds_up_over_the_window():
+    interval = _change(overwritten_files=30, overwritten_bytes=250 * MIB)
+    window = _change(overwritten_files=120, overwritten_bytes=900 * MIB)
+    assert judge(interval, INTERVAL, SMALL) is None
+    verdict = assess(interval, window, SMALL)
+    assert (verdict.scope, verdict.kind, verdict.share) == (WINDOW, ENCRYPTION, 88)
+
+
+def test_hostile_change_reports_are_made_safe():
+    assert Change.from_report("nope") is None
+    assert Change.from_report({"held_bytes": 5}) is None
+    change = Change.from_report(
+        {"base": "x" * 500, "held_bytes": -3, "deleted_files": True, "deleted_bytes": "9"}
+    )
+    assert (len(change.base), change.held_bytes, change.deleted_files) == (40, 0, 0)
+    assert change.deleted_bytes == 0
+
+
+def _destroy(before, held=500 * MIB, **counts):
+    counts = counts or {"overwritten_files": 200, "overwritten_bytes": 480 * MIB}
+    return measured(name_at(before), held, **counts)
 
 
 def test_a_mass_change_emails_the_owner_and_admins_once_naming_the_restore_point(
@@ -152,10 +236,15 @@ def test_a_mass_change_emails_the_owner_and_admins_once_naming_the_restore_point
     before, after = hours_ago(2), hours_ago(1)
     run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
     assert mail.outbox == []
-    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    report = outcome(name_at(after), 480 * MIB, 980 * MIB, change=_destroy(before))
+    run_at(recorded, after, {volume.account: report})
     change = MassChange.objects.get()
     assert change.restore_point == name_at(before)
     assert change.snapshot.name == name_at(after)
+    assert change.facts["rule"] == ENCRYPTION
+    assert change.reason.replace("\xa0", " ") == (
+        "200 files overwritten, truncated or deleted: 480 MiB, 96% of the 500 MiB the volume held"
+    )
     assert sorted(message.to[0] for message in mail.outbox) == [
         "admins@example.com",
         f"{volume.account}@example.com",
@@ -163,17 +252,147 @@ def test_a_mass_change_emails_the_owner_and_admins_once_naming_the_restore_point
     for message in mail.outbox:
         assert name_at(before) in message.body
         assert "/snapshots/" in message.body
+        assert "ransomware" in message.body
     # The same report again (a rerun) neither records nor sends anything new.
-    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    run_at(recorded, after, {volume.account: report})
     assert MassChange.objects.count() == 1
     assert len(mail.outbox) == 2
 
 
-def test_the_dashboard_shows_the_same_warning(recorded, make_volume):
+def test_a_mass_deletion_is_worded_as_one(recorded, make_volume):
     volume = make_volume()
     before, after = hours_ago(2), hours_ago(1)
     run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
-    run_at(recorded, after, {volume.account: outcome(name_at(after), 480 * MIB, 980 * MIB)})
+    deleted = _destroy(before, deleted_files=300, deleted_bytes=300 * MIB)
+    run_at(recorded, after, {volume.account: outcome(name_at(after), 0, 200 * MIB, change=deleted)})
+    assert MassChange.objects.get().facts["rule"] == DELETION
+    owner_mail = next(m for m in mail.outbox if m.to[0].startswith(volume.account))
+    assert "deleted" in owner_mail.subject
+    assert "300 files deleted" in owner_mail.body
+    answer_dashboard(recorded, volume, before, after)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    assert "Many of your files were deleted at once." in page
+    assert 'data-kind="deletion"' in page
+
+
+def test_new_data_raises_nothing_end_to_end(recorded, make_volume):
+    volume = make_volume()
+    first, second = hours_ago(2), hours_ago(1)
+    run_at(recorded, first, {volume.account: outcome(name_at(first), None, MIB, holds=16384)})
+    backup = measured(name_at(first), 16384, new_files=4000, new_bytes=400 * MIB)
+    report = outcome(name_at(second), 400 * MIB, 400 * MIB, change=backup, window=None)
+    run_at(recorded, second, {volume.account: report})
+    assert not MassChange.objects.exists()
+    assert mail.outbox == []
+    assert Snapshot.objects.get(name=name_at(second)).change["new_files"] == 4000
+
+
+def test_the_restore_point_is_never_an_undone_state(recorded, make_volume):
+    """Encrypted, rolled back, re-encrypted before the next run: the state the
+    rollback kept and the first encrypted snapshot are both skipped."""
+    volume = make_volume()
+    good, bad, kept, again = hours_ago(4), hours_ago(3), hours_ago(2), hours_ago(1)
+    run_at(recorded, good, {volume.account: outcome(name_at(good), MIB, 500 * MIB)})
+    run_at(
+        recorded,
+        bad,
+        {volume.account: outcome(name_at(bad), 480 * MIB, 980 * MIB, change=_destroy(good))},
+    )
+    assert MassChange.objects.get().restore_point == name_at(good)
+    recorded.answer(
+        f"snapshot-rollback.py {volume.account} {name_at(good)}",
+        {"user": volume.account, "snapshot": name_at(good), "kept_as": name_at(kept)},
+    )
+    recorded.answer(f"snapshot-list.py {volume.account}", listed(volume.account, good, bad, kept))
+    restore.request_rollback(volume.owner, volume.owner, name_at(good), volume.account)
+    assert Snapshot.objects.get(name=name_at(kept)).kept_by_rollback
+    page = Client(REMOTE_USER=volume.account).get("/snapshots/").content.decode()
+    assert page.count('data-testid="kept-by-rollback"') == 1
+    assert "200 existing files overwritten or truncated" in page
+    # The wrapper measures from the snapshot the rollback copied (good)...
+    run_at(
+        recorded,
+        again,
+        {volume.account: outcome(name_at(again), 480 * MIB, 980 * MIB, change=_destroy(good))},
+    )
+    assert MassChange.objects.get(snapshot__name=name_at(again)).restore_point == name_at(good)
+    # ...and had it measured from the kept state, that is still not offered.
+    Snapshot.objects.filter(name=name_at(again)).delete()
+    run_at(
+        recorded,
+        again,
+        {volume.account: outcome(name_at(again), 480 * MIB, 980 * MIB, change=_destroy(kept))},
+    )
+    assert MassChange.objects.get(snapshot__name=name_at(again)).restore_point == name_at(good)
+
+
+def test_slow_encryption_alerts_once_naming_the_snapshot_before_it_began(
+    recorded, make_volume, settings
+):
+    settings.MASS_CHANGE_MIN_BYTES = MIB
+    volume = make_volume()
+    times = [hours_ago(hours) for hours in (6, 5, 4, 3, 2, 1)]
+    quiet = measured(name_at(times[0]), 400 * MIB, overwritten_files=1, overwritten_bytes=MIB)
+    run_at(recorded, times[0], {volume.account: outcome(name_at(times[0]), None, 400 * MIB)})
+    run_at(
+        recorded,
+        times[1],
+        {volume.account: outcome(name_at(times[1]), MIB, 400 * MIB, change=quiet)},
+    )
+    alerts = []
+    for step, when in enumerate(times[2:], start=1):
+        interval = measured(
+            name_at(times[step]), 400 * MIB, overwritten_files=25, overwritten_bytes=100 * MIB
+        )
+        window = measured(
+            name_at(times[0]),
+            400 * MIB,
+            overwritten_files=25 * step + 1,
+            overwritten_bytes=min(400, 100 * step + 1) * MIB,
+        )
+        report = outcome(name_at(when), 100 * MIB, 400 * MIB, change=interval, window=window)
+        run_at(recorded, when, {volume.account: report})
+        alerts.append(MassChange.objects.count())
+    # Half destroyed after the second run: one alert, not one per run.
+    assert alerts == [0, 1, 1, 1]
+    change = MassChange.objects.get()
+    assert change.facts["scope"] == WINDOW
+    assert change.restore_point == name_at(times[1])
+
+
+def test_the_dashboard_warning_ends_when_dismissed_not_after_quiet_snapshots(recorded, make_volume):
+    volume = make_volume()
+    before, after = hours_ago(7), hours_ago(6)
+    run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
+    report = outcome(name_at(after), 480 * MIB, 980 * MIB, change=_destroy(before))
+    run_at(recorded, after, {volume.account: report})
+    quiet = [hours_ago(hours) for hours in (5, 4, 3, 2)]
+    for when in quiet:
+        nothing = measured(name_at(after), 980 * MIB)
+        run_at(
+            recorded, when, {volume.account: outcome(name_at(when), 0, 980 * MIB, change=nothing)}
+        )
+    answer_dashboard(recorded, volume, before, after, *quiet)
+    client = Client(REMOTE_USER=volume.account)
+    page = client.get("/").content.decode()
+    assert 'data-testid="mass-change"' in page
+    change = MassChange.objects.get()
+    # Someone else's dismissal does nothing.
+    other = make_volume()
+    Client(REMOTE_USER=other.account).post(f"/snapshots/mass-change/{change.pk}/dismiss/")
+    assert 'data-testid="mass-change"' in client.get("/").content.decode()
+    response = client.post(f"/snapshots/mass-change/{change.pk}/dismiss/")
+    assert response.status_code == 302
+    assert 'data-testid="mass-change"' not in client.get("/").content.decode()
+    assert MassChange.objects.get().dismissed_at is not None
+
+
+def test_the_dashboard_shows_the_same_warning_until_a_restore(recorded, make_volume):
+    volume = make_volume()
+    before, after = hours_ago(2), hours_ago(1)
+    run_at(recorded, before, {volume.account: outcome(name_at(before), MIB, 500 * MIB)})
+    report = outcome(name_at(after), 480 * MIB, 980 * MIB, change=_destroy(before))
+    run_at(recorded, after, {volume.account: report})
     answer_dashboard(recorded, volume, before, after)
     page = Client(REMOTE_USER=volume.account).get("/").content.decode()
     assert 'data-testid="mass-change"' in page
@@ -186,6 +405,24 @@ def test_the_dashboard_shows_the_same_warning(recorded, make_volume):
     restore.request_rollback(volume.owner, volume.owner, name_at(before), volume.account)
     page = Client(REMOTE_USER=volume.account).get("/").content.decode()
     assert 'data-testid="mass-change"' not in page
+
+
+def test_the_restore_confirmation_says_what_the_snapshot_holds(recorded, make_volume):
+    volume = make_volume()
+    empty, full = hours_ago(2), hours_ago(1)
+    run_at(recorded, empty, {volume.account: outcome(name_at(empty), None, MIB, holds=16384)})
+    run_at(
+        recorded,
+        full,
+        {volume.account: outcome(name_at(full), 300 * MIB, 300 * MIB, holds=300 * MIB)},
+    )
+    client = Client(REMOTE_USER=volume.account)
+    page = client.get(f"/snapshots/{name_at(empty)}/rollback/").content.decode()
+    assert f"This snapshot holds {binary_size(16384)}." in page
+    assert "It holds almost nothing" in page
+    page = client.get(f"/snapshots/{name_at(full)}/rollback/").content.decode()
+    assert f"This snapshot holds {binary_size(300 * MIB)}." in page
+    assert "It holds almost nothing" not in page
 
 
 # --- Dashboard and admin pages -------------------------------------------------
@@ -482,3 +719,21 @@ def test_the_stored_list_follows_the_wrappers_list(recorded, make_volume):
     stored = Snapshot.objects.get(account=volume.account)
     assert (stored.name, stored.changed_bytes) == (name_at(kept), None)
     assert stored.protected_until == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_after_a_dismissed_clean_up_the_restore_point_is_the_cleaned_state(recorded, make_volume):
+    """The owner deleted half their files and dismissed the warning: that
+    state is theirs, so a later attack names it, not the one before."""
+    volume = make_volume()
+    full, cleaned, attacked = hours_ago(3), hours_ago(2), hours_ago(1)
+    run_at(recorded, full, {volume.account: outcome(name_at(full), MIB, 500 * MIB)})
+    deleted = _destroy(full, deleted_files=300, deleted_bytes=300 * MIB)
+    run_at(
+        recorded, cleaned, {volume.account: outcome(name_at(cleaned), 0, 200 * MIB, change=deleted)}
+    )
+    clean_up = MassChange.objects.get()
+    Client(REMOTE_USER=volume.account).post(f"/snapshots/mass-change/{clean_up.pk}/dismiss/")
+    report = outcome(name_at(attacked), 0, 200 * MIB, change=_destroy(cleaned, held=200 * MIB))
+    run_at(recorded, attacked, {volume.account: report})
+    attack = MassChange.objects.get(snapshot__name=name_at(attacked))
+    assert attack.restore_point == name_at(cleaned)

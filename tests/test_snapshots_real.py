@@ -48,6 +48,7 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     portal, portal_volume, settings
 ):
     settings.MASS_CHANGE_MIN_BYTES = 4 * MIB
+    settings.MASS_CHANGE_MIN_FILES = 3
     settings.ALERT_ADMIN_EMAILS = ["admins@example.com"]
     account = portal_volume.account
     entry = pwd.getpwnam(account)
@@ -77,6 +78,11 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     second = Snapshot.objects.get(account=account, taken_at=after)
     assert second.changed_bytes >= 24 * MIB
     assert second.changed_files == 3
+    # Overwritten, not new: what existed was destroyed, measured exactly.
+    assert second.change["overwritten_files"] == 3
+    assert second.change["overwritten_bytes"] == 24 * MIB
+    assert (second.change["new_files"], second.change["base"]) == (0, first.name)
+    assert second.change["held_bytes"] >= 24 * MIB
     change = MassChange.objects.get()
     assert (change.snapshot.name, change.restore_point) == (second.name, first.name)
     assert sorted(message.to[0] for message in mail.outbox) == [

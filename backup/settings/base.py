@@ -334,25 +334,26 @@ FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
 SNAPSHOT_PROTECTION_DAYS = 14
 # The newest snapshot in each of the last N hours, days, ISO weeks, months.
 SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
-# Mass-change alert: a snapshot whose change since the one before is far
-# beyond the volume's usual. Both rules need at least MASS_CHANGE_MIN_BYTES
-# changed: below that a restore costs little and small volumes are all noise.
+# Mass-change alert (backup.snapshots.detection has the rules): data that
+# existed being destroyed (overwritten, truncated, deleted), never new data.
+# At least MASS_CHANGE_MIN_BYTES and MASS_CHANGE_MIN_FILES destroyed: below
+# that a restore costs little, and one big file rewritten (a disk image, a
+# mailbox) is not an attack.
 MASS_CHANGE_MIN_BYTES = 256 * 1024**2
-# Rule 1: at least this share of what the volume held at the previous
-# snapshot changed at once. Backup tools write increments of a few percent
-# per run (Time Machine, File History, restic); ransomware rewrites (nearly)
-# everything, and deleting half a volume is worth a look either way.
+MASS_CHANGE_MIN_FILES = 10
+# ...and at least this share of what the volume held, between two snapshots
+# or over the last 24 hours. Backup tools rewrite a few percent per run;
+# ransomware destroys (nearly) everything, and deleting half a volume is
+# worth a look either way.
 MASS_CHANGE_SHARE = 0.5
-# Rule 2: many times the median of the recent non-zero changes. Ten times
-# leaves room for the weekly full backup some tools make (about five to
-# seven times a daily increment), while a wholesale rewrite is usually
-# tens to hundreds of times a normal run.
+# With evidence of ransomware (files renamed to one new extension, at least
+# MASS_CHANGE_MIN_FILES of them, or one new small file name in at least
+# MASS_CHANGE_NOTE_FOLDERS folders: ransom notes), this share is enough.
+MASS_CHANGE_EVIDENCE_SHARE = 0.2
+MASS_CHANGE_NOTE_FOLDERS = 5
+# No longer read by the rules (the median of data written counted new
+# files as change); kept while backup.toml files still set it.
 MASS_CHANGE_MEDIAN_FACTOR = 10
-# ...over this many recent non-zero changes, and only once there are at
-# least MASS_CHANGE_MIN_HISTORY of them: a new volume's first backups are
-# large by nature and have no "usual" yet.
-MASS_CHANGE_HISTORY = 48
-MASS_CHANGE_MIN_HISTORY = 6
 # Most folder entries one browse page shows (the wrapper has its own cap).
 SNAPSHOT_BROWSE_PAGE = 500
 

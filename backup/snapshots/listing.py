@@ -10,10 +10,14 @@ from django.utils import timezone
 
 from backup.operations.models import Operation
 
+from .detection import Change
 from .models import MassChange, Snapshot, SnapshotSpace
 
 # A volume this full, with only protected snapshots to free, needs space.
 FULL_PERCENT = 90
+# A snapshot holding less than this holds no backup worth restoring over
+# the volume (an empty btrfs subvolume's quota group counts 16 KiB).
+NEARLY_EMPTY_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,11 @@ class SnapshotInfo:
     exclusive_bytes: int | None
     changed_bytes: int | None = None
     changed_files: int | None = None
+    # Of what existed at the snapshot before (None: not measured).
+    deleted_files: int | None = None
+    overwritten_files: int | None = None
+    # The state a restore of the whole volume undid.
+    kept_by_rollback: bool = False
 
 
 @dataclass
@@ -63,6 +72,7 @@ class VolumeSnapshots:
 def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
     # Until the list has said, the policy mirrored in settings stands in.
     until = row.protected_until or row.taken_at + timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    change = Change.from_report(row.change)
     return SnapshotInfo(
         name=row.name,
         taken_at=row.taken_at,
@@ -71,6 +81,9 @@ def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
         exclusive_bytes=row.exclusive_bytes,
         changed_bytes=row.changed_bytes,
         changed_files=row.changed_files,
+        deleted_files=change.deleted_files if change else None,
+        overwritten_files=change.overwritten_files + change.truncated_files if change else None,
+        kept_by_rollback=row.kept_by_rollback,
     )
 
 
@@ -106,21 +119,37 @@ def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
 
 
 def current_mass_change(account: str) -> MassChange | None:
-    """The newest mass change whose restore point is still protected (as long
-    as restoring to it is possible, the warning stays), unless the whole
-    volume was restored since: then its owner has acted on it."""
+    """The newest mass change the owner has not acted on: the warning ends
+    when they dismiss it or restore anything (a file, a folder or the whole
+    volume) after it; and once its restore point's protection is over, as
+    restoring to it may no longer be possible."""
     cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
     change = (
         MassChange.objects.select_related("snapshot")
         .filter(snapshot__account=account, restore_point_taken_at__gte=cutoff)
         .first()
     )
-    if change is None:
+    if change is None or change.dismissed_at is not None:
         return None
     restored = Operation.objects.filter(
         owner_name=account,
-        kind=Operation.Kind.ROLLBACK,
+        kind__in=[Operation.Kind.ROLLBACK, Operation.Kind.RESTORE],
         state=Operation.State.SUCCEEDED,
         finished_at__gte=change.snapshot.taken_at,
     ).exists()
     return None if restored else change
+
+
+def dismiss_mass_change(account: str, pk: int) -> bool:
+    """The owner says they know about this mass change (theirs only)."""
+    return bool(
+        MassChange.objects.filter(
+            pk=pk, snapshot__account=account, dismissed_at__isnull=True
+        ).update(dismissed_at=timezone.now())
+    )
+
+
+def holds_bytes(account: str, name: str) -> int | None:
+    """What a snapshot holds as measured when it was taken; None: unknown."""
+    row = Snapshot.objects.filter(account=account, name=name).only("holds_bytes").first()
+    return row.holds_bytes if row else None

@@ -5,7 +5,7 @@ backup scans), so showing snapshots costs no privileged call."""
 
 from django.db import models
 
-from .detection import describe
+from .detection import describe, headline
 
 
 class Snapshot(models.Model):
@@ -23,6 +23,16 @@ class Snapshot(models.Model):
     # From the wrappers' list (root's policy decides them).
     protected_until = models.DateTimeField(null=True, blank=True)
     exclusive_bytes = models.BigIntegerField(null=True, blank=True)
+    # What existed that was overwritten, truncated, deleted or renamed, and
+    # what is new (detection.Change.as_json): since the snapshot the volume
+    # continued from ("change"), and over the rolling window.
+    change = models.JSONField(null=True, blank=True)
+    window_change = models.JSONField(null=True, blank=True)
+    # What the snapshot holds (btrfs quota group), None when unknown.
+    holds_bytes = models.BigIntegerField(null=True, blank=True)
+    # The state a restore of the whole volume kept before it: what was
+    # undone, never a restore point.
+    kept_by_rollback = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["account", "taken_at"]
@@ -62,6 +72,8 @@ class MassChange(models.Model):
     # emails put in their reader's language.
     facts = models.JSONField(default=dict, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # The owner said they know (the dashboard warning ends).
+    dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-snapshot__taken_at"]
@@ -73,6 +85,14 @@ class MassChange(models.Model):
     def description(self) -> str:
         """The reason in the active language (older records: as stored)."""
         return describe(self.facts) if self.facts else self.reason
+
+    @property
+    def headline(self) -> str:
+        return headline(self.facts or {})
+
+    @property
+    def is_deletion(self) -> bool:
+        return (self.facts or {}).get("rule") == "deletion"
 
 
 class SnapshotRun(models.Model):

@@ -15,6 +15,7 @@ from backup.privileged.client import PrivilegedError, Refused
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 
+from .models import Snapshot
 from .services import SNAPSHOT_NAME, refresh_listing
 
 # A ref is the base64url (unpadded) of one raw name; a path is "." or refs
@@ -193,6 +194,8 @@ def rollback(operation: Operation) -> str:
         ) from error
     refresh_listing(volume.account)  # the state kept as a new snapshot shows at once
     kept_as = str(result.get("kept_as", ""))[:40]
+    # What the rollback undid: never offered as a restore point.
+    Snapshot.objects.filter(account=volume.account, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
     return _(
         "Your volume is back to snapshot %(snapshot)s. What it held before is kept as "

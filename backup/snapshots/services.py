@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
@@ -15,7 +14,7 @@ from backup.privileged.client import PrivilegedError
 from backup.volumes.models import Volume
 
 from . import alerts
-from .detection import describe, mass_change_reason
+from .detection import WINDOW, Change, Thresholds, Verdict, assess, began_with, describe
 from .models import MassChange, Snapshot, SnapshotRun, SnapshotSpace
 
 logger = logging.getLogger("backup.snapshots")
@@ -180,21 +179,27 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
                 "changed_files",
                 "used_bytes",
                 "size_bytes",
+                "change",
+                "window_change",
+                "holds_bytes",
             ],
         )
         report.taken = taken
-        alerted = set(
-            MassChange.objects.filter(snapshot__account__in=known).values_list(
-                "snapshot__account", "snapshot__name"
-            )
-        )
+        # {account: {snapshot name: when its mass change was dismissed}}
+        alerted = {}
+        for account, name, dismissed in MassChange.objects.filter(
+            snapshot__account__in=known
+        ).values_list("snapshot__account", "snapshot__name", "dismissed_at"):
+            alerted.setdefault(account, {})[name] = dismissed
+        thresholds = Thresholds.from_settings()
         for snapshot in taken:
-            if (snapshot.account, snapshot.name) in alerted:
+            mine = alerted.get(snapshot.account, {})
+            if snapshot.name in mine:
                 continue
             before = [
-                row for row in earlier.get(snapshot.account, []) if row[1] < snapshot.taken_at
+                row for row in earlier.get(snapshot.account, []) if row.taken_at < snapshot.taken_at
             ]
-            mass_change = _detect(snapshot, before)
+            mass_change = _detect(snapshot, before, mine, thresholds)
             if mass_change is not None:
                 report.mass_changes.append(mass_change)
         report.run = SnapshotRun.objects.create(
@@ -209,12 +214,23 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
     return report
 
 
+def _change(raw) -> dict | None:
+    change = Change.from_report(raw)
+    if change is None or taken_at_of(change.base) is None:
+        return None
+    return change.as_json()
+
+
 def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
     name = outcome.get("snapshot")
     taken_at = taken_at_of(name) if isinstance(name, str) else None
     if taken_at is None:
         return None
+    holds = outcome.get("holds_bytes")
     return Snapshot(
+        change=_change(outcome.get("change")),
+        window_change=_change(outcome.get("window_change")),
+        holds_bytes=_count(holds) if holds is not None else None,
         account=account,
         name=name,
         taken_at=taken_at,
@@ -225,37 +241,81 @@ def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
     )
 
 
-def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[tuple]]:
-    """Each volume's stored snapshots, oldest first, as (name, taken_at,
-    changed_bytes, used_bytes); the pruned ones are deleted on the way."""
+def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[Snapshot]]:
+    """Each volume's stored snapshots, oldest first; the pruned ones are
+    deleted on the way. Their change figures are read only if a slow change
+    needs them (restore_point), not for every snapshot of every volume."""
     earlier, gone = {}, []
     rows = Snapshot.objects.filter(account__in=accounts).order_by("account", "taken_at")
-    for pk, account, *row in rows.values_list(
-        "pk", "account", "name", "taken_at", "changed_bytes", "used_bytes"
-    ):
-        if (account, row[0]) in pruned:
-            gone.append(pk)
+    for row in rows.only("account", "name", "taken_at", "kept_by_rollback"):
+        if (row.account, row.name) in pruned:
+            gone.append(row.pk)
         else:
-            earlier.setdefault(account, []).append(tuple(row))
+            earlier.setdefault(row.account, []).append(row)
     Snapshot.objects.filter(pk__in=gone).delete()
     return earlier
 
 
-def _detect(snapshot: Snapshot, earlier: list[tuple]) -> MassChange | None:
-    if not earlier:
+def _destroyed_files(row: Snapshot) -> int:
+    change = Change.from_report(row.change)
+    return change.destroyed_files if change else 0
+
+
+def restore_point(
+    snapshot: Snapshot, verdict: Verdict, earlier: list[Snapshot], alerted: dict
+) -> Snapshot | None:
+    """The newest snapshot from before the change began that holds a state
+    the volume really had before it: never the state a rollback kept (what
+    it undid) nor one that was itself a mass change's result, unless its
+    owner dismissed that one (a clean-up of their own is a state they
+    want). ``alerted``: {snapshot name: when its mass change was dismissed}."""
+    start = verdict.base
+    if verdict.scope == WINDOW:
+        window_start = taken_at_of(verdict.base)
+        newest_first = [snapshot] + [row for row in earlier[::-1] if row.taken_at > window_start]
+        # The run of intervals that each destroyed files, back from now.
+        began = began_with([_destroyed_files(row) for row in newest_first])
+        if began:
+            first = Change.from_report(newest_first[began - 1].change)
+            start = first.base if first else start
+    start_at = taken_at_of(start)
+    candidates = [
+        row
+        for row in earlier
+        if row.taken_at <= start_at
+        and not row.kept_by_rollback
+        and (row.name not in alerted or alerted[row.name] is not None)
+    ]
+    return candidates[-1] if candidates else None
+
+
+def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: dict) -> bool:
+    """A window verdict over a destruction already alerted on (the window
+    still holds it for a day): one alert, not one per run."""
+    if verdict.scope != WINDOW:
+        return False
+    window_start = taken_at_of(verdict.base)
+    return any(row.name in alerted and row.taken_at > window_start for row in earlier)
+
+
+def _detect(
+    snapshot: Snapshot, earlier: list[Snapshot], alerted: dict, thresholds: Thresholds
+) -> MassChange | None:
+    verdict = assess(
+        Change.from_report(snapshot.change), Change.from_report(snapshot.window_change), thresholds
+    )
+    if verdict is None or _already_alerted(verdict, earlier, alerted):
         return None
-    previous_name, previous_taken_at, _, previous_used = earlier[-1]
-    history = [row[2] for row in earlier if row[2]][-settings.MASS_CHANGE_HISTORY :]
-    facts = mass_change_reason(snapshot.changed_bytes, previous_used, history)
-    if facts is None:
-        return None
+    point = restore_point(snapshot, verdict, earlier, alerted)
+    facts = verdict.facts()
     with translation.override("en"):
         reason = describe(facts)
+    # Counts and sizes only: file names never reach the log.
     logger.warning("mass change on %s: %s", snapshot, reason)
     return MassChange.objects.create(
         snapshot=Snapshot.objects.get(account=snapshot.account, name=snapshot.name),
-        restore_point=previous_name,
-        restore_point_taken_at=previous_taken_at,
-        reason=reason,
+        restore_point=point.name if point else "",
+        restore_point_taken_at=point.taken_at if point else snapshot.taken_at,
+        reason=reason[:200],
         facts=facts,
     )

@@ -38,7 +38,8 @@ def policy() -> dict:
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
         "retention": settings.SNAPSHOT_RETENTION,
         "mass_change_share_percent": round(100 * settings.MASS_CHANGE_SHARE),
-        "mass_change_factor": settings.MASS_CHANGE_MEDIAN_FACTOR,
+        "mass_change_min_files": settings.MASS_CHANGE_MIN_FILES,
+        "mass_change_evidence_share_percent": round(100 * settings.MASS_CHANGE_EVIDENCE_SHARE),
         "mass_change_min_bytes": settings.MASS_CHANGE_MIN_BYTES,
     }
 

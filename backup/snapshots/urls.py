@@ -12,5 +12,10 @@ urlpatterns = [
     re_path(rf"^snapshots/{SNAPSHOT}/$", views.browse, name="browse"),
     re_path(rf"^snapshots/{SNAPSHOT}/restore/$", views.restore_path, name="restore"),
     re_path(rf"^snapshots/{SNAPSHOT}/rollback/$", views.rollback, name="rollback"),
+    path(
+        "snapshots/mass-change/<int:pk>/dismiss/",
+        views.dismiss_mass_change,
+        name="dismiss_mass_change",
+    ),
     path("staff/snapshots/", views.staff_snapshots, name="staff"),
 ]

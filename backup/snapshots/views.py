@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from backup.operations import services as operations
@@ -76,7 +77,15 @@ def rollback(request, snapshot):
     volume = volumes.volume_of(request.user)
     if volume is None:
         return redirect("volumes:home")
-    context = {"volume": volume, "snapshot": snapshot}
+    holds = listing.holds_bytes(volume.account, snapshot)
+    context = {
+        "volume": volume,
+        "snapshot": snapshot,
+        "holds_bytes": holds,
+        # Restoring it would empty the volume (a first snapshot taken before
+        # any backup): say so before the owner types their name.
+        "holds_nothing": holds is not None and holds < listing.NEARLY_EMPTY_BYTES,
+    }
     if request.method == "POST":
         form = RollbackForm(request.POST)
         typed = form.cleaned_data["confirmation"] if form.is_valid() else ""
@@ -91,6 +100,15 @@ def rollback(request, snapshot):
             )
         return redirect("operations:detail", operation.pk)
     return render(request, "snapshots/rollback.html", context)
+
+
+@require_POST
+@signed_in_required
+def dismiss_mass_change(request, pk):
+    volume = volumes.volume_of(request.user)
+    if volume is not None and listing.dismiss_mass_change(volume.account, pk):
+        messages.success(request, _("The warning is dismissed."))
+    return redirect("snapshots:list")
 
 
 @staff_required

@@ -47,16 +47,26 @@ def name_at(when):
     return when.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
 
 
-def outcome(snapshot, changed, used, pruned=(), error=None, files=3):
+def outcome(
+    snapshot, changed, used, pruned=(), error=None, files=3, change=None, window=None, holds=None
+):
     return {
         "snapshot": snapshot,
         "changed_bytes": changed,
         "changed_files": files if changed is not None else None,
+        "change": change,
+        "window_change": window,
+        "holds_bytes": holds,
         "used_bytes": used,
         "size_bytes": GIB,
         "pruned": list(pruned),
         "error": error,
     }
+
+
+def measured(base, held, **counts):
+    """A change report as snapshot-create.py gives it (counts default to 0)."""
+    return {"base": base, "held_bytes": held, "complete": True, **counts}
 
 
 def run_at(recorded, when, volumes_out):

@@ -8,6 +8,7 @@ there is no other path to ``btrfs subvolume delete`` on a snapshot.
 import contextlib
 import os
 import stat
+import time
 from datetime import datetime
 
 from . import btrfs_changes, commands, filesystems, layout, mounts, paths, snapshots, storage
@@ -104,22 +105,17 @@ def usage(top: str) -> dict:
         os.close(fd)
 
 
-def change_since_previous(
-    top: str, name: str, previous: str | None
-) -> tuple[int | None, int | None]:
-    """(changed_bytes, changed_files) of snapshot name since previous; None
-    for both when there is no previous snapshot to compare with."""
-    if previous is None:
-        return None, None
+def change_since_previous(top: str, name: str, earlier: list[str]) -> dict:
+    """volresult's change figures for snapshot name (btrfs_changes.report)."""
     config = settings()
-    since = btrfs_changes.generation(os.path.join(_folder(top), previous))
-    measured = btrfs_changes.measure(
-        os.path.join(_folder(top), name),
-        since,
-        config.SNAPSHOT_CHANGE_MAX_SECONDS,
+    return btrfs_changes.report(
+        _folder(top),
+        os.path.join(top, layout.DATA),
+        name,
+        earlier,
+        time.monotonic() + config.SNAPSHOT_CHANGE_MAX_SECONDS,
         config.SNAPSHOT_CHANGE_MAX_EXTENTS,
     )
-    return measured["changed_bytes"], measured["changed_files"]
 
 
 def _free_percent(top):
@@ -234,6 +230,9 @@ def unsupported_result(user: str, error: str | None = None) -> dict:
         "snapshot": None,
         "changed_bytes": None,
         "changed_files": None,
+        "change": None,
+        "window_change": None,
+        "holds_bytes": None,
         "pruned": [],
         "error": error,
         **figures,
@@ -259,12 +258,13 @@ def _take_measure_prune(top, moment):
         "snapshot": name,
         "changed_bytes": None,
         "changed_files": None,
+        "change": None,
+        "window_change": None,
+        "holds_bytes": None,
         "pruned": [],
     }
     try:
-        result["changed_bytes"], result["changed_files"] = change_since_previous(
-            top, name, previous[-1] if previous else None
-        )
+        result.update(change_since_previous(top, name, previous))
         result["pruned"] = prune(top, moment)
         result["error"] = None
     except (Refusal, Failure, OSError) as error:
