@@ -117,7 +117,7 @@ def _release(recipient, previous):
 
 def _send(recipient, user, name, context, now, run, connection):
     """Claim, then send (to ``user``, or the admins when None); a send that
-    reached nobody gives the claim back."""
+    reached nobody and was not kept for retry gives the claim back."""
     claimed, previous = _claim(recipient, now)
     if not claimed:
         return NOT_DUE
@@ -127,8 +127,13 @@ def _send(recipient, user, name, context, now, run, connection):
     else:
         delivery = notify_person(user, template, context, connection=connection)
     if not delivery.delivered:
-        _release(recipient, previous)
         reason = "; ".join(why for _channel, why in delivery.failed) or "no address or channel"
+        if delivery.queued:
+            # Kept by the delivery path, which tries it again: the claim
+            # stays, or a later run would send it a second time.
+            reason += " (kept to be tried again)"
+        else:
+            _release(recipient, previous)
         run.failed.append((recipient, reason))
         return FAILED
     return SENT

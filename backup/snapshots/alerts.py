@@ -30,13 +30,16 @@ def announce(mass_change: MassChange) -> list[str]:
         "snapshots_url": link("snapshots:list"),
         "support_contact": settings.SUPPORT_CONTACT,
     }
-    reached = []
+    deliveries = []
     if owner is not None and owner.is_active:
-        reached += notify_person(owner, TEMPLATE, {**context, "for_admins": False}).reached
-    reached += notify_admins(TEMPLATE, {**context, "for_admins": True}).reached
-    if reached:
+        deliveries.append(notify_person(owner, TEMPLATE, {**context, "for_admins": False}))
+    deliveries.append(notify_admins(TEMPLATE, {**context, "for_admins": True}))
+    reached = [channel for delivery in deliveries for channel in delivery.reached]
+    # Reached now, or kept by the delivery path to be tried until it is
+    # (PendingAlert): either way this run must not announce it again.
+    if any(delivery.handled for delivery in deliveries):
         mass_change.emailed_at = timezone.now()
         mass_change.save(update_fields=["emailed_at"])
     else:
-        logger.warning("mass-change alert for %s reached nobody", account)
+        logger.warning("mass-change alert for %s reached nobody and was not kept", account)
     return reached
