@@ -192,6 +192,11 @@ def test_a_mass_change_alert_is_kept_and_sent_later(smtp, owner, admin):
     )
     assert mass_change_alerts.announce(mass_change) == []  # nobody reached now...
     assert PendingAlert.objects.count() == 2  # ...but kept, for the owner and the admins
+    # Kept counts as announced: the next snapshot run does not queue it again.
+    mass_change.refresh_from_db()
+    assert mass_change.emailed_at is not None
+    assert mass_change_alerts.announce(mass_change) == []
+    assert PendingAlert.objects.count() == 2
     server = smtp.start()
     delivery.retry_pending(now=now + 6 * MINUTE)
     assert sorted(recipients[0] for _sender, recipients, _message in server.messages) == [
