@@ -7,6 +7,7 @@ through backup.alerts (email and each person's channels).
 import datetime
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -55,7 +56,7 @@ class AlertRun:
     no_address: list = field(default_factory=list)
     failed: list = field(default_factory=list)  # (recipient, error)
     summary_sent: bool = False
-    findings: Findings | None = None
+    findings: Findings = field(default_factory=Findings)
 
 
 def findings(now):
@@ -66,7 +67,7 @@ def findings(now):
     for volume in volumes:
         scan = scans.get(volume.pk)
         scanned_at = scan.scanned_at if scan else None
-        if scanned_at is None or now - scanned_at > thresholds.SCAN_OUTDATED_AFTER:
+        if scan is None or scanned_at is None or now - scanned_at > thresholds.SCAN_OUTDATED_AFTER:
             # No news is not "no backups": don't alert from an old scan.
             if now - volume.created_at > thresholds.SCAN_OUTDATED_AFTER:
                 found.outdated.append((volume, scanned_at))
@@ -159,7 +160,7 @@ def send_alerts(now=None, dry_run=False):
         if not has_destination(user):
             run.no_address.append(user.username)
             continue
-        context = {
+        person_context = {
             "item": item,
             "dashboard_url": dashboard_url,
             "machines": [
@@ -167,7 +168,7 @@ def send_alerts(now=None, dry_run=False):
                 for machine in item.machines
             ],
         }
-        outcome = deliver(f"user:{user.username}", user, "stale_alert", context)
+        outcome = deliver(f"user:{user.username}", user, "stale_alert", person_context)
         if outcome == SENT:
             run.emailed.append(user.username)
         elif outcome == NOT_DUE:
@@ -178,7 +179,7 @@ def send_alerts(now=None, dry_run=False):
     if not admins_reachable():
         logger.warning("no address for the admins' backup summary (ALERT_ADMIN_EMAILS)")
         return run
-    context = {
+    context: dict[str, Any] = {
         "findings": found,
         "no_address": run.no_address,
         "never_used_days": settings.NEVER_USED_AFTER_DAYS,

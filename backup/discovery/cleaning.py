@@ -41,7 +41,7 @@ class ScanFailed(Exception):
 
 @dataclass(frozen=True)
 class CleanReport:
-    scanned_at: object  # datetime
+    scanned_at: datetime.datetime
     truncated: bool
     sources: list
     more_sources: int

@@ -207,23 +207,25 @@ class VolumeReport:
 
     @property
     def checked_ago(self):
-        return ago(self.scan.scanned_at, self.now) if self.scanned else None
+        when = self.scan.scanned_at if self.scan is not None else None
+        return ago(when, self.now) if when is not None else None
 
     @property
     def checked_exact(self):
-        return exact(self.scan.scanned_at) if self.scanned else None
+        when = self.scan.scanned_at if self.scan is not None else None
+        return exact(when) if when is not None else None
 
     @property
     def truncated(self):
-        return self.scanned and self.scan.truncated
+        return self.scan is not None and self.scanned and self.scan.truncated
 
     @property
     def more_machines(self):
-        return self.scan.more_sources if self.scanned else 0
+        return self.scan.more_sources if self.scan is not None and self.scanned else 0
 
     @property
     def more_folders(self):
-        return self.scan.more_unrecognised if self.scanned else 0
+        return self.scan.more_unrecognised if self.scan is not None and self.scanned else 0
 
     @property
     def folder_count(self):

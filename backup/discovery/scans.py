@@ -58,23 +58,25 @@ def _in_progress_since(volume, sources, scanned_at):
             known = [when for when in (since, own, scanned_at) if when is not None]
             source["in_progress_since"] = iso(min(known))
     return [
-        parse_time(source["in_progress_since"])
+        when
         for source in sources
         if "in_progress_since" in source
+        and (when := parse_time(source["in_progress_since"])) is not None
     ]
 
 
 def store(volume: Volume, report: object) -> BackupScan:
     """Record fetch_backups.py's report as the volume's latest scan."""
     found = clean(report, volume.account)
-    dated = [parse_time(source["last_backup"]) for source in found.sources]
-    dated = [when for when in dated if when is not None]
+    dated = [
+        when for source in found.sources if (when := parse_time(source["last_backup"])) is not None
+    ]
     # A copy keeps no versions and is never stale (thresholds): the admin
     # table's oldest backup, which its stale filter reads, leaves it out.
     versioned = [
-        parse_time(source["last_backup"])
+        when
         for source in found.sources
-        if source["evidence"] != "copy" and source["last_backup"]
+        if source["evidence"] != "copy" and (when := parse_time(source["last_backup"])) is not None
     ]
     running = _in_progress_since(volume, found.sources, found.scanned_at)
     scan, _created = BackupScan.objects.update_or_create(
@@ -217,14 +219,14 @@ def scan_all(accounts=None) -> ScanRun:
         for report in commands.fetch_all_backups()
         if isinstance(report, dict) and isinstance(report.get("user"), str)
     }
-    volumes = list(volumes)
-    for start in range(0, len(volumes), STORE_BATCH):
+    listed = list(volumes)
+    for start in range(0, len(listed), STORE_BATCH):
         # One transaction per batch, not per volume: each commit waits for
         # the disk (SQLite syncs it), which at 1,000 volumes took longer than
         # every scan together; a batch keeps the write lock short for the
         # pages and the worker.
         with transaction.atomic():
-            for volume in volumes[start : start + STORE_BATCH]:
+            for volume in listed[start : start + STORE_BATCH]:
                 _store_one(volume, reports.get(volume.account), busy, run)
     return run
 
