@@ -109,7 +109,7 @@ def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
     """Every given volume's snapshots, in two queries."""
     accounts = list(accounts)
     spaces = {space.account: space for space in SnapshotSpace.objects.filter(account__in=accounts)}
-    rows = {}
+    rows: dict[str, list[Snapshot]] = {}
     for row in Snapshot.objects.filter(account__in=accounts):
         rows.setdefault(row.account, []).append(row)
     now = timezone.now()

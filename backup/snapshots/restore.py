@@ -4,6 +4,7 @@ restore a file or folder next to the live data, or restore the whole volume
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -94,7 +95,7 @@ def _entry(raw) -> Entry | None:
     return Entry(
         ref=ref,
         name=name[:MAX_NAME_CHARS],
-        type=raw.get("type") if raw.get("type") in ENTRY_TYPES else "other",
+        type=kind if isinstance(kind := raw.get("type"), str) and kind in ENTRY_TYPES else "other",
         size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
         modified=modified[:40] if isinstance(modified, str) else None,
     )
@@ -114,10 +115,12 @@ def browse(user, snapshot: str, path: str) -> Folder:
         raise UserFacingError(
             _("The backup server could not read this snapshot right now. Please try again later.")
         ) from error
-    raw = result.get("entries") if isinstance(result.get("entries"), list) else []
+    listed = result.get("entries")
+    raw: list[Any] = listed if isinstance(listed, list) else []
     entries = [entry for entry in map(_entry, raw[: settings.SNAPSHOT_BROWSE_PAGE]) if entry]
     entries.sort(key=lambda entry: (entry.type != "dir", entry.name.casefold()))
-    total = result.get("total") if isinstance(result.get("total"), int) else len(entries)
+    counted = result.get("total")
+    total = counted if isinstance(counted, int) else len(entries)
     truncated = bool(result.get("truncated")) or len(raw) > len(entries)
     return Folder(snapshot=snapshot, path=path, entries=entries, total=total, truncated=truncated)
 

@@ -5,6 +5,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
@@ -31,8 +32,9 @@ def taken_at_of(name: str) -> datetime | None:
     match = SNAPSHOT_NAME.fullmatch(name or "")
     if not match:
         return None
+    year, month, day, hour, minute, second = map(int, match.groups())
     try:
-        return datetime(*map(int, match.groups()), tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
 
@@ -102,8 +104,7 @@ def refresh_listing(account: str | None = None) -> int | None:
         listed_accounts.append(name)
         for entry in record.get("snapshots") or []:
             snapshot = entry.get("name") if isinstance(entry, dict) else None
-            taken_at = taken_at_of(snapshot) if isinstance(snapshot, str) else None
-            if taken_at is not None:
+            if isinstance(snapshot, str) and (taken_at := taken_at_of(snapshot)) is not None:
                 listed[(name, snapshot)] = Snapshot(
                     account=name,
                     name=snapshot,
@@ -151,10 +152,13 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
     A fixed number of queries whatever the number of volumes, plus one per
     mass change."""
     now = now or timezone.now()
-    reported = result.get("volumes") if isinstance(result.get("volumes"), dict) else {}
+    volumes = result.get("volumes")
+    reported: dict[str, Any] = volumes if isinstance(volumes, dict) else {}
     accounts = Volume.objects.filter(account__in=list(reported)).values_list("account", flat=True)
     known = sorted(accounts)
-    errors, pruned, taken = {}, set(), []
+    errors: dict[str, str] = {}
+    pruned: set[tuple[str, str]] = set()
+    taken: list[Snapshot] = []
     for account in known:
         outcome = reported[account] if isinstance(reported[account], dict) else {}
         if outcome.get("error"):
@@ -165,7 +169,7 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             taken.append(snapshot)
     for account in sorted(set(reported) - set(known)):
         logger.warning("snapshot-create.py reported %r, unknown to the portal", account)
-    report = RunReport(run=None)
+    mass_changes: list[MassChange] = []
     with transaction.atomic():
         earlier = _earlier_snapshots(known, pruned)
         Snapshot.objects.bulk_create(
@@ -184,9 +188,8 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
                 "holds_bytes",
             ],
         )
-        report.taken = taken
         # {account: {snapshot name: when its mass change was dismissed}}
-        alerted = {}
+        alerted: dict[str, dict[str, datetime | None]] = {}
         for account, name, dismissed in MassChange.objects.filter(
             snapshot__account__in=known
         ).values_list("snapshot__account", "snapshot__name", "dismissed_at"):
@@ -201,14 +204,15 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             ]
             mass_change = _detect(snapshot, before, mine, thresholds)
             if mass_change is not None:
-                report.mass_changes.append(mass_change)
-        report.run = SnapshotRun.objects.create(
+                mass_changes.append(mass_change)
+        run = SnapshotRun.objects.create(
             taken_at=now,
             volumes=len(known),
             snapshots=len(taken),
             pruned=len(pruned),
             errors=errors,
         )
+    report = RunReport(run=run, taken=taken, mass_changes=mass_changes)
     for account, error in errors.items():
         logger.error("no snapshot of %s: %s", account, error)
     return report
@@ -223,8 +227,7 @@ def _change(raw) -> dict | None:
 
 def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
     name = outcome.get("snapshot")
-    taken_at = taken_at_of(name) if isinstance(name, str) else None
-    if taken_at is None:
+    if not isinstance(name, str) or (taken_at := taken_at_of(name)) is None:
         return None
     holds = outcome.get("holds_bytes")
     return Snapshot(
@@ -245,7 +248,8 @@ def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[Snaps
     """Each volume's stored snapshots, oldest first; the pruned ones are
     deleted on the way. Their change figures are read only if a slow change
     needs them (restore_point), not for every snapshot of every volume."""
-    earlier, gone = {}, []
+    earlier: dict[str, list[Snapshot]] = {}
+    gone: list[int] = []
     rows = Snapshot.objects.filter(account__in=accounts).order_by("account", "taken_at")
     for row in rows.only("account", "name", "taken_at", "kept_by_rollback"):
         if (row.account, row.name) in pruned:
@@ -270,8 +274,8 @@ def restore_point(
     owner dismissed that one (a clean-up of their own is a state they
     want). ``alerted``: {snapshot name: when its mass change was dismissed}."""
     start = verdict.base
-    if verdict.scope == WINDOW:
-        window_start = taken_at_of(verdict.base)
+    window_start = taken_at_of(verdict.base) if verdict.scope == WINDOW else None
+    if window_start is not None:
         newest_first = [snapshot] + [row for row in earlier[::-1] if row.taken_at > window_start]
         # The run of intervals that each destroyed files, back from now.
         began = began_with([_destroyed_files(row) for row in newest_first])
@@ -279,6 +283,8 @@ def restore_point(
             first = Change.from_report(newest_first[began - 1].change)
             start = first.base if first else start
     start_at = taken_at_of(start)
+    if start_at is None:
+        return None
     candidates = [
         row
         for row in earlier
@@ -292,9 +298,9 @@ def restore_point(
 def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: dict) -> bool:
     """A window verdict over a destruction already alerted on (the window
     still holds it for a day): one alert, not one per run."""
-    if verdict.scope != WINDOW:
+    window_start = taken_at_of(verdict.base) if verdict.scope == WINDOW else None
+    if window_start is None:
         return False
-    window_start = taken_at_of(verdict.base)
     return any(row.name in alerted and row.taken_at > window_start for row in earlier)
 
 

@@ -5,6 +5,7 @@ last run, recent mass changes and the volumes waiting to be destroyed."""
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -50,8 +51,8 @@ def early_destruction_command(account: str) -> str:
     return shlex.join([str(Path(settings.WRAPPERS_PATH) / EARLY_DESTRUCTION_TOOL), account])
 
 
-def page_context() -> dict:
-    context = {
+def page_context() -> dict[str, Any]:
+    context: dict[str, Any] = {
         "policy": policy(),
         "last_run": SnapshotRun.objects.first(),
         "mass_changes": MassChange.objects.select_related("snapshot")[:RECENT_MASS_CHANGES],

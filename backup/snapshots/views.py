@@ -62,7 +62,7 @@ def restore_path(request, snapshot):
     form = PathForm(request.POST)
     try:
         if not form.is_valid():
-            raise UserFacingError(form.errors["path"][0])
+            raise UserFacingError(str(form.errors["path"][0]))
         operation = restore.request_restore(
             request.user, request.user, snapshot, form.cleaned_data["path"]
         )

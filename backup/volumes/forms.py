@@ -12,7 +12,7 @@ class QuotaForm(forms.ModelForm):
         fields = ["user", "max_size_gib"]
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         # On a change the person is read-only (not in cleaned_data).
         user = cleaned.get("user") or (self.instance.user if self.instance.pk else None)
         size = cleaned.get("max_size_gib")
