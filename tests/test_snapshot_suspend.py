@@ -121,11 +121,23 @@ def test_only_roots_tool_destroys_protected_snapshots_early(wrappers, protected)
         assert "protected until" in refused(wrappers, "lvremove.py", user)
         code, out, err = run_tool_at_terminal(wrappers, user, user)
     assert code == 0, err
-    assert json.loads(out) == {"user": user, "destroyed": ["@GMT-2026.03.02-08.00.00"]}
+    # It finishes what it starts: the volume is gone, and it says what remains.
+    result = json.loads(out)
+    assert result["user"] == user
+    assert result["destroyed"] == ["@GMT-2026.03.02-08.00.00"]
+    assert result["volume_removed"] is True
+    assert result["remains"] == [
+        f"the backup account {user} (its logons locked)",
+        f"its empty mount point {mount_point(wrappers, user)}",
+    ]
     assert any("destroy-protected.py: ok" in line and user in line for line in wrappers.syslog)
-    with snap.clock(wrappers, "2026-03-03T00:00:00Z"):
-        ok(wrappers, "lvremove.py", user)
     assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+    assert not (wrappers.base / "pool" / f"{user}.img").exists()
+    assert not (wrappers.base / "state" / f"suspended-{user}").exists()
+    # What the portal's destruction step then runs works from this state.
+    assert "has no volume" in refused(wrappers, "lvremove.py", user)
+    ok(wrappers, "rmdir.py", user)
+    ok(wrappers, "deluser.py", user)
 
 
 def test_the_tool_is_never_in_sudoers():

@@ -172,6 +172,7 @@ def create(**wrapper_settings):
     _samba_config(prefix)
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
+        "STATE_DIR": str(prefix / "wrapper-state"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
         "SYSLOG_ADDRESS": str(prefix / "syslog.sock"),
         "ACCOUNT_UID_MIN": 50000,

@@ -49,6 +49,9 @@ def umount(path):
     # Imported here, not for every reader of the mount table.
     import ctypes
 
+    from . import crashsafe
+
+    crashsafe.step()
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.umount2(os.fsencode(path), 0) == 0:
         return True
