@@ -34,11 +34,12 @@ def main(args):
     with locks.volume_lock(account.pw_name):
         store = storage.backend()
         actions.require_volume(store, account.pw_name)
+        already = records.suspended(account.pw_name)
         # Stopped before the record is written, the next run mounts the
         # volume again (not suspended after all); after, it stays down.
         with crashsafe.deferred(), recovery.intent(account.pw_name, recovery.MOUNTED):
             actions.unmount_volume(store, account.pw_name)
-            if not records.suspended(account.pw_name):
+            if not already:
                 records.write(
                     records.SUSPENDED, account.pw_name, f"{snapshots.iso(snapshots.now())}\n"
                 )

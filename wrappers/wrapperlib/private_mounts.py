@@ -17,8 +17,6 @@ from . import crashsafe, locks, mounts
 from .config import settings
 from .errors import Failure
 
-MNT_DETACH = 2
-
 
 def point(user: str) -> str:
     # user is validated ([a-z][a-z0-9._-]*): the name stays in LOCK_DIR.
@@ -40,9 +38,13 @@ def release_leftover(user: str) -> None:
     os.close(locks.root_only_directory(settings().LOCK_DIR))
     where = point(user)
     libc = ctypes.CDLL(None, use_errno=True)
+    if os.path.islink(where):
+        # Only root can write there; whatever made it, it is never followed.
+        os.unlink(where)
+        return
     while mounts.mounted_at(where) is not None:
         crashsafe.step()
-        if libc.umount2(os.fsencode(where), MNT_DETACH) != 0:
+        if libc.umount2(os.fsencode(where), mounts.MNT_DETACH | mounts.UMOUNT_NOFOLLOW) != 0:
             code = ctypes.get_errno()
             raise Failure(f"cannot release {where}: {os.strerror(code)}")
     with contextlib.suppress(FileNotFoundError):

@@ -20,9 +20,11 @@ the new one after a crash, never a torn one.
 
 import contextlib
 import os
+import stat
 
 from . import crashsafe, locks
 from .config import settings
+from .errors import Refusal
 
 SUSPENDED = "suspended"
 INTENT = "intent"
@@ -49,9 +51,14 @@ def read(kind: str, user: str) -> str | None:
         )
     except FileNotFoundError:
         return None
+    except OSError as error:
+        # A link (ELOOP) or anything else but a file: never followed.
+        raise Refusal(f"unsafe record {_name(kind, user)}: {error.strerror}") from None
     finally:
         os.close(directory)
     with os.fdopen(fd, encoding="utf-8") as record:
+        if not stat.S_ISREG(os.fstat(record.fileno()).st_mode):
+            raise Refusal(f"unsafe record {_name(kind, user)}: not a regular file")
         return record.read(4096)
 
 
