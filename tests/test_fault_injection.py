@@ -543,6 +543,46 @@ def test_real_sigterm_through_sudo(wrappers, clock, prepared):
     assert points >= 4
 
 
+def rename_on_the_disk(wrappers, user, old, new):
+    """Rename in the volume's top level by hand (as the old rollback left it)."""
+    image = Path(wrappers.settings["LOOPFILE_POOL"]) / f"{user}.img"
+    where = wrappers.base / f"by-hand-{user}"
+    where.mkdir()
+    try:
+        subprocess.run(["mount", "-o", "loop,subvolid=5", str(image), str(where)], check=True)
+        try:
+            (where / old).rename(where / new)
+        finally:
+            subprocess.run(["umount", "-d", str(where)], check=True)
+    finally:
+        where.rmdir()
+
+
+def test_the_reproduction_a_volume_left_without_data(wrappers, clock, prepared):
+    """The state the issue found after a killed rollback of an earlier
+    version: ``data.replaced`` and ``snapshots``, no ``data``. Boot never
+    shares the whole filesystem: it renames the data back; and with the
+    data gone altogether, the volume is refused, not shared, and its
+    snapshots still count as protected."""
+    entry, protected = prepared
+    user = entry.pw_name
+    ok(wrappers, "umount.py", user)
+    rename_on_the_disk(wrappers, user, "data", "data.replaced")
+    boot(wrappers, clock, user)
+    assert_invariants(wrappers, entry, protected)
+
+    ok(wrappers, "umount.py", user)
+    rename_on_the_disk(wrappers, user, "data", "gone")
+    drop_volume_as_at_reboot(wrappers, user)
+    settings(wrappers, clock)
+    booted = ok(wrappers, "mount.py")
+    assert "lost its data subvolume" in booted["failed"][user]
+    assert mount_options(mount_point(wrappers, user)) is None
+    assert mount_options(snap.top_point(wrappers, user)) is None
+    assert "protected until" in refused(wrappers, "lvremove.py", user)
+    assert ok(wrappers, "lvdisplay.py", user)["volume"] is not None
+
+
 def test_zz_kill_points_in_total():
     """Printed for the record (pytest -s); the count is what the issue asks:
     hundreds, not a lucky few."""
