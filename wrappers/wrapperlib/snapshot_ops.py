@@ -13,6 +13,7 @@ from datetime import datetime
 from . import (
     btrfs_changes,
     commands,
+    crashsafe,
     filesystems,
     layout,
     mounts,
@@ -53,7 +54,9 @@ def writable(user: str):
     device = storage.backend().device(user)
     if device is None:
         raise Refusal(f"{user}'s volume is not attached")
-    with layout.private_top(device, user) as top:
+    # A relayed SIGTERM waits until the change is done and the private
+    # mount released (SIGKILL: the next run releases it).
+    with crashsafe.deferred(), layout.private_top(device, user) as top:
         kind = layout.classify(top)
         if kind == "legacy":
             raise Refusal(f"{user}'s volume has no snapshot layout")
