@@ -78,3 +78,29 @@ def test_the_records(wrappers, victim, kind):
         ok(wrappers, "suspend.py", user)
         ok(wrappers, "resume.py", user)
         unchanged(victim)
+
+
+def test_the_mount_point_and_the_top_level_point(wrappers, victim):
+    with snap.volume(wrappers) as entry:
+        user = entry.pw_name
+        ok(wrappers, "umount.py", user)
+        ok(wrappers, "rmdir.py", user)
+        point = mount_point(wrappers, user)
+        point.symlink_to(victim / "victim")
+        try:
+            assert "not a directory" in refused(wrappers, "mkdir.py", user)
+            assert "not a directory" in refused(wrappers, "mount.py", user)
+            unchanged(victim)
+        finally:
+            point.unlink()
+        ok(wrappers, "mkdir.py", user)
+        assert os.stat(point).st_mode & 0o777 == 0o755
+        top = snap.top_point(wrappers, user)
+        top.symlink_to(victim / "victim")
+        try:
+            assert "not a directory of root's" in refused(wrappers, "mount.py", user)
+            unchanged(victim)
+        finally:
+            top.unlink()
+        ok(wrappers, "mount.py", user)
+        assert snap.mounted_subvolume(point)[0] == "/data"

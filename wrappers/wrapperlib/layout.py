@@ -200,10 +200,23 @@ def has_layout(top) -> bool:
 
 
 def _make_top_point(user):
+    """<SNAPSHOTS_ROOT>/<user>, made (and chmod'ed through its own
+    descriptor) relative to SNAPSHOTS_ROOT's: never through a link."""
     point = paths.top_level_point(user)
-    if not os.path.lexists(point):
-        os.mkdir(point, 0o755)
-        os.chmod(point, 0o755)
+    if os.path.lexists(point):
+        return point
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    root = os.open(point.parent, flags)
+    try:
+        crashsafe.step()
+        os.mkdir(point.name, 0o755, dir_fd=root)
+        fd = os.open(point.name, flags, dir_fd=root)
+        try:
+            os.fchmod(fd, 0o755)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(root)
     return point
 
 
