@@ -241,6 +241,47 @@ def test_snapshot_create_and_prune(wrappers, clock, prepared):
     )
 
 
+def test_prune_deleting(wrappers, clock, prepared):
+    """snapshot-prune.py stopped between its deletions: five old,
+    unprotected snapshots (one hour of 2026-01-01; retention keeps the
+    newest) made again before each run."""
+    entry, protected = prepared
+    user = entry.pw_name
+    points = 0
+    for signal_name, code in KILLS.items():
+        for step in range(1, MAX_STEPS):
+            existing = {
+                s["name"]
+                for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
+            }
+            for minute in range(10, 60, 10):
+                name = f"@GMT-2026.01.01-08.{minute:02d}.00"
+                if name not in existing:
+                    with snap.clock(wrappers, f"2026-01-01T08:{minute:02d}:00Z"):
+                        ok(wrappers, "snapshot-create.py", user)
+            fault = {"step": step, "signal": signal_name}
+            result = run(wrappers, clock, "snapshot-prune.py", user, fault=fault)
+            if result.returncode != code:
+                assert result.returncode == 0, result.stderr
+                assert len(json.loads(result.stdout)["pruned"]) == 4
+                break
+            points += 1
+            if signal_name == "SIGKILL":
+                boot(wrappers, clock, user)
+            settings(wrappers, clock)
+            ok(wrappers, "snapshot-prune.py", user)
+            assert_invariants(wrappers, entry, protected)
+            left = [
+                s["name"]
+                for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
+                if s["name"].startswith("@GMT-2026.01.01")
+            ]
+            assert left == ["@GMT-2026.01.01-08.50.00"]
+    RAN.append(("snapshot-prune.py (deleting)", points))
+    print(f"snapshot-prune.py (deleting): {points} kill points")
+    assert points >= 10
+
+
 def test_mount_and_umount(wrappers, clock, prepared):
     entry, protected = prepared
     user = entry.pw_name
@@ -588,5 +629,5 @@ def test_zz_kill_points_in_total():
     hundreds, not a lucky few."""
     total = sum(points for _, points in RAN)
     print(f"fault injection: {total} kill points over {len(RAN)} wrappers: {RAN}")
-    if len(RAN) >= 12:
+    if len(RAN) >= 13:
         assert total >= 200
