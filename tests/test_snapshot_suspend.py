@@ -155,3 +155,31 @@ def test_the_tool_refuses_bad_names_before_asking(wrappers, name):
     assert len(err.strip().splitlines()) == 1
     assert "Type" not in err
     assert snap.tree_state(wrappers.base / "pool") == before
+
+
+def test_the_tool_stopped_anywhere_finishes_when_run_again(wrappers):
+    """destroy-protected.py killed (SIGKILL) at each of its step boundaries
+    (FAULT_INJECTION, root's test setting), then run again: the volume ends
+    destroyed, in the state the portal's destruction step expects."""
+    points = 0
+    for step in range(1, 60):
+        with snap.volume(wrappers) as entry:
+            user = entry.pw_name
+            with snap.clock(wrappers, TAKEN):
+                ok(wrappers, "snapshot-create.py", user)
+            ok(wrappers, "suspend.py", user)
+            with snap.clock(wrappers, TAKEN, FAULT_INJECTION={"step": step, "signal": "SIGKILL"}):
+                code, _, err = run_tool_at_terminal(wrappers, user, user)
+            if code == 0:
+                break
+            assert code == -9, err
+            points += 1
+            code, out, err = run_tool_at_terminal(wrappers, user, user)
+            assert code == 0, err
+            assert json.loads(out)["volume_removed"] is True
+            assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+            assert not (wrappers.base / "state" / f"suspended-{user}").exists()
+            assert not (wrappers.base / "locks" / f"mnt-{user}").exists()
+            ok(wrappers, "rmdir.py", user)
+            ok(wrappers, "deluser.py", user)
+    assert points >= 5
