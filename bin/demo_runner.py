@@ -128,6 +128,7 @@ def wrapper_settings():
         "ACCOUNT_UID_MAX": UID_RANGE[1],
         "SAMBA_CONFIG": str(VAR / "samba" / "smb.conf"),
         "LOCK_DIR": str(VAR / "locks"),
+        "STATE_DIR": str(VAR / "wrapper-state"),
     }
 
 

@@ -164,9 +164,11 @@ def every_wrapper_as_the_service_account(wrappers, user, names):
                 result = wrappers.run(wrapper, *args, input_text="Taken-0ver-pass\n")
                 outcomes.append((wrapper, args, result.returncode))
         if not mounted:
-            # rmdir.py may have taken the (then empty) mount point.
+            # rmdir.py may have taken the (then empty) mount point; suspend.py
+            # ran too, so the volume comes back by resume.py (mount.py
+            # refuses a suspended volume).
             wrappers.run("mkdir.py", user)
-            ok(wrappers, "mount.py", user)
+            ok(wrappers, "resume.py", user)
     return outcomes
 
 

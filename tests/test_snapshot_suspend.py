@@ -101,11 +101,23 @@ def test_only_roots_tool_destroys_protected_snapshots_early(wrappers, protected)
         assert "protected until" in refused(wrappers, "lvremove.py", user)
         code, out, err = run_tool_at_terminal(wrappers, user, user)
     assert code == 0, err
-    assert json.loads(out) == {"user": user, "destroyed": ["@GMT-2026.03.02-08.00.00"]}
+    # It finishes what it starts: the volume is gone, and it says what remains.
+    result = json.loads(out)
+    assert result["user"] == user
+    assert result["destroyed"] == ["@GMT-2026.03.02-08.00.00"]
+    assert result["volume_removed"] is True
+    assert result["remains"] == [
+        f"the backup account {user} (its logons locked)",
+        f"its empty mount point {mount_point(wrappers, user)}",
+    ]
     assert any("destroy-protected.py: ok" in line and user in line for line in wrappers.syslog)
-    with snap.clock(wrappers, "2026-03-03T00:00:00Z"):
-        ok(wrappers, "lvremove.py", user)
     assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+    assert not (wrappers.base / "pool" / f"{user}.img").exists()
+    assert not (wrappers.base / "state" / f"suspended-{user}").exists()
+    # What the portal's destruction step then runs works from this state.
+    assert "has no volume" in refused(wrappers, "lvremove.py", user)
+    ok(wrappers, "rmdir.py", user)
+    ok(wrappers, "deluser.py", user)
 
 
 def test_the_tool_is_never_in_sudoers():
@@ -123,3 +135,31 @@ def test_the_tool_refuses_bad_names_before_asking(wrappers, name):
     assert len(err.strip().splitlines()) == 1
     assert "Type" not in err
     assert snap.tree_state(wrappers.base / "pool") == before
+
+
+def test_the_tool_stopped_anywhere_finishes_when_run_again(wrappers):
+    """destroy-protected.py killed (SIGKILL) at each of its step boundaries
+    (FAULT_INJECTION, root's test setting), then run again: the volume ends
+    destroyed, in the state the portal's destruction step expects."""
+    points = 0
+    for step in range(1, 60):
+        with snap.volume(wrappers) as entry:
+            user = entry.pw_name
+            with snap.clock(wrappers, TAKEN):
+                ok(wrappers, "snapshot-create.py", user)
+            ok(wrappers, "suspend.py", user)
+            with snap.clock(wrappers, TAKEN, FAULT_INJECTION={"step": step, "signal": "SIGKILL"}):
+                code, _, err = run_tool_at_terminal(wrappers, user, user)
+            if code == 0:
+                break
+            assert code == -9, err
+            points += 1
+            code, out, err = run_tool_at_terminal(wrappers, user, user)
+            assert code == 0, err
+            assert json.loads(out)["volume_removed"] is True
+            assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+            assert not (wrappers.base / "state" / f"suspended-{user}").exists()
+            assert not (wrappers.base / "locks" / f"mnt-{user}").exists()
+            ok(wrappers, "rmdir.py", user)
+            ok(wrappers, "deluser.py", user)
+    assert points >= 5

@@ -268,13 +268,21 @@ def test_protected_snapshots_survive_prune_and_block_lvremove(wrappers, btrfs):
 
 
 def test_an_older_btrfs_volume_without_the_layout_is_mounted_whole(wrappers):
-    """A btrfs volume formatted before snapshots existed keeps working."""
+    """A btrfs volume formatted before snapshots existed keeps working
+    (one holding the user's files: an empty one gets the layout, as a
+    stopped mkfs-btrfs.py leaves it)."""
     with snap.volume(wrappers, filesystem="ext4") as entry:
         user = entry.pw_name
         ok(wrappers, "umount.py", user)
         image = Path(wrappers.settings["LOOPFILE_POOL"]) / f"{user}.img"
         subprocess.run(["wipefs", "-a", "-q", str(image)], check=True)
         subprocess.run(["mkfs.btrfs", "-q", "-f", str(image)], check=True, capture_output=True)
+        subprocess.run(
+            ["/usr/bin/mount", "-o", "loop", str(image), str(mount_point(wrappers, user))],
+            check=True,
+        )
+        (mount_point(wrappers, user) / "a backup").mkdir()
+        subprocess.run(["/usr/bin/umount", "-d", str(mount_point(wrappers, user))], check=True)
         ok(wrappers, "mount.py", user)
         assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/"
         assert mount_options(snap.top_point(wrappers, user)) is None

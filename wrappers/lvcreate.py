@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, locks, storage, validate
+from wrapperlib import cli, locks, records, storage, validate
 from wrapperlib.errors import Refusal
 from wrapperlib.storage import GIB, actions
 
@@ -23,6 +23,9 @@ def main(args):
         if store.get(name) is not None:
             raise Refusal(f"{name} already has a volume")
         actions.require_space(store.pool(), gib * GIB)
+        # A record left by an lvremove.py stopped after the removal belongs
+        # to the volume that is gone, never to this new one.
+        records.remove(records.SUSPENDED, name)
         store.create(name, gib)
     return {"user": name, "size_bytes": gib * GIB}
 

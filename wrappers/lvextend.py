@@ -30,15 +30,16 @@ def main(args):
                 " give a larger total size (volumes never shrink)"
             )
         plan = actions.plan_grow(store, volume)
-        with locks.pool_lock():
-            actions.require_space(store.pool(), gib * GIB - volume.size_bytes)
-            actions.release_for_offline(store, plan)
-            try:
-                store.extend(name, gib)
-            except BaseException:
-                actions.restore_mount(store, plan)
-                raise
-        grown = actions.grow(store, plan)
+        with actions.growing(plan):
+            with locks.pool_lock():
+                actions.require_space(store.pool(), gib * GIB - volume.size_bytes)
+                actions.release_for_offline(store, plan)
+                try:
+                    store.extend(name, gib)
+                except BaseException:
+                    actions.restore_mount(store, plan)
+                    raise
+            grown = actions.grow(store, plan)
     return {
         "user": name,
         "old_size_bytes": volume.size_bytes,

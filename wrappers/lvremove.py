@@ -9,7 +9,17 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, locks, paths, snapshot_ops, snapshots, storage, validate
+from wrapperlib import (
+    cli,
+    crashsafe,
+    locks,
+    paths,
+    records,
+    snapshot_ops,
+    snapshots,
+    storage,
+    validate,
+)
 from wrapperlib.errors import Refusal
 from wrapperlib.storage import actions, in_use
 
@@ -30,7 +40,10 @@ def main(args):
                 f"{name}'s volume holds snapshots protected until {snapshots.iso(until)};"
                 " it can be removed after that"
             )
-        store.remove(name)
+        with crashsafe.deferred():
+            store.remove(name)
+            # The record belongs to the volume just removed, not to a next one.
+            records.remove(records.SUSPENDED, name)
     return {"user": name}
 
 

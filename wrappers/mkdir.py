@@ -17,8 +17,19 @@ def main(args):
         path = paths.mount_point(account.pw_name)
         if os.path.lexists(path):
             raise Refusal(f"{path} already exists")
-        os.mkdir(path, 0o755)
-        os.chmod(path, 0o755)  # not narrowed by the umask
+        # Made and chmod'ed relative to the root's descriptor, never through
+        # a path: what is changed is what was made.
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        root = os.open(path.parent, flags)
+        try:
+            os.mkdir(path.name, 0o755, dir_fd=root)
+            fd = os.open(path.name, flags, dir_fd=root)
+            try:
+                os.fchmod(fd, 0o755)  # not narrowed by the umask
+            finally:
+                os.close(fd)
+        finally:
+            os.close(root)
     return {"user": account.pw_name, "path": str(path)}
 
 

@@ -22,8 +22,9 @@ def main(args):
         plan = actions.plan_grow(store, actions.require_volume(store, name))
         if plan.fstype is None:
             raise Refusal(f"{name}'s volume has no filesystem to grow")
-        actions.release_for_offline(store, plan)
-        grown = actions.grow(store, plan)
+        with actions.growing(plan):
+            actions.release_for_offline(store, plan)
+            grown = actions.grow(store, plan)
     return {"user": name, "filesystem": plan.fstype, "grown": grown}
 
 

@@ -13,34 +13,34 @@ sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from wrapperlib import (
     cli,
     commands,
+    crashsafe,
     filesystems,
     layout,
     locks,
     mounts,
     paths,
+    recovery,
     snapshot_ops,
     snapshots,
     storage,
+    syslogging,
     validate,
 )
+from wrapperlib.config import settings
 from wrapperlib.errors import Failure, Refusal
 
 
-def _swap_data(top, source):
-    """data := a writable snapshot of source; the replaced data subvolume
-    is deleted only once the new one exists (it is kept as a snapshot)."""
-    data = os.path.join(top, layout.DATA)
-    replaced = os.path.join(top, "data.replaced")
-    if os.path.lexists(replaced):
-        # Left by an interrupted rollback: its state was kept as a snapshot.
-        commands.run(["btrfs", "subvolume", "delete", replaced])
-    os.rename(data, replaced)
-    try:
-        commands.run(["btrfs", "subvolume", "snapshot", source, data])
-    except BaseException:
-        os.rename(replaced, data)
-        raise
-    commands.run(["btrfs", "subvolume", "delete", replaced])
+def _replace_data(top, source):
+    """data := a writable snapshot of source, in an order where every
+    instant leaves a valid volume: the copy is made beside data, the two
+    names are exchanged at once (data never missing), and the replaced data
+    (kept as a snapshot before) is deleted last, with any subvolume the
+    user made inside it. Stopped before the exchange, nothing was rolled
+    back; after it, the rollback is done; either way what is left beside
+    data is deleted by the next change (layout.complete)."""
+    copy = os.path.join(top, layout.ROLLBACK)
+    commands.run(["btrfs", "subvolume", "snapshot", source, copy])
+    layout.exchange(top, layout.DATA, layout.ROLLBACK)
 
 
 def rollback(user, name):
@@ -52,14 +52,30 @@ def rollback(user, name):
         raise Refusal("a snapshot was taken this very second; try again in a moment")
     device = storage.backend().device(user)
     mount_point = paths.mount_point(user)
-    if not mounts.umount(mount_point):
-        raise Refusal(filesystems.BUSY)
-    try:
-        with snapshot_ops.writable(user) as top_rw:
+    # A relayed SIGTERM waits until the end; after SIGKILL or a crash the
+    # next run mounts the data again (the intent) and clears what was left.
+    with (
+        crashsafe.deferred(),
+        recovery.intent(user, recovery.MOUNTED),
+        snapshot_ops.writable(user) as top_rw,
+    ):
+        if not mounts.umount(mount_point):
+            raise Refusal(filesystems.BUSY)
+        try:
             snapshot_ops.take(top_rw, moment)
-            _swap_data(top_rw, snapshot_ops.path_of(top_rw, name))
-    finally:
-        layout.mount_data(device, mount_point)
+            _replace_data(top_rw, snapshot_ops.path_of(top_rw, name))
+        finally:
+            layout.mount_data(device, mount_point)
+        try:
+            layout.delete_subvolume_tree(top_rw, layout.ROLLBACK)
+        except Failure as error:
+            # Rolled back all the same; the next change deletes it.
+            syslogging.log(
+                "snapshot-rollback.py",
+                settings().SYSLOG_ADDRESS,
+                f"the replaced data of {user} was left to delete later: {error}",
+                error=True,
+            )
     return kept_as
 
 

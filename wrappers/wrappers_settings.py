@@ -49,6 +49,12 @@ SAMBA_CONFIG = "/etc/samba/smb.conf"
 LOCK_DIR = "/run/backupmanagement-wrappers"
 LOCK_TIMEOUT_SECONDS = 60
 
+# Records that must outlive a reboot (which volumes are suspended), root's
+# alone (mode 0700, made when missing; refused when anyone else could write
+# it). Also the wrappers' private mounts live in LOCK_DIR, gone at reboot
+# like the mounts themselves.
+STATE_DIR = "/var/lib/backupmanagement-wrappers"
+
 # Where the wrappers' syslog lines go.
 SYSLOG_ADDRESS = "/dev/log"
 
@@ -78,3 +84,9 @@ SNAPSHOT_RESTORE_MAX_SECONDS = 600
 # protection can be tried over simulated time. Only root can set it (this
 # file and local_settings.py are root's); None in production.
 SNAPSHOT_CLOCK = None
+# Tests only: {"step": N, "signal": "SIGTERM" or "SIGKILL"} makes a wrapper
+# signal itself at the Nth boundary between its steps (every command run,
+# mount change, rename or record written; wrapperlib/crashsafe.py), so the
+# fault-injection test can stop each wrapper at each of them. None in
+# production; only root can set it, like SNAPSHOT_CLOCK.
+FAULT_INJECTION = None

@@ -237,6 +237,7 @@ def options_for(installation, **wrapper_settings):
     prefix = installation.prefix
     settings = {
         "LOCK_DIR": str(prefix / "locks"),
+        "STATE_DIR": str(prefix / "wrapper-state"),
         "LOOPFILE_POOL_SIZE_GIB": 20,
         "SYSLOG_ADDRESS": str(prefix / "syslog.sock"),
         "ACCOUNT_UID_MIN": 50000,

@@ -89,6 +89,7 @@ def create(uid_min=40000, uid_max=49999):
         ("snapshots", 0o755),
         ("pool", 0o700),
         ("locks", 0o700),
+        ("state", 0o700),
         ("samba", 0o755),
     )
     for sub, mode in subs:
@@ -119,6 +120,7 @@ def create(uid_min=40000, uid_max=49999):
         "ACCOUNT_UID_MAX": uid_max,
         "SAMBA_CONFIG": str(samba / "smb.conf"),
         "LOCK_DIR": str(base / "locks"),
+        "STATE_DIR": str(base / "state"),
         "SYSLOG_ADDRESS": str(base / "syslog.sock"),
         "LOCK_TIMEOUT_SECONDS": 5,
     }

@@ -42,7 +42,10 @@ def run(argv, *, input_text=None, timeout=DEFAULT_TIMEOUT, check=True):
     # CLEAN_ENV is read by every wrapper at start.
     import subprocess
 
+    from . import crashsafe
+
     command = [executable(argv[0]), *argv[1:]]
+    crashsafe.step()
     try:
         completed = subprocess.run(
             command,

@@ -22,7 +22,7 @@ import contextlib
 import os
 import stat
 
-from . import acls, commands, filesystems, mounts, paths
+from . import acls, commands, crashsafe, filesystems, mounts, paths, private_mounts
 from .errors import Failure, Refusal
 from .storage import same_device
 
@@ -33,36 +33,31 @@ SUBVOLUME_ROOT_INO = 256
 TOP_OPTIONS = "subvolid=5"
 SHARED_TOP_OPTIONS = f"{TOP_OPTIONS},ro"
 DATA_OPTIONS = f"subvol={DATA}"
+# Beside data while a rollback runs: the copy of the snapshot that becomes
+# data (and, after the exchange, the data it replaced).
+ROLLBACK = "data.rollback"
+# What a rollback of an earlier version renamed data to (see complete()).
+REPLACED = "data.replaced"
+LEFTOVERS = (ROLLBACK, REPLACED)
+RENAME_EXCHANGE = 2
 
 
 def _options(extra):
     return f"{filesystems.MOUNT_OPTIONS['btrfs']},{extra}"
 
 
-@contextlib.contextmanager
-def private_top(device, *, read_only=False):
-    """The top level of the btrfs on device, mounted somewhere private for
-    the duration (making the layout, checking protection while unmounted)."""
-    # Imported here: snapshot listings (on every dashboard) never get this far.
-    import tempfile
-
-    where = tempfile.mkdtemp(prefix="backupmanagement-top-")
-    try:
-        extra = f"{TOP_OPTIONS},ro" if read_only else TOP_OPTIONS
-        mounts.mount(device, where, "btrfs", _options(extra))
-        try:
-            yield where
-        finally:
-            if not mounts.umount(where):
-                raise Failure(f"could not unmount {where}")
-    finally:
-        os.rmdir(where)
+def private_top(device, user, *, read_only=False):
+    """The top level of the btrfs on device, mounted at user's private point
+    for the duration (private_mounts.py: released on every way out, and by
+    the next run when a wrapper was killed)."""
+    extra = f"{TOP_OPTIONS},ro" if read_only else TOP_OPTIONS
+    return private_mounts.mounted(device, user, "btrfs", _options(extra))
 
 
-def make(device, uid: int) -> None:
+def make(device, user, uid: int) -> None:
     """Lay out a freshly made btrfs: the data subvolume and the snapshots
     folder, both of which uid may read and neither of which it owns."""
-    with private_top(device) as top:
+    with private_top(device, user) as top:
         # Quota groups account what each subvolume holds alone: how the pages
         # can say how much of the volume the snapshots hold. (A higher-level
         # group of all snapshots would count blocks they share only among
@@ -70,16 +65,122 @@ def make(device, uid: int) -> None:
         # inconsistent until a full rescan.) A few dozen snapshots per volume
         # keep the bookkeeping cheap.
         commands.run(["btrfs", "quota", "enable", top])
-        commands.run(["btrfs", "subvolume", "create", os.path.join(top, DATA)])
-        os.mkdir(os.path.join(top, SNAPSHOTS), 0o700)
-        for path in (top, os.path.join(top, SNAPSHOTS)):
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            try:
+        complete(top, uid)
+
+
+def complete(top, uid: int) -> None:
+    """Make the layout whole, whatever step a stopped mkfs-btrfs.py or
+    rollback left it at (each of these states is one of its steps):
+
+    - ``snapshots/`` comes first, root's: from then on the volume is known
+      to have the layout, so it is never mounted whole;
+    - ``data`` is made only while there are no snapshots and nothing else
+      (a new volume); a volume whose data was renamed away by an
+      interrupted rollback of an earlier version gets it back (that
+      rollback kept its state as a snapshot first, but the data is the
+      newest copy);
+    - what an interrupted rollback left beside ``data`` is deleted: either
+      the unused copy of a snapshot, or the replaced data, which it had
+      kept as a snapshot before replacing it.
+
+    Refused (nothing exposed) when ``data`` is gone and can't be made back
+    without losing anything: the snapshots stay, protected."""
+    snapshots_path = os.path.join(top, SNAPSHOTS)
+    if not os.path.lexists(snapshots_path):
+        crashsafe.step()
+        os.mkdir(snapshots_path, 0o700)
+    for path in (top, snapshots_path):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            info = os.fstat(fd)
+            if info.st_uid != 0 or stat.S_IMODE(info.st_mode) != 0o750:
+                crashsafe.step()
                 os.fchown(fd, 0, 0)
                 os.fchmod(fd, 0o750)
                 acls.readable_by(fd, uid)
-            finally:
-                os.close(fd)
+        finally:
+            os.close(fd)
+    if not _is_subvolume(os.path.join(top, DATA)):
+        _bring_back_data(top)
+    for leftover in LEFTOVERS:
+        if os.path.lexists(os.path.join(top, leftover)):
+            delete_subvolume_tree(top, leftover)
+
+
+def _bring_back_data(top):
+    data = os.path.join(top, DATA)
+    if os.path.lexists(data):
+        raise Refusal("the volume's data is not a subvolume; it is not shared")
+    replaced = os.path.join(top, REPLACED)
+    if _is_subvolume(replaced):
+        crashsafe.step()
+        os.rename(replaced, data)
+        return
+    entries = set(os.listdir(top)) - {SNAPSHOTS}
+    if entries or os.listdir(os.path.join(top, SNAPSHOTS)):
+        raise Refusal(
+            "the volume has lost its data subvolume, so it is not shared; its snapshots are"
+            " kept (an administrator can roll it back to one)"
+        )
+    commands.run(["btrfs", "subvolume", "create", data])
+
+
+def _is_subvolume(path):
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_ino == SUBVOLUME_ROOT_INO
+
+
+def nested_subvolumes(top, name) -> list[str]:
+    """The subvolumes inside top/name (a backup account can make them in
+    its data: ``btrfs subvolume create`` needs no privilege), deepest
+    first, as paths under top. ``btrfs subvolume list -o`` names only a
+    subvolume's own children, so each found one is asked in turn. A line
+    forged by a name holding a newline can only name a path that is checked
+    here to be a subvolume under top/name, which is deleted anyway."""
+    real_top = os.path.realpath(top)
+    found, waiting = [], [name]
+    while waiting:
+        parent = waiting.pop()
+        listed = commands.run(["btrfs", "subvolume", "list", "-o", os.path.join(top, parent)])
+        for line in listed.stdout.splitlines():
+            _, separator, relative = line.partition(" path ")
+            if not separator or not relative.startswith(f"{parent}/"):
+                continue
+            parts = relative.split("/")
+            if any(part in ("", ".", "..") for part in parts):
+                continue
+            path = os.path.join(top, *parts)
+            real = os.path.realpath(path) == os.path.join(real_top, *parts)
+            if real and _is_subvolume(path) and path not in found:
+                found.append(path)
+                waiting.append(relative)
+    return sorted(found, key=lambda path: path.count("/"), reverse=True)
+
+
+def delete_subvolume_tree(top, name) -> None:
+    """Delete the subvolume top/name and every subvolume made inside it."""
+    for path in nested_subvolumes(top, name):
+        commands.run(["btrfs", "subvolume", "delete", path])
+    commands.run(["btrfs", "subvolume", "delete", os.path.join(top, name)])
+
+
+def exchange(top, first, second) -> None:
+    """Swap two names in top at once (renameat2 RENAME_EXCHANGE): at every
+    instant both exist, so a volume is never without its data."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    crashsafe.step()
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        if libc.renameat2(fd, os.fsencode(first), fd, os.fsencode(second), RENAME_EXCHANGE):
+            code = ctypes.get_errno()
+            raise OSError(code, os.strerror(code), os.path.join(top, first))
+    finally:
+        os.close(fd)
 
 
 def has_layout(top) -> bool:
@@ -99,14 +200,28 @@ def has_layout(top) -> bool:
 
 
 def _make_top_point(user):
+    """<SNAPSHOTS_ROOT>/<user>, made (and chmod'ed through its own
+    descriptor) relative to SNAPSHOTS_ROOT's: never through a link."""
     point = paths.top_level_point(user)
-    if not os.path.lexists(point):
-        os.mkdir(point, 0o755)
-        os.chmod(point, 0o755)
+    if os.path.lexists(point):
+        return point
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    root = os.open(point.parent, flags)
+    try:
+        crashsafe.step()
+        os.mkdir(point.name, 0o755, dir_fd=root)
+        fd = os.open(point.name, flags, dir_fd=root)
+        try:
+            os.fchmod(fd, 0o755)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(root)
     return point
 
 
-def _remove_top_point(point):
+def remove_top_point(point):
+    crashsafe.step()
     with contextlib.suppress(OSError):
         os.rmdir(point)
     with contextlib.suppress(FileNotFoundError):
@@ -120,36 +235,83 @@ def _samba_include(point):
 def _write_samba_include(point):
     """<SNAPSHOTS_ROOT>/<user>.conf, which the share's configuration
     includes (as %U.conf): shadow_copy2 doesn't expand %S in its own
-    parameters, so each volume's snapshot folder is named here."""
-    target = _samba_include(point)
-    temporary = f"{target}.new"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, target)
+    parameters, so each volume's snapshot folder is named here. Written
+    relative to SNAPSHOTS_ROOT's descriptor (root's alone), the temporary
+    made with O_EXCL and chmod'ed through its own descriptor."""
+    directory = os.open(
+        os.path.dirname(point), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    )
+    name = os.path.basename(_samba_include(point))
+    temporary = f".{name}.new"
+    try:
+        crashsafe.step()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary, dir_fd=directory)
+        fd = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o644,
+            dir_fd=directory,
+        )
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n")
+            os.fchmod(out.fileno(), 0o644)
+            out.flush()
+            os.fsync(out.fileno())
+        os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+    finally:
+        os.close(directory)
 
 
-def mount(device, user, mount_point) -> None:
+def classify(top) -> str:
+    """What the mounted top level holds: "intact" (the layout, nothing left
+    over), "legacy" (a btrfs made before the layout: the user's files),
+    or "repair" (the layout, not whole: a stopped mkfs-btrfs.py or rollback;
+    an empty filesystem too). Known from root's ``snapshots/`` folder, which
+    a legacy volume never has (its top level is the user's) and which is
+    made before anything else."""
+    entries = set(os.listdir(top))
+    snaps = os.path.join(top, SNAPSHOTS)
+    if SNAPSHOTS in entries and os.lstat(snaps).st_uid == 0:
+        intact = has_layout(top) and not entries & set(LEFTOVERS)
+        return "intact" if intact else "repair"
+    if not entries or (entries == {DATA} and _is_subvolume(os.path.join(top, DATA))):
+        return "repair"
+    return "legacy"
+
+
+def mount(device, user, mount_point, uid, *, repaired=False) -> None:
     """Mount the top level at <SNAPSHOTS_ROOT>/<user> and the data
-    subvolume at mount_point; a volume without the layout whole, as before."""
+    subvolume at mount_point; a legacy volume whole, as before. Nothing
+    else is ever mounted at mount_point: a layout that is not whole is
+    completed first (complete()), or refused, never shared."""
     point = _make_top_point(user)
     if mounts.mounted_at(point) is not None:
         raise Refusal(f"something is already mounted at {point}")
     mounts.mount(device, point, "btrfs", _options(SHARED_TOP_OPTIONS))
     try:
-        if has_layout(point):
-            mount_data(device, mount_point)
+        kind = classify(point)
+        if kind == "intact":
+            # The include first: it only names the snapshots folder, and a
+            # share that is mounted always has it.
             _write_samba_include(point)
+            mount_data(device, mount_point)
             return
     except BaseException:
         mounts.umount(point)
-        _remove_top_point(point)
+        remove_top_point(point)
         raise
     if not mounts.umount(point):
         raise Failure(f"could not unmount {point}")
-    _remove_top_point(point)
-    filesystems.mount(device, mount_point, "btrfs")
+    remove_top_point(point)
+    if kind == "legacy":
+        filesystems.mount(device, mount_point, "btrfs")
+        return
+    if repaired:
+        raise Refusal("the volume's layout could not be repaired; it is not shared")
+    with private_top(device, user) as top:
+        complete(top, uid)
+    mount(device, user, mount_point, uid, repaired=True)
 
 
 def mount_data(device, mount_point) -> None:
@@ -182,5 +344,5 @@ def unmount(user, device, mount_point) -> bool:
             "the volume's snapshots are in use (a Previous Versions window is open);"
             " try again later"
         )
-    _remove_top_point(point)
+    remove_top_point(point)
     return True

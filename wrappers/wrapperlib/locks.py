@@ -19,24 +19,28 @@ from .config import settings
 from .errors import Refusal
 
 LOCK_DIR_MODE = 0o700
+# What a stopped run leaves in LOCK_DIR: a private mount point
+# (private_mounts.py) and an intent record (records.py).
+_LEFT = ("mnt", "intent")
 
 
-def _lock_directory(path: str) -> int:
-    """An fd on LOCK_DIR, created if missing; refused unless root's alone."""
+def root_only_directory(path: str, description: str = "lock directory") -> int:
+    """An fd on a directory of root's alone (LOCK_DIR, STATE_DIR), created
+    if missing; refused unless root's with mode 0700."""
     with contextlib.suppress(FileExistsError):
         os.mkdir(path, LOCK_DIR_MODE)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         raise Refusal(
-            f"unsafe lock directory {path}: it is not a directory (a symlink?); "
+            f"unsafe {description} {path}: it is not a directory (a symlink?); "
             "remove it and run again"
         ) from None
     info = os.fstat(fd)
     if info.st_uid != 0 or stat.S_IMODE(info.st_mode) != LOCK_DIR_MODE:
         os.close(fd)
         raise Refusal(
-            f"unsafe lock directory {path}: it must be owned by root with mode 0700; "
+            f"unsafe {description} {path}: it must be owned by root with mode 0700; "
             "someone else may have made it: remove it and run again"
         )
     return fd
@@ -45,7 +49,7 @@ def _lock_directory(path: str) -> int:
 @contextlib.contextmanager
 def _lock(name, busy_message, timeout=None):
     config = settings()
-    directory = _lock_directory(config.LOCK_DIR)
+    directory = root_only_directory(config.LOCK_DIR)
     try:
         fd = os.open(
             f"{name}.lock",
@@ -71,14 +75,25 @@ def _lock(name, busy_message, timeout=None):
         os.close(fd)
 
 
+@contextlib.contextmanager
 def volume_lock(user, timeout=None):
     """Held for the whole of any operation on USER's volume; waits up to
-    timeout seconds (LOCK_TIMEOUT_SECONDS when None) for another to end."""
-    return _lock(
+    timeout seconds (LOCK_TIMEOUT_SECONDS when None) for another to end.
+
+    Once held, what a stopped run left (a private mount, an intent record:
+    recovery.py) is put in order before the operation starts. Looking costs
+    two lstat calls; the recovery code is imported only when needed."""
+    with _lock(
         f"volume-{user}",
         f"another operation on {user}'s volume is still running; try again in a minute",
         timeout,
-    )
+    ):
+        directory = settings().LOCK_DIR
+        if any(os.path.lexists(os.path.join(directory, f"{kind}-{user}")) for kind in _LEFT):
+            from . import recovery
+
+            recovery.recover(user)
+        yield
 
 
 def pool_lock():

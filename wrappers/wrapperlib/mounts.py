@@ -7,6 +7,8 @@ from . import commands
 from .errors import Failure
 
 MNT_DETACH = 2
+# The path's last component is never followed: a link there unmounts nothing.
+UMOUNT_NOFOLLOW = 8
 
 
 def _unescape(field):
@@ -49,8 +51,11 @@ def umount(path):
     # Imported here, not for every reader of the mount table.
     import ctypes
 
+    from . import crashsafe
+
+    crashsafe.step()
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.umount2(os.fsencode(path), 0) == 0:
+    if libc.umount2(os.fsencode(path), UMOUNT_NOFOLLOW) == 0:
         return True
     code = ctypes.get_errno()
     if code == errno.EBUSY:

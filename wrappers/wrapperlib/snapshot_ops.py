@@ -11,7 +11,18 @@ import stat
 import time
 from datetime import datetime
 
-from . import btrfs_changes, commands, filesystems, layout, mounts, paths, snapshots, storage
+from . import (
+    btrfs_changes,
+    commands,
+    crashsafe,
+    filesystems,
+    layout,
+    mounts,
+    paths,
+    records,
+    snapshots,
+    storage,
+)
 from .config import settings
 from .errors import Failure, Refusal
 from .storage import actions
@@ -44,9 +55,17 @@ def writable(user: str):
     device = storage.backend().device(user)
     if device is None:
         raise Refusal(f"{user}'s volume is not attached")
-    with layout.private_top(device) as top:
-        if not layout.has_layout(top):
+    # A relayed SIGTERM waits until the change is done and the private
+    # mount released (SIGKILL: the next run releases it).
+    with crashsafe.deferred(), layout.private_top(device, user) as top:
+        kind = layout.classify(top)
+        if kind == "legacy":
             raise Refusal(f"{user}'s volume has no snapshot layout")
+        if kind == "repair":
+            # What a stopped rollback left beside data goes first.
+            import pwd
+
+            layout.complete(top, pwd.getpwnam(user).pw_uid)
         yield top
 
 
@@ -244,6 +263,10 @@ def snapshot_volume(user: str, moment: datetime) -> dict:
     top = top_level(user)
     if top is None:
         return unsupported_result(user)
+    if records.suspended(user):
+        # Mounted only while resume.py runs; a new snapshot would be
+        # protected past the destruction date the portal has recorded.
+        return unsupported_result(user, f"{user}'s volume is suspended; no snapshot is taken")
     with writable(user) as top_rw:
         result = _take_measure_prune(top_rw, moment)
     figures = usage(top)
@@ -276,12 +299,25 @@ def _take_measure_prune(top, moment):
 def protection_end_unmounted(store, user: str, moment: datetime) -> datetime | None:
     """When the last protected snapshot of user's unmounted volume stops
     being protected; None when none is (or the volume holds no snapshots).
-    The top level is mounted read-only somewhere private to look."""
+    The top level is mounted read-only somewhere private to look.
+    The answer never depends on the rest of the layout being whole (a
+    volume whose data went missing still has its snapshots), and snapshots
+    that can't be listed count as protected: refused, saying so."""
     probe = store.probe_path(user)
     if probe is None or filesystems.detect(probe) != "btrfs":
         return None
-    with actions.attached(store, user) as device, layout.private_top(device, read_only=True) as top:
-        if not layout.has_layout(top):
-            return None
-        protected = [name for name in names(top) if snapshots.is_protected(name, moment)]
+    with (
+        actions.attached(store, user) as device,
+        layout.private_top(device, user, read_only=True) as top,
+    ):
+        if not os.path.lexists(_folder(top)):
+            return None  # made before the layout: it never had snapshots
+        try:
+            listed = names(top)
+        except OSError as error:
+            raise Refusal(
+                f"{user}'s snapshots can't be listed ({error.strerror}); they count as"
+                " protected, so the volume is kept"
+            ) from None
+        protected = [name for name in listed if snapshots.is_protected(name, moment)]
     return snapshots.protected_until(protected[-1]) if protected else None

@@ -5,11 +5,21 @@ user and hold the volume's lock."""
 import contextlib
 import os
 import pwd
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import filesystems, layout, locks, mounts, paths, validate
+from .. import (
+    crashsafe,
+    filesystems,
+    layout,
+    locks,
+    mounts,
+    paths,
+    private_mounts,
+    records,
+    recovery,
+    validate,
+)
 from ..errors import Failure, Refusal
 from . import GIB, backend, in_use, mounted_filesystem
 
@@ -72,11 +82,13 @@ def format_volume(store, user, fstype):
     with attached(store, user) as device:
         filesystems.make(device, fstype)
         if fstype == "btrfs":
-            layout.make(device, pwd.getpwnam(user).pw_uid)
+            layout.make(device, user, pwd.getpwnam(user).pw_uid)
     return fstype
 
 
-def mount_volume(store, user):
+def mount_volume(store, user, *, resuming=False):
+    if records.suspended(user) and not resuming:
+        raise Refusal(f"{user}'s volume is suspended (being deleted); resume it first (resume.py)")
     volume = require_volume(store, user)
     mount_point = paths.mount_point(user)
     if not os.path.isdir(mount_point):
@@ -91,10 +103,11 @@ def mount_volume(store, user):
     filesystems.require_supported(fstype)
     device = store.device(user, attach=True)
     try:
-        if fstype == "btrfs":
-            layout.mount(device, user, mount_point)
-        else:
-            filesystems.mount(device, mount_point, fstype)
+        with recovery.intent(user, recovery.MOUNTED):
+            if fstype == "btrfs":
+                layout.mount(device, user, mount_point, pwd.getpwnam(user).pw_uid)
+            else:
+                filesystems.mount(device, mount_point, fstype)
     except BaseException:
         if volume.device is None:
             store.detach(user)
@@ -108,15 +121,16 @@ def unmount_volume(store, user):
     volume = store.get(user)
     was_mounted = mount_state(volume, mount_point) is not None
     device = volume.device if volume is not None else None
-    if layout.top_mounted(user, device) is not None:
-        was_mounted = layout.unmount(user, device, mount_point)
-    elif was_mounted:
-        if not mounts.umount(mount_point):
-            raise Refusal(filesystems.BUSY)
-    elif volume is not None and volume.device is not None and in_use(volume.device):
-        raise Refusal(f"{user}'s volume is mounted or in use elsewhere")
-    if volume is not None:
-        store.detach(user)
+    with recovery.intent(user, recovery.UNMOUNTED):
+        if layout.top_mounted(user, device) is not None:
+            was_mounted = layout.unmount(user, device, mount_point)
+        elif was_mounted:
+            if not mounts.umount(mount_point):
+                raise Refusal(filesystems.BUSY)
+        elif volume is not None and volume.device is not None and in_use(volume.device):
+            raise Refusal(f"{user}'s volume is mounted or in use elsewhere")
+        if volume is not None:
+            store.detach(user)
     return was_mounted
 
 
@@ -162,6 +176,19 @@ class GrowPlan:
     released: bool = False
 
 
+@contextlib.contextmanager
+def growing(plan):
+    """The steps of a grow: termination signals wait until they end, and a
+    volume unmounted for an offline grow is mounted again by the next run
+    if this one is killed before it could (recovery.py)."""
+    with crashsafe.deferred():
+        if not plan.mounted:
+            yield
+            return
+        with recovery.intent(plan.user, recovery.MOUNTED):
+            yield
+
+
 def plan_grow(store, volume):
     mount_point = paths.mount_point(volume.user)
     fstype = mount_state(volume, mount_point)
@@ -194,19 +221,11 @@ def restore_mount(store, plan):
         plan.released = False
 
 
-@contextlib.contextmanager
-def _temporary_mount(device, fstype):
+def _temporary_mount(device, user, fstype):
     # btrfs and xfs grow only while mounted: somewhere private, for a moment.
-    where = tempfile.mkdtemp(prefix="backupmanagement-grow-")
-    try:
-        filesystems.mount(device, where, fstype)
-        try:
-            yield where
-        finally:
-            if not mounts.umount(where):
-                raise Failure(f"could not unmount {where} after growing")
-    finally:
-        os.rmdir(where)
+    return private_mounts.mounted(
+        device, user, fstype, filesystems.MOUNT_OPTIONS[filesystems.require_supported(fstype)]
+    )
 
 
 def _grow_ext4_online_or_offline(store, plan, device):
@@ -243,7 +262,10 @@ def grow(store, plan):
                 return _grow_ext4_online_or_offline(store, plan, device)
             filesystems.grow_online(plan.fstype, device, plan.mount_point)
             return "online"
-        with attached(store, plan.user) as device, _temporary_mount(device, plan.fstype) as where:
+        with (
+            attached(store, plan.user) as device,
+            _temporary_mount(device, plan.user, plan.fstype) as where,
+        ):
             filesystems.grow_online(plan.fstype, device, where)
         return "online"
     finally:

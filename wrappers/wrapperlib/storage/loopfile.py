@@ -6,10 +6,11 @@ removed. Which loop device holds an image is read from sysfs, without
 running anything.
 """
 
+import contextlib
 import os
 import stat
 
-from .. import commands, paths, validate
+from .. import commands, crashsafe, paths, validate
 from ..config import settings
 from ..errors import Failure, Refusal
 from . import GIB, Pool, Volume, in_use
@@ -98,20 +99,33 @@ def pool():
 
 
 def create(user, gib):
+    """The image appears whole or not at all: sized under a temporary name
+    in the pool (root's alone), then linked to its name, which never
+    replaces anything; a temporary left by a stopped run is replaced."""
     image = paths.loopfile_image(user)
-    try:
-        fd = os.open(
-            image, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
-        )
-    except FileExistsError:
-        raise Refusal(f"{user} already has a volume") from None
+    if os.path.lexists(image):
+        raise Refusal(f"{user} already has a volume")
+    temporary = image.with_name(f".{image.name}.new")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)
+    crashsafe.step()
+    fd = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+    )
     try:
         os.ftruncate(fd, gib * GIB)
     except OSError as error:
-        os.unlink(image)
+        os.unlink(temporary)
         raise Failure(f"cannot size {image}: {error.strerror}") from None
     finally:
         os.close(fd)
+    crashsafe.step()
+    try:
+        os.link(temporary, image, follow_symlinks=False)
+    except FileExistsError:
+        raise Refusal(f"{user} already has a volume") from None
+    finally:
+        os.unlink(temporary)
 
 
 def extend(user, new_gib):
