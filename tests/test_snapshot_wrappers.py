@@ -243,7 +243,12 @@ def test_retention_and_protection_over_simulated_time(wrappers, btrfs):
 
 def test_protected_snapshots_survive_prune_and_block_lvremove(wrappers, btrfs):
     user = btrfs.pw_name
-    policy = {"SNAPSHOT_RETENTION": {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0}}
+    # Hourly snapshots: every one is protected for the protection days (at
+    # shorter intervals only each hour's first is: test_snapshot_retention).
+    policy = {
+        "SNAPSHOT_INTERVAL_MINUTES": 60,
+        "SNAPSHOT_RETENTION": {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0},
+    }
     try:
         for when in (T0, "2026-03-02T00:10:00Z", "2026-03-02T00:20:00Z"):
             snap.set_clock(wrappers, when, **policy)

@@ -129,8 +129,9 @@ def _free_percent(top):
 
 def prune(top: str, moment: datetime) -> list[str]:
     """Delete what retention doesn't keep; then, while free space is below
-    SNAPSHOT_MIN_FREE_PERCENT, the oldest unprotected snapshots (never the
-    newest). Returns the names deleted, oldest first."""
+    SNAPSHOT_MIN_FREE_PERCENT, unprotected snapshots in low_space_order (the
+    finest-grained first, the monthly ones last, never the newest). Returns
+    the names deleted, in the order they went."""
     existing = names(top)
     keep = snapshots.to_keep(existing, moment)
     pruned = []
@@ -140,7 +141,7 @@ def prune(top: str, moment: datetime) -> list[str]:
             pruned.append(name)
     remaining = [name for name in existing if name in keep]
     threshold = settings().SNAPSHOT_MIN_FREE_PERCENT
-    candidates = [n for n in remaining[:-1] if not snapshots.is_protected(n, moment)]
+    candidates = snapshots.low_space_order(remaining, moment)
     while candidates and _free_percent(top) < threshold:
         name = candidates.pop(0)
         delete(top, name, moment)
