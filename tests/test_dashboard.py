@@ -308,3 +308,37 @@ def test_the_snapshot_card_says_how_long_snapshots_are_protected(person, setting
     settings.SNAPSHOT_PROTECTION_DAYS = 14
     page = page_of(person("bob", filesystem="btrfs"))
     assert "protected for 14 days" in page
+
+
+def test_a_volume_with_nothing_left_to_write_is_shown_full(monkeypatch):
+    """btrfs keeps blocks statvfs counts as free (f_bfree) that no one can
+    write (f_bavail 0): the dashboard said 90 % of such a volume."""
+    import os
+    import types
+
+    from backup.volumes import status
+
+    figures = types.SimpleNamespace(
+        f_blocks=262144, f_bfree=26000, f_bavail=0, f_frsize=4096, f_files=0, f_ffree=0
+    )
+    monkeypatch.setattr(os, "statvfs", lambda path: figures)
+    usage = status.usage_of("/srv/userbackup/alice")
+    assert usage.percent == 100
+    assert usage.used_bytes == usage.total_bytes
+    assert usage.free_bytes == 0
+
+
+def test_used_space_is_split_into_live_data_and_snapshots(person):
+    from backup.volumes import status
+
+    volume = person("alice", filesystem="btrfs").backup_volume
+    used = usage(3 * GIB)
+    split = status.split(used, GIB // 2)
+    assert split == status.UsageSplit(live_bytes=int(2.5 * GIB), snapshot_bytes=GIB // 2)
+    html = space_card(volume, used, usage_split=split)
+    assert "2.5\xa0GiB your files, 512\xa0MiB held only by snapshots" in html
+    # Unknown until the scheduled run measured them; never more than used.
+    assert status.split(used, None) is None
+    assert status.split(None, GIB) is None
+    assert status.split(used, 5 * GIB) == status.UsageSplit(0, 3 * GIB)
+    assert 'data-testid="used-split"' not in space_card(volume, used)

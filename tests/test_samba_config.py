@@ -89,7 +89,8 @@ def test_the_servers_configuration_passes_testparm_with_what_the_share_needs(pro
     versions = served["previous-versions$"]
     assert versions["path"] == "/srv/userbackup-snapshots/%u/snapshots"
     assert versions.get("read only", "Yes") == "Yes"  # (testparm hides defaults)
-    assert "writeable" not in versions and "write list" not in versions
+    assert "writeable" not in versions
+    assert "write list" not in versions
     assert versions["browseable"] == "No"
     assert "shadow_copy2" not in versions["vfs objects"]
     assert versions["catia:mappings"] == "0x40:0xff20"

@@ -207,6 +207,17 @@ def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_vol
     assert 'data-testid="protected-full"' not in page
 
 
+def test_the_dashboard_splits_used_space_into_live_data_and_snapshots(
+    recorded, make_volume, tmp_path
+):
+    volume = make_volume()
+    answer_dashboard(recorded, volume, hours_ago(1), mounted_at=tmp_path)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    used = page[page.index('data-testid="used-split"') :]
+    assert "50\xa0MiB held only by snapshots" in used[: used.index("</small>")]
+    assert "your files" in used[: used.index("</small>")]
+
+
 def test_a_full_volume_held_by_protected_snapshots_offers_add_space(recorded, make_volume):
     volume = make_volume()
     answer_dashboard(recorded, volume, hours_ago(1), snapshot_bytes=400 * MIB, used=GIB)
