@@ -154,3 +154,32 @@ def test_snapshots_a_volume_holds_at_15_minutes_in_the_steady_state():
     snapshots (as before), the frequent window, and retention's others."""
     left = run_schedule("2026-10-30T00:00", "2026-11-15T00:00")
     assert 14 * 24 <= len(left) <= 14 * 24 + 16 + 24 + 14 + 8 + 12
+
+
+def test_the_schedule_the_settings_and_the_wrappers_agree_on_15_minutes(settings):
+    """cron's line, the systemd timer, the portal's mirror and root's
+    setting: one interval, each run in its own slot, the :05 one first in
+    its hour (so it is the one protected for the protection days)."""
+    import importlib.util
+    import re
+
+    repo = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location(
+        "defaults", repo / "wrappers" / "wrappers_settings.py"
+    )
+    defaults = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(defaults)
+    assert defaults.SNAPSHOT_INTERVAL_MINUTES == settings.SNAPSHOT_INTERVAL_MINUTES == 15
+    assert defaults.SNAPSHOT_RETENTION == settings.SNAPSHOT_RETENTION
+    crontab = (repo / "deploy" / "crontab.example").read_text()
+    (line,) = [line for line in crontab.splitlines() if "take_snapshots" in line]
+    assert line.split()[:5] == ["5-59/15", "*", "*", "*", "*"]
+    timer = (repo / "deploy" / "systemd" / "backupmanagement-take-snapshots.timer").read_text()
+    assert re.search(r"^OnCalendar=\*:05/15$", timer, re.M)
+    runs = [at(f"2026-11-03T10:{minute:02d}") for minute in range(5, 60, 15)]
+    slots = {run.minute // snapshots.interval_minutes() for run in runs}
+    assert len(slots) == len(runs) == 60 // snapshots.interval_minutes()
+    assert [snapshots.protected_until(snapshots.name_for(run)) - run for run in runs] == [
+        timedelta(days=14),
+        *[timedelta(hours=4)] * 3,
+    ]

@@ -249,8 +249,9 @@ def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, 
     recorded.forget_calls()
     page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
     assert recorded.calls() == [["vgdisplay.py"]]  # the snapshots are read as stored
-    assert "14 days after each snapshot" in page
-    assert "hourly for 24 hours, daily for 14 days, weekly for 8 weeks" in page
+    assert "every 15 minutes" in page
+    assert "14 days after each snapshot that is its hour's first" in page
+    assert "every 15 minutes for the last 16 snapshots, hourly for 24 hours, daily for 14" in page
     assert "Snapshots hold 50\xa0MiB of the 1\xa0GiB used in the pool" in page
     row = page[page.index(f"<td>{volume.account}</td>") :]
     assert row.split("</tr>")[0].count("<td>1</td>") == 2  # one snapshot, protected

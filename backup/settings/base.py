@@ -304,8 +304,13 @@ FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
 # policy (root's wrappers_settings); these mirror it so the pages can explain
 # it; keep them equal to root's values. The portal never deletes a snapshot.
 SNAPSHOT_PROTECTION_DAYS = 14
-# The newest snapshot in each of the last N hours, days, ISO weeks, months.
-SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
+# How often take_snapshots runs (cron's and the timer's */15): each hour's
+# first snapshot is protected for the days above, the ones between while
+# retention keeps them at this resolution ("frequent").
+SNAPSHOT_INTERVAL_MINUTES = 15
+# The newest snapshot in each of the last N intervals, hours, days, ISO
+# weeks, months.
+SNAPSHOT_RETENTION = {"frequent": 16, "hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
 # Mass-change alert: a snapshot whose change since the one before is far
 # beyond the volume's usual. Both rules need at least MASS_CHANGE_MIN_BYTES
 # changed: below that a restore costs little and small volumes are all noise.

@@ -36,7 +36,9 @@ class VolumeRow:
 def policy() -> dict:
     return {
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
-        "retention": settings.SNAPSHOT_RETENTION,
+        "interval_minutes": settings.SNAPSHOT_INTERVAL_MINUTES,
+        # A policy from before "frequent" keeps none at the finer resolution.
+        "retention": {"frequent": 0, **settings.SNAPSHOT_RETENTION},
         "mass_change_share_percent": round(100 * settings.MASS_CHANGE_SHARE),
         "mass_change_factor": settings.MASS_CHANGE_MEDIAN_FACTOR,
         "mass_change_min_bytes": settings.MASS_CHANGE_MIN_BYTES,
