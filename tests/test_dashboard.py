@@ -291,6 +291,11 @@ def test_restore_pages_mention_snapshots_where_there_are_some(person):
     assert 'data-testid="restore-snapshots"' in btrfs
     assert 'href="/snapshots/"' in btrfs
     assert "Previous Versions" in btrfs
+    # A deleted folder's way back: the read-only share of every snapshot,
+    # by the name the Samba configuration gives it.
+    deleted = btrfs[btrfs.index('data-testid="restore-deleted-folder"') :]
+    assert "<code>\\\\127.0.0.1\\previous-versions$</code>" in deleted[: deleted.index("</p>")]
+    assert 'data-testid="restore-deleted-folder"' not in ext4
 
 
 def test_an_unknown_platform_is_not_found(person):
