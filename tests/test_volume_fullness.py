@@ -66,6 +66,7 @@ def test_a_full_volume_reports_at_least_99_percent(wrappers, fstype):
         assert full["used_bytes"] + full["free_bytes"] == full["size_bytes"]
         assert full["used_bytes"] >= 0.99 * full["size_bytes"], full
         if fstype == "btrfs":
-            # The snapshot run's own figures are the same ones.
+            # The snapshot run reports what the files take (the base of the
+            # mass-change share): less than what can no longer be written.
             listed = ok(wrappers, "snapshot-list.py", user)["volumes"][user]
-            assert listed["used_bytes"] >= 0.99 * listed["size_bytes"], listed
+            assert 0.5 * full["used_bytes"] < listed["used_bytes"] < full["used_bytes"], listed

@@ -174,7 +174,7 @@ def listing(user: str) -> dict:
         "supported": True,
         "snapshots": described,
         "snapshot_bytes": held,
-        "used_bytes": figures["used_bytes"],
+        "used_bytes": figures["stored_bytes"],
         "size_bytes": figures["size_bytes"],
     }
 
@@ -224,7 +224,7 @@ def _data_usage(user):
         figures = filesystems.usage(fd)
     finally:
         os.close(fd)
-    return {"used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+    return {"used_bytes": figures["stored_bytes"], "size_bytes": figures["size_bytes"]}
 
 
 def unsupported_result(user: str, error: str | None = None) -> dict:
@@ -249,7 +249,8 @@ def snapshot_volume(user: str, moment: datetime) -> dict:
     with writable(user) as top_rw:
         result = _take_measure_prune(top_rw, moment)
     figures = usage(top)
-    return {**result, "used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+    # What the volume held (see filesystems.usage), as the change is read against.
+    return {**result, "used_bytes": figures["stored_bytes"], "size_bytes": figures["size_bytes"]}
 
 
 def _take_measure_prune(top, moment):
@@ -285,4 +286,5 @@ def protection_end_unmounted(store, user: str, moment: datetime) -> datetime | N
         if not layout.has_layout(top):
             return None
         protected = [name for name in names(top) if snapshots.is_protected(name, moment)]
-    return snapshots.protected_until(protected[-1]) if protected else None
+    # Not the newest's: an hour's first snapshot outlives the ones after it.
+    return max((snapshots.protected_until(name) for name in protected), default=None)
