@@ -328,6 +328,7 @@ def test_a_volume_with_nothing_left_to_write_is_shown_full(monkeypatch):
     )
     monkeypatch.setattr(os, "statvfs", lambda path: figures)
     usage = status.usage_of("/srv/userbackup/alice")
+    assert usage.stored_bytes == (262144 - 26000) * 4096
     assert usage.percent == 100
     assert usage.used_bytes == usage.total_bytes
     assert usage.free_bytes == 0
@@ -346,4 +347,11 @@ def test_used_space_is_split_into_live_data_and_snapshots(person):
     assert status.split(used, None) is None
     assert status.split(None, GIB) is None
     assert status.split(used, 5 * GIB) == status.UsageSplit(0, 3 * GIB)
+    # btrfs: of 3 GiB that can't be written, the files take 2.75 GiB.
+    btrfs = Usage(4 * GIB, 3 * GIB, GIB, 1000, 10, 990, stored_bytes=int(2.75 * GIB))
+    split = status.split(btrfs, GIB // 2)
+    assert split == status.UsageSplit(int(2.25 * GIB), GIB // 2, GIB // 4)
+    assert "256\xa0MiB kept by the filesystem for itself" in space_card(
+        volume, btrfs, usage_split=split
+    )
     assert 'data-testid="used-split"' not in space_card(volume, used)
