@@ -1,5 +1,5 @@
 """What the admins' snapshot page shows: the policy in force, every volume's
-snapshots and their space in the pool (as the hourly run stored them), the
+snapshots and their space in the pool (as the scheduled run stored them), the
 last run, recent mass changes and the volumes waiting to be destroyed."""
 
 import shlex
