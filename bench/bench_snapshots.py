@@ -1,7 +1,8 @@
-"""Taking snapshots of 1, 100 and 1,000 volumes (privileged calls and
-seconds), and the cost of measuring what changed per snapshot.
+"""Taking snapshots of 1, 100 and 1,000 volumes every 15 minutes (privileged
+calls and seconds), in the steady state too, and the cost of measuring what
+changed per snapshot.
 
-    sudo .venv/bin/python bench/bench_snapshots.py [REAL_VOLUMES]
+    sudo .venv/bin/python bench/bench_snapshots.py [REAL_VOLUMES [STEADY_VOLUMES]]
 
 Uses a private wrapper installation (tests/support/wrapper_install) with
 REAL_VOLUMES (default 50: each sparse image is promised its full size, so the
@@ -13,13 +14,24 @@ extrapolated from the measured per-volume cost, and says so. Each volume
 gets 20 files of 64 KiB rewritten between runs, so every run measures a
 change. The change measurement alone (wrapperlib.btrfs_changes) is then
 timed in this process on one volume for 0, 1,000 and 10,000 changed files.
+
+The steady state: STEADY_VOLUMES (default 3) of them are given, directly by
+root through a private mount of their top level, the snapshots the default
+policy keeps after 16 days at 15 minutes (computed with the wrappers' own
+rules: about 380, each with its quota group), then the scheduled run over
+them is timed (it takes one, measures, and prunes what fell out of
+retention) and extrapolated to 1,000 volumes, as a share of the interval.
 """
 
+import importlib.util
 import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,24 +39,81 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 
 from support import wrapper_install
-from wrapperlib import btrfs_changes
+from wrapperlib import btrfs_changes, config, snapshots
 
 ROWS = (1, 100, 1000)
 FILES_PER_VOLUME = 20
 FILE_BYTES = 64 * 1024
 CHANGE_SIZES = (0, 1000, 10000)
+INTERVAL = timedelta(minutes=15)
+STEADY_DAYS = 16
 
 
 class Clock:
-    """The wrappers' simulated clock (root's SNAPSHOT_CLOCK), an hour a step."""
+    """The wrappers' simulated clock (root's SNAPSHOT_CLOCK), 15 minutes a
+    step, the schedule's rate."""
 
     def __init__(self, install):
         self.install = install
-        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+        self.moment = datetime(2026, 1, 1, 0, 5, tzinfo=UTC)
 
-    def tick(self):
-        self.moment += timedelta(hours=1)
+    def tick(self, step=INTERVAL):
+        self.moment += step
         self.install.write_local_settings(SNAPSHOT_CLOCK=self.moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def steady_state_names(until):
+    """What one volume holds at `until` after STEADY_DAYS of runs every 15
+    minutes, by the wrappers' rules under their default settings."""
+    defaults = Path(__file__).resolve().parent.parent / "wrappers" / "wrappers_settings.py"
+    spec = importlib.util.spec_from_file_location("defaults", defaults)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config._settings = types.SimpleNamespace(
+        **{k: v for k, v in vars(module).items() if k.isupper()}
+    )
+    moment, existing = until - timedelta(days=STEADY_DAYS), []
+    while moment <= until:
+        existing.append(snapshots.name_for(moment))
+        keep = snapshots.to_keep(existing, moment)
+        existing = [name for name in existing if name in keep]
+        moment += INTERVAL
+    return existing
+
+
+def source_of(mount_point):
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            if fields[4] == str(mount_point):
+                return fields[fields.index("-") + 2]
+    raise SystemExit(f"{mount_point} is not mounted")
+
+
+def populate(install, user, names):
+    """names as read-only snapshots of user's data, made by root directly in
+    a private mount of the top level (what many runs would have left)."""
+    data = Path(install.settings["DIRECTORIES_ROOT"]) / user
+    top = tempfile.mkdtemp(prefix="bench-top-")
+    subprocess.run(["mount", "-o", "subvolid=5", source_of(data), top], check=True)
+    try:
+        for name in names:
+            subprocess.run(
+                [
+                    "btrfs",
+                    "-q",
+                    "subvolume",
+                    "snapshot",
+                    "-r",
+                    f"{top}/data",
+                    f"{top}/snapshots/{name}",
+                ],
+                check=True,
+                capture_output=True,
+            )
+    finally:
+        subprocess.run(["umount", top], check=True)
+        os.rmdir(top)
 
 
 def run(install, name, *args):
@@ -117,8 +186,45 @@ def measurement_cost(install, clock, user):
     return rows
 
 
+def steady(install, clock, users):
+    """The scheduled run over volumes that hold the steady state's snapshots."""
+    print()
+    print(f"Steady state at 15 minutes ({len(users)} real volumes, the run over them alone)")
+    clock.tick(timedelta(days=STEADY_DAYS + 30))
+    names = steady_state_names(clock.moment)
+    seconds, _ = timed(lambda: [populate(install, user, names) for user in users])
+    print(f"  {len(names)} snapshots a volume made directly in {seconds:.1f} s")
+    others = [
+        user for user in os.listdir(install.settings["DIRECTORIES_ROOT"]) if user not in users
+    ]
+    mounted = [u for u in others if os.path.ismount(Path(install.settings["DIRECTORIES_ROOT"]) / u)]
+    for user in mounted:
+        run(install, "umount.py", user)
+    try:
+        runs = []
+        for _ in range(3):
+            rewrite(install, users)
+            clock.tick()
+            seconds, result = timed(lambda: run(install, "snapshot-create.py"))
+            pruned = sum(len(r["pruned"]) for r in result["volumes"].values())
+            runs.append((seconds, pruned))
+    finally:
+        for user in mounted:
+            run(install, "mount.py", user)
+    per_volume = statistics.median(seconds for seconds, _ in runs) / len(users)
+    print(f"{'run':>4} {'seconds':>9} {'per volume':>11} {'pruned':>7}")
+    for number, (seconds, pruned) in enumerate(runs, 1):
+        print(f"{number:>4} {seconds:>9.2f} {seconds / len(users):>10.3f}s {pruned:>7}")
+    estimate = per_volume * 1000
+    print(
+        f"  1,000 volumes in the steady state: {estimate:.1f} s a run (extrapolated),"
+        f" {100 * estimate / INTERVAL.total_seconds():.1f} % of the 15-minute interval"
+    )
+
+
 def main():
     real = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    steady_count = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     install = wrapper_install.create()
     try:
         install.write_local_settings(LOOPFILE_POOL_SIZE_GIB=real + 10)
@@ -153,6 +259,7 @@ def main():
                     f"{count:>8} {real:>5} {1:>6} {estimate:>9.2f} {per_volume:>10.3f}s"
                     f"   (extrapolated from {largest} real volumes)"
                 )
+        steady(install, clock, users[:steady_count])
         print()
         print("Measuring change per snapshot (btrfs send --no-data, in process, median of 5)")
         print(f"{'files written':>14} {'seconds':>9} {'new':>6} {'overwritten':>12} {'bytes':>11}")

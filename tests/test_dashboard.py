@@ -292,6 +292,11 @@ def test_restore_pages_mention_snapshots_where_there_are_some(person):
     assert 'data-testid="restore-snapshots"' in btrfs
     assert 'href="/snapshots/"' in btrfs
     assert "Previous Versions" in btrfs
+    # A deleted folder's way back: the read-only share of every snapshot,
+    # by the name the Samba configuration gives it.
+    deleted = btrfs[btrfs.index('data-testid="restore-deleted-folder"') :]
+    assert "<code>\\\\127.0.0.1\\previous-versions$</code>" in deleted[: deleted.index("</p>")]
+    assert 'data-testid="restore-deleted-folder"' not in ext4
 
 
 def test_an_unknown_platform_is_not_found(person):
@@ -309,3 +314,45 @@ def test_the_snapshot_card_says_how_long_snapshots_are_protected(person, setting
     settings.SNAPSHOT_PROTECTION_DAYS = 14
     page = page_of(person("bob", filesystem="btrfs"))
     assert "protected for 14 days" in page
+
+
+def test_a_volume_with_nothing_left_to_write_is_shown_full(monkeypatch):
+    """btrfs keeps blocks statvfs counts as free (f_bfree) that no one can
+    write (f_bavail 0): the dashboard said 90 % of such a volume."""
+    import os
+    import types
+
+    from backup.volumes import status
+
+    figures = types.SimpleNamespace(
+        f_blocks=262144, f_bfree=26000, f_bavail=0, f_frsize=4096, f_files=0, f_ffree=0
+    )
+    monkeypatch.setattr(os, "statvfs", lambda path: figures)
+    usage = status.usage_of("/srv/userbackup/alice")
+    assert usage.stored_bytes == (262144 - 26000) * 4096
+    assert usage.percent == 100
+    assert usage.used_bytes == usage.total_bytes
+    assert usage.free_bytes == 0
+
+
+def test_used_space_is_split_into_live_data_and_snapshots(person):
+    from backup.volumes import status
+
+    volume = person("alice", filesystem="btrfs").backup_volume
+    used = usage(3 * GIB)
+    split = status.split(used, GIB // 2)
+    assert split == status.UsageSplit(live_bytes=int(2.5 * GIB), snapshot_bytes=GIB // 2)
+    html = space_card(volume, used, usage_split=split)
+    assert "2.5\xa0GiB your files, 512\xa0MiB held only by snapshots" in html
+    # Unknown until the scheduled run measured them; never more than used.
+    assert status.split(used, None) is None
+    assert status.split(None, GIB) is None
+    assert status.split(used, 5 * GIB) == status.UsageSplit(0, 3 * GIB)
+    # btrfs: of 3 GiB that can't be written, the files take 2.75 GiB.
+    btrfs = Usage(4 * GIB, 3 * GIB, GIB, 1000, 10, 990, stored_bytes=int(2.75 * GIB))
+    split = status.split(btrfs, GIB // 2)
+    assert split == status.UsageSplit(int(2.25 * GIB), GIB // 2, GIB // 4)
+    assert "256\xa0MiB kept by the filesystem for itself" in space_card(
+        volume, btrfs, usage_split=split
+    )
+    assert 'data-testid="used-split"' not in space_card(volume, used)

@@ -86,6 +86,14 @@ def test_the_servers_configuration_passes_testparm_with_what_the_share_needs(pro
     assert share["full_audit:success"] == "connect disconnect"
     assert share["full_audit:syslog"] == "yes"
     assert "fruit:time machine max size" not in share
+    versions = served["previous-versions$"]
+    assert versions["path"] == "/srv/userbackup-snapshots/%u/snapshots"
+    assert versions.get("read only", "Yes") == "Yes"  # (testparm hides defaults)
+    assert "writeable" not in versions
+    assert "write list" not in versions
+    assert versions["browseable"] == "No"
+    assert "shadow_copy2" not in versions["vfs objects"]
+    assert versions["catia:mappings"] == "0x40:0xff20"
 
 
 def test_the_install_check_finds_the_share_in_the_generated_file(production, tmp_path):

@@ -246,7 +246,12 @@ def test_retention_and_protection_over_simulated_time(wrappers, btrfs):
 
 def test_protected_snapshots_survive_prune_and_block_lvremove(wrappers, btrfs):
     user = btrfs.pw_name
-    policy = {"SNAPSHOT_RETENTION": {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0}}
+    # Hourly snapshots: every one is protected for the protection days (at
+    # shorter intervals only each hour's first is: test_snapshot_retention).
+    policy = {
+        "SNAPSHOT_INTERVAL_MINUTES": 60,
+        "SNAPSHOT_RETENTION": {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0},
+    }
     try:
         for when in (T0, "2026-03-02T00:10:00Z", "2026-03-02T00:20:00Z"):
             snap.set_clock(wrappers, when, **policy)
@@ -384,3 +389,43 @@ def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
     small = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
     assert small["complete"] is False
     assert small["deleted_files"] <= 6
+
+
+def test_low_space_takes_the_finest_grained_first_and_the_monthly_ones_last(wrappers, btrfs):
+    """The issue's run pruned the only November snapshot among the first:
+    with free space short, snapshot-prune.py now deletes the ones only the
+    15-minute and hourly retention keep before the daily and weekly ones,
+    and the monthly ones last; never a protected one, never the newest.
+    (Each deletion waits for btrfs to free the space, up to a commit
+    interval: test_snapshot_retention orders every kind without btrfs.)"""
+    user = btrfs.pw_name
+    policy = {
+        "SNAPSHOT_PROTECTION_DAYS": 0,
+        "SNAPSHOT_INTERVAL_MINUTES": 15,
+        "SNAPSHOT_RETENTION": {"frequent": 2, "hourly": 2, "daily": 2, "weekly": 1, "monthly": 3},
+    }
+    taken = [
+        "2026-11-20T09:05:00Z",  # the only November one: monthly
+        "2027-01-04T08:05:00Z",  # hourly
+        "2027-01-04T09:05:00Z",  # frequent only (hour 9's newest is later)
+        "2027-01-04T09:20:00Z",  # frequent, protected for two intervals
+        "2027-01-04T09:35:00Z",  # the newest
+    ]
+    try:
+        for when in taken:
+            snap.set_clock(wrappers, when, **policy)
+            assert ok(wrappers, "snapshot-create.py", user)["pruned"] == []
+        assert len(names_in(wrappers, user)) == len(taken)
+        snap.set_clock(wrappers, "2027-01-04T09:36:00Z", SNAPSHOT_MIN_FREE_PERCENT=100, **policy)
+        pruned = ok(wrappers, "snapshot-prune.py", user)
+        assert pruned["pruned"] == [
+            "@GMT-2027.01.04-09.05.00",
+            "@GMT-2027.01.04-08.05.00",
+            "@GMT-2026.11.20-09.05.00",
+        ]
+        assert names_in(wrappers, user) == [
+            "@GMT-2027.01.04-09.20.00",
+            "@GMT-2027.01.04-09.35.00",
+        ]
+    finally:
+        wrappers.write_local_settings()

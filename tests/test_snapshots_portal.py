@@ -444,6 +444,17 @@ def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_vol
     assert 'data-testid="protected-full"' not in page
 
 
+def test_the_dashboard_splits_used_space_into_live_data_and_snapshots(
+    recorded, make_volume, tmp_path
+):
+    volume = make_volume()
+    answer_dashboard(recorded, volume, hours_ago(1), mounted_at=tmp_path)
+    page = Client(REMOTE_USER=volume.account).get("/").content.decode()
+    used = page[page.index('data-testid="used-split"') :]
+    assert "50\xa0MiB held only by snapshots" in used[: used.index("</small>")]
+    assert "your files" in used[: used.index("</small>")]
+
+
 def test_a_full_volume_held_by_protected_snapshots_offers_add_space(recorded, make_volume):
     volume = make_volume()
     answer_dashboard(recorded, volume, hours_ago(1), snapshot_bytes=400 * MIB, used=GIB)
@@ -475,8 +486,9 @@ def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, 
     recorded.forget_calls()
     page = Client(REMOTE_USER="snapboss").get("/staff/snapshots/").content.decode()
     assert recorded.calls() == [["vgdisplay.py"]]  # the snapshots are read as stored
-    assert "14 days after each snapshot" in page
-    assert "hourly for 24 hours, daily for 14 days, weekly for 8 weeks" in page
+    assert "every 15 minutes" in page
+    assert "14 days after each snapshot that is its hour's first" in page
+    assert "every 15 minutes for the last 16 snapshots, hourly for 24 hours, daily for 14" in page
     assert "Snapshots hold 50\xa0MiB of the 1\xa0GiB used in the pool" in page
     row = page[page.index(f"<td>{volume.account}</td>") :]
     assert row.split("</tr>")[0].count("<td>1</td>") == 2  # one snapshot, protected

@@ -56,7 +56,8 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     for path in files:
         snap.write_as(entry, path, os.urandom(8 * MIB))
     os.sync()
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    # Runs at :05, each its hour's first (protected the full 14 days).
+    start = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=5, second=0, microsecond=0)
     before, after = start + timedelta(hours=1), start + timedelta(hours=2)
 
     with snap.clock(portal, wire(before)):
@@ -104,7 +105,8 @@ def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_v
     snap.write_as(entry, data / "report.txt", b"the original report\n")
     snap.write_as(entry, data / "<i>bold<i>.txt", b"markup in a name\n")
     originals = snap.checksums(data)
-    taken = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    # At :05, its hour's first (protected the full 14 days), as is the kept one.
+    taken = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=5, second=0, microsecond=0)
     with snap.clock(portal, wire(taken)):
         call_command("take_snapshots")
     snapshot = Snapshot.objects.get(account=account).name

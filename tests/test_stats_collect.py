@@ -86,7 +86,7 @@ def test_space_of_every_mounted_volume_matches_statvfs(portal, rrd_dir, two_volu
     for volume in two_volumes:
         info = os.statvfs(mount_point(portal, volume.account))
         assert last(rrd.space_file(volume.account)) == {
-            "used": (info.f_blocks - info.f_bfree) * info.f_frsize,
+            "used": (info.f_blocks - info.f_bavail) * info.f_frsize,
             "inodes": info.f_files - info.f_ffree,
             "size": volume.size_gib << 30,
         }
@@ -154,7 +154,7 @@ def test_a_corrupt_rrd_is_recreated_and_the_others_still_collected(portal, rrd_d
     for volume in two_volumes:
         used = last(rrd.space_file(volume.account))["used"]
         info = os.statvfs(mount_point(portal, volume.account))
-        assert used == (info.f_blocks - info.f_bfree) * info.f_frsize
+        assert used == (info.f_blocks - info.f_bavail) * info.f_frsize
     assert rrdtool.last(str(rrd.space_file(second.account))) == rrdtool.last(str(broken))
 
 

@@ -68,10 +68,17 @@ SCAN_MAX_SECONDS = 20
 SNAPSHOTS_ROOT = "/srv/userbackup-snapshots"
 # No wrapper deletes a snapshot younger than this, whatever it is asked.
 SNAPSHOT_PROTECTION_DAYS = 14
+# How often the schedule (take_snapshots, from cron or the systemd timer)
+# takes snapshots, in minutes dividing an hour; keep the schedule equal. The
+# snapshot in the first slot of each hour is protected for
+# SNAPSHOT_PROTECTION_DAYS; the ones between for the "frequent" window only.
+SNAPSHOT_INTERVAL_MINUTES = 15
 # Which unprotected snapshots retention keeps: the newest one in each of the
-# last N hours, days, ISO weeks and months (UTC).
-SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
-# Below this share of free space, the oldest unprotected snapshots go first.
+# last N intervals ("frequent": 16, four hours at 15 minutes), hours, days,
+# ISO weeks and months (UTC).
+SNAPSHOT_RETENTION = {"frequent": 16, "hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
+# Below this share of free space, unprotected snapshots go, the finest-grained
+# first and the monthly ones last (snapshots.low_space_order).
 SNAPSHOT_MIN_FREE_PERCENT = 10
 # Bounds for measuring what changed since the previous snapshot.
 SNAPSHOT_CHANGE_MAX_SECONDS = 60

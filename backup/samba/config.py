@@ -17,6 +17,20 @@ from django.conf import settings
 # A [homes] share: a client asking for share NAME gets NAME's volume
 # (<DIRECTORIES_ROOT>/NAME, %S below), and asking for "homes" gets its own.
 SHARE_SECTION = "homes"
+# Every snapshot of the logged-on account's volume as ordinary read-only
+# folders, \\server\previous-versions$\@GMT-…\. "$" can't be in an account
+# name (the wrappers' USERNAME_PATTERN), so no volume's share is hidden by it,
+# and Windows leaves "$" shares out of its browse lists.
+PREVIOUS_VERSIONS_SECTION = "previous-versions$"
+# In that share '@' (0x40) is shown as U+FF20, which no client reads as the
+# start of a timewarp token (see _previous_versions_section).
+AT_SHOWN_AS = "0x40:0xff20"
+
+
+def previous_versions_folder(snapshot: str) -> str:
+    """The folder a snapshot (@GMT-…) is in the previous-versions$ share."""
+    return snapshot.replace("@", "\uff20")
+
 
 PROTOCOLS = ("SMB2_02", "SMB2_10", "SMB3_00", "SMB3_02", "SMB3_11")
 ENCRYPTION = ("off", "if_required", "desired", "required")
@@ -343,14 +357,54 @@ def _share_section(options):
     ]
 
 
+def _previous_versions_section(options):
+    return [
+        (
+            "Previous Versions of folders the live share no longer has. smbd 4.17 "
+            "opens the parent folders of a timewarp (@GMT) request in the live "
+            "share before any VFS module sees the timestamp (its "
+            "filename_convert_dirfsp passes no twrp for the directory part; later "
+            "Samba passes it), so a file below a deleted folder is not found "
+            "through the volume's share. Here every snapshot is a plain read-only "
+            "folder, at any depth. Clients (smbclient, Windows) turn any path "
+            "component starting with @GMT- into a timewarp request, so here "
+            "'@' is shown as the full-width U+FF20, so the folders' names are "
+            "plain names (a file whose name has '@' shows it full-width here "
+            "too). %u is the authenticated account, so each sees its own "
+            "snapshots only (the folder's ACL allows no one else either).",
+            [
+                ("comment", "Previous versions of your backup volume (read-only)"),
+                ("path", f"{snapshots_root()}/%u/snapshots"),
+                ("read only", "yes"),
+                ("browseable", "no"),
+                ("guest ok", "no"),
+                # The same name and stream translation as the volume's share,
+                # so a Mac's files read back as they were written.
+                ("vfs objects", "full_audit catia fruit streams_xattr"),
+                ("catia:mappings", AT_SHOWN_AS),
+                ("fruit:metadata", "stream"),
+                ("full_audit:prefix", "%u|%I|%S"),
+                ("full_audit:success", "connect disconnect"),
+                ("full_audit:failure", "connect"),
+                ("full_audit:priority", "NOTICE"),
+                ("full_audit:syslog", "yes" if options.audit_to_syslog else "no"),
+            ],
+        ),
+    ]
+
+
 def sections(options=None):
     """[(section, [(comment, [(parameter, value)])])]; None values are left out."""
     options = options or Options()
-    return [("global", _global_section(options)), (SHARE_SECTION, _share_section(options))]
+    return [
+        ("global", _global_section(options)),
+        (SHARE_SECTION, _share_section(options)),
+        (PREVIOUS_VERSIONS_SECTION, _previous_versions_section(options)),
+    ]
 
 
 def vfs_modules(options=None):
-    """The VFS modules the share names, in order (each must be installed)."""
+    """The VFS modules the shares name, in order, each once (each must be installed)."""
     modules = []
     for _, blocks in sections(options):
         for _, parameters in blocks:
@@ -359,6 +413,7 @@ def vfs_modules(options=None):
                 for key, value in parameters
                 if key == "vfs objects" and value
                 for module in value.split()
+                if module not in modules
             ]
     return modules
 

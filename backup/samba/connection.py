@@ -36,6 +36,12 @@ class Connection:
         return f"\\\\{self.host}\\{self.account}"
 
     @property
+    def windows_previous_versions(self):
+        """The read-only share of every snapshot as plain folders (config.py:
+        the way into folders that no longer exist on the volume)."""
+        return f"\\\\{self.host}\\{config.PREVIOUS_VERSIONS_SECTION}"
+
+    @property
     def smb_url(self):
         """For a Mac's Finder (Go, Connect to Server) and Linux file managers."""
         port = "" if self.standard_port else f":{self.port}"

@@ -332,8 +332,13 @@ FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
 # policy (root's wrappers_settings); these mirror it so the pages can explain
 # it; keep them equal to root's values. The portal never deletes a snapshot.
 SNAPSHOT_PROTECTION_DAYS = 14
-# The newest snapshot in each of the last N hours, days, ISO weeks, months.
-SNAPSHOT_RETENTION = {"hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
+# How often take_snapshots runs (cron's and the timer's */15): each hour's
+# first snapshot is protected for the days above, the ones between while
+# retention keeps them at this resolution ("frequent").
+SNAPSHOT_INTERVAL_MINUTES = 15
+# The newest snapshot in each of the last N intervals, hours, days, ISO
+# weeks, months.
+SNAPSHOT_RETENTION = {"frequent": 16, "hourly": 24, "daily": 14, "weekly": 8, "monthly": 12}
 # Mass-change alert (backup.snapshots.detection has the rules): data that
 # existed being destroyed (overwritten, truncated, deleted), never new data.
 # At least MASS_CHANGE_MIN_BYTES and MASS_CHANGE_MIN_FILES destroyed: below

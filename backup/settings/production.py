@@ -89,6 +89,7 @@ _KEYS = {
         "operation_stale_seconds": int,
         "operation_queued_hours": int,
         "snapshot_protection_days": int,
+        "snapshot_interval_minutes": int,
         "snapshot_retention": INT_TABLE,
         "mass_change_min_bytes": int,
         "mass_change_share": float,

@@ -1,4 +1,4 @@
-"""A volume's snapshots as its pages show them, read from what the hourly
+"""A volume's snapshots as its pages show them, read from what the scheduled
 run stored (snapshot-create.py's figures, snapshot-list.py's protection and
 space): no privileged call per page view."""
 

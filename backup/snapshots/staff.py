@@ -1,5 +1,5 @@
 """What the admins' snapshot page shows: the policy in force, every volume's
-snapshots and their space in the pool (as the hourly run stored them), the
+snapshots and their space in the pool (as the scheduled run stored them), the
 last run, recent mass changes and the volumes waiting to be destroyed."""
 
 import shlex
@@ -37,7 +37,9 @@ class VolumeRow:
 def policy() -> dict:
     return {
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
-        "retention": settings.SNAPSHOT_RETENTION,
+        "interval_minutes": settings.SNAPSHOT_INTERVAL_MINUTES,
+        # A policy from before "frequent" keeps none at the finer resolution.
+        "retention": {"frequent": 0, **settings.SNAPSHOT_RETENTION},
         "mass_change_share_percent": round(100 * settings.MASS_CHANGE_SHARE),
         "mass_change_min_files": settings.MASS_CHANGE_MIN_FILES,
         "mass_change_evidence_share_percent": round(100 * settings.MASS_CHANGE_EVIDENCE_SHARE),

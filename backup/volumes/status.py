@@ -22,6 +22,9 @@ class Usage:
     inodes_total: int
     inodes_used: int
     inodes_free: int
+    # What the files take (f_blocks - f_bfree); the rest of used is space
+    # the filesystem keeps for itself (btrfs metadata). None: not read.
+    stored_bytes: int | None = None
 
     @property
     def percent(self):
@@ -51,13 +54,42 @@ def usage_of(mount_point):
         info = os.statvfs(mount_point)
     except OSError:
         return None
+    # Used: what the owner can no longer write (as the wrappers' df.py
+    # reports it). On btrfs f_blocks - f_bfree leaves out the metadata
+    # reserve, and a volume with nothing left to write showed 90 %.
     return Usage(
         total_bytes=info.f_blocks * info.f_frsize,
-        used_bytes=(info.f_blocks - info.f_bfree) * info.f_frsize,
+        used_bytes=(info.f_blocks - min(info.f_bavail, info.f_blocks)) * info.f_frsize,
         free_bytes=info.f_bavail * info.f_frsize,
         inodes_total=info.f_files,
         inodes_used=info.f_files - info.f_ffree,
         inodes_free=info.f_ffree,
+        stored_bytes=(info.f_blocks - info.f_bfree) * info.f_frsize,
+    )
+
+
+@dataclass(frozen=True)
+class UsageSplit:
+    """Used space, split: what only the snapshots hold (freed when they go),
+    the live data (with everything it shares with them), and what the
+    filesystem keeps for itself (btrfs metadata and its reserve)."""
+
+    live_bytes: int
+    snapshot_bytes: int
+    reserved_bytes: int = 0
+
+
+def split(usage: Usage | None, snapshot_bytes: int | None) -> UsageSplit | None:
+    """None when either figure is unknown (not mounted, not measured yet)."""
+    if usage is None or snapshot_bytes is None:
+        return None
+    stored = usage.used_bytes if usage.stored_bytes is None else usage.stored_bytes
+    stored = min(stored, usage.used_bytes)
+    # The snapshots' figure is from the last scheduled run, the used one from
+    # now: a deletion in between can make it the larger one for a while.
+    held = min(snapshot_bytes, stored)
+    return UsageSplit(
+        live_bytes=stored - held, snapshot_bytes=held, reserved_bytes=usage.used_bytes - stored
     )
 
 

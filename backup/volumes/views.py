@@ -48,6 +48,10 @@ def home(request):
     except status.StatusUnavailable:
         context["status_unavailable"] = True
     context.update(_snapshot_context(volume))
+    if context.get("state") and context.get("snapshots"):
+        context["usage_split"] = status.split(
+            context["state"].usage, context["snapshots"].snapshot_bytes
+        )
     report = discovery_dashboard.report_for(volume)
     context.update(
         report=report,

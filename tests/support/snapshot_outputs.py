@@ -108,15 +108,17 @@ def hours_ago(hours):
     return (timezone.now() - timedelta(hours=hours)).replace(microsecond=0)
 
 
-def answer_dashboard(recorded, volume, *taken, **space):
+def answer_dashboard(recorded, volume, *taken, mounted_at=None, **space):
+    """mounted_at: a directory standing in for the mounted volume (the page
+    reads its usage with statvfs); None: not mounted."""
     recorded.answer(
         f"lvdisplay.py {volume.account}",
         {
             "volume": {
                 "user": volume.account,
                 "size_bytes": GIB,
-                "mounted": False,
-                "mount_point": "/nonexistent",
+                "mounted": mounted_at is not None,
+                "mount_point": str(mounted_at or "/nonexistent"),
                 "filesystem": volume.filesystem,
             }
         },

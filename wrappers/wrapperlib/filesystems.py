@@ -107,11 +107,21 @@ def grow_offline_ext4(device):
 
 
 def usage(fd):
-    """Space and inode figures of the filesystem holding the open fd."""
+    """Space and inode figures of the filesystem holding the open fd.
+
+    Used is everything the owner can no longer write: size less f_bavail.
+    On btrfs, f_blocks - f_bfree leaves out the metadata reserve and the
+    space chunk allocation can't reach, so a volume with nothing left to
+    write measured 90 % and the 95 % alert could never fire; the same
+    figure on ext4 (no root reserve: mkfs -m 0) and xfs is unchanged.
+    Stored is f_blocks - f_bfree, what the files take: the snapshot run
+    reports it as what the volume held (the mass-change share's base,
+    which the unwritable rest would inflate on a nearly empty volume)."""
     fs = os.fstatvfs(fd)
     return {
         "size_bytes": fs.f_blocks * fs.f_frsize,
-        "used_bytes": (fs.f_blocks - fs.f_bfree) * fs.f_frsize,
+        "used_bytes": (fs.f_blocks - min(fs.f_bavail, fs.f_blocks)) * fs.f_frsize,
+        "stored_bytes": (fs.f_blocks - fs.f_bfree) * fs.f_frsize,
         "free_bytes": fs.f_bavail * fs.f_frsize,
         "inodes_total": fs.f_files,
         "inodes_used": fs.f_files - fs.f_ffree,

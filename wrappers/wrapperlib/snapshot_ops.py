@@ -144,8 +144,9 @@ def _free_percent(top):
 
 def prune(top: str, moment: datetime) -> list[str]:
     """Delete what retention doesn't keep; then, while free space is below
-    SNAPSHOT_MIN_FREE_PERCENT, the oldest unprotected snapshots (never the
-    newest). Returns the names deleted, oldest first."""
+    SNAPSHOT_MIN_FREE_PERCENT, unprotected snapshots in low_space_order (the
+    finest-grained first, the monthly ones last, never the newest). Returns
+    the names deleted, in the order they went."""
     existing = names(top)
     keep = snapshots.to_keep(existing, moment)
     pruned = []
@@ -155,7 +156,7 @@ def prune(top: str, moment: datetime) -> list[str]:
             pruned.append(name)
     remaining = [name for name in existing if name in keep]
     threshold = settings().SNAPSHOT_MIN_FREE_PERCENT
-    candidates = [n for n in remaining[:-1] if not snapshots.is_protected(n, moment)]
+    candidates = snapshots.low_space_order(remaining, moment)
     while candidates and _free_percent(top) < threshold:
         name = candidates.pop(0)
         delete(top, name, moment)
@@ -188,7 +189,7 @@ def listing(user: str) -> dict:
         "supported": True,
         "snapshots": described,
         "snapshot_bytes": held,
-        "used_bytes": figures["used_bytes"],
+        "used_bytes": figures["stored_bytes"],
         "size_bytes": figures["size_bytes"],
     }
 
@@ -238,7 +239,7 @@ def _data_usage(user):
         figures = filesystems.usage(fd)
     finally:
         os.close(fd)
-    return {"used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+    return {"used_bytes": figures["stored_bytes"], "size_bytes": figures["size_bytes"]}
 
 
 def unsupported_result(user: str, error: str | None = None) -> dict:
@@ -270,7 +271,8 @@ def snapshot_volume(user: str, moment: datetime) -> dict:
     with writable(user) as top_rw:
         result = _take_measure_prune(top_rw, moment)
     figures = usage(top)
-    return {**result, "used_bytes": figures["used_bytes"], "size_bytes": figures["size_bytes"]}
+    # What the volume held (see filesystems.usage), as the change is read against.
+    return {**result, "used_bytes": figures["stored_bytes"], "size_bytes": figures["size_bytes"]}
 
 
 def _take_measure_prune(top, moment):
@@ -320,4 +322,5 @@ def protection_end_unmounted(store, user: str, moment: datetime) -> datetime | N
                 " protected, so the volume is kept"
             ) from None
         protected = [name for name in listed if snapshots.is_protected(name, moment)]
-    return snapshots.protected_until(protected[-1]) if protected else None
+    # Not the newest's: an hour's first snapshot outlives the ones after it.
+    return max((snapshots.protected_until(name) for name in protected), default=None)

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         "(snapshot-create.py, and snapshot-list.py for the space the snapshots hold, "
         "whatever the number of volumes); store the figures, email the owner and the "
         "admins about a mass change, and destroy deleted volumes whose protection has "
-        "ended. Hourly, from cron or the systemd timer."
+        "ended. Every SNAPSHOT_INTERVAL_MINUTES (15), from cron or the systemd timer."
     )
 
     def handle(self, *args, **options):
