@@ -85,6 +85,9 @@ def running(directory: Path):
         # The test directory sits under /var/tmp (world-writable, sticky),
         # which StrictModes refuses; production keys are in /root/.ssh.
         "StrictModes no\n"
+        # As Debian's default configuration has it: the forced command must
+        # win over a subsystem too.
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
         "LogLevel ERROR\n"
     )
     made_privsep = not PRIVSEP_DIR.exists()
