@@ -5,8 +5,11 @@ a transfer killed half-way is deleted and done again, never counted;
 retention and protection are the replica's own, over simulated time;
 promote gives back the newest snapshot's files when the primary is gone."""
 
+import json
 import os
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -115,3 +118,102 @@ def test_pulls_new_snapshots_only_and_incrementally(two, volume):
     completed, status = pull(two, at(3))
     assert status["volumes"][user]["received"] == []
     assert status["volumes"][user]["lag_seconds"] == 3600
+
+
+def incoming(servers):
+    folder = servers.pool / ".incoming"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_a_transfer_killed_half_way_is_never_counted_and_is_done_again(two, volume):
+    user = volume.pw_name
+    name = take(two, volume, at(0), {"big.bin": os.urandom(256 * MIB)})
+    with snap.clock(two.replica, at(0)):
+        pulling = subprocess.Popen(
+            [str(two.replica.path / "tools" / "replica-pull.py")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+            start_new_session=True,
+        )
+        try:
+            partial = None
+            deadline = time.monotonic() + 60
+            while partial is None and time.monotonic() < deadline:
+                found = list((two.pool / ".incoming").glob(f"{user}-*/{name}"))
+                partial = found[0] if found else None
+            assert partial is not None, "the transfer was not seen under way"
+            # Power lost mid-transfer: the pull, ssh and receive, at once.
+            os.killpg(pulling.pid, signal.SIGKILL)
+        finally:
+            if pulling.poll() is None:
+                os.killpg(pulling.pid, signal.SIGKILL)
+            pulling.wait()
+    assert partial.is_dir()
+    assert subvolume_show(partial)["Flags"] != "readonly"
+    assert held(two, user) == []
+
+    completed, status = pull(two, at(0))
+    assert completed.returncode == 0, (completed.stderr, status["volumes"])
+    assert status["cleared"] == [f"{partial.parent.name}/{name}"]
+    assert status["volumes"][user]["received"] == [name]
+    assert held(two, user) == [name]
+    assert incoming(two) == []
+    source = snap.snapshot_folder(two.primary, user) / name
+    assert snap.checksums(two.pool / user / "snapshots" / name) == snap.checksums(source)
+
+
+def test_retention_and_protection_are_the_replica_s_own(two, volume):
+    """The replica protects for 30 days where the primary protects for 14,
+    and keeps what the primary still holds; past its own window, its own
+    retention (here: only the newest) prunes the rest."""
+    user = volume.pw_name
+    names = [take(two, volume, at(hour), {f"f{hour}": os.urandom(4096)}) for hour in range(3)]
+    policy = {"hourly": 0, "daily": 0, "weekly": 0, "monthly": 0}
+    replica_policy = {"SNAPSHOT_PROTECTION_DAYS": 30, "SNAPSHOT_RETENTION": policy}
+    with snap.clock(two.replica, at(3), **replica_policy):
+        completed, status = two.pull()
+    assert status["volumes"][user]["received"] == names
+
+    # The primary's protection (14 days) ends and its retention prunes.
+    with snap.clock(two.primary, at(days=15), SNAPSHOT_RETENTION=policy):
+        pruned = ok(two.primary, "snapshot-prune.py", user)["pruned"]
+    assert pruned == names[:2]
+    with snap.clock(two.replica, at(days=15), **replica_policy):
+        completed, status = two.pull()
+    assert completed.returncode == 0, (completed.stderr, status["volumes"])
+    assert status["volumes"][user]["pruned"] == []
+    assert held(two, user) == names
+
+    with snap.clock(two.replica, at(days=31), **replica_policy):
+        completed, status = two.pull()
+    assert completed.returncode == 0, (completed.stderr, status["volumes"])
+    assert status["volumes"][user]["pruned"] == names[:2]
+    assert held(two, user) == names[2:]
+    assert status["volumes"][user]["behind"] is True
+
+
+def test_promote_gives_back_the_newest_snapshot_when_the_primary_is_gone(two, wrappers):
+    with snap.volume(wrappers) as entry:
+        user = entry.pw_name
+        older = take(two, entry, at(0), {"report.odt": os.urandom(MIB)})
+        (mount_point(wrappers, user) / "report.odt").unlink()
+        newest = take(two, entry, at(1), {"photo.jpg": os.urandom(3 * MIB), "notes.txt": b"x"})
+        expected = snap.checksums(snap.snapshot_folder(wrappers, user) / newest)
+        completed, status = pull(two, at(1))
+        assert completed.returncode == 0, (completed.stderr, status["volumes"])
+    # The primary's volume, its snapshots and its pool image are gone now.
+    assert not (snap.snapshot_folder(wrappers, user)).exists()
+
+    result = two.replica.run("tools/replica-promote.py", user)
+    assert result.returncode == 0, result.stderr
+    promoted = json.loads(result.stdout)["promoted"]
+    assert promoted == [{"user": user, "snapshot": newest, "data": str(two.pool / user / "data")}]
+    data = two.pool / user / "data"
+    assert snap.checksums(data) == expected
+    assert sorted(expected) == ["notes.txt", "photo.jpg"]
+    (data / "after-promote.txt").write_text("writable")
+    again = two.replica.run("tools/replica-promote.py", user)
+    assert again.returncode == 2
+    assert "already promoted" in again.stderr
+    assert held(two, user) == [older, newest]
