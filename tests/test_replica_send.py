@@ -5,7 +5,9 @@ other commands, paths, '..', options, another account's files, a writable
 subvolume, forwarding: refused, the primary unchanged."""
 
 import json
+import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +151,14 @@ def test_forwarding_and_a_terminal_are_refused(two, taken):
     terminal = two.ssh("list", options=("-tt",))
     # restrict: no pty; the command still runs, forced, and answers only.
     assert b"PTY allocation request failed" in terminal.stderr or terminal.returncode == 0
+
+
+def test_openssh_comes_from_setup():
+    """ssh (the replica's) and sshd (the primary's) are run outside the
+    wrappers' command table, so their packages are checked here."""
+    text = (Path(__file__).resolve().parent.parent / "bin" / "setup").read_text()
+    required = re.search(r'^REQUIRED="([^"]*)"', text, flags=re.MULTILINE).group(1).split()
+    for path, package in (("/usr/bin/ssh", "openssh-client"), ("/usr/sbin/sshd", "openssh-server")):
+        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True, check=True)
+        assert owner.stdout.split(":")[0] == package
+        assert package in required
