@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 from support import replica
 
@@ -101,3 +102,17 @@ def test_a_pool_that_is_not_btrfs_is_refused(two):
     )  # fmt: skip
     assert result.returncode == 1
     assert "not btrfs" in result.stderr
+
+
+def test_the_replica_s_timer_and_service_verify(tmp_path):
+    require_tool("systemd-analyze")
+    repo = INSTALLER.parent.parent
+    for unit in (repo / "deploy" / "replica").glob("backupmanagement-replica-pull.*"):
+        text = unit.read_text().replace("/opt/backupmanagement/wrappers", str(repo / "wrappers"))
+        (tmp_path / unit.name).write_text(text)
+    service = tmp_path / "backupmanagement-replica-pull.service"
+    assert "ExecStart=" in service.read_text()
+    verified = subprocess.run(
+        ["systemd-analyze", "verify", str(service)], capture_output=True, text=True
+    )
+    assert verified.returncode == 0, verified.stderr
