@@ -3,17 +3,20 @@ primary, a second install with its own btrfs pool is the replica, a private
 sshd on a loopback port carries the pull. New snapshots only, incremental;
 a transfer killed half-way is deleted and done again, never counted;
 retention and protection are the replica's own, over simulated time;
-promote gives back the newest snapshot's files when the primary is gone."""
+promote gives back the newest snapshot's files when the primary is gone, and
+the share serves them over SMB from the replica."""
 
+import hashlib
 import json
 import os
+import pwd
 import signal
 import subprocess
 import time
 
 import pytest
 
-from support import replica
+from support import replica, samba_server
 from support import snapshots as snap
 from support.storage import mount_point, ok
 
@@ -217,3 +220,37 @@ def test_promote_gives_back_the_newest_snapshot_when_the_primary_is_gone(two, wr
     assert again.returncode == 2
     assert "already promoted" in again.stderr
     assert held(two, user) == [older, newest]
+    serve_promoted_over_smb(two, user, data, expected)
+
+
+def serve_promoted_over_smb(two, user, data, expected):
+    """The documented steps after promote, done here as the admin would:
+    the backup account again on the replica (the primary's is gone with it),
+    the files given to it, the data mounted where the share expects it, a
+    backup password; then the share serves the files and takes new ones."""
+    password = "promoted-" + os.urandom(6).hex()
+    ok(two.replica, "useradd.py", user)
+    try:
+        entry = pwd.getpwnam(user)
+        subprocess.run(["chown", "-R", f"{entry.pw_uid}:{entry.pw_gid}", str(data)], check=True)
+        share = mount_point(two.replica, user)
+        share.mkdir(mode=0o700)
+        subprocess.run(["mount", "--bind", str(data), str(share)], check=True)
+        try:
+            result = two.replica.run("smbpasswd.py", user, input_text=password + "\n")
+            assert result.returncode == 0, result.stderr
+            shares = {user: {"path": share, "read only": "no", "valid users": user}}
+            with samba_server.running(two.replica, shares) as server:
+                local = two.replica.base / "fetched.jpg"
+                got = server.smbclient(user, password, user, f"get photo.jpg {local}")
+                assert got.returncode == 0, got.stdout + got.stderr
+                assert hashlib.sha256(local.read_bytes()).hexdigest() == expected["photo.jpg"]
+                put = server.smbclient(user, password, user, f"put {local} new-backup.jpg")
+                assert put.returncode == 0, put.stdout + put.stderr
+            assert (data / "new-backup.jpg").stat().st_uid == entry.pw_uid
+        finally:
+            subprocess.run(["umount", str(share)], check=False)
+            share.rmdir()
+    finally:
+        two.replica.run("deluser.py", user)
+        subprocess.run(["userdel", user], capture_output=True, check=False)
