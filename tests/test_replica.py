@@ -13,6 +13,7 @@ import pwd
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,56 @@ def test_a_transfer_killed_half_way_is_never_counted_and_is_done_again(two, volu
     assert status["volumes"][user]["received"] == [name]
     assert held(two, user) == [name]
     assert incoming(two) == []
+    source = snap.snapshot_folder(two.primary, user) / name
+    assert snap.checksums(two.pool / user / "snapshots" / name) == snap.checksums(source)
+
+
+def receive_pid(servers):
+    """The pid of the btrfs receive writing into the replica's .incoming."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"receive" in argv and any(
+            arg.startswith(str(servers.pool / ".incoming").encode()) for arg in argv
+        ):
+            return int(entry.name)
+    return None
+
+
+def test_a_receive_killed_half_way_fails_that_volume_and_leaves_nothing(two, volume):
+    user = volume.pw_name
+    name = take(two, volume, at(0), {"big.bin": os.urandom(256 * MIB)})
+    with snap.clock(two.replica, at(0)):
+        pulling = subprocess.Popen(
+            [str(two.replica.path / "tools" / "replica-pull.py")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        )
+        deadline = time.monotonic() + 60
+        killed = False
+        while not killed and time.monotonic() < deadline:
+            pid = receive_pid(two)
+            if pid and list((two.pool / ".incoming").glob(f"{user}-*/{name}")):
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+        _, errors = pulling.communicate(timeout=120)
+    assert killed, "the receive was not seen under way"
+    assert pulling.returncode == 1
+    assert b"1 volume(s) failed" in errors
+    status = json.loads((two.pool / ".status.json").read_text())
+    assert "btrfs receive" in status["volumes"][user]["error"]
+    assert status["volumes"][user]["count"] == 0
+    assert held(two, user) == []
+    assert incoming(two) == []
+
+    completed, status = pull(two, at(0))
+    assert completed.returncode == 0, (completed.stderr, status["volumes"])
+    assert status["volumes"][user]["received"] == [name]
     source = snap.snapshot_folder(two.primary, user) / name
     assert snap.checksums(two.pool / user / "snapshots" / name) == snap.checksums(source)
 
