@@ -211,3 +211,23 @@ def test_a_crafted_listing_is_refused_whole(two, copied, listing):
     assert status["reachable"] is False
     assert status["volumes"][user]["error"] is None
     assert status["volumes"][user]["pruned"] == []
+
+
+def test_a_snapshot_from_the_future_is_not_copied(two, copied):
+    """Copied, it would hold back every later snapshot (only what is newer
+    than the newest copy is pulled) and stay protected for years."""
+    user, (_first, second), uuids = copied
+    future = "@GMT-2099.01.01-00.00.00"
+    listing = {
+        "volumes": {
+            user: {
+                "snapshots": [
+                    *({"name": n, "uuid": u} for n, u in uuids.items()),
+                    {"name": future, "uuid": NEW_UUID},
+                ]
+            }
+        }
+    }
+    crafted = stream(snapshot_command(future, uuids[second]), (END, []))
+    status = attempt(two, listing, crafted)
+    assert "from the future" in status["volumes"][user]["error"]

@@ -22,6 +22,7 @@ import re
 import subprocess
 import tempfile
 import threading
+from datetime import timedelta
 
 from . import commands, locks, replica_store, snapshots, validate
 from .config import settings
@@ -35,6 +36,8 @@ MAX_SNAPSHOTS_PER_VOLUME = 100_000
 LIST_TIMEOUT_SECONDS = 300
 PIPE_BUFFER = 1 << 20
 STATUS_FILE = ".status.json"
+# How far ahead of the replica's clock the primary's may run.
+CLOCK_SKEW = timedelta(hours=1)
 
 
 def _setting(name, kind, check=lambda value: True, description=""):
@@ -230,8 +233,13 @@ def pull_volume(user: str, primary: dict[str, str]) -> list[str]:
     held = replica_store.counted(user)
     newest = snapshots.taken_at(list(held)[-1]) if held else None
     parent = _common_parent(held, primary)
+    # A snapshot from the future would hold back every later one (only what
+    # is newer than the newest copy is pulled) and stay protected for years.
+    latest_allowed = snapshots.now() + CLOCK_SKEW
     received = []
     for name, uuid in primary.items():
+        if snapshots.taken_at(name) > latest_allowed:
+            raise Refusal(f"the primary lists {name}, a snapshot from the future; not copied")
         if newest is not None and snapshots.taken_at(name) <= newest:
             continue
         pull_one(user, name, uuid, parent)
