@@ -1,7 +1,7 @@
 """The replica's pull against the raw floor: ``btrfs send | btrfs receive``
 on the same machine, no SSH, no checks.
 
-    sudo .venv/bin/python bench/bench_replica.py [GIB]
+    sudo .venv/bin/python bench/bench_replica.py [GIB [VOLUMES]]
 
 Two servers as in the tests (tests/support/replica): the primary is a
 private wrapper installation, the replica a second one with its own btrfs
@@ -14,11 +14,14 @@ streams into a btrfs of the same kind (a loop-file image) by a plain pipe.
 Rows: a volume holding GIB (default 1) GiB of incompressible files, sent
 whole; then 1,000 small files (4 KiB) written and sent incrementally; then
 a run with nothing new (what every volume costs at each pull: the listing);
-then promote (a writable data from the newest copy). Both sides read warm
-caches: the floor runs first once, untimed. Everything is removed
-afterwards.
+then promote (a writable data from the newest copy); then VOLUMES (default
+8) more volumes with one small new snapshot each, pulled one volume at a
+time and four at once (REPLICA_PARALLEL_VOLUMES), the cost per volume
+extrapolated to 1,000. Both sides read warm caches: the floor runs first
+once, untimed. Everything is removed afterwards.
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -91,6 +94,7 @@ def row(label, size, floor_seconds, pull_seconds):
 
 def main():
     gib = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    volumes = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     primary = wrapper_install.create()
     try:
         with replica.servers(primary) as two, snap.volume(primary, gib=str(gib + 1)) as entry:
@@ -131,8 +135,44 @@ def main():
                 raise SystemExit(promoted.stderr)
             print(f"{'promote one volume':<34} {took:.2f} s (writable data from the newest copy)")
             subprocess.run(["umount", str(floors)], check=False)
+            many_volumes(two, volumes)
     finally:
         wrapper_install.destroy(primary)
+
+
+def many_volumes(two, count):
+    """count volumes with one small new snapshot each (and the big one with
+    none): a whole pull, one volume at a time and four at once."""
+    primary = two.primary
+    with contextlib.ExitStack() as stack:
+        entries = [stack.enter_context(snap.volume(primary)) for _ in range(count)]
+        hour = 2
+        for parallel in (None, 1, 4):
+            for entry in entries:
+                path = mount_point(primary, entry.pw_name) / f"new{hour}.txt"
+                snap.write_as(entry, path, os.urandom(SMALL_BYTES))
+            when = f"2026-03-02T{hour:02d}:00:00Z"
+            with snap.clock(primary, when):
+                ok(primary, "snapshot-create.py")
+            overrides = {} if parallel is None else {"REPLICA_PARALLEL_VOLUMES": parallel}
+            with snap.clock(two.replica, when, **overrides):
+                start = time.monotonic()
+                completed, status = two.pull()
+                seconds = time.monotonic() - start
+            if completed.returncode != 0:
+                raise SystemExit(f"the pull failed: {completed.stderr}")
+            copied = sum(len(volume["received"]) for volume in status["volumes"].values())
+            if copied != count + 1:
+                raise SystemExit(f"the pull copied {copied} snapshots, not {count + 1}")
+            hour += 1
+            if parallel is None:
+                continue  # the first copies, whole
+            per_volume = seconds / (count + 1)
+            print(
+                f"{count + 1} volumes, one new snapshot each, {parallel} at once:"
+                f" {seconds:.2f} s, {per_volume:.2f} s a volume"
+                f" (1,000 volumes: about {per_volume * 1000 / 60:.0f} min)"
+            )
 
 
 if __name__ == "__main__":

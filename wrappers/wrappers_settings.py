@@ -98,3 +98,5 @@ REPLICA_TRANSFER_MAX_SECONDS = 6 * 3600
 # How often the pull runs: a volume whose newest copy is older than twice
 # this is reported as behind.
 REPLICA_INTERVAL_MINUTES = 60
+# Volumes pulled at once (each volume's snapshots one after another).
+REPLICA_PARALLEL_VOLUMES = 4
