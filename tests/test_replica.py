@@ -273,6 +273,15 @@ def test_promote_gives_back_the_newest_snapshot_when_the_primary_is_gone(two, wr
     assert held(two, user) == [older, newest]
     serve_promoted_over_smb(two, user, data, expected)
 
+    everyone = two.replica.run("tools/replica-promote.py")
+    assert everyone.returncode == 0, everyone.stderr
+    answer = json.loads(everyone.stdout)
+    assert "already promoted" in answer["failed"][user]
+    for item in answer["promoted"]:
+        assert snap.checksums(two.pool / item["user"] / "data") == snap.checksums(
+            two.pool / item["user"] / "snapshots" / item["snapshot"]
+        )
+
 
 def serve_promoted_over_smb(two, user, data, expected):
     """The documented steps after promote, done here as the admin would:
