@@ -314,3 +314,21 @@ def serve_promoted_over_smb(two, user, data, expected):
     finally:
         two.replica.run("deluser.py", user)
         subprocess.run(["userdel", user], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("REPLICA_PRIMARY_HOST", "-oProxyCommand=touch /tmp/x"),
+        ("REPLICA_PRIMARY_HOST", None),
+        ("REPLICA_PRIMARY_PORT", "22"),
+        ("REPLICA_SSH_KEY", "relative/key"),
+    ],
+)
+def test_a_wrong_setting_is_refused_and_nothing_is_pulled(two, setting, value):
+    with snap.clock(two.replica, at(5), **{setting: value}):
+        completed, status = two.pull()
+    assert completed.returncode == 1
+    assert status["reachable"] is False
+    assert f"the wrapper setting {setting} must be" in status["error"]
+    assert "the primary was not reachable" in completed.stderr

@@ -165,7 +165,9 @@ def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) ->
     request = f"send {user} {name}" + (f" {parent[0]}" if parent else "")
     incoming = replica_store.new_incoming(user)
     checker = Checker(name, uuid, parent[1] if parent else None)
-    limit = settings().REPLICA_TRANSFER_MAX_SECONDS
+    limit = _setting(
+        "REPLICA_TRANSFER_MAX_SECONDS", int, lambda n: n >= 1, "a whole number of seconds >= 1"
+    )
     with tempfile.TemporaryFile() as ssh_errors, tempfile.TemporaryFile() as receive_errors:
         sender = subprocess.Popen(
             ssh_argv(request),

@@ -3,7 +3,7 @@ what is left of an interrupted transfer, retention and protection.
 
     <REPLICA_ROOT>/                 root's, 0700, on the replica's btrfs pool
         .incoming/<user>-XXXX/      one fresh private directory per transfer
-        .status.json                the last run's status (replica_status)
+        .status.json                the last run's status (replica_pull)
         <user>/snapshots/<name>     the received snapshots that count
         <user>/data                 made only by promote
 
