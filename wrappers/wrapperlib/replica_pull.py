@@ -1,10 +1,10 @@
 """The replica's pull: ask the primary what it holds, fetch what is new.
 
 Why our own ``btrfs send | ssh | btrfs receive`` and not btrbk: btrbk runs
-as root on the replica and hands ``btrfs receive`` whatever stream the
-source sends, into the target directory itself; it never looks at the
-stream's subvolume name or parent, so a primary taken over could name an
-existing snapshot, a path elsewhere, or a second subvolume. Checking every
+as root on the replica and pipes the source's stream into ``btrfs receive``
+on the target directory itself, with no step that reads the stream first,
+and receive creates what the stream names: a primary taken over could name
+an existing snapshot, a path elsewhere, or a second subvolume. Checking every
 command on its way (``replica_stream``), receiving under ``--chroot`` in a
 fresh private directory and moving into place only after the received UUID
 matches is what makes "root on the primary can't change what the replica
