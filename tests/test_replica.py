@@ -332,3 +332,31 @@ def test_a_wrong_setting_is_refused_and_nothing_is_pulled(two, setting, value):
     assert status["reachable"] is False
     assert f"the wrapper setting {setting} must be" in status["error"]
     assert "the primary was not reachable" in completed.stderr
+
+
+def test_verify_reads_back_the_copies_and_finds_one_changed_since(two, volume):
+    user = volume.pw_name
+    older = take(two, volume, at(0), {"a.bin": os.urandom(MIB)})
+    take(two, volume, at(1), {"b.bin": os.urandom(MIB), "c.txt": b"c"})
+    completed, status = pull(two, at(1))
+    assert completed.returncode == 0, (completed.stderr, status["volumes"])
+
+    checked = two.replica.run("tools/replica-verify.py")
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["primary_reachable"]
+    found = report["volumes"][user]
+    assert found["copies"] == 2
+    assert found["mismatched"] == []
+    assert found["unreadable"] == []
+    assert found["files_read"] == 3
+    assert found["bytes_read"] == 2 * MIB + 1
+
+    # Root on the replica (by mistake or not) makes a copy writable.
+    copy = two.pool / user / "snapshots" / older
+    subprocess.run(["btrfs", "property", "set", "-f", str(copy), "ro", "false"], check=True)
+    checked = two.replica.run("tools/replica-verify.py")
+    assert checked.returncode == 1
+    assert "1 volume(s) failed verification" in checked.stderr
+    report = json.loads((two.pool / ".verify.json").read_text())
+    assert report["volumes"][user]["mismatched"] == [older]

@@ -104,15 +104,18 @@ def test_a_pool_that_is_not_btrfs_is_refused(two):
     assert "not btrfs" in result.stderr
 
 
-def test_the_replica_s_timer_and_service_verify(tmp_path):
+def test_the_replica_s_timers_and_services_verify(tmp_path):
     require_tool("systemd-analyze")
     repo = INSTALLER.parent.parent
-    for unit in (repo / "deploy" / "replica").glob("backupmanagement-replica-pull.*"):
+    for unit in (repo / "deploy" / "replica").glob("backupmanagement-replica-*"):
         text = unit.read_text().replace("/opt/backupmanagement/wrappers", str(repo / "wrappers"))
         (tmp_path / unit.name).write_text(text)
-    service = tmp_path / "backupmanagement-replica-pull.service"
-    assert "ExecStart=" in service.read_text()
+    services = sorted(str(path) for path in tmp_path.glob("*.service"))
+    assert [Path(path).stem for path in services] == [
+        "backupmanagement-replica-pull",
+        "backupmanagement-replica-verify",
+    ]
     verified = subprocess.run(
-        ["systemd-analyze", "verify", str(service)], capture_output=True, text=True
+        ["systemd-analyze", "verify", *services], capture_output=True, text=True
     )
     assert verified.returncode == 0, verified.stderr
