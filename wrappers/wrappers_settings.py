@@ -97,3 +97,27 @@ SNAPSHOT_CLOCK = None
 # fault-injection test can stop each wrapper at each of them. None in
 # production; only root can set it, like SNAPSHOT_CLOCK.
 FAULT_INJECTION = None
+
+
+
+# Replica server (tools/replica-pull.py, run by root on the second server;
+# README "Second server"). On the replica, SNAPSHOT_PROTECTION_DAYS and
+# SNAPSHOT_RETENTION above are the replica's own policy for what it holds:
+# set them at least as long as the primary's.
+# A directory on the replica's btrfs pool, root's: received snapshots go to
+# <REPLICA_ROOT>/<user>/snapshots/.
+REPLICA_ROOT = "/srv/backupreplica"
+# The primary, reached with the replica's key (whose line in the primary's
+# root authorized_keys forces tools/snapshot-send.py), its host key pinned.
+REPLICA_PRIMARY_HOST = None
+REPLICA_PRIMARY_PORT = 22
+REPLICA_PRIMARY_USER = "root"
+REPLICA_SSH_KEY = "/etc/backupmanagement-replica/id_ed25519"
+REPLICA_KNOWN_HOSTS = "/etc/backupmanagement-replica/known_hosts"
+# A transfer still running after this long is stopped (and not counted).
+REPLICA_TRANSFER_MAX_SECONDS = 6 * 3600
+# How often the pull runs: a volume whose newest copy is older than twice
+# this is reported as behind.
+REPLICA_INTERVAL_MINUTES = 60
+# Volumes pulled at once (each volume's snapshots one after another).
+REPLICA_PARALLEL_VOLUMES = 4
