@@ -99,7 +99,6 @@ SNAPSHOT_CLOCK = None
 FAULT_INJECTION = None
 
 
-
 # Replica server (tools/replica-pull.py, run by root on the second server;
 # README "Second server"). On the replica, SNAPSHOT_PROTECTION_DAYS and
 # SNAPSHOT_RETENTION above are the replica's own policy for what it holds:
