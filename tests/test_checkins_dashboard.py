@@ -72,7 +72,7 @@ def test_bad_input_is_refused_and_nothing_made(person, name, period):
     assert response["Location"] == "/#computers"
     assert not CheckIn.objects.exists()
     page = client.get("/").content.decode()
-    assert "The check-in was not made" in page
+    assert "The check-in address was not made" in page
 
 
 def test_at_most_so_many_addresses_per_person(person, monkeypatch):

@@ -132,8 +132,8 @@ def parse(url: str) -> Address:
     if scheme not in SCHEMES:
         raise UnusableURL(
             _(
-                "Alerts can go to %(services)s or a JSON/form webhook; “%(scheme)s” "
-                "addresses are not one of them."
+                "Alerts can go to %(services)s or a JSON/form webhook, not to “%(scheme)s” "
+                "addresses."
             )
             % {"services": SERVICES, "scheme": scheme or url[:20]}
         )

@@ -18,7 +18,7 @@ class CheckInForm(forms.Form):
         help_text=_("As you know it, for example “Work laptop”."),
     )
     period_hours = forms.IntegerField(
-        label=_("Backs up at least every (hours)"),
+        label=_("Longest time between backups (hours)"),
         min_value=MIN_PERIOD_HOURS,
         max_value=MAX_PERIOD_HOURS,
         initial=24,

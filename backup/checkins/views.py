@@ -41,7 +41,7 @@ def create(request):
         errors = "; ".join(
             str(error) for error_list in form.errors.values() for error in error_list
         )
-        messages.error(request, _("The check-in was not made: %(why)s") % {"why": errors})
+        messages.error(request, _("The check-in address was not made: %(why)s") % {"why": errors})
         return redirect(f"{reverse('volumes:home')}#computers")
     try:
         made = services.create(
@@ -50,7 +50,7 @@ def create(request):
     except services.TooMany:
         messages.error(
             request,
-            _("You have %(count)s check-ins, the most one person may have: remove one first.")
+            _("You have %(count)s check-in addresses, the most one person may have: remove one first.")
             % {"count": services.MAX_PER_PERSON},
         )
         return redirect(f"{reverse('volumes:home')}#computers")
