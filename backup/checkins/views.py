@@ -50,7 +50,10 @@ def create(request):
     except services.TooMany:
         messages.error(
             request,
-            _("You have %(count)s check-in addresses, the most one person may have: remove one first.")
+            _(
+                "You have %(count)s check-in addresses, the most one person may have: "
+                "remove one first."
+            )
             % {"count": services.MAX_PER_PERSON},
         )
         return redirect(f"{reverse('volumes:home')}#computers")
