@@ -2,6 +2,7 @@
 
 import logging
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -11,6 +12,8 @@ from . import access, exposition
 logger = logging.getLogger("backup.metrics")
 
 
+# Its own credential: a token or an allowed address (access.allowed).
+@login_not_required
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:

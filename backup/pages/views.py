@@ -1,6 +1,7 @@
 """Pages every part of the site shares: monitoring ping, errors, signed out,
 the language switch."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template import loader
@@ -12,11 +13,13 @@ from django.views.i18n import set_language as django_set_language
 from . import languages
 
 
+@login_not_required
 def ping(request):
     """For monitoring: the application answers (no database, no privileges)."""
     return HttpResponse("pong", content_type="text/plain")
 
 
+@login_not_required
 @require_POST
 def set_language(request):
     """The footer's language switch: Django's set_language (a cookie, back to
@@ -26,6 +29,7 @@ def set_language(request):
     return response
 
 
+@login_not_required
 def signed_out(request):
     return render(request, "pages/signed_out.html", status=401)
 

@@ -15,7 +15,6 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
 
 from backup.operations.errors import UserFacingError
-from backup.sso.decorators import signed_in_required
 from backup.volumes.services import volume_of
 
 from . import services
@@ -32,7 +31,6 @@ PENDING_SECONDS = 300
 
 
 @never_cache
-@signed_in_required
 @sensitive_variables("password")
 def new_password(request):
     volume = volume_of(request.user)
@@ -62,7 +60,6 @@ def new_password(request):
 
 @never_cache
 @require_GET
-@signed_in_required
 @sensitive_variables("pending", "password")
 def shown(request):
     volume = volume_of(request.user)

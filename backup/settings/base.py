@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "backup.sso.middleware.DevelopmentSSOMiddleware",
     "backup.sso.middleware.ServerRemoteUserMiddleware",
+    # Every view needs a sign-in unless marked login_not_required.
+    "backup.sso.middleware.SignInRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After sign-in: remembers a signed-in person's language for emails.
     "backup.pages.middleware.RememberLanguage",

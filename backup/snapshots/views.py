@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
-from backup.sso.decorators import signed_in_required, staff_required
+from backup.sso.decorators import staff_required
 from backup.volumes import services as volumes
 from backup.volumes.models import quota_for
 
@@ -17,7 +17,6 @@ from . import listing, restore, staff
 from .forms import PathForm, RollbackForm
 
 
-@signed_in_required
 def snapshot_list(request):
     volume = volumes.volume_of(request.user)
     if volume is None:
@@ -33,7 +32,6 @@ def snapshot_list(request):
     return render(request, "snapshots/list.html", context)
 
 
-@signed_in_required
 def browse(request, snapshot):
     form = PathForm(request.GET)
     if not form.is_valid():
@@ -57,7 +55,6 @@ def browse(request, snapshot):
 
 
 @require_POST
-@signed_in_required
 def restore_path(request, snapshot):
     form = PathForm(request.POST)
     try:
@@ -72,7 +69,6 @@ def restore_path(request, snapshot):
     return redirect("operations:detail", operation.pk)
 
 
-@signed_in_required
 def rollback(request, snapshot):
     volume = volumes.volume_of(request.user)
     if volume is None:
@@ -103,7 +99,6 @@ def rollback(request, snapshot):
 
 
 @require_POST
-@signed_in_required
 def dismiss_mass_change(request, pk):
     volume = volumes.volume_of(request.user)
     if volume is not None and listing.dismiss_mass_change(volume.account, pk):

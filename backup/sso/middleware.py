@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import auth
-from django.contrib.auth.middleware import RemoteUserMiddleware
+from django.contrib.auth.middleware import LoginRequiredMiddleware, RemoteUserMiddleware
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.shortcuts import render
 
@@ -55,3 +55,14 @@ class DevelopmentSSOMiddleware:
         default = settings.DEV_SSO_USERS["employee"]
         request.META["REMOTE_USER"] = request.session.get(DEV_SSO_SESSION_KEY, default)
         return self.get_response(request)
+
+
+class SignInRequired(LoginRequiredMiddleware):
+    """Every view needs a signed-in person unless it is marked with Django's
+    ``login_not_required``: a new view is closed by default (it was open
+    unless someone remembered a decorator). Without a sign-in the answer is
+    the portal's 401 page, not a redirect to a login form the portal does
+    not have (single sign-on is the web server's)."""
+
+    def handle_no_permission(self, request, view_func):
+        return render(request, "pages/signed_out.html", status=401)

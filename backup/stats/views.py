@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-from backup.sso.decorators import signed_in_required, staff_required
+from backup.sso.decorators import staff_required
 from backup.volumes.models import Volume
 
 from . import graphs, rrd
@@ -79,7 +79,6 @@ def _since(account):
     return int(created.timestamp()) if created is not None else None
 
 
-@signed_in_required
 def volume_graph(request, account, graph, period):
     if graph not in VOLUME_GRAPHS:
         raise Http404("No such graph.")
@@ -99,7 +98,6 @@ def pool_graph(request, period):
     return _png(request, graphs.pool(), period)
 
 
-@signed_in_required
 def volume_page(request, account):
     account = _volume_account(request, account)
     return render(

@@ -14,13 +14,11 @@ from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
 from backup.snapshots import listing
-from backup.sso.decorators import signed_in_required
 
 from . import services, status
 from .models import quota_for
 
 
-@signed_in_required
 def home(request):
     user = request.user
     volume = services.volume_of(user)
@@ -109,7 +107,6 @@ def _action(request_operation):
     signed-in person on their own volume."""
 
     @require_POST
-    @signed_in_required
     def view(request):
         return _start_and_follow(request, lambda: request_operation(request.user, request.user))
 
@@ -142,7 +139,6 @@ def _confirm_page(request, template, start):
     return render(request, template, {"volume": volume})
 
 
-@signed_in_required
 def delete(request):
     return _confirm_page(
         request,
@@ -151,7 +147,6 @@ def delete(request):
     )
 
 
-@signed_in_required
 def delete_time_machine(request):
     return _confirm_page(
         request,
@@ -194,7 +189,6 @@ LINUX_RESTORE_TOOLS = (
 )
 
 
-@signed_in_required
 def restore(request, platform=None):
     """How to get files back from this server, for the signed-in person's
     volume (its real share address), per platform."""
