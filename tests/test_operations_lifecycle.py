@@ -125,7 +125,12 @@ def test_a_silent_worker_is_taken_for_dead_and_its_operation_ended(person, setti
     fresh.delete()
 
     silent = running(person, worker=elsewhere, heartbeat_age=timedelta(minutes=3))
+    # Looking only reads: the volume is free again, the record unchanged...
     assert services.active_for(person.username) is None
+    silent.refresh_from_db()
+    assert silent.state == Operation.State.RUNNING
+    # ...until the reaper (worker, periodic job, next start) ends it.
+    assert tasks.release_dead() == [silent]
     silent.refresh_from_db()
     assert silent.state == Operation.State.FAILED
     assert "was interrupted" in silent.message

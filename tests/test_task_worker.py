@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from backup.operations.models import Operation
@@ -89,8 +90,14 @@ def test_a_create_cut_short_by_a_dead_worker_is_undone_and_can_be_made_again(
         worker.kill()
         worker.communicate()
 
-    # The next look at the volume finds the worker gone: the create ends as
-    # interrupted and a cleanup holds the volume until the worker is back.
+    # The next look at the volume shows the worker gone, without writing;
+    # the periodic job then ends the create as interrupted and a cleanup
+    # holds the volume until the worker is back.
+    assert "was interrupted" in client.get("/").content.decode()
+    operation.refresh_from_db()
+    assert operation.state == Operation.State.RUNNING
+    settings.RRD_DIRECTORY = tmp_path / "rrd"
+    call_command("update_df_stats")
     page = client.get("/").content.decode()
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED

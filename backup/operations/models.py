@@ -74,6 +74,10 @@ class Operation(models.Model):
             )
         ]
 
+    # True on an instance tasks.as_seen shows as interrupted (in memory
+    # only: the record still says queued or running until it is released).
+    interrupted = False
+
     def __str__(self):
         return f"{self.get_kind_display()} for {self.owner_name} ({self.state})"
 

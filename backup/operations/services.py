@@ -3,8 +3,10 @@
 A volume has at most one active operation: the database refuses a second
 one (a unique constraint), so a double-submitted form produces one
 operation. Slow operations run in the task worker; their record shows
-progress and, afterwards, the outcome. Before anything looks at a volume's
-operations, those whose worker died are ended (tasks.release_dead).
+progress and, afterwards, the outcome. Before an operation starts, those
+whose worker died are ended (tasks.release_dead); pages only read, and show
+such an operation as interrupted (tasks.as_seen) until the worker or the
+periodic job ends it.
 """
 
 from django.db import transaction
@@ -17,9 +19,13 @@ from .models import Operation
 
 
 def active_for(owner_name: str) -> Operation | None:
-    """The owner's active operation, once any whose worker died is ended."""
-    tasks.release_dead(owner_name)
-    return records.active_for(owner_name)
+    """The owner's active operation whose worker is alive, without writing:
+    one whose worker died no longer holds the volume (the next start ends
+    it first), so a page offers the actions again."""
+    operation = records.active_for(owner_name)
+    if operation is None or tasks.is_dead(operation):
+        return None
+    return operation
 
 
 def start(*, owner, actor, kind: str, parameters: dict | None = None) -> Operation:

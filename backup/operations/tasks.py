@@ -110,8 +110,31 @@ def interrupted_sentence(operation: Operation) -> str:
     }
 
 
+def as_seen(operation: Operation, now=None) -> Operation:
+    """The operation as a page should show it, without writing: one still
+    recorded as active whose worker died is shown as the interrupted
+    failure release_dead will record (the periodic job, the worker, or the
+    next action on the volume ends it for real). Changes the instance in
+    memory only; never save what this returns."""
+    if operation.is_active and is_dead(operation, now):
+        operation.message = interrupted_sentence(operation)
+        operation.state = Operation.State.FAILED
+        operation.interrupted = True
+    return operation
+
+
+def all_as_seen(operations) -> list[Operation]:
+    """as_seen for each operation of a list or queryset, with one clock."""
+    now = timezone.now()
+    return [as_seen(operation, now) for operation in operations]
+
+
 def release_dead(owner_name: str | None = None) -> list[Operation]:
-    """End the active operations (of one owner, or all) whose worker died."""
+    """End the active operations (of one owner, or all) whose worker died.
+
+    Writes: run by the task worker before each task, by the periodic
+    update_df_stats job and by the POSTs that start an operation, never
+    by a page (pages use as_seen)."""
     active = Operation.objects.filter(state__in=Operation.ACTIVE_STATES)
     if owner_name is not None:
         active = active.filter(owner_name=owner_name)

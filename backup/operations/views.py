@@ -13,10 +13,9 @@ def _visible_operation(request, pk):
     # Someone else's operation is as invisible as a missing one.
     if operation.owner_name != request.user.username and not request.user.is_staff:
         raise Http404("No such operation.")
-    if operation.is_active and tasks.release_dead(operation.owner_name):
-        # Its worker died: the page following it shows that, not "running".
-        operation.refresh_from_db()
-    return operation
+    # Its worker died: the page following it shows that, not "running"
+    # (without writing: GETs never do; the worker or the periodic job ends it).
+    return tasks.as_seen(operation)
 
 
 def detail(request, pk):
@@ -37,5 +36,5 @@ def status(request, pk):
 
 
 def history(request):
-    operations = Operation.objects.filter(owner_name=request.user.username)[:200]
+    operations = tasks.all_as_seen(Operation.objects.filter(owner_name=request.user.username)[:200])
     return render(request, "operations/history.html", {"operations": operations})

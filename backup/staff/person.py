@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from backup.discovery.dashboard import report_for
 from backup.operations import records
 from backup.operations import services as operations
+from backup.operations import tasks as operation_tasks
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.sso.decorators import staff_required
@@ -57,10 +58,12 @@ def person(request, username):
         "username": username,
         "volume": volume,
         "quota": quota,
-        "add_space_target": volumes.add_space_target(volume),
+        "add_space_target": volumes.add_space_target(volume, quota),
         "at_quota": volume.size_gib >= quota,
         "active_operation": operations.active_for(username),
-        "operations": Operation.objects.filter(owner_name=username)[:RECENT_OPERATIONS],
+        "operations": operation_tasks.all_as_seen(
+            Operation.objects.filter(owner_name=username)[:RECENT_OPERATIONS]
+        ),
         "report": report_for(volume),
     }
     try:

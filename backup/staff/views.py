@@ -218,10 +218,12 @@ def _row_html(row, cells, words):
 
 @staff_required
 def active_operations(request):
-    """Every operation still queued or running, once those whose worker
-    died are ended: what an admin may end by hand."""
-    operation_tasks.release_dead()
-    active = Operation.objects.filter(state__in=Operation.ACTIVE_STATES).order_by("requested_at")
+    """Every operation still recorded as queued or running: what an admin
+    may end by hand. Those whose worker died show as interrupted (read
+    only; the periodic job or the worker ends them)."""
+    active = operation_tasks.all_as_seen(
+        Operation.objects.filter(state__in=Operation.ACTIVE_STATES).order_by("requested_at")
+    )
     return render(request, "staff/operations.html", {"operations": active, "now": timezone.now()})
 
 

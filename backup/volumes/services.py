@@ -157,9 +157,12 @@ def _require_volume(user, *, suspended_ok=False):
     return volume
 
 
-def add_space_target(volume: Volume) -> int:
-    """The size an Add space request would grow to, capped by the quota."""
-    return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota_for(volume.owner))
+def add_space_target(volume: Volume, quota: int | None = None) -> int:
+    """The size an Add space request would grow to, capped by the quota
+    (``quota``: the owner's, when the caller has it already)."""
+    if quota is None:
+        quota = quota_for(volume.owner)
+    return min(volume.size_gib + settings.DEFAULT_ADD_SPACE_AMOUNT, quota)
 
 
 def _at_quota(volume: Volume) -> str:
@@ -186,7 +189,7 @@ def _recorded_pool_free_gib() -> int | None:
     return int(values["free"]) // GIB
 
 
-def add_space_refusal(volume: Volume) -> str | None:
+def add_space_refusal(volume: Volume, quota: int | None = None) -> str | None:
     """Why Add space is not offered now (quota reached, or the pool can't
     take the growth), else None.
 
@@ -194,11 +197,14 @@ def add_space_refusal(volume: Volume) -> str | None:
     state): the pool's free space comes from the figures the stats job
     recorded, not from another wrapper call. Without a recent record it is
     offered; the request itself always asks the pool, and refuses (and
-    records the refusal) if it can't grow."""
-    if volume.size_gib >= quota_for(volume.owner):
+    records the refusal) if it can't grow. ``quota``: the owner's, when the
+    caller has it already (one query a page, not three)."""
+    if quota is None:
+        quota = quota_for(volume.owner)
+    if volume.size_gib >= quota:
         return _at_quota(volume)
     free = _recorded_pool_free_gib()
-    if free is not None and free < add_space_target(volume) - volume.size_gib:
+    if free is not None and free < add_space_target(volume, quota) - volume.size_gib:
         return _no_space_to_grow()
     return None
 

@@ -12,6 +12,7 @@ from backup.checkins import dashboard as checkins_dashboard
 from backup.discovery import dashboard as discovery_dashboard
 from backup.operations import records
 from backup.operations import services as operations
+from backup.operations import tasks as operation_tasks
 from backup.operations.errors import UserFacingError
 from backup.snapshots import listing
 
@@ -35,9 +36,10 @@ def home(request):
         except UserFacingError:
             context["create_size"] = None  # cannot_create says why
         context["default_size"] = settings.DEFAULT_DISK_SIZE
-        context["last_operation"] = (
-            user.backup_operations.filter(finished_at__isnull=False).order_by("-id").first()
-        )
+        # Shown only without an active operation: the last one that ended,
+        # or one whose worker died, shown as interrupted (not yet recorded so).
+        last = user.backup_operations.order_by("-id").first()
+        context["last_operation"] = operation_tasks.as_seen(last) if last else None
         return render(request, "volumes/welcome.html", context)
     try:
         context["state"] = status.volume_state(
@@ -51,14 +53,15 @@ def home(request):
             context["state"].usage, context["snapshots"].snapshot_bytes
         )
     report = discovery_dashboard.report_for(volume)
+    quota = quota_for(user)  # read once, passed down
     context.update(
         report=report,
         offers_time_machine_deletion=offers_time_machine_deletion(report),
-        quota=quota_for(user),
-        add_space_target=services.add_space_target(volume),
-        add_space_refusal=services.add_space_refusal(volume),
+        quota=quota,
+        add_space_target=services.add_space_target(volume, quota),
+        add_space_refusal=services.add_space_refusal(volume, quota),
         add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
-        recent_operations=user.backup_operations.all()[:5],
+        recent_operations=operation_tasks.all_as_seen(user.backup_operations.all()[:5]),
         checkins=checkins_dashboard.for_owner(user),
     )
     return render(request, "volumes/dashboard.html", context)

@@ -1,4 +1,5 @@
 from backup.alerts import space
+from backup.operations import tasks
 from backup.stats import collect
 from backup.stats.management.collector_command import CollectorCommand
 
@@ -7,9 +8,18 @@ class Command(CollectorCommand):
     help = (
         "Record the space used on every mounted volume and the pool's size, allocation "
         "and use (every 5 minutes from cron or the systemd timer); then alert owners of "
-        "nearly full volumes and the admins of a pool past its thresholds, once each."
+        "nearly full volumes and the admins of a pool past its thresholds, once each. "
+        "First, end the operations whose task worker died."
     )
     name = "update_df_stats"
+
+    def handle(self, *args, **options):
+        # The portal's pages only read, so the dead-worker reaper runs here
+        # (and in the worker, before each task): an operation whose worker
+        # died is ended within minutes even when no worker and no one acts
+        # on the volume. First, so that a failing collection doesn't stop it.
+        tasks.release_dead()
+        super().handle(*args, **options)
 
     def collect(self):
         report = collect.collect_space()
