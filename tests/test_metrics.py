@@ -171,6 +171,21 @@ def test_volumes_report_their_size_use_backups_and_stale_computers(volume_of):
     assert computers == ["desktop", "laptop", "phone"]
 
 
+@pytest.mark.parametrize("volumes", [1, 6])
+def test_a_scrape_makes_four_queries_whatever_the_number_of_volumes(
+    volume_of, django_assert_num_queries, volumes
+):
+    now = timezone.now()
+    for number in range(volumes):
+        volume = volume_of(f"queried{number}", 2)
+        scan(volume, [("laptop", "restic", "laptop", now - datetime.timedelta(days=9))], now)
+    with django_assert_num_queries(4):
+        response = scrape()
+    assert len([key for key in samples(response) if key[0] == "backup_volume_size_bytes"]) == (
+        volumes
+    )
+
+
 def test_usage_older_than_the_collectors_runs_is_left_out(volume_of):
     now = timezone.now().timestamp()
     volume_of("dave", 4)
