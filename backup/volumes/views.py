@@ -21,6 +21,10 @@ from .models import quota_for
 
 
 def home(request):
+    """The welcome page, or the dashboard. Reads only (an operation whose
+    worker died is shown as interrupted, not ended here), and a fixed number
+    of queries whatever the volume holds: 13 with the session's when the
+    volume's state is cached (tests/test_read_only_pages.py counts them)."""
     user = request.user
     volume = services.volume_of(user)
     active = operations.active_for(user.username)
