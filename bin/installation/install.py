@@ -77,10 +77,12 @@ class Installer:
             return
         # No --create-home: the home (the data directory by default) is made
         # from the table, owned as the portal needs, and never the clone's.
+        # No login shell: runuser -u, sudo -u and cron run its commands
+        # without one, so nobody needs to log in as it.
         system.run(
             [
                 "useradd", "--system", "--user-group", "--no-create-home",
-                "--home-dir", str(self.layout.home), "--shell", "/bin/bash",
+                "--home-dir", str(self.layout.home), "--shell", "/usr/sbin/nologin",
                 "--comment", "Backup management portal", user,
             ]
         )  # fmt: skip
