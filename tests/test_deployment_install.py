@@ -60,6 +60,8 @@ def test_second_run_changes_nothing_and_says_so(installed):
 def test_the_service_user_is_a_locked_system_account(installed):
     entry = pwd.getpwnam(installed.user)
     assert entry.pw_uid < 1000
+    # No login shell: runuser -u, sudo -u and cron need none.
+    assert entry.pw_shell == "/usr/sbin/nologin"
     shadow = subprocess.run(
         ["passwd", "--status", installed.user], capture_output=True, text=True, check=True
     )
