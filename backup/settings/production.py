@@ -193,3 +193,11 @@ if LOG_SYSLOG_ADDRESS:
     _recorders.append("syslog")
 for _logger in LOGGING["loggers"].values():
     _logger["handlers"] = _recorders or ["console"]
+# The FastCGI daemon's own comings and goings (serving, stopped, a stale
+# socket replaced) also go to its stderr, which is its fcgi.log, where an
+# admin restarting it looks.
+LOGGING["loggers"]["backup.deployment.fcgi"] = {
+    "handlers": list(dict.fromkeys([*(_recorders or []), "console"])),
+    "level": "INFO",
+    "propagate": False,
+}
