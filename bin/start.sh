@@ -1,8 +1,11 @@
 #!/bin/sh
-# (Re)starts the FastCGI daemon in the background, as the original's crontab
-# line "@reboot /opt/backupmanagement/portal/bin/start.sh" expects. Run it as
-# the service user (sudo -u backupmanagement bin/start.sh); a daemon already
-# running is stopped first (SIGKILL if still busy after 45 s). Settings:
+# (Re)starts the FastCGI daemon in the background. Run it as the service
+# user (runuser -u backupmanagement -- bin/start.sh); a daemon already
+# running is stopped first (SIGKILL if still busy after 45 s). Without
+# systemd, root's @reboot line (deploy/crontab.example) runs it at boot after
+# remaking the socket directory in /run, which a boot empties, and mounting
+# the volumes: cron starts @reboot lines in no set order, so the service
+# user's own crontab can't. Settings:
 # BACKUP_CONFIG, by default /etc/backupmanagement/backup.toml. Extra
 # arguments go to manage.py runfcgi, e.g. --workers N (child processes; two
 # per core plus one by default) or --request-timeout S (30; keep it equal to

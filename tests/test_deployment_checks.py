@@ -11,8 +11,10 @@ import subprocess
 import pytest
 
 from backup.deployment import checks
+from backup.deployment.checks import base as check_base
 from backup.deployment.checks import machine as machine_checks
 from backup.deployment.checks import samba as samba_checks
+from backup.deployment.checks import sshd as sshd_checks
 from support import deployment
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -390,3 +392,13 @@ def test_the_shipped_sshd_snippet_turns_password_logins_off_for_the_group():
     assert not checks.refuses_passwords_for("backupusers", [commented])
     half = SSHD_SNIPPET.replace("KbdInteractiveAuthentication no", "")
     assert not checks.refuses_passwords_for("backupusers", [half])
+
+
+def test_a_server_without_sshd_is_told_so_not_asked_to_configure_it(monkeypatch, tmp_path):
+    """README step 5 copies the sshd snippet only if sshd is installed; the
+    check says when it is not (sshd searched where the wrappers' commands
+    are: here an empty directory)."""
+    monkeypatch.setattr(check_base, "SEARCH_DIRS", (str(tmp_path),))
+    result = sshd_checks.sshd_refuses_backup_accounts(None)
+    assert not result.is_serious()
+    assert result.msg == "not installed: backup accounts can't log in over SSH"

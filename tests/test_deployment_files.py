@@ -75,7 +75,14 @@ def test_units_run_as_the_service_user_in_production_settings():
 
 def test_crontab_example_has_the_original_lines():
     text = (DEPLOY / "crontab.example").read_text()
-    assert "@reboot /opt/backupmanagement/portal/bin/start.sh" in text
+    # The daemon starts from root's line, after /run's socket directory is
+    # remade and the volumes are mounted (cron orders no @reboot lines).
+    assert "@reboot /opt/backupmanagement/portal/bin/start.sh" not in text
+    assert (
+        "# @reboot install -d -m 2750 -o backupmanagement -g www-data /run/backupmanagement"
+        " && /opt/backupmanagement/wrappers/mount.py;"
+        " runuser -u backupmanagement -- /opt/backupmanagement/portal/bin/start.sh\n"
+    ) in text
     assert "* * * * * cd /opt/backupmanagement/portal;" in text
     assert "manage.py rrd_waittime" in text
     assert "*/5 * * * * cd /opt/backupmanagement/portal;" in text

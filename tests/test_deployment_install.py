@@ -60,6 +60,16 @@ def test_second_run_changes_nothing_and_says_so(installed):
 def test_the_service_user_is_a_locked_system_account(installed):
     entry = pwd.getpwnam(installed.user)
     assert entry.pw_uid < 1000
+    # No login shell: runuser -u, sudo -u and cron need none.
+    assert entry.pw_shell == "/usr/sbin/nologin"
+
+
+def test_a_service_user_with_a_login_shell_from_an_older_installer_loses_it(installed):
+    subprocess.run(["usermod", "--shell", "/bin/bash", installed.user], check=True)
+    again = installed.install()
+    assert again.returncode == 0, again.stderr
+    assert f"set the shell of service user {installed.user} to /usr/sbin/nologin" in again.stdout
+    assert pwd.getpwnam(installed.user).pw_shell == "/usr/sbin/nologin"
     shadow = subprocess.run(
         ["passwd", "--status", installed.user], capture_output=True, text=True, check=True
     )

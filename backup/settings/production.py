@@ -158,7 +158,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # security events go to the log file (rotated by logrotate, which the
 # WatchedFileHandler notices) and to syslog/journald: the 500 page says the
 # details were recorded, and they are. Never only to mail, which with no
-# ADMINS goes nowhere.
+# ADMINS goes nowhere. A host without a syslog daemon (no /dev/log) gets one
+# line saying so in the daemon's output, not a traceback per record
+# (backup.logs.SyslogIfPresent).
 LOGGING = {
     **LOGGING,  # noqa: F405 (base.py's: its escaping "plain" formatter and console)
     "formatters": {
@@ -183,7 +185,7 @@ if LOG_FILE:
     _recorders.append("file")
 if LOG_SYSLOG_ADDRESS:
     LOGGING["handlers"]["syslog"] = {
-        "class": "logging.handlers.SysLogHandler",
+        "class": "backup.logs.SyslogIfPresent",
         "address": LOG_SYSLOG_ADDRESS,
         "facility": "daemon",
         "formatter": "syslog",
@@ -191,3 +193,11 @@ if LOG_SYSLOG_ADDRESS:
     _recorders.append("syslog")
 for _logger in LOGGING["loggers"].values():
     _logger["handlers"] = _recorders or ["console"]
+# The FastCGI daemon's own comings and goings (serving, stopped, a stale
+# socket replaced) also go to its stderr, which is its fcgi.log, where an
+# admin restarting it looks.
+LOGGING["loggers"]["backup.deployment.fcgi"] = {
+    "handlers": list(dict.fromkeys([*(_recorders or []), "console"])),
+    "level": "INFO",
+    "propagate": False,
+}

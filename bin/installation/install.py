@@ -19,6 +19,8 @@ from .layout import InstallError
 from .paths import INSTALL_WRAPPERS, PATH, REPO, VENV_PYTHON
 from .texts import Texts
 
+NOLOGIN = "/usr/sbin/nologin"
+
 
 def trusted_accounts(owner):
     """Who besides root may change the directories above a path owned by
@@ -74,13 +76,20 @@ class Installer:
     def service_user(self):
         user = self.layout.user
         if system.uid_of(user) is not None:
+            # Older installers gave it /bin/bash; nothing of the portal needs
+            # a login shell, and an account without one can't be logged into.
+            if system.shell_of(user) != NOLOGIN:
+                system.run(["usermod", "--shell", NOLOGIN, user])
+                self.changed(f"set the shell of service user {user} to {NOLOGIN}")
             return
         # No --create-home: the home (the data directory by default) is made
         # from the table, owned as the portal needs, and never the clone's.
+        # No login shell: runuser -u, sudo -u and cron run its commands
+        # without one, so nobody needs to log in as it.
         system.run(
             [
                 "useradd", "--system", "--user-group", "--no-create-home",
-                "--home-dir", str(self.layout.home), "--shell", "/bin/bash",
+                "--home-dir", str(self.layout.home), "--shell", NOLOGIN,
                 "--comment", "Backup management portal", user,
             ]
         )  # fmt: skip

@@ -42,6 +42,11 @@ def uid_of(name):
         return None
 
 
+def shell_of(name):
+    """The account's login shell (it must exist)."""
+    return pwd.getpwnam(name).pw_shell
+
+
 def ids_of(owner, group):
     return pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from .paths import WRAPPERS_SOURCE
 
+# Where the portal's logging finds syslog (production.py's default).
+SYSLOG_SOCKET = Path("/dev/log")
+
 
 class Texts:
     def __init__(self, layout, wrapper_names):
@@ -87,11 +90,21 @@ class Texts:
             "url_prefix": "/backup",
             "admins": [],
         }
+        syslog = ""
+        if not SYSLOG_SOCKET.exists():
+            # No syslog daemon (a container, a host without systemd): every
+            # process would note it once, and cron would mail each job's note.
+            syslog = (
+                f"# No syslog daemon ({SYSLOG_SOCKET}) when bin/install ran: the log file\n"
+                "# alone. Remove this line once one runs.\n"
+                'syslog_address = ""\n'
+            )
         return (
             "# Production settings of the backup portal (backup/settings/production.py).\n"
             "# Written once by bin/install and then kept: edit it, then restart the\n"
             "# daemon (bin/start.sh) and the worker. Readable by root and the service user.\n"
             + "".join(f"{key} = {value(item)}\n" for key, item in entries.items())
+            + syslog
             + "# Optional keys (defaults in backup/settings/base.py) are listed in\n"
             "# backup/settings/production.py, e.g. support_contact, default_disk_size\n"
             "# (GiB, 250), default_quota (300), volume_filesystem, email_host, email_from,\n"
