@@ -145,6 +145,14 @@ def test_no_afp_unless_the_server_offers_it(person, settings):
     assert blocks(page)["connect-afp-url"] == f"afp://backup.example.com/{user.username}"
 
 
+def test_a_deleted_volume_is_offered_no_connect_steps(person):
+    user = person(suspended_at=timezone.now())
+    page = dashboard(user)
+    assert 'id="connect-heading"' not in page
+    assert blocks(page) == {}
+    assert "copy-command.js" not in page
+
+
 # --- The Windows script -----------------------------------------------------------
 
 
