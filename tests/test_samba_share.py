@@ -18,9 +18,10 @@ from django.template.loader import render_to_string
 
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
+from backup.samba import connection
 from backup.volumes import services, status
 from backup.volumes.models import Volume
-from support import samba_share
+from support import samba_server, samba_share
 from support.samba_mac import SERVER_CAPS_UNIX_BASED, VOLUME_CAPS_FULL_SYNC, MacClient
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
@@ -395,21 +396,55 @@ def test_restic_backs_up_through_rclones_smb_backend_onto_the_volume(
 # --- What the portal tells people -----------------------------------------------
 
 
-def test_the_connection_instructions_name_what_the_server_serves(samba, new_volume, settings):
-    volume, password = new_volume()
+def connect_card(volume, settings, samba):
+    """shown(testid) -> the command the connect card shows, as typed."""
     settings.SERVER_HOSTNAME = "127.0.0.1"
     settings.SAMBA_PORT = samba.port
-    page = render_to_string(
-        "volumes/_connect.html", {"volume": volume, "server_hostname": settings.SERVER_HOSTNAME}
-    )
+    page = render_to_string("volumes/_connect.html", {"volume": volume})
 
     def shown(testid):
-        found = re.search(rf'data-testid="{testid}">([^<]+)</code>', page)
+        found = re.search(rf'data-testid="{testid}">([^<]+)</pre>', page)
         assert found, testid
         return unescape(found.group(1))
 
+    return page, shown
+
+
+def in_scratch(command, scratch):
+    """A Linux step as shown with its system paths moved into a scratch
+    folder: this machine's /etc/fstab and /root are not the test's to change."""
+    for path, moved in SCRATCH_PATHS.items():
+        command = command.replace(path, str(scratch / moved))
+    return command
+
+
+def run_shown(command, scratch, stdin=None, env=None):
+    """A Linux step exactly as shown (but for in_scratch's paths), in sh as a
+    terminal would run it."""
+    return subprocess.run(
+        ["sh", "-c", in_scratch(command, scratch)],
+        input=stdin,
+        env=env or samba_share.CLIENT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+SCRATCH_PATHS = {
+    connection.LINUX_CREDENTIALS: "credentials",
+    connection.FSTAB: "fstab",
+    connection.LINUX_MOUNT_POINT: "mnt/backup",
+}
+
+
+def test_the_connection_instructions_name_what_the_server_serves(samba, new_volume, settings):
+    volume, password = new_volume()
+    page, shown = connect_card(volume, settings, samba)
+
     assert shown("connect-mac") == f"smb://127.0.0.1:{samba.port}/{volume.account}"
-    assert f"port={samba.port}" in shown("connect-linux-mount")
+    assert f"port={samba.port}" in shown("connect-linux-fstab")
     assert "port 445" in page  # Windows can't be pointed at the demo's port
     # The smbclient command, exactly as shown, with the portal's password.
     command = [*shlex.split(shown("connect-smbclient")), "--command", "ls"]
@@ -422,3 +457,117 @@ def test_the_connection_instructions_name_what_the_server_serves(samba, new_volu
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_linux_steps_as_shown_make_a_root_only_login_the_server_takes(
+    samba, new_volume, settings, tmp_path
+):
+    volume, password = new_volume()
+    _, shown = connect_card(volume, settings, samba)
+    mount_point = tmp_path / "mnt/backup"
+    credentials = tmp_path / "credentials"
+    fstab = tmp_path / "fstab"
+
+    made = run_shown(shown("connect-linux-mkdir"), tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert mount_point.is_dir()
+
+    # The password is typed in, not on the command line, and not echoed.
+    written = run_shown(shown("connect-linux-credentials"), tmp_path, stdin=password + "\n")
+    assert written.returncode == 0, written.stderr
+    assert password not in written.stdout + written.stderr
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert credentials.stat().st_uid == 0
+    assert credentials.read_text() == f"username={volume.account}\npassword={password}\n"
+
+    # smbclient reads the same file (-A): the server takes that login.
+    def smbclient_with(file):
+        return subprocess.run(
+            [*shlex.split(shown("connect-smbclient")), "-A", str(file), "--command", "ls"],
+            env=samba_share.CLIENT_ENV,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    listed = smbclient_with(credentials)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+
+    appended = run_shown(shown("connect-linux-fstab"), tmp_path)
+    assert appended.returncode == 0, appended.stderr
+    parsed = subprocess.run(
+        [
+            "findmnt",
+            "--fstab",
+            "--tab-file",
+            str(fstab),
+            "-n",
+            "-o",
+            "SOURCE,TARGET,FSTYPE,OPTIONS",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert parsed[:3] == [f"//127.0.0.1/{volume.account}", str(mount_point), "cifs"]
+    assert parsed[3].split(",") == [
+        f"credentials={credentials}",
+        "uid=0",  # $(id -u) of whoever ran it: root here
+        "gid=0",
+        f"port={samba.port}",
+        "_netdev",
+        "nofail",
+    ]
+
+
+def test_a_wrong_password_in_the_credentials_file_is_refused(samba, new_volume, settings, tmp_path):
+    volume, _ = new_volume()
+    _, shown = connect_card(volume, settings, samba)
+    written = run_shown(shown("connect-linux-credentials"), tmp_path, stdin="not-the-password\n")
+    assert written.returncode == 0, written.stderr
+    refused = subprocess.run(
+        [*shlex.split(shown("connect-smbclient")), "-A", str(tmp_path / "credentials"), "-c", "ls"],
+        env=samba_share.CLIENT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert samba_server.LOGON_FAILURE in failure_of(refused)
+
+
+def cifs_in_kernel():
+    with open("/proc/filesystems") as filesystems:
+        return any(line.split()[-1] == "cifs" for line in filesystems if line.strip())
+
+
+def test_the_fstab_mount_and_restic_as_shown(samba, new_volume, settings, tmp_path):
+    if not cifs_in_kernel():
+        pytest.skip(
+            "this kernel has no cifs file system (not in /proc/filesystems, no modules to "
+            "load): the fstab line is checked by findmnt and the login by smbclient instead"
+        )
+    require_tool("mount.cifs")
+    volume, password = new_volume()
+    _, shown = connect_card(volume, settings, samba)
+    for step in ("connect-linux-mkdir", "connect-linux-credentials", "connect-linux-fstab"):
+        result = run_shown(shown(step), tmp_path, stdin=password + "\n")
+        assert result.returncode == 0, result.stderr
+    mount_point = tmp_path / "mnt/backup"
+    # sudo mount <folder> reads /etc/fstab; the scratch one is named with -T.
+    mounted = subprocess.run(
+        ["mount", "-T", str(tmp_path / "fstab"), str(mount_point)], capture_output=True, text=True
+    )
+    assert mounted.returncode == 0, mounted.stderr
+    try:
+        home = tmp_path / "home"
+        (home / "documents").mkdir(parents=True)
+        (home / "documents" / "letter.txt").write_text("Dear backup,\n")
+        env = {**samba_share.CLIENT_ENV, "HOME": str(home), "RESTIC_PASSWORD": "repository pw"}
+        for step in ("connect-restic-init", "connect-restic-backup"):
+            result = run_shown(shown(step), tmp_path, env=env)
+            assert result.returncode == 0, result.stderr
+        assert (mount_point / "restic" / "config").exists()
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)

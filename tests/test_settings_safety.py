@@ -117,6 +117,14 @@ def test_optional_production_keys_reach_the_settings(production_config):
     assert result.stdout.strip() == "500 ['boss']"
 
 
+def test_afp_is_offered_only_when_the_configuration_says_so(production_config):
+    code = "from django.conf import settings as s; print(s.AFP_OFFERED)"
+    assert manage("shell", "--no-imports", "-c", code, env=production_config).stdout == "False\n"
+    config = Path(production_config["BACKUP_CONFIG"])
+    config.write_text(config.read_text() + "afp_offered = true\n")
+    assert manage("shell", "--no-imports", "-c", code, env=production_config).stdout == "True\n"
+
+
 def test_the_daemon_processes_share_one_cache_beside_the_database(production_config):
     """What one FastCGI child learnt from the wrappers, the others reuse: a
     value one process stores, another process reads (no per-process cache)."""

@@ -239,6 +239,9 @@ SUPPORT_CONTACT = gettext_lazy("your IT helpdesk")
 # Samba: `manage.py samba_config` prints smb.conf from these (INSTALL.samba.txt),
 # and the connection instructions show the same port.
 SAMBA_PORT = 445
+# True only where netatalk serves AFP too (INSTALL.afp.txt): the connect steps
+# then show an afp:// address for Macs older than 10.12.
+AFP_OFFERED = False
 SAMBA_WORKGROUP = "WORKGROUP"
 SAMBA_SERVER_STRING = "Backup storage"
 # SMB3_00 admits Windows 8+, macOS 10.12+ (Time Machine over SMB) and Linux;

@@ -69,6 +69,7 @@ _KEYS = {
         "samba_encryption": str,
         "samba_fruit_model": str,
         "samba_time_machine_max_size": str,
+        "afp_offered": bool,
         "rrd_directory": Path,
         "graph_default_period": str,
         "pool_growth_window_days": int,

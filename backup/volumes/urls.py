@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import connect, views
 
 app_name = "volumes"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("volume/time-machine/delete/", views.delete_time_machine, name="delete-time-machine"),
     path("volume/defragment/", views.defragment, name="defragment"),
     path("volume/scrub/", views.scrub, name="scrub"),
+    path("volume/connect/windows.cmd", connect.windows_script, name="connect-windows-script"),
     path("restore/", views.restore, name="restore"),
     path("restore/<slug:platform>/", views.restore, name="restore-platform"),
 ]
