@@ -15,6 +15,10 @@ gets 20 files of 64 KiB rewritten between runs, so every run measures a
 change. The change measurement alone (wrapperlib.btrfs_changes) is then
 timed in this process on one volume for 0, 1,000 and 10,000 changed files.
 
+The same run is then timed with the host's mount table and with 1,000
+more mounts in it (seen only by the run, in a mount namespace of its own:
+tests/support/system_tables.py): the cost per volume must stay flat.
+
 The steady state: STEADY_VOLUMES (default 3) of them are given, directly by
 root through a private mount of their top level, the snapshots the default
 policy keeps after 16 days at 15 minutes (computed with the wrappers' own
@@ -38,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 
-from support import wrapper_install
+from support import system_tables, wrapper_install
 from wrapperlib import btrfs_changes, config, snapshots
 
 ROWS = (1, 100, 1000)
@@ -47,6 +51,10 @@ FILE_BYTES = 64 * 1024
 CHANGE_SIZES = (0, 1000, 10000)
 INTERVAL = timedelta(minutes=15)
 STEADY_DAYS = 16
+# Mounts added to the table for its row (a server with a volume per
+# employee has two mounts per volume), and runs per median there.
+PADDED_MOUNTS = 1000
+PADDED_RUNS = 3
 
 
 class Clock:
@@ -186,6 +194,30 @@ def measurement_cost(install, clock, user):
     return rows
 
 
+def padded_mount_table(install, clock, users):
+    """The scheduled run over the same volumes with the host's mount table,
+    then with PADDED_MOUNTS more mounts in it (in a mount namespace of the
+    run's own: support/system_tables.py): reading the table per volume made
+    the cost per volume grow with the number of mounts."""
+    print()
+    print(f"Mount table size ({len(users)} real volumes, median of {PADDED_RUNS} runs)")
+    print(f"{'mounts':>8} {'seconds':>9} {'per volume':>11}")
+    with tempfile.TemporaryDirectory(prefix="bench-tables-") as scratch:
+        for extra in (0, PADDED_MOUNTS):
+            tables = system_tables.Tables(Path(scratch) / f"mounts-{extra}", mounts=extra)
+            samples = []
+            for _ in range(PADDED_RUNS):
+                rewrite(install, users)
+                clock.tick()
+                seconds, result = tables.run(install, "snapshot-create.py")
+                if result.returncode != 0:
+                    raise SystemExit(f"snapshot-create.py: {result.stderr.strip()}")
+                samples.append(seconds)
+            median = statistics.median(samples)
+            mounts = system_tables.mount_table_size() + extra
+            print(f"{mounts:>8,} {median:>9.2f} {median / len(users):>10.3f}s")
+
+
 def steady(install, clock, users):
     """The scheduled run over volumes that hold the steady state's snapshots."""
     print()
@@ -259,6 +291,7 @@ def main():
                     f"{count:>8} {real:>5} {1:>6} {estimate:>9.2f} {per_volume:>10.3f}s"
                     f"   (extrapolated from {largest} real volumes)"
                 )
+        padded_mount_table(install, clock, users)
         steady(install, clock, users[:steady_count])
         print()
         print("Measuring change per snapshot (btrfs send --no-data, in process, median of 5)")

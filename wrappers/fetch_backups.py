@@ -18,7 +18,6 @@ above; no new scan starts after ALL_MAX_SECONDS.
 
 import datetime
 import os
-import pwd
 import sys
 import time
 
@@ -67,16 +66,14 @@ def _scan(account, limits, lock_timeout=None):
 def _accounts_with_volumes():
     """Every backup account (as validate.managed_account decides) with a
     volume directory."""
-    gid = validate.managed_group().gr_gid
+    # The account database is read once for the run (validate.Accounts):
+    # asking the system per volume rereads /etc/passwd each time. Only the
+    # managed group's members are validated, with the one-user path's rules.
+    accounts = validate.Accounts()
     found = []
-    # Only the managed group's members are looked at closely: asking
-    # managed_account about every passwd entry reads the account files
-    # thousands of times over.
-    for entry in pwd.getpwall():
-        if entry.pw_gid != gid:
-            continue
+    for entry in accounts.members():
         try:
-            account = validate.managed_account(entry.pw_name)
+            account = validate.managed_account(entry.pw_name, accounts)
             _volume_root(account.pw_name)
         except Refusal:
             continue

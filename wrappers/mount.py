@@ -22,12 +22,16 @@ from wrapperlib.storage import actions
 def mount_all():
     store = storage.backend()
     inventory = storage.inventory()["volumes"]
+    # Read once for the boot run; every volume is validated against it with
+    # the one-user path's rules (validate.managed_account).
+    accounts = validate.Accounts()
     mounted, failed, suspended = [], {}, []
     for volume in inventory:
         if volume["mounted"]:
             continue
         try:
-            name = validate.managed_account(volume["user"]).pw_name
+            account = validate.managed_account(volume["user"], accounts)
+            name = account.pw_name
             with locks.volume_lock(name):
                 if records.suspended(name):
                     suspended.append(name)
@@ -35,7 +39,7 @@ def mount_all():
                 found = actions.require_volume(store, name)
                 if actions.mount_state(found, paths.mount_point(name)) is not None:
                     continue  # mounted again by the recovery of a stopped run
-                actions.mount_volume(store, name)
+                actions.mount_volume(store, name, uid=account.pw_uid)
             mounted.append(name)
         except (Refusal, Failure, OSError) as error:
             # One volume that can't be mounted must not keep the others down.

@@ -14,20 +14,20 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, locks, snapshot_ops, snapshots, storage, validate
+from wrapperlib import cli, locks, mounts, snapshot_ops, snapshots, storage, validate
 from wrapperlib.errors import Failure, Refusal
 
 
-def one_volume(user, moment):
+def one_volume(user, moment, accounts, mount_table):
     try:
-        name = validate.managed_account(user).pw_name
+        name = validate.managed_account(user, accounts).pw_name
         with locks.volume_lock(name):
-            return snapshot_ops.snapshot_volume(name, moment)
+            return snapshot_ops.snapshot_volume(name, moment, mount_table)
     except (Refusal, Failure, OSError) as error:
         result = snapshot_ops.unsupported_result(user, str(error))
     # Nothing was taken, but a volume with the layout still has snapshots.
     with contextlib.suppress(Refusal, Failure, OSError):
-        result["supported"] = snapshot_ops.top_level(user) is not None
+        result["supported"] = snapshot_ops.top_level(user, mount_table) is not None
     return result
 
 
@@ -38,9 +38,13 @@ def main(args):
         name = validate.managed_account(user).pw_name
         with locks.volume_lock(name):
             return {"user": name, **snapshot_ops.snapshot_volume(name, moment)}
+    # The account database and the mount table are read once for the run,
+    # not once per volume: both grow with the number of volumes.
+    accounts = validate.Accounts()
+    table = mounts.table()
     results = {
-        volume["user"]: one_volume(volume["user"], moment)
-        for volume in storage.inventory()["volumes"]
+        volume["user"]: one_volume(volume["user"], moment, accounts, table)
+        for volume in storage.inventory(table)["volumes"]
         if volume["filesystem"] == "btrfs"
     }
     return {"taken_at": snapshots.iso(moment), "volumes": results}

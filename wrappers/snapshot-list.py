@@ -9,7 +9,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 
-from wrapperlib import cli, snapshot_ops, storage, validate
+from wrapperlib import cli, mounts, snapshot_ops, storage, validate
 from wrapperlib.errors import Failure, Refusal
 
 
@@ -21,9 +21,12 @@ def main(args):
             return {"volumes": {}}
         return {"volumes": {name: snapshot_ops.listing(name)}}
     volumes = {}
-    for volume in storage.inventory()["volumes"]:
+    # One mount table for the whole listing, not one read per volume.
+    table = mounts.table()
+    for volume in storage.inventory(table)["volumes"]:
         try:
-            volumes[volume["user"]] = snapshot_ops.listing(validate.username(volume["user"]))
+            name = validate.username(volume["user"])
+            volumes[volume["user"]] = snapshot_ops.listing(name, table)
         except (Refusal, Failure, OSError):
             # One odd volume (a protected name in the pool) never hides the others.
             volumes[volume["user"]] = {

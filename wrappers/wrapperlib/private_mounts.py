@@ -62,7 +62,7 @@ def mounted(device: str, user: str, fstype: str, options: str):
     crashsafe.step()
     os.mkdir(where, 0o700)
     try:
-        mounts.mount(device, where, fstype, options)
+        mounts.mount_directly(device, where, fstype, options)
         try:
             yield where
         finally:

@@ -8,6 +8,7 @@ there is no other path to ``btrfs subvolume delete`` on a snapshot.
 import contextlib
 import os
 import stat
+import struct
 import time
 from datetime import datetime
 
@@ -28,17 +29,29 @@ from .errors import Failure, Refusal
 from .storage import actions
 
 SUBVOLUME_SYNC_SECONDS = 120
+# _IOW(0x94, 23, struct btrfs_ioctl_vol_args_v2): 4096 bytes; fd (s64),
+# transid, flags, a 32-byte union, then the new subvolume's name.
+BTRFS_IOC_SNAP_CREATE_V2 = 0x50009417
+SNAP_CREATE_ARGS_SIZE = 4096
+SNAP_CREATE_NAME_OFFSET = 56
+BTRFS_SUBVOL_RDONLY = 1 << 1
 
 
-def top_level(user: str) -> str | None:
+def top_level(user: str, mount_table: dict | None = None) -> str | None:
     """<SNAPSHOTS_ROOT>/<user> when the volume's data and top level are both
     mounted with the snapshot layout; None when the volume has no snapshots
-    (ext4, xfs, an older btrfs without the layout, or not mounted)."""
+    (ext4, xfs, an older btrfs without the layout, or not mounted).
+
+    mount_table: the run's mount table, read once for every volume. One read
+    before this volume's lock was taken can only be stale about a volume
+    mounted or unmounted meanwhile: an unmounted top level holds no layout
+    (has_layout is checked now), and snapshot_volume looks again at a volume
+    the table doesn't show mounted."""
     store = storage.backend()
     volume = store.get(user)
     if volume is None or volume.device is None:
         return None
-    table = mounts.table()
+    table = mount_table if mount_table is not None else mounts.table()
     fstype = storage.mounted_filesystem(volume, paths.mount_point(user), table)
     if fstype != "btrfs":
         return None
@@ -103,11 +116,34 @@ def path_of(top: str, name: str) -> str:
 
 
 def take(top: str, moment: datetime) -> str:
+    """A read-only snapshot of data in snapshots/, named after moment.
+
+    One BTRFS_IOC_SNAP_CREATE_V2 with the read-only flag: what ``btrfs
+    subvolume snapshot -r`` does, without a process per volume. Both ends
+    are opened without following links, relative to the private top."""
+    import fcntl
+
     name = snapshots.name_for(moment)
-    target = os.path.join(_folder(top), name)
-    if os.path.lexists(target):
+    if os.path.lexists(os.path.join(_folder(top), name)):
         raise Refusal(f"a snapshot was already taken at {snapshots.iso(moment)}")
-    commands.run(["btrfs", "subvolume", "snapshot", "-r", os.path.join(top, layout.DATA), target])
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    crashsafe.step()
+    source = os.open(os.path.join(top, layout.DATA), flags)
+    try:
+        folder = os.open(_folder(top), flags)
+        try:
+            arguments = bytearray(SNAP_CREATE_ARGS_SIZE)
+            struct.pack_into("=qQQ", arguments, 0, source, 0, BTRFS_SUBVOL_RDONLY)
+            encoded = os.fsencode(name)
+            arguments[SNAP_CREATE_NAME_OFFSET : SNAP_CREATE_NAME_OFFSET + len(encoded)] = encoded
+            try:
+                fcntl.ioctl(folder, BTRFS_IOC_SNAP_CREATE_V2, arguments)
+            except OSError as error:
+                raise Failure(f"could not take the snapshot: {error.strerror}") from None
+        finally:
+            os.close(folder)
+    finally:
+        os.close(source)
     return name
 
 
@@ -166,11 +202,12 @@ def prune(top: str, moment: datetime) -> list[str]:
     return pruned
 
 
-def listing(user: str) -> dict:
-    """snapshot-list.py's entry for one volume."""
-    top = top_level(user)
+def listing(user: str, mount_table: dict | None = None) -> dict:
+    """snapshot-list.py's entry for one volume (mount_table: the run's, read
+    once for every volume)."""
+    top = top_level(user, mount_table)
     if top is None:
-        volume_usage = _data_usage(user)
+        volume_usage = _data_usage(user, mount_table)
         return {"supported": False, "snapshots": [], "snapshot_bytes": None, **volume_usage}
     moment = snapshots.now()
     figures = usage(top)
@@ -230,9 +267,10 @@ def space(top: str) -> dict[str, int]:
     return exclusive, referenced, together
 
 
-def _data_usage(user):
+def _data_usage(user, mount_table=None):
     mount_point = paths.mount_point(user)
-    if storage.mounted_filesystem(storage.backend().get(user), mount_point, mounts.table()) is None:
+    table = mount_table if mount_table is not None else mounts.table()
+    if storage.mounted_filesystem(storage.backend().get(user), mount_point, table) is None:
         return {"used_bytes": 0, "size_bytes": 0}
     fd = os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
@@ -242,9 +280,11 @@ def _data_usage(user):
     return {"used_bytes": figures["stored_bytes"], "size_bytes": figures["size_bytes"]}
 
 
-def unsupported_result(user: str, error: str | None = None) -> dict:
+def unsupported_result(
+    user: str, error: str | None = None, mount_table: dict | None = None
+) -> dict:
     """VOLRESULT for a volume that has no snapshots (or could not be looked at)."""
-    figures = {"used_bytes": 0, "size_bytes": 0} if error else _data_usage(user)
+    figures = {"used_bytes": 0, "size_bytes": 0} if error else _data_usage(user, mount_table)
     return {
         "supported": False,
         "snapshot": None,
@@ -259,11 +299,18 @@ def unsupported_result(user: str, error: str | None = None) -> dict:
     }
 
 
-def snapshot_volume(user: str, moment: datetime) -> dict:
-    """The scheduled run for one volume: take, measure, prune (VOLRESULT)."""
-    top = top_level(user)
+def snapshot_volume(user: str, moment: datetime, mount_table: dict | None = None) -> dict:
+    """The scheduled run for one volume: take, measure, prune (VOLRESULT).
+    mount_table: the run's, read once (see top_level)."""
+    top = top_level(user, mount_table)
+    if top is None and mount_table is not None:
+        # Not confirmed by the run's table: it may predate what the lock's
+        # recovery just mounted again. Rare (a legacy btrfs, a stopped run),
+        # so only these volumes read the table afresh.
+        mount_table = None
+        top = top_level(user)
     if top is None:
-        return unsupported_result(user)
+        return unsupported_result(user, mount_table=mount_table)
     if records.suspended(user):
         # Mounted only while resume.py runs; a new snapshot would be
         # protected past the destruction date the portal has recorded.

@@ -81,21 +81,54 @@ def managed_group():
         raise Refusal(f"the managed group {name} does not exist") from None
 
 
-def managed_account(text):
+class Accounts:
+    """The account database and the managed group, read once.
+
+    The all-volumes wrappers look up hundreds of accounts per run: getpwnam
+    reads /etc/passwd from the top each time (0.4 ms at 10,000 accounts),
+    so the cost per volume would grow with the company. One getpwall and
+    one getgrnam per run instead; every rule stays in managed_account."""
+
+    __slots__ = ("by_name", "group")
+
+    def __init__(self):
+        self.group = managed_group()
+        self.by_name = {}
+        for entry in pwd.getpwall():
+            # getpwnam answers the first entry of a name: so does this.
+            self.by_name.setdefault(entry.pw_name, entry)
+
+    def lookup(self, name):
+        entry = self.by_name.get(name)
+        if entry is None:
+            raise KeyError(name)
+        return entry
+
+    def members(self):
+        """Entries whose primary group is the managed group (still to be
+        validated with managed_account)."""
+        gid = self.group.gr_gid
+        return [entry for entry in self.by_name.values() if entry.pw_gid == gid]
+
+
+def managed_account(text, accounts=None):
     """The passwd entry of an existing backup account created by useradd.py.
 
     System accounts, accounts outside the managed group or outside the
-    configured uid range are refused, whatever their name.
+    configured uid range are refused, whatever their name. With accounts
+    (an Accounts read once per run) the same rules are checked against it
+    instead of asking the system for each name.
     """
     name = username(text)
     try:
-        entry = pwd.getpwnam(name)
+        entry = accounts.lookup(name) if accounts is not None else pwd.getpwnam(name)
     except KeyError:
         raise Refusal(f"no backup account named {name}") from None
     config = settings()
     if not config.ACCOUNT_UID_MIN <= entry.pw_uid <= config.ACCOUNT_UID_MAX:
         raise Refusal(f"{name} is not a backup account (uid {entry.pw_uid} out of range)")
-    if entry.pw_gid != managed_group().gr_gid:
+    group = accounts.group if accounts is not None else managed_group()
+    if entry.pw_gid != group.gr_gid:
         raise Refusal(f"{name} is not a backup account (not in group {config.MANAGED_GROUP})")
     return entry
 

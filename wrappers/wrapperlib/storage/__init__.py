@@ -109,12 +109,13 @@ def describe(volume, root, mount_table):
     }
 
 
-def inventory():
-    """Every volume, described: one backend listing, one mount table read."""
+def inventory(mount_table=None):
+    """Every volume, described: one backend listing, one mount table read
+    (mount_table: one the caller read already, to use for the rest of its run)."""
     store = backend()
     volumes = store.list_all()
     root = paths.directories_root()
-    table = mounts.table()
+    table = mount_table if mount_table is not None else mounts.table()
     return {
         "backend": settings().BACKEND,
         "volumes": [describe(volume, root, table) for volume in volumes],

@@ -86,7 +86,9 @@ def format_volume(store, user, fstype):
     return fstype
 
 
-def mount_volume(store, user, *, resuming=False):
+def mount_volume(store, user, *, resuming=False, uid=None):
+    """Mount user's volume; uid: the account's, when the caller has it from
+    the account database it read once (else looked up here)."""
     if records.suspended(user) and not resuming:
         raise Refusal(f"{user}'s volume is suspended (being deleted); resume it first (resume.py)")
     volume = require_volume(store, user)
@@ -105,7 +107,8 @@ def mount_volume(store, user, *, resuming=False):
     try:
         with recovery.intent(user, recovery.MOUNTED):
             if fstype == "btrfs":
-                layout.mount(device, user, mount_point, pwd.getpwnam(user).pw_uid)
+                uid = uid if uid is not None else pwd.getpwnam(user).pw_uid
+                layout.mount(device, user, mount_point, uid)
             else:
                 filesystems.mount(device, mount_point, fstype)
     except BaseException:
