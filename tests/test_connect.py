@@ -16,25 +16,11 @@ from django.utils import timezone
 
 from backup.samba.connection import Connection
 from backup.volumes.models import Volume
+from support.connect_steps import COMMANDS
 
 pytestmark = pytest.mark.django_db
 
 _NUMBERS = itertools.count()
-
-COMMANDS = {
-    "connect-windows-map": "windows_map",
-    "connect-windows": "windows",
-    "connect-mac": "smb_url",
-    "connect-mac-tmutil": "mac_tmutil",
-    "connect-linux-install": "linux_install",
-    "connect-linux-mkdir": "linux_mkdir",
-    "connect-linux-credentials": "linux_credentials",
-    "connect-linux-fstab": "linux_fstab",
-    "connect-linux-mount": "linux_mount_fstab",
-    "connect-restic-init": "restic_init",
-    "connect-restic-backup": "restic_backup",
-    "connect-smbclient": "smbclient",
-}
 
 
 def generated_name():

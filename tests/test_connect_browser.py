@@ -14,6 +14,7 @@ from backup.samba.connection import Connection
 from backup.volumes.models import Volume
 from support import browser_sso
 from support.browser import shot
+from support.connect_steps import COMMANDS
 
 pytestmark = pytest.mark.browser
 
@@ -31,21 +32,6 @@ STEPS = {
         "connect-restic-backup",
         "connect-smbclient",
     ],
-}
-# The Connection attribute each block shows.
-ATTRIBUTES = {
-    "connect-windows-map": "windows_map",
-    "connect-windows": "windows",
-    "connect-mac": "smb_url",
-    "connect-mac-tmutil": "mac_tmutil",
-    "connect-linux-install": "linux_install",
-    "connect-linux-mkdir": "linux_mkdir",
-    "connect-linux-credentials": "linux_credentials",
-    "connect-linux-fstab": "linux_fstab",
-    "connect-linux-mount": "linux_mount_fstab",
-    "connect-restic-init": "restic_init",
-    "connect-restic-backup": "restic_backup",
-    "connect-smbclient": "smbclient",
 }
 
 
@@ -85,7 +71,7 @@ def test_a_phone_walks_each_platform_and_copies_every_command(page, person):
         for testid in steps:
             block = section.get_by_test_id(testid)
             command = block.text_content()
-            assert command == getattr(smb, ATTRIBUTES[testid])
+            assert command == getattr(smb, COMMANDS[testid])
             # One line as typed, scrolling inside the card, never off the phone.
             assert "\n" not in command
             assert block.evaluate("b => getComputedStyle(b).whiteSpace") == "pre"

@@ -22,7 +22,7 @@ import contextlib
 import os
 import stat
 
-from . import acls, commands, crashsafe, filesystems, mounts, paths, private_mounts
+from . import acls, atomic_files, commands, crashsafe, filesystems, mounts, paths, private_mounts
 from .errors import Failure, Refusal
 from .storage import same_device
 
@@ -241,24 +241,13 @@ def _write_samba_include(point):
     directory = os.open(
         os.path.dirname(point), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
     )
-    name = os.path.basename(_samba_include(point))
-    temporary = f".{name}.new"
     try:
-        crashsafe.step()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary, dir_fd=directory)
-        fd = os.open(
-            temporary,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+        atomic_files.replace(
+            directory,
+            os.path.basename(_samba_include(point)),
+            f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n",
             0o644,
-            dir_fd=directory,
         )
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(f"shadow:snapdir = {os.path.join(point, SNAPSHOTS)}\n")
-            os.fchmod(out.fileno(), 0o644)
-            out.flush()
-            os.fsync(out.fileno())
-        os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
     finally:
         os.close(directory)
 

@@ -22,7 +22,7 @@ import contextlib
 import os
 import stat
 
-from . import crashsafe, locks
+from . import atomic_files, crashsafe, locks
 from .config import settings
 from .errors import Refusal
 
@@ -64,24 +64,8 @@ def read(kind: str, user: str) -> str | None:
 
 def write(kind: str, user: str, text: str) -> None:
     directory = _directory(kind)
-    name = _name(kind, user)
-    temporary = f".{name}.new"
     try:
-        crashsafe.step()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary, dir_fd=directory)
-        fd = os.open(
-            temporary,
-            os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-            0o600,
-            dir_fd=directory,
-        )
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
-        os.fsync(directory)
+        atomic_files.replace(directory, _name(kind, user), text, 0o600)
     finally:
         os.close(directory)
 
