@@ -1,5 +1,7 @@
 """The employee's pages: welcome (no volume yet), dashboard, and actions."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -28,7 +30,7 @@ def home(request):
     user = request.user
     volume = services.volume_of(user)
     active = operations.active_for(user.username)
-    context = {"volume": volume, "active_operation": active}
+    context: dict[str, Any] = {"volume": volume, "active_operation": active}
     if volume is None:
         if active is None:
             try:
@@ -90,7 +92,7 @@ def offers_time_machine_deletion(report) -> bool:
 
 def _snapshot_context(volume):
     """The dashboard's snapshot card (read from the snapshots app)."""
-    context = {
+    context: dict[str, Any] = {
         "mass_change": listing.current_mass_change(volume.account),
         "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
     }

@@ -32,8 +32,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"mass change: {mass_change.snapshot}: {mass_change.reason}")
             for operation in destroyed:
                 self.stdout.write(f"destroyed: {operation.owner_name}: {operation.message}")
-        for account, error in run.errors.items():
-            self.stderr.write(f"no snapshot of {account}: {error}")
+        for account, reason in run.errors.items():
+            self.stderr.write(f"no snapshot of {account}: {reason}")
         failed = [operation for operation in destroyed if not operation.succeeded]
         for operation in failed:
             self.stderr.write(f"not destroyed: {operation.owner_name}: {operation.detail}")
