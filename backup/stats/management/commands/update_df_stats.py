@@ -13,15 +13,14 @@ class Command(CollectorCommand):
     )
     name = "update_df_stats"
 
-    def handle(self, *args, **options):
+    def collect(self):
         # The portal's pages only read, so the dead-worker reaper runs here
         # (and in the worker, before each task): an operation whose worker
         # died is ended within minutes even when no worker and no one acts
-        # on the volume. First, so that a failing collection doesn't stop it.
+        # on the volume. Inside the run's lock (a run skipped as busy, or
+        # without a usable RRD directory, touches nothing), and first, so
+        # that a failing collection doesn't stop it.
         tasks.release_dead()
-        super().handle(*args, **options)
-
-    def collect(self):
         report = collect.collect_space()
         space.after_collection(report)
         return report
