@@ -251,20 +251,6 @@ def space(top: str) -> dict[str, int]:
         ) and snapshots.NAME_PATTERN.fullmatch(name):
             exclusive[name] = int(fields[2])
     return exclusive
-    for line in completed.stdout.splitlines():
-        fields = line.split(None, 3)
-        if len(fields) < 3 or not fields[1].isdigit() or not fields[2].isdigit():
-            continue
-        path = fields[3].strip() if len(fields) == 4 else ""
-        if fields[0] == layout.SNAPSHOT_QGROUP:
-            together = int(fields[2])
-        elif path == layout.DATA:
-            referenced = int(fields[1])
-        elif path.startswith(f"{layout.SNAPSHOTS}/"):
-            name = path.removeprefix(f"{layout.SNAPSHOTS}/")
-            if snapshots.NAME_PATTERN.fullmatch(name):
-                exclusive[name] = int(fields[2])
-    return exclusive, referenced, together
 
 
 def _data_usage(user, mount_table=None):
