@@ -25,6 +25,7 @@ import pytest
 
 from backup.deployment.checks import samba as samba_checks
 from backup.samba import config as samba_config
+from support import postgres
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "wrappers"))
@@ -74,16 +75,17 @@ def installed_packages():
 
 
 @cache
-def closure():
-    """bin/setup's required packages and everything they depend on (among
-    what is installed: an alternative or a virtual package counts through
-    whichever installed package satisfies it)."""
+def closure(*lists: str):
+    """bin/setup's required packages (``REQUIRED``, or the lists named) and
+    everything they depend on (among what is installed: an alternative or a
+    virtual package counts through whichever installed package satisfies
+    it)."""
     packages = installed_packages()
     providers = {}
     for name, (_, provided) in packages.items():
         for item in provided:
             providers.setdefault(item, set()).add(name)
-    wanted = sorted(setup_list("REQUIRED"))
+    wanted = sorted(set().union(*(setup_list(name) for name in lists or ("REQUIRED",))))
     missing = [name for name in wanted if name not in packages]
     assert not missing, f"bin/setup's required packages are not installed: {missing}"
     seen, stack = set(), list(wanted)
@@ -116,13 +118,13 @@ def owning_package(path):
     return None
 
 
-def assert_all_from_setup(paths, what):
+def assert_all_from_setup(paths, what, lists=("REQUIRED",)):
     problems = []
     for path in sorted(set(paths)):
         package = owning_package(path)
         if package is None:
             problems.append(f"{path}: no Debian package owns it")
-        elif package not in closure():
+        elif package not in closure(*lists):
             problems.append(f"{path}: from {package}, which bin/setup does not install")
     assert not problems, f"{what}:\n" + "\n".join(problems)
 
@@ -201,3 +203,10 @@ def test_every_library_the_venvs_compiled_bindings_link_comes_from_setup():
                 libraries.add(Path(match.group(1)))
     assert any("librrd" in path.name for path in libraries), "rrdtool's binding links no librrd?"
     assert_all_from_setup(libraries, "libraries of the virtualenv's compiled bindings")
+
+
+def test_the_postgresql_server_the_suite_starts_comes_from_setup_test():
+    # The multi-server tests make their own cluster (tests/support/postgres.py):
+    # a fresh host running bin/setup --test must have these programs.
+    programs = [Path(postgres._bin(name)) for name in ("initdb", "pg_ctl", "postgres")]
+    assert_all_from_setup(programs, "PostgreSQL server programs", ("REQUIRED", "TEST_REQUIRED"))

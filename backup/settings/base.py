@@ -10,6 +10,8 @@ from pathlib import Path
 import xstatic.pkg.bootstrap
 from django.utils.translation import gettext_lazy
 
+from . import database
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 DEBUG = False
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "backup.metrics",
     "backup.alerts",
     "backup.checkins",
+    "backup.nodes",
 ]
 
 MIDDLEWARE = [
@@ -104,15 +107,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "var" / "db.sqlite3",
-        # The web process and the task worker share the file: wait for locks
-        # instead of failing at once.
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-    }
-}
+DATABASES = {"default": database.sqlite(BASE_DIR / "var" / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import config_file
+from . import config_file, database
 from .base import *  # noqa: F403
 from .config_file import INT_LIST, INT_TABLE, STR_LIST
 
@@ -40,6 +40,11 @@ DEFAULT_FROM_EMAIL = "backup@localhost"
 URL_PREFIX = "/backup"
 LOG_FILE = None
 LOG_SYSLOG_ADDRESS = "/dev/log"
+POSTGRESQL_HOST = ""
+POSTGRESQL_PORT = 5432
+POSTGRESQL_DATABASE = ""
+POSTGRESQL_USER = ""
+POSTGRESQL_PASSWORD_FILE: Path | None = None
 
 # TOML key -> (setting, type). Most keys are the setting's name in lower case
 # (defaults and meaning in base.py).
@@ -124,6 +129,15 @@ _KEYS = {
     # Ids of checks an admin has looked at and accepts, such as
     # "backup.prerequisites.W012" (check_prerequisities leaves them out).
     "silenced_checks": ("SILENCED_CHECKS", STR_LIST),
+    # PostgreSQL, shared by the portal and the storage servers' workers when
+    # there is more than one server (backup/settings/database.py); unset,
+    # the portal uses the SQLite file ``database``, whose directory holds the
+    # caches either way.
+    "postgresql_host": ("POSTGRESQL_HOST", str),
+    "postgresql_port": ("POSTGRESQL_PORT", int),
+    "postgresql_database": ("POSTGRESQL_DATABASE", str),
+    "postgresql_user": ("POSTGRESQL_USER", str),
+    "postgresql_password_file": ("POSTGRESQL_PASSWORD_FILE", Path),
 }
 _REQUIRED = ("secret_key", "allowed_hosts", "database", "static_root")
 
@@ -134,13 +148,18 @@ for _key in _REQUIRED:
 config_file.apply(CONFIG_FILE, _config, _KEYS, globals())
 SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, *SILENCED_CHECKS]
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATABASE_FILE,  # noqa: F405 (from the config file)
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+if POSTGRESQL_HOST:
+    DATABASES = {
+        "default": database.postgresql(
+            host=POSTGRESQL_HOST,
+            port=POSTGRESQL_PORT,
+            name=POSTGRESQL_DATABASE,
+            user=POSTGRESQL_USER,
+            password_file=POSTGRESQL_PASSWORD_FILE,
+        )
     }
-}
+else:
+    DATABASES = {"default": database.sqlite(DATABASE_FILE)}  # noqa: F405 (from the config file)
 # Beside the database, in the service user's data directory.
 CACHES["inventory"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "inventory"  # noqa: F405
 CACHES["default"]["LOCATION"] = Path(DATABASE_FILE).parent / "cache" / "default"  # noqa: F405

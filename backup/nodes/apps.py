@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NodesConfig(AppConfig):
+    name = "backup.nodes"
+    verbose_name = "Storage servers"
