@@ -97,6 +97,24 @@ def test_a_missing_password_file_is_refused_at_start(portal, tmp_path):
     assert "cannot read the PostgreSQL password file" in result.stderr
 
 
+def node_config(portal, tmp_path, name, password, **keys):
+    """The configuration of node ``name``'s host: the portal's database as
+    the node's own role."""
+    directory = tmp_path / name
+    directory.mkdir()
+    password_file = directory / "postgresql-password"
+    password_file.write_text(password + "\n")
+    text = Path(portal["env"]["BACKUP_CONFIG"]).read_text()
+    text = text.replace(f'postgresql_user = "{portal["role"]}"', f'postgresql_user = "node_{name}"')
+    text = text.replace(str(Path(portal["env"]["BACKUP_CONFIG"]).parent / "postgresql-password"),
+                        str(password_file))  # fmt: skip
+    text += f'node_name = "{name}"\n'
+    text += "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+    config = directory / "backup.toml"
+    config.write_text(text)
+    return {**portal["env"], "BACKUP_CONFIG": str(config)}
+
+
 def add_node(cluster, portal, name):
     """Registers node ``name`` and runs what node_grants prints, as the
     database administrator would; the node role's password."""
@@ -141,7 +159,13 @@ def two_nodes(cluster, portal):
     a, b = unique_name("a").lower(), unique_name("b").lower()
     role_a, password_a = add_node(cluster, portal, a)
     role_b, _ = add_node(cluster, portal, b)
-    return {"role": role_a, "password": password_a, "own": role_a, "other": role_b}
+    return {
+        "role": role_a,
+        "password": password_a,
+        "own": role_a,
+        "other": role_b,
+        "names": (a, b),
+    }
 
 
 def test_a_node_sees_and_claims_only_its_own_queue(cluster, portal, two_nodes):
@@ -228,3 +252,56 @@ def test_a_bad_node_name_is_refused_and_nothing_is_added(cluster, portal, name):
     assert "name" in result.stderr
     after = cluster.execute("SELECT name FROM nodes_node ORDER BY name", dbname=portal["database"])
     assert after == before
+
+
+def test_a_node_reports_its_pool_through_its_own_wrappers(
+    cluster, portal, two_nodes, wrappers, tmp_path
+):
+    a, _ = two_nodes["names"]
+    env = node_config(portal, tmp_path, a, two_nodes["password"], wrappers_path=wrappers.path)
+    reported = manage("node_report", env=env)
+    assert reported.returncode == 0, reported.stderr
+    pool = json.loads(wrappers.run("vgdisplay.py").stdout)
+    [(size, free, count)] = cluster.execute(
+        "SELECT pool_size_bytes, pool_free_bytes, volume_count FROM nodes_nodereport r"
+        " JOIN nodes_node n ON n.id = r.node_id WHERE n.name = %s",
+        a,
+        dbname=portal["database"],
+    )
+    assert (size, count) == (pool["size_bytes"], pool["volume_count"])
+    assert 0 < free <= size
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        # Writing another node's report: the row it would add or change is
+        # not its own.
+        "INSERT INTO nodes_nodereport (node_id, reported_at, pool_size_bytes, pool_free_bytes,"
+        " volume_count) SELECT id, now(), 1, 1, 0 FROM nodes_node WHERE name = %(other)s",
+        "UPDATE nodes_nodereport SET node_id = (SELECT id FROM nodes_node WHERE name = %(other)s)",
+    ],
+)
+def test_a_node_cannot_write_another_nodes_report(cluster, portal, two_nodes, statement):
+    _, b = two_nodes["names"]
+    before = cluster.execute(
+        "SELECT * FROM nodes_nodereport ORDER BY node_id", dbname=portal["database"]
+    )
+    with (
+        cluster.connect(two_nodes["role"], two_nodes["password"], portal["database"]) as node,
+        pytest.raises(psycopg.errors.InsufficientPrivilege) as refused,
+    ):
+        node.execute(statement, {"other": b})
+    assert "row-level security" in str(refused.value)
+    after = cluster.execute(
+        "SELECT * FROM nodes_nodereport ORDER BY node_id", dbname=portal["database"]
+    )
+    assert after == before
+
+
+def test_a_node_that_is_not_registered_is_told_so(portal, two_nodes, tmp_path):
+    env = node_config(portal, tmp_path, "unregistered", two_nodes["password"])
+    result = manage("node_report", env=env)
+    assert result.returncode != 0
+    # Its role does not exist either: the database refuses the sign-in first.
+    assert "unregistered" in result.stderr

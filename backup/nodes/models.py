@@ -42,3 +42,19 @@ class Node(models.Model):
     @property
     def queue_name(self) -> str:
         return queue_name(self.name)
+
+
+class NodeReport(models.Model):
+    """What a node's worker last said about itself (``manage.py
+    node_report`` on its schedule): pages read this, never the node. A node's
+    database role may write only its own row (row-level security,
+    ``migrations/0003_node_reports.py``)."""
+
+    node = models.OneToOneField(Node, on_delete=models.CASCADE, primary_key=True)
+    reported_at = models.DateTimeField()
+    pool_size_bytes = models.BigIntegerField()
+    pool_free_bytes = models.BigIntegerField()
+    volume_count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.node_id} at {self.reported_at:%Y-%m-%d %H:%M}"

@@ -110,6 +110,14 @@ TEMPLATES = [
 DATABASES = {"default": database.sqlite(BASE_DIR / "var" / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# A storage server of a portal with several (README "More than one
+# server"): its name as registered with add_node; empty on a portal, and on
+# a single-server install, which is its own only node.
+NODE_NAME = ""
+# A node whose worker has not reported for this long is shown as
+# unreachable since its last report.
+NODE_SILENT_AFTER_SECONDS = 600
+
 LANGUAGE_CODE = "en"
 # Chosen from the browser's Accept-Language, or the footer's switch (a
 # cookie); English is the default. Emails use the language a person last

@@ -115,6 +115,8 @@ _KEYS = {
         "near_quota_percents": INT_LIST,
         "pool_warn_allocated_percent": int,
         "pool_warn_used_percent": int,
+        "node_name": str,
+        "node_silent_after_seconds": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

@@ -36,6 +36,9 @@ class Command(BaseCommand):
                     # Claiming and finishing its own queue's tasks (row-level
                     # security hides every other queue's rows).
                     f'GRANT SELECT, UPDATE ON TABLE {TASKS} TO "{role}";',
+                    # Its own report (row-level security again), found by name.
+                    f'GRANT SELECT ON TABLE nodes_node TO "{role}";',
+                    f'GRANT SELECT, INSERT, UPDATE ON TABLE nodes_nodereport TO "{role}";',
                     f'\\password "{role}"',
                 )
             )
