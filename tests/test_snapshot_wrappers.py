@@ -391,6 +391,53 @@ def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
     assert small["deleted_files"] <= 6
 
 
+def test_a_deadline_that_strikes_after_the_end_keeps_a_whole_measure(wrappers, btrfs, monkeypatch):
+    """The watchdog's kill landing after the stream's END was read (the
+    sender was only exiting) is not a failed sender: the measure is whole.
+    The deadline is made to strike exactly then."""
+    import threading
+    import time
+
+    from wrapperlib import btrfs_changes, send_stream
+
+    user = btrfs.pw_name
+    data = mount_point(wrappers, user)
+    for number in range(20):
+        (data / f"g{number}").write_bytes(os.urandom(5000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+    for number in range(20):
+        (data / f"g{number}").unlink()
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        ok(wrappers, "snapshot-create.py", user)
+    folder = snap.snapshot_folder(wrappers, user)
+    base, new = (str(folder / name) for name in names_in(wrappers, user))
+
+    timers = []
+
+    class DeadlineOnCue:
+        def __init__(self, interval, function):
+            self.function = function
+            timers.append(self)
+
+        def start(self):
+            pass
+
+        def cancel(self):
+            pass
+
+    read_to_end = send_stream.commands
+
+    def then_the_deadline(stream):
+        yield from read_to_end(stream)
+        timers[-1].function()
+
+    monkeypatch.setattr(threading, "Timer", DeadlineOnCue)
+    monkeypatch.setattr(send_stream, "commands", then_the_deadline)
+    measured = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
+    assert (measured["complete"], measured["deleted_files"]) == (True, 20)
+
+
 def test_low_space_takes_the_finest_grained_first_and_the_monthly_ones_last(wrappers, btrfs):
     """The issue's run pruned the only November snapshot among the first:
     with free space short, snapshot-prune.py now deletes the ones only the
