@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backup.core.sizes import binary_size
 from backup.operations import records
 from backup.operations.models import Operation
-from backup.stats.units import binary_size
 from backup.volumes.models import Volume, quota_for
 
 from .delivery import (

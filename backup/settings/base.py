@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "backup.core",
     "backup.pages",
     "backup.sso",
     "backup.operations",

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backup.core.errors import UserFacingError
 from backup.operations import services as operations
-from backup.operations.errors import UserFacingError
 from backup.sso.decorators import staff_required
 from backup.volumes import services as volumes
 from backup.volumes.models import quota_for

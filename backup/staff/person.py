@@ -8,11 +8,11 @@ from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from backup.core.errors import UserFacingError
 from backup.discovery.dashboard import report_for
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.sso.decorators import staff_required
 from backup.sso.names import is_account_name

@@ -15,15 +15,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backup.core.errors import UserFacingError
+from backup.core.sizes import binary_size
 from backup.discovery import staff as backup_column
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
 from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
-from backup.stats.units import binary_size
 from backup.volumes.status import GIB
 
 from . import inventory, services, table

@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from backup.checkins import dashboard as checkins_dashboard
+from backup.core.errors import UserFacingError
 from backup.discovery import dashboard as discovery_dashboard
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
 from backup.snapshots import listing
 
 from . import services, status
