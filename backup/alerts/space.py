@@ -91,7 +91,7 @@ def _tell_owner(volume: Volume, total: int, used: int, thresholds) -> Delivery:
         "quota": quota,
         "thresholds": ", ".join(str(threshold) for threshold in thresholds),
         "support_contact": settings.SUPPORT_CONTACT,
-        "dashboard_url": link("volumes:home"),
+        "dashboard_url": link("dashboard:home"),
     }
     return notify_person(volume.owner, "alerts/email/near_quota", context)
 

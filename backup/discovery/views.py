@@ -28,14 +28,14 @@ class DeleteSourceForm(forms.Form):
 
 
 def _back_to_dashboard():
-    return redirect(reverse("volumes:home") + "#your-backups")
+    return redirect(reverse("dashboard:home") + "#your-backups")
 
 
 @require_POST
 def check_now(request):
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     try:
         scans.request_check(volume, request.user)
     except scans.CheckRefused as refusal:
@@ -76,7 +76,7 @@ def delete_source(request):
     """Delete one computer's backups: a page naming it, a typed confirmation."""
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     form = DeleteSourceForm(request.POST if request.method == "POST" else request.GET)
     machine = None
     if form.is_valid():

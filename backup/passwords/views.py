@@ -35,7 +35,7 @@ PENDING_SECONDS = 300
 def new_password(request):
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     if request.method != "POST":
         return render(request, "passwords/new_password.html", {"volume": volume})
     first = volume.password_changed_at is None
@@ -65,7 +65,7 @@ def shown(request):
     volume = volume_of(request.user)
     if volume is None:
         request.session.pop(PENDING, None)
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     pending = request.session.pop(PENDING, None)
     if (
         pending is not None

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "backup.metrics",
     "backup.alerts",
     "backup.checkins",
+    "backup.dashboard",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,7 @@ from .forms import PathForm, RollbackForm
 def snapshot_list(request):
     volume = volumes.volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     context = {
         "volume": volume,
         "active_operation": operations.active_for(request.user.username),
@@ -72,7 +72,7 @@ def restore_path(request, snapshot):
 def rollback(request, snapshot):
     volume = volumes.volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     holds = listing.holds_bytes(volume.account, snapshot)
     context = {
         "volume": volume,

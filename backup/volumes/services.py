@@ -404,7 +404,7 @@ def _announce_deletion(operation: Operation, account: str, destroy_after) -> Non
         "actor": operation.actor_name,
         "requested_at": operation.requested_at,
         "destroy_after": destroy_after,
-        "undo_url": delivery.link("volumes:home"),
+        "undo_url": delivery.link("dashboard:home"),
         "person_url": delivery.link("staff:person", args=(account,)),
         "support_contact": _contact(),
     }
