@@ -29,6 +29,8 @@ def home(request):
     context: dict[str, Any] = {"volume": volume, "active_operation": active}
     if volume is None:
         if active is None:
+            # Refusals here are facts for the page (why Create is off), not
+            # a failed request: caught, never left to the refusal middleware.
             try:
                 context["cannot_create"] = volumes.can_create(user)
             except UserFacingError as refusal:

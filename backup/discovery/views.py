@@ -39,6 +39,8 @@ def check_now(request):
     try:
         scans.request_check(volume, request.user)
     except scans.CheckRefused as refusal:
+        # Not left to the refusal middleware: a check refused (one already
+        # running, checked too recently) is a warning, not an error.
         messages.warning(request, refusal.message)
     else:
         messages.info(
@@ -102,6 +104,8 @@ def delete_source(request):
                 data["confirmation"],
             )
         except deletion.DeleteRefused as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             context["error"] = refusal.message
             return render(request, "discovery/delete_source.html", context, status=400)
         return redirect("operations:detail", operation.pk)

@@ -42,6 +42,8 @@ def new_password(request):
     try:
         password = services.set_new_password(volume, request.user)
     except UserFacingError as refusal:
+        # Not left to the refusal middleware: the page is shown again with
+        # the sentence and its status (502 when the server failed).
         return render(
             request,
             "passwords/new_password.html",

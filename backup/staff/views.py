@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from backup.core.errors import UserFacingError
+from backup.core.refusals import refused_back_to
 from backup.core.sizes import binary_size
 from backup.discovery import staff as backup_column
 from backup.operations import services as operations
@@ -229,13 +229,10 @@ def active_operations(request):
     return render(request, "staff/operations.html", {"operations": active, "now": timezone.now()})
 
 
+@refused_back_to("staff:operations")
 @require_POST
 @staff_required
 def end_operation(request, pk):
-    try:
-        record = operations.end_stuck(pk, request.user)
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, record.message)
+    record = operations.end_stuck(pk, request.user)
+    messages.success(request, record.message)
     return redirect("staff:operations")

@@ -1,7 +1,6 @@
 """The employee's volume actions (create, add space, delete…) and the restore
 instructions; the page they return to is backup.dashboard's."""
 
-from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -9,27 +8,21 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from backup.core.errors import UserFacingError
+from backup.core.refusals import refused_back_to
 
 from . import services
 
 
-def _start_and_follow(request, start):
-    """Run a request_* service; follow the operation or explain the refusal."""
-    try:
-        operation = start()
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-        return redirect("dashboard:home")
-    return redirect("operations:detail", operation.pk)
-
-
 def _action(request_operation):
     """A POST-only view starting ``request_operation(user, actor)`` for the
-    signed-in person on their own volume."""
+    signed-in person on their own volume; the operation's page follows it,
+    a refusal is said on the employee's page."""
 
+    @refused_back_to("dashboard:home")
     @require_POST
     def view(request):
-        return _start_and_follow(request, lambda: request_operation(request.user, request.user))
+        operation = request_operation(request.user, request.user)
+        return redirect("operations:detail", operation.pk)
 
     return view
 
@@ -50,6 +43,8 @@ def _confirm_page(request, template, start):
         try:
             operation = start(request.POST.get("confirmation"))
         except UserFacingError as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             return render(
                 request,
                 template,
