@@ -57,7 +57,7 @@ class RefusalMiddleware:
             return None
         match = request.resolver_match
         target = getattr(match.func, TARGET, None) if match else None
-        if target is None:
+        if match is None or target is None:
             return render(
                 request,
                 "core/refused.html",
