@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("backup.dashboard.urls")),
     path("", include("backup.volumes.urls")),
     path("", include("backup.passwords.urls")),
     path("", include("backup.operations.urls")),

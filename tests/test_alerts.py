@@ -465,14 +465,14 @@ def test_the_pages_show_a_pool_that_cant_take_more(portal, make_employee, settin
     assert 'data-testid="pool-warnings"' not in page
 
     dashboard = Client(REMOTE_USER=owner.username)
-    offered = dashboard.get(reverse("volumes:home")).content.decode()
+    offered = dashboard.get(reverse("dashboard:home")).content.decode()
     assert re.search(r"<button [^>]*>Add space</button>", offered)
     assert not re.search(r"<button [^>]*disabled>Add space</button>", offered)
 
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
     try:
         collect_and_alert(0)  # update_df_stats records the now full pool
-        page = dashboard.get(reverse("volumes:home")).content.decode()
+        page = dashboard.get(reverse("dashboard:home")).content.decode()
     finally:
         portal.write_local_settings()
     assert "does not have enough free space to grow your volume" in page

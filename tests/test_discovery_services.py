@@ -5,7 +5,8 @@ import datetime
 
 import pytest
 
-from backup.discovery import cleaning, dashboard, scans, thresholds, times
+from backup.core import times
+from backup.discovery import cleaning, dashboard, scans, thresholds
 from backup.discovery.models import BackupScan
 from backup.privileged.client import Refused
 from backup.volumes.models import Volume

@@ -12,8 +12,9 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from backup.core.errors import UserFacingError
 from backup.operations import records, registry, runner, services, tasks, workers
-from backup.operations.errors import OperationInProgress, UserFacingError
+from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from backup.operations.errors import UserFacingError
+from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
 from backup.privileged import client, commands

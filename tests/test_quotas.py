@@ -5,7 +5,7 @@ below the volume's size, and every change is in the audit log."""
 import pytest
 from django.test import Client
 
-from backup.operations.errors import UserFacingError
+from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.volumes import services
 from backup.volumes.models import Quota, Volume

@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from backup.core.errors import UserFacingError
+from backup.core.sizes import binary_size
 from backup.operations import records
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.snapshots import restore, services
 from backup.snapshots.detection import (
@@ -26,7 +27,6 @@ from backup.snapshots.detection import (
     judge,
 )
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
-from backup.stats.units import binary_size
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
 from support.snapshot_outputs import (

@@ -18,11 +18,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from backup.core.sizes import binary_size
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.staff import inventory
 from backup.staff.services import FILTERS, Pool, VolumeRow
-from backup.stats.units import binary_size
 from backup.volumes.models import Quota, Volume
 
 MIB = 1024**2

@@ -14,7 +14,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import translation
 
-from backup.stats import collect, diskstats, projection, rrd, units
+from backup.core import sizes
+from backup.stats import collect, diskstats, projection, rrd
 
 GIB = 1 << 30
 DAY = 86400
@@ -270,24 +271,24 @@ def test_an_unusable_rrd_directory_is_a_clear_error(settings, tmp_path, command)
     ],
 )
 def test_sizes_are_in_binary_units(size, text):
-    assert units.binary_size(size) == text.replace(" ", "\xa0")
+    assert sizes.binary_size(size) == text.replace(" ", "\xa0")
 
 
 def test_sizes_follow_the_language(settings):
     settings.USE_I18N = True
     with translation.override("fi"):
-        assert units.binary_size(int(3.94 * GIB)) == "3,9\xa0GiB"
+        assert sizes.binary_size(int(3.94 * GIB)) == "3,9\xa0GiB"
 
 
 def test_the_template_filter_is_the_same_function():
-    template = Template("{% load stats_graphs %}{{ size|binary_size }}")
+    template = Template("{% load sizes %}{{ size|binary_size }}")
     assert template.render(Context({"size": 24 * 1024})) == "24\xa0KiB"
 
 
 @pytest.mark.parametrize("value", ["", "many", [1]])
 def test_the_template_filter_shows_what_is_no_number_as_unknown(value):
     # A missing field renders as "": a page shows a dash, never a server error.
-    template = Template("{% load stats_graphs %}{{ size|binary_size }}")
+    template = Template("{% load sizes %}{{ size|binary_size }}")
     assert template.render(Context({"size": value})) == "\N{EN DASH}"
     assert template.render(Context({})) == "\N{EN DASH}"
 
@@ -302,7 +303,7 @@ def test_no_page_or_message_formats_sizes_another_way():
         str(path.relative_to(repo))
         for path in sources
         if path.suffix in (".py", ".html", ".txt")
-        and path != repo / "backup" / "stats" / "units.py"
+        and path != repo / "backup" / "core" / "sizes.py"
         and "filesizeformat" in path.read_text(encoding="utf-8")
     ]
     assert offenders == []

@@ -57,7 +57,7 @@ def _destroy_with_roots_tool_then_run(portal, owner):
     volume = Volume.objects.get(account=name)
     assert volume.pending_destruction
     destroy_after = volume.destroy_after
-    page = Client(REMOTE_USER=name).get(reverse("volumes:home")).content.decode()
+    page = Client(REMOTE_USER=name).get(reverse("dashboard:home")).content.decode()
     assert "will be destroyed on" in page
 
     # The administrator, as root at the server's terminal.
@@ -83,7 +83,7 @@ def _destroy_with_roots_tool_then_run(portal, owner):
     assert "destroyed by an administrator with the server's own tool" in operation.message
     assert "tools/destroy-protected.py" in operation.detail
     assert operation.parameters["destroy_after"] == destroy_after.isoformat()
-    page = Client(REMOTE_USER=name).get(reverse("volumes:home")).content.decode()
+    page = Client(REMOTE_USER=name).get(reverse("dashboard:home")).content.decode()
     assert "will be destroyed on" not in page
     assert "destroyed on" not in page
     # A second run finds nothing more to do.

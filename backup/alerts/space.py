@@ -11,9 +11,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backup.core.sizes import binary_size
 from backup.operations import records
 from backup.operations.models import Operation
-from backup.stats.units import binary_size
 from backup.volumes.models import Volume, quota_for
 
 from .delivery import (
@@ -91,7 +91,7 @@ def _tell_owner(volume: Volume, total: int, used: int, thresholds) -> Delivery:
         "quota": quota,
         "thresholds": ", ".join(str(threshold) for threshold in thresholds),
         "support_contact": settings.SUPPORT_CONTACT,
-        "dashboard_url": link("volumes:home"),
+        "dashboard_url": link("dashboard:home"),
     }
     return notify_person(volume.owner, "alerts/email/near_quota", context)
 

@@ -76,7 +76,7 @@ def send_alerts(now: datetime.datetime | None = None, dry_run: bool = False) -> 
             run.not_due.append(user.username)
             continue
         connection = connection or get_connection()
-        context = {"computers": computers, "dashboard_url": link("volumes:home", "#computers")}
+        context = {"computers": computers, "dashboard_url": link("dashboard:home", "#computers")}
         delivery = notify_person(user, "checkins/email/alert", context, connection=connection)
         if delivery.delivered:
             run.alerted.append(user.username)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from backup.discovery.times import ago, exact
+from backup.core.times import ago, exact
 
 from . import services
 from .forms import CheckInForm

@@ -39,7 +39,7 @@ def create(request):
             str(error) for error_list in form.errors.values() for error in error_list
         )
         messages.error(request, _("The check-in address was not made: %(why)s") % {"why": errors})
-        return redirect(f"{reverse('volumes:home')}#computers")
+        return redirect(f"{reverse('dashboard:home')}#computers")
     try:
         made = services.create(
             request.user, form.cleaned_data["name"], form.cleaned_data["period_hours"]
@@ -53,7 +53,7 @@ def create(request):
             )
             % {"count": services.MAX_PER_PERSON},
         )
-        return redirect(f"{reverse('volumes:home')}#computers")
+        return redirect(f"{reverse('dashboard:home')}#computers")
     return _remember(request, made.checkin, made.token)
 
 
@@ -75,7 +75,7 @@ def remove(request, pk):
         _("The check-in address of “%(name)s” was removed; it no longer accepts check-ins.")
         % {"name": name},
     )
-    return redirect(f"{reverse('volumes:home')}#computers")
+    return redirect(f"{reverse('dashboard:home')}#computers")
 
 
 @never_cache

@@ -146,7 +146,7 @@ def send_alerts(now=None, dry_run=False):
     now = now or timezone.now()
     run = AlertRun(findings=findings(now))
     connection = get_connection()
-    dashboard_url = link("volumes:home", "#your-backups")
+    dashboard_url = link("dashboard:home", "#your-backups")
 
     def deliver(recipient, user, name, context):
         if dry_run:

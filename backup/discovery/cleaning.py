@@ -10,7 +10,7 @@ stays small whatever the volume holds.
 import datetime
 from dataclasses import dataclass
 
-from .times import iso, parse_time
+from backup.core.times import iso, parse_time
 
 STATES = ("complete", "in_progress", "failed")
 # How last_backup was found when not from the format's own record of

@@ -11,11 +11,11 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backup.core.times import ago, exact, iso, parse_time
 from backup.volumes.models import Volume
 
 from . import cleaning, thresholds
 from .models import BackupScan
-from .times import ago, exact, iso, parse_time
 
 # Names people know their software by (wrappers/README.md lists the formats);
 # Windows shows its own tools' names in the user's language.

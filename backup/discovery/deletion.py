@@ -7,8 +7,9 @@ import logging
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from backup.core.errors import UserFacingError
 from backup.operations import services as operations
-from backup.operations.errors import OperationInProgress, UserFacingError, in_progress_sentence
+from backup.operations.errors import OperationInProgress, in_progress_sentence
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import Failed, PrivilegedError, Refused

@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from backup.core.errors import UserFacingError
+from backup.core.times import iso, parse_time
 from backup.operations import records
 from backup.operations import services as operations
-from backup.operations.errors import OperationInProgress, UserFacingError
+from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
@@ -26,7 +28,6 @@ from backup.volumes.models import Volume
 
 from .cleaning import ScanFailed, clean
 from .models import BackupScan
-from .times import iso, parse_time
 
 logger = logging.getLogger("backup.discovery")
 

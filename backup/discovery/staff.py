@@ -12,9 +12,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backup.core.times import ago, exact
+
 from . import thresholds
 from .models import BackupScan
-from .times import ago, exact
 
 # (text, Bootstrap class, hover text) of the badge beside the last backup.
 STALE_BADGE = (

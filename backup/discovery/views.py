@@ -28,17 +28,19 @@ class DeleteSourceForm(forms.Form):
 
 
 def _back_to_dashboard():
-    return redirect(reverse("volumes:home") + "#your-backups")
+    return redirect(reverse("dashboard:home") + "#your-backups")
 
 
 @require_POST
 def check_now(request):
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     try:
         scans.request_check(volume, request.user)
     except scans.CheckRefused as refusal:
+        # Not left to the refusal middleware: a check refused (one already
+        # running, checked too recently) is a warning, not an error.
         messages.warning(request, refusal.message)
     else:
         messages.info(
@@ -76,7 +78,7 @@ def delete_source(request):
     """Delete one computer's backups: a page naming it, a typed confirmation."""
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     form = DeleteSourceForm(request.POST if request.method == "POST" else request.GET)
     machine = None
     if form.is_valid():
@@ -102,6 +104,8 @@ def delete_source(request):
                 data["confirmation"],
             )
         except deletion.DeleteRefused as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             context["error"] = refusal.message
             return render(request, "discovery/delete_source.html", context, status=400)
         return redirect("operations:detail", operation.pk)

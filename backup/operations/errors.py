@@ -1,25 +1,9 @@
-"""The one exception the user is told about.
-
-Like Zulip's JsonableError: whoever refuses or fails writes the sentence
-once, where the reason is known; views and the task runner show
-``message`` as it is and keep ``detail`` for the log and the audit record.
-"""
+"""The refusal an operation already running gives: a UserFacingError (the
+ground floor's, backup.core.errors) that knows the operation."""
 
 from django.utils.translation import gettext as _
 
-
-class UserFacingError(Exception):
-    """Refused or failed; ``message`` says what happened and what to do."""
-
-    # The HTTP status a page showing this refusal answers with.
-    status = 400
-
-    def __init__(self, message: str, detail: str = "", *, status: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.detail = detail
-        if status is not None:
-            self.status = status
+from backup.core.errors import UserFacingError
 
 
 def in_progress_sentence(operation) -> str:

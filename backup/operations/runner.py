@@ -10,10 +10,10 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from backup.core.errors import UserFacingError
 from backup.pages.languages import language_of
 
 from . import records, registry, workers
-from .errors import UserFacingError
 from .models import Operation
 
 logger = logging.getLogger("backup.operations")

@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backup.core.errors import UserFacingError
+
 from . import records, runner, tasks, workers
-from .errors import UserFacingError
 from .models import Operation
 
 

@@ -49,7 +49,7 @@ def csrf_failure(request, reason=""):
     if not url_has_allowed_host_and_scheme(
         back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        back = reverse("volumes:home")
+        back = reverse("dashboard:home")
     return render(request, "pages/csrf_failure.html", {"back": back}, status=403)
 
 

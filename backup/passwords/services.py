@@ -11,21 +11,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from backup.core import password_generator
+from backup.core.errors import UserFacingError
 from backup.operations import records
 from backup.operations import services as operations
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
-
-from . import generator
 
 
 @sensitive_variables("password")
 def set_new_password(volume, actor):
     """Set a fresh password for the volume's account; return it (once)."""
     operation = operations.begin(owner=volume.owner, actor=actor, kind=Operation.Kind.NEW_PASSWORD)
-    password = generator.generate()
+    password = password_generator.generate()
     try:
         commands.set_unix_password(volume.account, password)
         commands.set_samba_password(volume.account, password)

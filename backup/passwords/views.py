@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
 
-from backup.operations.errors import UserFacingError
+from backup.core.errors import UserFacingError
 from backup.volumes.services import volume_of
 
 from . import services
@@ -35,13 +35,15 @@ PENDING_SECONDS = 300
 def new_password(request):
     volume = volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     if request.method != "POST":
         return render(request, "passwords/new_password.html", {"volume": volume})
     first = volume.password_changed_at is None
     try:
         password = services.set_new_password(volume, request.user)
     except UserFacingError as refusal:
+        # Not left to the refusal middleware: the page is shown again with
+        # the sentence and its status (502 when the server failed).
         return render(
             request,
             "passwords/new_password.html",
@@ -65,7 +67,7 @@ def shown(request):
     volume = volume_of(request.user)
     if volume is None:
         request.session.pop(PENDING, None)
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     pending = request.session.pop(PENDING, None)
     if (
         pending is not None

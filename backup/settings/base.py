@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "backup.core",
     "backup.pages",
     "backup.sso",
     "backup.operations",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
     "backup.alerts",
     "backup.checkins",
     "backup.nodes",
+    "backup.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +64,9 @@ MIDDLEWARE = [
     # Every view needs a sign-in unless marked login_not_required.
     "backup.sso.middleware.SignInRequired",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A UserFacingError a view raised: its sentence as a message and the
+    # page the view names, or a page saying it (backup.core.refusals).
+    "backup.core.refusals.RefusalMiddleware",
     # After sign-in: remembers a signed-in person's language for emails.
     "backup.pages.middleware.RememberLanguage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

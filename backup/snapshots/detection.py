@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from backup.stats.units import binary_size
+from backup.core.sizes import binary_size
 
 COUNTS = (
     "new_files",

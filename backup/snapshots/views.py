@@ -7,8 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from backup.core.errors import UserFacingError
+from backup.core.refusals import refused_back_to
 from backup.operations import services as operations
-from backup.operations.errors import UserFacingError
 from backup.sso.decorators import staff_required
 from backup.volumes import services as volumes
 from backup.volumes.models import quota_for
@@ -20,7 +21,7 @@ from .forms import PathForm, RollbackForm
 def snapshot_list(request):
     volume = volumes.volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     context = {
         "volume": volume,
         "active_operation": operations.active_for(request.user.username),
@@ -32,16 +33,13 @@ def snapshot_list(request):
     return render(request, "snapshots/list.html", context)
 
 
+@refused_back_to("snapshots:list")
 def browse(request, snapshot):
     form = PathForm(request.GET)
     if not form.is_valid():
         raise Http404("No such folder.")
     path = form.cleaned_data["path"]
-    try:
-        folder = restore.browse(request.user, snapshot, path)
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-        return redirect("snapshots:list")
+    folder = restore.browse(request.user, snapshot, path)
     return render(
         request,
         "snapshots/browse.html",
@@ -54,25 +52,22 @@ def browse(request, snapshot):
     )
 
 
+@refused_back_to("snapshots:list")
 @require_POST
 def restore_path(request, snapshot):
     form = PathForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise UserFacingError(str(form.errors["path"][0]))
-        operation = restore.request_restore(
-            request.user, request.user, snapshot, form.cleaned_data["path"]
-        )
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-        return redirect("snapshots:list")
+    if not form.is_valid():
+        raise UserFacingError(str(form.errors["path"][0]))
+    operation = restore.request_restore(
+        request.user, request.user, snapshot, form.cleaned_data["path"]
+    )
     return redirect("operations:detail", operation.pk)
 
 
 def rollback(request, snapshot):
     volume = volumes.volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     holds = listing.holds_bytes(volume.account, snapshot)
     context = {
         "volume": volume,
@@ -88,6 +83,8 @@ def rollback(request, snapshot):
         try:
             operation = restore.request_rollback(request.user, request.user, snapshot, typed)
         except UserFacingError as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             return render(
                 request,
                 "snapshots/rollback.html",

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from backup.operations.errors import UserFacingError
+from backup.core.errors import UserFacingError
 
 USERNAME_PATTERN = re.compile(r"[a-z][a-z0-9._-]{0,31}")
 

@@ -15,4 +15,4 @@ def switch_user(request):
     logout(request)
     request.session[DEV_SSO_SESSION_KEY] = name
     # Each lands where that person starts their day: the admin on the overview.
-    return redirect("staff:overview" if role == "admin" else "volumes:home")
+    return redirect("staff:overview" if role == "admin" else "dashboard:home")

@@ -3,16 +3,16 @@ operations, and what an admin does on their behalf (mount, add space,
 delete). The volume services do the work and keep their rules; the admin is
 recorded as the operation's actor, the person as its owner."""
 
-from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from backup.core.errors import UserFacingError
+from backup.core.refusals import refused_back_to
 from backup.discovery.dashboard import report_for
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.sso.decorators import staff_required
 from backup.sso.names import is_account_name
@@ -77,17 +77,14 @@ def _on_behalf(request_operation):
     """A POST-only, staff-only view starting ``request_operation(person,
     admin)`` on the person's volume; the operation's page follows it."""
 
+    @refused_back_to("staff:person", "username")
     @require_POST
     @staff_required
     def view(request, username):
         found = _volume_or_none(username)
         if found is None:
             return _missing(request, username)
-        try:
-            operation = request_operation(found[0], request.user)
-        except UserFacingError as refusal:
-            messages.error(request, refusal.message)
-            return redirect("staff:person", username)
+        operation = request_operation(found[0], request.user)
         return redirect("operations:detail", operation.pk)
 
     return view
@@ -110,6 +107,8 @@ def delete(request, username):
         try:
             operation = volumes.request_delete(owner, request.user, typed)
         except UserFacingError as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             context["error"] = refusal.message
             return render(request, "staff/person_delete.html", context, status=refusal.status)
         return redirect("operations:detail", operation.pk)

@@ -15,12 +15,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from backup.core.sizes import binary_size
 from backup.discovery import staff as backup_column
 from backup.discovery.staff import VolumeBackups
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.sso.names import require_ascii
-from backup.stats.units import binary_size
 from backup.volumes.models import Volume
 from backup.volumes.status import usage_of
 

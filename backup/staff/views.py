@@ -15,15 +15,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from backup.core.refusals import refused_back_to
+from backup.core.sizes import binary_size
 from backup.discovery import staff as backup_column
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged.client import PrivilegedError
 from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
-from backup.stats.units import binary_size
 from backup.volumes.status import GIB
 
 from . import inventory, services, table
@@ -229,13 +229,10 @@ def active_operations(request):
     return render(request, "staff/operations.html", {"operations": active, "now": timezone.now()})
 
 
+@refused_back_to("staff:operations")
 @require_POST
 @staff_required
 def end_operation(request, pk):
-    try:
-        record = operations.end_stuck(pk, request.user)
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-    else:
-        messages.success(request, record.message)
+    record = operations.end_stuck(pk, request.user)
+    messages.success(request, record.message)
     return redirect("staff:operations")

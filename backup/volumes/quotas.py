@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backup.operations.errors import UserFacingError
+from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
 
 from .models import Quota, Volume, quota_for

@@ -19,11 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backup.alerts import delivery
+from backup.core import password_generator
+from backup.core.errors import UserFacingError
 from backup.operations import records, registry
 from backup.operations import services as operations
-from backup.operations.errors import OperationInProgress, UserFacingError
+from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
-from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 from backup.snapshots.models import Snapshot
@@ -309,7 +310,7 @@ def create(operation: Operation) -> str:
         # The Samba entry needs a password; this one is never shown or kept.
         # The owner gets a real one from "Get my backup password" (a request
         # of their own), so no password passes through the task queue.
-        commands.set_samba_password(account, generator.generate())
+        commands.set_samba_password(account, password_generator.generate())
         with transaction.atomic():
             Volume.objects.create(
                 owner=owner, account=account, size_gib=size, filesystem=filesystem
@@ -403,7 +404,7 @@ def _announce_deletion(operation: Operation, account: str, destroy_after) -> Non
         "actor": operation.actor_name,
         "requested_at": operation.requested_at,
         "destroy_after": destroy_after,
-        "undo_url": delivery.link("volumes:home"),
+        "undo_url": delivery.link("dashboard:home"),
         "person_url": delivery.link("staff:person", args=(account,)),
         "support_contact": _contact(),
     }

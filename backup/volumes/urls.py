@@ -5,7 +5,6 @@ from . import connect, views
 app_name = "volumes"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("volume/create/", views.create, name="create"),
     path("volume/add-space/", views.add_space, name="add-space"),
     path("volume/mount/", views.mount, name="mount"),

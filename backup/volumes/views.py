@@ -1,123 +1,28 @@
-"""The employee's pages: welcome (no volume yet), dashboard, and actions."""
+"""The employee's volume actions (create, add space, delete…) and the restore
+instructions; the page they return to is backup.dashboard's."""
 
-from typing import Any
-
-from django.conf import settings
-from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from backup.checkins import dashboard as checkins_dashboard
-from backup.discovery import dashboard as discovery_dashboard
-from backup.operations import records
-from backup.operations import services as operations
-from backup.operations import tasks as operation_tasks
-from backup.operations.errors import UserFacingError
-from backup.snapshots import listing
+from backup.core.errors import UserFacingError
+from backup.core.refusals import refused_back_to
 
-from . import services, status
-from .models import quota_for
-
-
-def home(request):
-    """The welcome page, or the dashboard. Reads only (an operation whose
-    worker died is shown as interrupted, not ended here), and a fixed number
-    of queries whatever the volume holds: 13 with the session's when the
-    volume's state is cached (tests/test_read_only_pages.py counts them)."""
-    user = request.user
-    volume = services.volume_of(user)
-    active = operations.active_for(user.username)
-    context: dict[str, Any] = {"volume": volume, "active_operation": active}
-    if volume is None:
-        if active is None:
-            try:
-                context["cannot_create"] = services.can_create(user)
-            except UserFacingError as refusal:
-                context["cannot_create"] = refusal.message
-        try:
-            context["create_size"] = services.create_size(user)
-        except UserFacingError:
-            context["create_size"] = None  # cannot_create says why
-        context["default_size"] = settings.DEFAULT_DISK_SIZE
-        # Shown only without an active operation: the last one that ended,
-        # or one whose worker died, shown as interrupted (not yet recorded so).
-        last = user.backup_operations.order_by("-id").first()
-        context["last_operation"] = operation_tasks.as_seen(last) if last else None
-        return render(request, "volumes/welcome.html", context)
-    try:
-        context["state"] = status.volume_state(
-            volume.account, records.finished_version(user.username)
-        )
-    except status.StatusUnavailable:
-        context["status_unavailable"] = True
-    context.update(_snapshot_context(volume))
-    if context.get("state") and context.get("snapshots"):
-        context["usage_split"] = status.split(
-            context["state"].usage, context["snapshots"].snapshot_bytes
-        )
-    report = discovery_dashboard.report_for(volume)
-    quota = quota_for(user)  # read once, passed down
-    context.update(
-        report=report,
-        offers_time_machine_deletion=offers_time_machine_deletion(report),
-        quota=quota,
-        add_space_target=services.add_space_target(volume, quota),
-        add_space_refusal=services.add_space_refusal(volume, quota),
-        add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
-        recent_operations=operation_tasks.all_as_seen(user.backup_operations.all()[:5]),
-        checkins=checkins_dashboard.for_owner(user),
-    )
-    return render(request, "volumes/dashboard.html", context)
-
-
-# Where Time Machine keeps a Mac's backups (rm-timemachine.py deletes these).
-TIME_MACHINE_SUFFIXES = (".sparsebundle", ".backupbundle")
-
-
-def offers_time_machine_deletion(report) -> bool:
-    """Whether "Delete Time Machine backups" has something to delete, as the
-    last scan saw it: a Time Machine backup, a damaged bundle among the other
-    folders, or sources the scan left unlisted (one may be a bundle)."""
-    if not report.scanned:
-        return False
-    if report.more_machines or report.more_folders:
-        return True
-    if any(machine.format == "time_machine" for machine in report.machines):
-        return True
-    return any(folder.path.endswith(TIME_MACHINE_SUFFIXES) for folder in report.folders)
-
-
-def _snapshot_context(volume):
-    """The dashboard's snapshot card (read from the snapshots app)."""
-    context: dict[str, Any] = {
-        "mass_change": listing.current_mass_change(volume.account),
-        "protection_days": settings.SNAPSHOT_PROTECTION_DAYS,
-    }
-    if volume.filesystem == volume.Filesystem.BTRFS and not volume.pending_destruction:
-        context["snapshots"] = listing.snapshots_of(volume.account)
-    return context
-
-
-def _start_and_follow(request, start):
-    """Run a request_* service; follow the operation or explain the refusal."""
-    try:
-        operation = start()
-    except UserFacingError as refusal:
-        messages.error(request, refusal.message)
-        return redirect("volumes:home")
-    return redirect("operations:detail", operation.pk)
+from . import services
 
 
 def _action(request_operation):
     """A POST-only view starting ``request_operation(user, actor)`` for the
-    signed-in person on their own volume."""
+    signed-in person on their own volume; the operation's page follows it,
+    a refusal is said on the employee's page."""
 
+    @refused_back_to("dashboard:home")
     @require_POST
     def view(request):
-        return _start_and_follow(request, lambda: request_operation(request.user, request.user))
+        operation = request_operation(request.user, request.user)
+        return redirect("operations:detail", operation.pk)
 
     return view
 
@@ -133,11 +38,13 @@ undo_delete = _action(services.request_undo_delete)
 def _confirm_page(request, template, start):
     volume = services.volume_of(request.user)
     if volume is None:
-        return redirect("volumes:home")
+        return redirect("dashboard:home")
     if request.method == "POST":
         try:
             operation = start(request.POST.get("confirmation"))
         except UserFacingError as refusal:
+            # Not left to the refusal middleware: the form is shown again
+            # with the sentence beside the typed confirmation.
             return render(
                 request,
                 template,

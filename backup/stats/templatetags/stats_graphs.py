@@ -8,7 +8,7 @@ from django import template
 from django.conf import settings
 from django.http import QueryDict
 
-from backup.stats import graphs, projection, rrd, units
+from backup.stats import graphs, projection, rrd
 
 register = template.Library()
 
@@ -70,17 +70,6 @@ def pool_projection(pool=None):
     if pool is None:
         return projection.pool_projection()
     return projection.pool_projection(size=pool.size_bytes, used=pool.used_bytes)
-
-
-@register.filter
-def binary_size(n):
-    """A byte count in binary units ("3.9 GiB"): backup.stats.units.binary_size.
-    Like Django's own filters it never raises: a value that is no number (a
-    missing field renders as "") is shown as unknown, not as a server error."""
-    try:
-        return units.binary_size(n)
-    except (TypeError, ValueError):
-        return units.binary_size(None)
 
 
 @register.simple_tag

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from backup.checkins import alerts as checkin_alerts
+from backup.core.quiet import quiet_unless_verbose
 from backup.discovery import alerts
-from backup.discovery.management.quiet import quiet_unless_verbose
 
 
 class Command(BaseCommand):
