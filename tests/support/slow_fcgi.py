@@ -4,19 +4,19 @@ application whose requests take as long as their path's last part says
 what stuck requests look like to the daemon, without Django."""
 
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.waiting import wait_until
+
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
-START_TIMEOUT_SECONDS = 30
 
 APPLICATION = """
 import logging, os, sys, time
 from backup.deployment import fcgi
 
-socket_path, pidfile, journal, workers, timeout, group = sys.argv[1:]
+socket_path, journal, workers, timeout, group = sys.argv[1:]
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
 def note(line):
@@ -34,7 +34,6 @@ def application(environ, start_response):
 fcgi.serve(
     lambda: application,
     socket_path=socket_path,
-    pidfile_path=pidfile,
     socket_mode=0o660 if group else 0o600,
     socket_group=group or None,
     workers=int(workers),
@@ -51,10 +50,6 @@ class SlowDaemon:
     @property
     def socket(self):
         return self.directory / "slow.sock"
-
-    @property
-    def pidfile(self):
-        return self.directory / "slow.pid"
 
     @property
     def log(self):
@@ -74,18 +69,23 @@ def start(directory, *, workers, request_timeout, group=None):
     daemon = SlowDaemon(Path(directory))
     daemon.process = subprocess.Popen(
         [
-            str(PYTHON), "-c", APPLICATION, str(daemon.socket), str(daemon.pidfile),
-            str(daemon.journal), str(workers), str(request_timeout), group or "",
+            str(PYTHON), "-c", APPLICATION, str(daemon.socket), str(daemon.journal),
+            str(workers), str(request_timeout), group or "",
         ],
         cwd=REPO,
         stderr=daemon.log.open("w"),
     )  # fmt: skip
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while "serving on" not in daemon.log.read_text():
-        if daemon.process.poll() is not None or time.monotonic() > deadline:
-            stop(daemon)
-            raise RuntimeError(f"the slow daemon did not start: {daemon.log.read_text()}")
-        time.sleep(0.05)
+    # Its log line "serving on" is the daemon's readiness (it follows bind()).
+    try:
+        wait_until(
+            lambda: "serving on" in daemon.log.read_text() or daemon.process.poll() is not None,
+            "the slow daemon to start",
+        )
+    except AssertionError:
+        stop(daemon)
+        raise
+    if daemon.process.poll() is not None:
+        raise RuntimeError(f"the slow daemon did not start: {daemon.log.read_text()}")
     return daemon
 
 
