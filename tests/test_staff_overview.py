@@ -21,7 +21,9 @@ from django.utils import timezone
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.staff import inventory
-from backup.staff.services import FILTERS, Pool, VolumeRow
+from backup.staff.pool import Pool
+from backup.staff.rows import VolumeRow
+from backup.staff.selection import FILTERS
 from backup.stats.units import binary_size
 from backup.volumes.models import Quota, Volume
 
