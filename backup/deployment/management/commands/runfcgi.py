@@ -7,19 +7,18 @@ it: the systemd unit, or, without systemd, bin/start.sh (start-stop-daemon).
 """
 
 import errno
-import logging
 import os
+import sys
+import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.core.wsgi import get_wsgi_application
 from django.db import connections
 
 from backup.deployment import fcgi
 from backup.deployment.fcgi import readiness
-
-logger = logging.getLogger("backup.deployment.fcgi")
 
 
 def _mode(text):
@@ -50,6 +49,8 @@ def _default(name, fallback):
 
 class Command(BaseCommand):
     help = "Serve the portal over FastCGI on a unix socket (flup, preforking), in the foreground."
+    # The closest error number to why it did not start (for the runner).
+    failure_errno = errno.EINVAL
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -98,10 +99,10 @@ class Command(BaseCommand):
             self.stdout.write(str(_default("FCGI_LOG_FILE", "fcgi.log")))
             return
         if os.geteuid() == 0:
-            self._refuse(
+            self.failure_errno = errno.EPERM
+            raise CommandError(
                 "refusing to serve as root: run as the service user, "
-                "e.g. sudo -u backupmanagement bin/start.sh",
-                errno.EPERM,
+                "e.g. sudo -u backupmanagement bin/start.sh"
             )
         try:
             fcgi.serve(
@@ -114,19 +115,25 @@ class Command(BaseCommand):
                 on_ready=readiness.ready,
             )
         except fcgi.SocketError as error:
-            self._refuse(str(error), error.errno)
-        except BaseException:
-            # Whatever else stopped it before it served: the runner must not
-            # wait for a readiness that will never come (after ready() this
-            # sends nothing).
-            logger.exception("the FastCGI daemon failed")
-            readiness.failed(errno.EINVAL)
-            raise
+            self.failure_errno = error.errno
+            raise CommandError(str(error)) from None
 
-    def _refuse(self, message, error_number):
-        """Say why, then tell the runner: bin/start.sh shows the end of the
-        log as soon as it hears, so the reason must be there first."""
-        self.stderr.write(f"runfcgi: {message}")
-        self.stderr.flush()
-        readiness.failed(error_number)
-        raise SystemExit(1)
+    def run_from_argv(self, argv):
+        """Whatever stops the daemon before it serves (a bad option, a failed
+        system check, a view that doesn't import, a socket in use) is told to
+        the runner, which would otherwise wait for a readiness that never
+        comes; and only after the reason is written, since bin/start.sh shows
+        the end of the log as soon as it hears. After ready() nothing more
+        is sent."""
+        try:
+            super().run_from_argv(argv)
+        except SystemExit as stop:
+            # Django has written the reason (a CommandError, a usage error).
+            if stop.code not in (0, None):
+                readiness.failed(self.failure_errno)
+            raise
+        except Exception:  # noqa: BLE001 (written, told, and the process exits)
+            traceback.print_exc()
+            sys.stderr.flush()
+            readiness.failed(self.failure_errno)
+            raise SystemExit(1) from None
