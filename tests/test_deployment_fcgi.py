@@ -141,7 +141,7 @@ def test_start_sh_restarts_cleanly(stopped):
     assert restarted.returncode == 0, restarted.stderr
     second = stopped.daemon_pid()
     assert second != first
-    assert gone(first)
+    wait_until(lambda: gone(first), "the first daemon to exit")
     assert not gone(second)
     assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
@@ -175,7 +175,9 @@ def test_stop_command(stopped):
     assert stopped.start_daemon().returncode == 0
     pid = stopped.daemon_pid()
     assert stopped.stop_daemon().stdout.strip() == "stopped"
-    assert gone(pid)
+    # start-stop-daemon stops waiting once the process no longer matches
+    # (its executable is released as it exits), a moment before it is gone.
+    wait_until(lambda: gone(pid), "the daemon to exit")
     assert not stopped.socket.exists()
     assert not stopped.pidfile.exists()
     assert stopped.stop_daemon().stdout.strip() == "not running"
@@ -218,6 +220,17 @@ def test_a_socket_that_answers_is_refused(stopped):
     finally:
         other.close()
         stopped.socket.unlink()
+
+
+def test_a_daemon_that_fails_before_serving_tells_start_sh_why_at_once(stopped):
+    refused = stopped.start_daemon("--workers", "0")
+    assert refused.returncode != 0
+    assert "argument --workers: invalid _positive value: '0'" in refused.stderr
+    # Told through ERRNO=, not found out by start-stop-daemon's 60 s timeout.
+    assert "program failed to initialize" in refused.stderr
+    assert "timed out" not in refused.stderr
+    wait_until(lambda: gone(stopped.daemon_pid()), "the refused daemon to exit")
+    assert not stopped.socket.exists()
 
 
 def test_a_file_in_the_way_is_refused(stopped):
@@ -379,18 +392,20 @@ def test_the_time_limit_counts_from_when_the_web_server_received_the_request(slo
 def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
     daemon = slow_daemon(workers=1, request_timeout=30)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, daemon.socket, "/busy/2")
-        wait_until(lambda: daemon.entries() == ["started /busy/2"], "the only child to be busy")
-        # Waits in the backlog behind /busy/2; its client leaves, as Apache
+        busy = pool.submit(fcgi_get, daemon.socket, "/hold/30")
+        wait_until(lambda: daemon.entries() == ["started /hold/30"], "the only child to be busy")
+        # Waits in the backlog behind /hold/30; its client leaves, as Apache
         # does when its timeout passes.
         fcgi_send(daemon.socket, "/abandoned/0").close()
         # One that merely stopped sending still waits for its answer.
         with fcgi_send(daemon.socket, "/half-closed/0") as half_closed:
             half_closed.shutdown(socket.SHUT_WR)
+            daemon.release()
             assert fcgi_answer(half_closed)[0] == "200 OK"
         assert busy.result()[0] == "200 OK"
     assert daemon.entries() == [
-        "started /busy/2", "finished /busy/2", "started /half-closed/0", "finished /half-closed/0",
+        "started /hold/30", "finished /hold/30",
+        "started /half-closed/0", "finished /half-closed/0",
     ]  # fmt: skip
     assert "dropped a request the web server had already given up on" in daemon.log.read_text()
 
@@ -399,9 +414,16 @@ def test_sigterm_lets_the_request_in_progress_finish(slow_daemon):
     daemon = slow_daemon(workers=2, request_timeout=30)
     pid = daemon.process.pid
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, daemon.socket, "/busy/1")
-        wait_until(lambda: daemon.entries() == ["started /busy/1"], "a busy child")
+        busy = pool.submit(fcgi_get, daemon.socket, "/hold/30")
+        wait_until(lambda: daemon.entries() == ["started /hold/30"], "a busy child")
         os.kill(pid, signal.SIGTERM)
+        # It stops only once the request in progress is done: the idle child
+        # has gone, the busy one and the parent wait for it.
+        wait_until(lambda: len(children_of(pid)) == 1, "the idle child to exit")
+        assert not gone(pid)
+        assert daemon.socket.exists()
+        daemon.release()
         assert busy.result()[0] == "200 OK"
     wait_until(lambda: gone(pid), "the daemon to exit")
     assert not daemon.socket.exists()
+    assert daemon.entries() == ["started /hold/30", "finished /hold/30"]

@@ -1,6 +1,7 @@
 """The FastCGI daemon (backup.deployment.fcgi.serve) around a WSGI
 application whose requests take as long as their path's last part says
-(/busy/2: two seconds), and that notes each request it starts and finishes:
+(/busy/2: two seconds), or, under /hold/, until the test releases them
+(SlowDaemon.release()), and that notes each request it starts and finishes:
 what stuck requests look like to the daemon, without Django."""
 
 import subprocess
@@ -26,7 +27,14 @@ def note(line):
 def application(environ, start_response):
     path = environ["PATH_INFO"]
     note(f"started {path}")
-    time.sleep(float(path.strip("/").rpartition("/")[2] or 0))
+    seconds = float(path.strip("/").rpartition("/")[2] or 0)
+    if path.startswith("/hold/"):
+        # Until released (the file appears), at most that many seconds.
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(journal + ".release") and time.monotonic() < deadline:
+            time.sleep(0.01)
+    else:
+        time.sleep(seconds)
     note(f"finished {path}")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
@@ -58,6 +66,10 @@ class SlowDaemon:
     @property
     def journal(self):
         return self.directory / "journal"
+
+    def release(self):
+        """Let the requests under /hold/ finish."""
+        self.journal.with_name("journal.release").touch()
 
     def entries(self):
         """What the application started and finished, in order."""
