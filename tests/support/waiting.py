@@ -16,3 +16,29 @@ def wait_until(condition, what, seconds=DEADLINE_SECONDS):
         assert time.monotonic() < deadline, f"timed out after {seconds} s waiting for {what}"
         time.sleep(POLL_SECONDS)
     return result
+
+
+def next_second():
+    """Return once the clock's whole second has moved on, for tools that
+    name what they make by the second (an RRD takes one update per second;
+    rdiff-backup, duplicity and Back In Time name sessions by it): the wait
+    is the rest of the current second, not a guess."""
+    started = int(time.time())
+    wait_until(lambda: int(time.time()) > started, "the next second", seconds=5)
+
+
+def filesystem_clock_passes(path):
+    """Return once a file written now next to path gets a later mtime than
+    path has: what a change must wait for to be seen by an mtime-based
+    check (the filesystem's clock moves in ticks, not nanoseconds)."""
+    before = path.stat().st_mtime_ns
+    probe = path.with_name(f".{path.name}.clock")
+    try:
+
+        def later():
+            probe.touch()
+            return probe.stat().st_mtime_ns > before
+
+        wait_until(later, f"the filesystem clock to pass {path}'s mtime", seconds=5)
+    finally:
+        probe.unlink(missing_ok=True)
