@@ -71,6 +71,14 @@ class SlowDaemon:
         """Let the requests under /hold/ finish."""
         self.journal.with_name("journal.release").touch()
 
+    def backlog(self):
+        """How many connections wait in the socket's listen backlog, not yet
+        taken by a child (ss shows it as a listening socket's Recv-Q)."""
+        listed = subprocess.run(
+            ["ss", "-xlH", "src", str(self.socket)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        return int(listed[2]) if listed else 0
+
     def entries(self):
         """What the application started and finished, in order."""
         return self.journal.read_text().splitlines() if self.journal.exists() else []
