@@ -73,7 +73,9 @@ def bind_socket(path: Path, *, mode: int, group: str | None = None) -> socket.so
         listener.bind(str(path))
     except OSError as error:
         listener.close()
-        raise SocketError(f"cannot create {path}: {error.strerror}", error.errno) from None
+        raise SocketError(
+            f"cannot create {path}: {error.strerror}", error.errno or errno.EINVAL
+        ) from None
     finally:
         os.umask(previous_umask)
     try:
