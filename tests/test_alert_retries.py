@@ -5,7 +5,6 @@ through the one delivery path; and update_df_stats exits non-zero while an
 alert has been undelivered for more than an hour."""
 
 import datetime
-import time
 
 import pytest
 from django.core import mail
@@ -20,6 +19,7 @@ from backup.stats import collect
 from backup.volumes.models import Volume
 from support.http_receiver import closed_port
 from support.smtp_server import SMTPServer
+from support.waiting import next_second
 
 pytestmark = pytest.mark.django_db
 
@@ -246,7 +246,7 @@ def test_update_df_stats_exits_non_zero_while_an_alert_is_overdue(
         call_command("update_df_stats")
     server = smtp.start()
     PendingAlert.objects.update(next_attempt_at=timezone.now())
-    time.sleep(1.1)  # an RRD takes one update per second
+    next_second()  # an RRD takes one update per second
     call_command("update_df_stats")
     assert [recipients for _sender, recipients, _message in server.messages] == [
         ["overdue@corp.test"]

@@ -22,7 +22,7 @@ from backup.alerts.models import AlertPreference, Channel, PendingAlert, PoolAle
 from backup.operations import records
 from backup.operations.models import Operation
 from backup.settings import dev
-from backup.staff.services import Pool
+from backup.staff.pool import Pool
 from backup.stats import collect
 from backup.volumes import services as volume_services
 from backup.volumes.models import Volume

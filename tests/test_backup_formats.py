@@ -20,6 +20,7 @@ import pytest
 from conftest import require_tool
 
 from support import backup_layouts, backup_tools
+from support.waiting import next_second, wait_until
 
 # The wrappers are scripts, not a package on the tests' path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
@@ -789,7 +790,7 @@ def test_real_rdiff_backup(wrappers, volume, tools, tmp_path):
     require_tool("rdiff-backup")
     mirror = volume[1] / "rdiff"
     tools.rdiff_backup(tmp_path / "source", mirror)
-    time.sleep(1.1)  # sessions are named by the second
+    next_second()  # sessions are named by the second
     (tmp_path / "source" / "later.txt").write_text("added later\n")
     tools.rdiff_backup(tmp_path / "source", mirror)
     sessions = tools.rdiff_backup_sessions(mirror)
@@ -876,10 +877,7 @@ def test_real_restic_killed_stays_in_progress_from_its_lock(wrappers, volume, to
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not any((repository / "locks").iterdir()):
-            assert time.monotonic() < deadline, "restic took no lock"
-            time.sleep(0.1)
+        wait_until(lambda: any((repository / "locks").iterdir()), "restic's lock", seconds=60)
     finally:
         running.kill()
         running.wait()
@@ -900,7 +898,7 @@ def test_real_back_in_time_counts_hard_linked_files_once(wrappers, volume, tools
     target = volume[1] / "bit-links"
     config = tools.backintime_config(tmp_path / "source", target, "linkhost", "ann")
     tools.backintime_backup(config)
-    time.sleep(1.1)  # snapshots are named by the second
+    next_second()  # snapshots are named by the second
     (tmp_path / "source" / "later.txt").write_text("a change, so that a snapshot is taken\n")
     tools.backintime_backup(config)
     assert len(tools.backintime_snapshots(config)) == 2
@@ -934,7 +932,7 @@ def test_real_borg_prune_moves_the_date_which_is_never_called_a_backup(
     tools.borg_backup(tmp_path / "source", repository, "first")
     tools.borg_backup(tmp_path / "source", repository, "second")
     (_, newest_archive) = tools.borg_archives(repository)
-    time.sleep(2)
+    next_second()  # so that the maintenance's date is later than the archive's
     pruned_at = time.time()
     tools.run("borg", "prune", "--keep-last", "1", str(repository))
     tools.run("borg", "compact", str(repository))
@@ -965,7 +963,7 @@ def test_real_duplicity(wrappers, volume, tools, tmp_path):
     require_tool("duplicity")
     target = volume[1] / "duplicity"
     tools.duplicity_backup(tmp_path / "source", target, "full")
-    time.sleep(1.1)  # backup sets are named by the second
+    next_second()  # backup sets are named by the second
     (tmp_path / "source" / "later.txt").write_text("added later\n")
     tools.duplicity_backup(tmp_path / "source", target, "incremental")
     chain_end, sets = tools.duplicity_status(target)

@@ -1,5 +1,6 @@
-"""The FastCGI daemon (manage.py runfcgi, bin/start.sh) as the service user
-of a real installation: start, restart, SIGTERM, stale and live sockets."""
+"""The FastCGI daemon (manage.py runfcgi) and its runner without systemd
+(bin/start.sh, through start-stop-daemon) as the service user of a real
+installation: start, restart, stop, SIGTERM, stale and live sockets."""
 
 import grp
 import os
@@ -16,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from support import deployment, slow_fcgi
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-WAIT_SECONDS = 30
 FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT = 1, 3, 4, 5, 6
 FCGI_RESPONDER = 1
 
@@ -38,9 +39,9 @@ def installed():
 @pytest.fixture
 def stopped(installed):
     """The daemon is not running before and after the test."""
-    installed.manage("runfcgi", "--stop")
+    installed.stop_daemon()
     yield installed
-    installed.manage("runfcgi", "--stop")
+    installed.stop_daemon()
 
 
 def _record(kind, content=b""):
@@ -107,13 +108,6 @@ def gone(pid):
     return state == "Z"
 
 
-def wait_until(condition, what):
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_start_serves_on_a_socket_only_the_web_server_reaches(stopped):
     started = stopped.start_daemon()
     assert started.returncode == 0, started.stderr
@@ -147,38 +141,46 @@ def test_start_sh_restarts_cleanly(stopped):
     assert restarted.returncode == 0, restarted.stderr
     second = stopped.daemon_pid()
     assert second != first
-    assert gone(first)
+    wait_until(lambda: gone(first), "the first daemon to exit")
     assert not gone(second)
     assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
 
-def test_sigterm_stops_and_removes_socket_and_pidfile(stopped):
+def test_sigterm_stops_and_removes_the_socket(stopped):
     assert stopped.start_daemon().returncode == 0
     pid = stopped.daemon_pid()
     os.kill(pid, signal.SIGTERM)
     wait_until(lambda: gone(pid), "the daemon to exit")
     assert not stopped.socket.exists()
-    assert not stopped.pidfile.exists()
     assert "stopped (pid" in stopped.fcgi_log.read_text()
+    # The pidfile left behind is the runner's, and the next start replaces it.
+    restarted = stopped.start_daemon()
+    assert restarted.returncode == 0, restarted.stderr
+    assert stopped.daemon_pid() != pid
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
 
-def test_second_daemon_is_refused_while_one_runs(stopped):
+def test_a_second_daemon_started_by_hand_is_refused_while_one_runs(stopped):
     assert stopped.start_daemon().returncode == 0
     pid = stopped.daemon_pid()
-    second = stopped.manage("runfcgi", "--daemonize")
+    second = stopped.manage("runfcgi")
     assert second.returncode != 0
-    assert f"already running (pid {pid}" in second.stderr
+    assert f"another server is listening on {stopped.socket}" in second.stderr
     assert stopped.daemon_pid() == pid
+    assert not gone(pid)
     assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
 
 def test_stop_command(stopped):
     assert stopped.start_daemon().returncode == 0
     pid = stopped.daemon_pid()
-    assert stopped.manage("runfcgi", "--stop").stdout.strip() == "stopped"
-    assert gone(pid)
+    assert stopped.stop_daemon().stdout.strip() == "stopped"
+    # start-stop-daemon stops waiting once the process no longer matches
+    # (its executable is released as it exits), a moment before it is gone.
+    wait_until(lambda: gone(pid), "the daemon to exit")
     assert not stopped.socket.exists()
-    assert stopped.manage("runfcgi", "--stop").stdout.strip() == "not running"
+    assert not stopped.pidfile.exists()
+    assert stopped.stop_daemon().stdout.strip() == "not running"
 
 
 def test_stale_socket_and_pidfile_are_replaced(stopped):
@@ -213,10 +215,22 @@ def test_a_socket_that_answers_is_refused(stopped):
         probe = socket.socket(socket.AF_UNIX)
         probe.connect(str(stopped.socket))
         probe.close()
-        assert not stopped.pidfile.exists()
+        # The daemon that could not listen does not stay.
+        wait_until(lambda: gone(stopped.daemon_pid()), "the refused daemon to exit")
     finally:
         other.close()
         stopped.socket.unlink()
+
+
+def test_a_daemon_that_fails_before_serving_tells_start_sh_why_at_once(stopped):
+    refused = stopped.start_daemon("--workers", "0")
+    assert refused.returncode != 0
+    assert "argument --workers: invalid _positive value: '0'" in refused.stderr
+    # Told through ERRNO=, not found out by start-stop-daemon's 60 s timeout.
+    assert "program failed to initialize" in refused.stderr
+    assert "timed out" not in refused.stderr
+    wait_until(lambda: gone(stopped.daemon_pid()), "the refused daemon to exit")
+    assert not stopped.socket.exists()
 
 
 def test_a_file_in_the_way_is_refused(stopped):
@@ -235,19 +249,27 @@ def test_refuses_to_serve_as_root(stopped):
     assert refused.returncode != 0
     assert "refusing to serve as root" in refused.stderr
     assert not stopped.socket.exists()
+    by_start_sh = subprocess.run(
+        [str(deployment.BIN / "start.sh")], env=stopped.env(), capture_output=True, text=True
+    )
+    assert by_start_sh.returncode == 2
+    assert "refusing to run as root" in by_start_sh.stderr
+    assert not stopped.socket.exists()
+    assert not stopped.pidfile.exists()
 
 
 def test_a_daemon_that_ignores_sigterm_is_killed_after_the_grace_period_and_we_say_so(stopped):
-    """What a daemon whose threads are all stuck in long requests looks like
-    from outside: it holds the pidfile and doesn't exit on SIGTERM."""
+    """What a daemon whose children are all stuck in long requests looks
+    like from outside: its pid is in the pidfile and it doesn't exit on
+    SIGTERM (the virtualenv's Python as the service user, as start.sh's
+    start-stop-daemon matches it)."""
     holder = subprocess.Popen(
         [
-            "runuser", "-u", stopped.user, "--", "/usr/bin/python3", "-c",
-            "import fcntl, os, signal, sys, time\n"
+            "runuser", "-u", stopped.user, "--", str(deployment.PYTHON), "-c",
+            "import os, signal, sys, time\n"
             "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-            "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o640)\n"
-            "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-            "os.write(fd, f'{os.getpid()}\\n'.encode())\n"
+            "with open(sys.argv[1], 'w') as pidfile:\n"
+            "    pidfile.write(f'{os.getpid()}\\n')\n"
             "print('holding', flush=True)\n"
             "time.sleep(600)\n",
             str(stopped.pidfile),
@@ -257,19 +279,27 @@ def test_a_daemon_that_ignores_sigterm_is_killed_after_the_grace_period_and_we_s
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "holding"
-        started = time.monotonic()
-        result = stopped.manage("runfcgi", "--stop", "--timeout", "1")
+        result = stopped.start_daemon("--stop", FCGI_STOP_SECONDS="1")
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == "killed"
         assert "still busy 1 s after SIGTERM: killed it (SIGKILL)" in result.stderr
         # runuser reports its child's death by SIGKILL as 128 + 9.
-        assert holder.wait(timeout=WAIT_SECONDS) == 128 + signal.SIGKILL
-        assert time.monotonic() - started < WAIT_SECONDS
+        assert holder.wait(timeout=30) == 128 + signal.SIGKILL
     finally:
         if holder.poll() is None:
             holder.kill()
             holder.wait()
         holder.stdout.close()
+
+
+def test_a_grace_period_that_is_not_a_number_is_refused(stopped):
+    assert stopped.start_daemon().returncode == 0
+    pid = stopped.daemon_pid()
+    refused = stopped.start_daemon(FCGI_STOP_SECONDS="1; rm -rf /")
+    assert refused.returncode == 2
+    assert "FCGI_STOP_SECONDS must be a whole number" in refused.stderr
+    assert stopped.daemon_pid() == pid
+    assert fcgi_get(stopped.socket, "/ping/") == ("200 OK", "pong")
 
 
 def children_of(pid):
@@ -362,30 +392,38 @@ def test_the_time_limit_counts_from_when_the_web_server_received_the_request(slo
 def test_a_request_the_web_server_gave_up_on_is_never_run(slow_daemon):
     daemon = slow_daemon(workers=1, request_timeout=30)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, daemon.socket, "/busy/2")
-        wait_until(lambda: daemon.entries() == ["started /busy/2"], "the only child to be busy")
-        # Waits in the backlog behind /busy/2; its client leaves, as Apache
+        busy = pool.submit(fcgi_get, daemon.socket, "/hold/30")
+        wait_until(lambda: daemon.entries() == ["started /hold/30"], "the only child to be busy")
+        # Waits in the backlog behind /hold/30; its client leaves, as Apache
         # does when its timeout passes.
         fcgi_send(daemon.socket, "/abandoned/0").close()
         # One that merely stopped sending still waits for its answer.
         with fcgi_send(daemon.socket, "/half-closed/0") as half_closed:
             half_closed.shutdown(socket.SHUT_WR)
+            daemon.release()
             assert fcgi_answer(half_closed)[0] == "200 OK"
         assert busy.result()[0] == "200 OK"
     assert daemon.entries() == [
-        "started /busy/2", "finished /busy/2", "started /half-closed/0", "finished /half-closed/0",
+        "started /hold/30", "finished /hold/30",
+        "started /half-closed/0", "finished /half-closed/0",
     ]  # fmt: skip
     assert "dropped a request the web server had already given up on" in daemon.log.read_text()
 
 
 def test_sigterm_lets_the_request_in_progress_finish(slow_daemon):
     daemon = slow_daemon(workers=2, request_timeout=30)
-    pid = int(daemon.pidfile.read_text())
+    pid = daemon.process.pid
     with ThreadPoolExecutor(max_workers=1) as pool:
-        busy = pool.submit(fcgi_get, daemon.socket, "/busy/1")
-        wait_until(lambda: daemon.entries() == ["started /busy/1"], "a busy child")
+        busy = pool.submit(fcgi_get, daemon.socket, "/hold/30")
+        wait_until(lambda: daemon.entries() == ["started /hold/30"], "a busy child")
         os.kill(pid, signal.SIGTERM)
+        # It stops only once the request in progress is done: the idle child
+        # has gone, the busy one and the parent wait for it.
+        wait_until(lambda: len(children_of(pid)) == 1, "the idle child to exit")
+        assert not gone(pid)
+        assert daemon.socket.exists()
+        daemon.release()
         assert busy.result()[0] == "200 OK"
     wait_until(lambda: gone(pid), "the daemon to exit")
     assert not daemon.socket.exists()
-    assert not daemon.pidfile.exists()
+    assert daemon.entries() == ["started /hold/30", "finished /hold/30"]

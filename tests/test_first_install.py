@@ -27,13 +27,13 @@ import shlex
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
 
 from support import deployment
+from support.waiting import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -114,13 +114,6 @@ def cgi_fcgi(socket, path):
     head, _, body = answer.stdout.partition(b"\r\n\r\n")
     headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
     return headers.get("Status", "200 OK"), body.decode()
-
-
-def wait_for(condition, what, seconds=30):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def service_processes(user):
@@ -219,12 +212,12 @@ def test_the_readmes_production_steps_run_as_written(installation):
     assert crontab.returncode == 0, crontab.stderr
     started = shell(localize(dict(steps)["start"], installation), installation)
     assert started.returncode == 0, started.stdout + started.stderr
-    wait_for(installation.socket.exists, "the FastCGI socket")
+    wait_until(installation.socket.exists, "the FastCGI socket")
     assert cgi_fcgi(installation.socket, "/ping/") == ("200 OK", "pong")
     signin = cgi_fcgi(installation.socket, "/")
     assert signin[0].startswith("401"), signin  # alive, and closed without a sign-in
     worker_log = prefix / "var" / "log" / "backupmanagement" / "worker.log"
-    wait_for(worker_log.exists, "the worker's log")
+    wait_until(worker_log.exists, "the worker's log")
 
     # Without a syslog daemon (the test's private syslog is the wrappers'),
     # the installer turned the portal's syslog off: no traceback per record
@@ -239,7 +232,7 @@ def test_the_readmes_production_steps_run_as_written(installation):
     # line brings both back.
     pid = installation.daemon_pid()
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), "the daemon to stop")
+    wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), "the daemon to stop")
     subprocess.run(["rm", "-rf", "--", str(installation.run_dir)], check=True)
     reboot = localize(dict(steps)["reboot"], installation).removeprefix("@reboot ")
     rebooted = shell(reboot, installation)
@@ -248,7 +241,7 @@ def test_the_readmes_production_steps_run_as_written(installation):
     assert stat.S_IMODE(info.st_mode) == 0o2750
     assert pwd.getpwuid(info.st_uid).pw_name == user
     assert grp.getgrgid(info.st_gid).gr_name == "www-data"
-    wait_for(installation.socket.exists, "the FastCGI socket after the reboot")
+    wait_until(installation.socket.exists, "the FastCGI socket after the reboot")
     assert cgi_fcgi(installation.socket, "/ping/") == ("200 OK", "pong")
 
     # Undoing the installation, the README's cron steps.

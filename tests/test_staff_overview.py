@@ -22,7 +22,9 @@ from backup.core.sizes import binary_size
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.staff import inventory
-from backup.staff.services import FILTERS, Pool, VolumeRow
+from backup.staff.pool import Pool
+from backup.staff.rows import VolumeRow
+from backup.staff.selection import FILTERS
 from backup.volumes.models import Quota, Volume
 
 MIB = 1024**2

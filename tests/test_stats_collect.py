@@ -22,6 +22,7 @@ from backup.privileged import client, commands
 from backup.stats import collect, diskstats, rrd
 from backup.volumes import services
 from backup.volumes.models import Volume
+from support.waiting import next_second
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
@@ -146,7 +147,7 @@ def test_a_corrupt_rrd_is_recreated_and_the_others_still_collected(portal, rrd_d
     call_command("update_df_stats")
     broken = rrd.space_file(first.account)
     broken.write_bytes(b"\0garbage" * 1000)
-    time.sleep(1)  # the next update needs a later second
+    next_second()  # the next update needs a later second
     errors = StringIO()
     call_command("update_df_stats", stderr=errors)
     assert f"{broken} was unreadable; recreated it" in errors.getvalue()

@@ -114,7 +114,7 @@ def _datetime(timestamp: float | None) -> datetime.datetime | None:
     return None if timestamp is None else datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
 
 
-# The admin table's filters on backups (backup.staff.services offers them);
+# The admin table's filters on backups (backup.staff.selection offers them);
 # None is a volume never scanned.
 def is_stale(backups: VolumeBackups | None) -> bool:
     return backups is not None and backups.stale

@@ -338,6 +338,8 @@ PORTAL_URL = ""
 SERVICE_USER = "backupmanagement"
 SAMBA_CONFIG = Path("/etc/samba/smb.conf")
 FCGI_SOCKET = Path("/run/backupmanagement/backup.sock")
+# The runner's, not the daemon's: bin/start.sh (start-stop-daemon) keeps the
+# pidfile and sends the daemon's output to the log (manage.py runfcgi --runner-files).
 FCGI_PIDFILE = Path("/run/backupmanagement/backup.pid")
 FCGI_LOG_FILE = Path("/var/log/backupmanagement/fcgi.log")
 

@@ -216,8 +216,8 @@ if LOG_SYSLOG_ADDRESS:
 for _logger in LOGGING["loggers"].values():
     _logger["handlers"] = _recorders or ["console"]
 # The FastCGI daemon's own comings and goings (serving, stopped, a stale
-# socket replaced) also go to its stderr, which is its fcgi.log, where an
-# admin restarting it looks.
+# socket replaced) also go to its stderr: its fcgi.log under bin/start.sh
+# (the journal under systemd), where an admin restarting it looks.
 LOGGING["loggers"]["backup.deployment.fcgi"] = {
     "handlers": list(dict.fromkeys([*(_recorders or []), "console"])),
     "level": "INFO",

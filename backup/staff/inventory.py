@@ -33,7 +33,7 @@ from django.core.cache import caches
 
 from backup.operations.models import Operation
 
-from . import services
+from . import fetching, selection
 
 STAMP = "staff-inventory:stamp"
 TAKING = "staff-inventory:taking"
@@ -41,10 +41,10 @@ TAKING = "staff-inventory:taking"
 TAKING_SECONDS = 60
 
 # This process's decoded copy of the current inventory: (name, Inventory).
-_decoded: tuple[str, services.Inventory] | None = None
+_decoded: tuple[str, selection.Inventory] | None = None
 
 
-def current(refresh: bool = False) -> services.Inventory:
+def current(refresh: bool = False) -> selection.Inventory:
     """The inventory to show: the shared one while it is recent, else a new one.
 
     Raises PrivilegedError when a new one is needed and the wrappers fail.
@@ -81,11 +81,11 @@ def _portal_version() -> int:
     return latest or 0
 
 
-def _take(store, version: int, stamp: dict | None) -> services.Inventory:
+def _take(store, version: int, stamp: dict | None) -> selection.Inventory:
     global _decoded
     taken_at = time.time()
-    pool, rows = services.pool_and_volume_rows()
-    inventory = services.Inventory.of(taken_at, pool, rows)
+    pool, rows = fetching.pool_and_volume_rows()
+    inventory = selection.Inventory.of(taken_at, pool, rows)
     name = f"staff-inventory:{taken_at:.6f}:{os.getpid()}"
     # Kept well beyond the maximum age: a process that read the stamp just
     # before it changed still finds the inventory it names.
@@ -106,13 +106,13 @@ def _take(store, version: int, stamp: dict | None) -> services.Inventory:
     return inventory
 
 
-def _decode(store, name: str) -> services.Inventory | None:
+def _decode(store, name: str) -> selection.Inventory | None:
     global _decoded
     if _decoded is not None and _decoded[0] == name:
         return _decoded[1]
     text = store.get(name)
     if text is None:
         return None
-    inventory = services.Inventory.from_json(json.loads(text))
+    inventory = selection.Inventory.from_json(json.loads(text))
     _decoded = (name, inventory)
     return inventory

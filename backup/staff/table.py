@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from backup.sso.names import ascii_name_validator
 
-from . import services
+from . import selection
 
 # Rows on one page of the admin table.
 PER_PAGE = 50
@@ -37,12 +37,12 @@ class VolumeTableQuery(forms.Form):
     show = forms.ChoiceField(
         label=_("Show"),
         required=False,
-        choices=[(key, choice.label) for key, choice in services.FILTERS.items()],
+        choices=[(key, choice.label) for key, choice in selection.FILTERS.items()],
     )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
-        choices=[(key, key) for key in services.SORT_KEYS],
+        choices=[(key, key) for key in selection.SORT_KEYS],
     )
     order = forms.ChoiceField(label=_("Order"), required=False, choices=ORDERS)
     page = forms.IntegerField(label=_("Page"), required=False, min_value=1, max_value=10**6)
@@ -51,8 +51,8 @@ class VolumeTableQuery(forms.Form):
     LEGACY_FILTER = "backups"
     DEFAULTS = {
         "q": "",
-        "show": services.DEFAULT_FILTER,
-        "sort": services.DEFAULT_SORT,
+        "show": selection.DEFAULT_FILTER,
+        "sort": selection.DEFAULT_SORT,
         "order": "asc",
         "page": None,
     }

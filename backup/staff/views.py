@@ -26,7 +26,7 @@ from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
 from backup.volumes.status import GIB
 
-from . import inventory, services, table
+from . import inventory, selection, table
 
 # Shown in a cell that has no value (an en dash).
 NONE = "\u2013"
@@ -98,7 +98,7 @@ def overview(request):
                 "count": shown.counts[key],
                 "active": key == wanted["show"],
             }
-            for key, choice in services.FILTERS.items()
+            for key, choice in selection.FILTERS.items()
         ],
         sort_links=[
             {

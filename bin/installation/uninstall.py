@@ -20,7 +20,7 @@ import safe_paths
 from . import system
 from .install import check_managed_paths, trusted_accounts
 from .layout import InstallError
-from .paths import PATH, REPO, VENV_PYTHON
+from .paths import PATH, REPO
 
 SYSTEMD_UNITS = REPO / "deploy" / "systemd"
 
@@ -105,8 +105,9 @@ class Uninstaller:
             return
         if safe_paths.owner_mode(self.layout.config) is None:
             return
-        argv = [str(VENV_PYTHON), str(REPO / "manage.py"), "runfcgi", "--stop"]
-        stopped = system.as_user(self.layout, [*argv, "--pidfile", str(pidfile)])
+        # The runner that started it stops it (its pidfile is the config's,
+        # which as_user's BACKUP_CONFIG names).
+        stopped = system.as_user(self.layout, [str(REPO / "bin" / "start.sh"), "--stop"])
         if stopped.returncode == 0:
             self.say("stopped the FastCGI daemon")
 

@@ -102,11 +102,11 @@ class Installation:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    def as_service_user(self, *argv, timeout=120, **kwargs):
+    def as_service_user(self, *argv, timeout=120, env_extra=None, **kwargs):
         return subprocess.run(
             ["runuser", "-u", self.user, "--", *argv],
             cwd=REPO,
-            env=self.env(),
+            env={**self.env(), **(env_extra or {})},
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -128,8 +128,12 @@ class Installation:
             )
         return self.as_service_user(*argv, timeout=timeout)
 
-    def start_daemon(self):
-        return self.as_service_user(str(REPO / "bin" / "start.sh"))
+    def start_daemon(self, *args, **env):
+        """bin/start.sh as the service user (env: more of its settings)."""
+        return self.as_service_user(str(REPO / "bin" / "start.sh"), *args, env_extra=env)
+
+    def stop_daemon(self):
+        return self.start_daemon("--stop")
 
     def start_worker(self):
         """The task worker as deploy/systemd runs it (setpriv execs it directly,
@@ -281,7 +285,7 @@ def _loop_devices_under(prefix):
 def destroy(installation):
     """Undo the installation, then remove anything else it left."""
     if installation.daemon_pid():
-        installation.manage("runfcgi", "--stop", timeout=60)
+        installation.stop_daemon()
     subprocess.run(
         [str(REPO / "bin" / "uninstall"), *installation.options, "--purge"],
         capture_output=True,

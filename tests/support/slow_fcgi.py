@@ -1,22 +1,23 @@
 """The FastCGI daemon (backup.deployment.fcgi.serve) around a WSGI
 application whose requests take as long as their path's last part says
-(/busy/2: two seconds), and that notes each request it starts and finishes:
+(/busy/2: two seconds), or, under /hold/, until the test releases them
+(SlowDaemon.release()), and that notes each request it starts and finishes:
 what stuck requests look like to the daemon, without Django."""
 
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from support.waiting import wait_until
+
 REPO = Path(__file__).resolve().parent.parent.parent
 PYTHON = REPO / ".venv" / "bin" / "python"
-START_TIMEOUT_SECONDS = 30
 
 APPLICATION = """
 import logging, os, sys, time
 from backup.deployment import fcgi
 
-socket_path, pidfile, journal, workers, timeout, group = sys.argv[1:]
+socket_path, journal, workers, timeout, group = sys.argv[1:]
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 
 def note(line):
@@ -26,7 +27,14 @@ def note(line):
 def application(environ, start_response):
     path = environ["PATH_INFO"]
     note(f"started {path}")
-    time.sleep(float(path.strip("/").rpartition("/")[2] or 0))
+    seconds = float(path.strip("/").rpartition("/")[2] or 0)
+    if path.startswith("/hold/"):
+        # Until released (the file appears), at most that many seconds.
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(journal + ".release") and time.monotonic() < deadline:
+            time.sleep(0.01)
+    else:
+        time.sleep(seconds)
     note(f"finished {path}")
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [str(os.getpid()).encode()]
@@ -34,7 +42,6 @@ def application(environ, start_response):
 fcgi.serve(
     lambda: application,
     socket_path=socket_path,
-    pidfile_path=pidfile,
     socket_mode=0o660 if group else 0o600,
     socket_group=group or None,
     workers=int(workers),
@@ -53,16 +60,24 @@ class SlowDaemon:
         return self.directory / "slow.sock"
 
     @property
-    def pidfile(self):
-        return self.directory / "slow.pid"
-
-    @property
     def log(self):
         return self.directory / "slow.log"
 
     @property
     def journal(self):
         return self.directory / "journal"
+
+    def release(self):
+        """Let the requests under /hold/ finish."""
+        self.journal.with_name("journal.release").touch()
+
+    def backlog(self):
+        """How many connections wait in the socket's listen backlog, not yet
+        taken by a child (ss shows it as a listening socket's Recv-Q)."""
+        listed = subprocess.run(
+            ["ss", "-xlH", "src", str(self.socket)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        return int(listed[2]) if listed else 0
 
     def entries(self):
         """What the application started and finished, in order."""
@@ -74,18 +89,23 @@ def start(directory, *, workers, request_timeout, group=None):
     daemon = SlowDaemon(Path(directory))
     daemon.process = subprocess.Popen(
         [
-            str(PYTHON), "-c", APPLICATION, str(daemon.socket), str(daemon.pidfile),
-            str(daemon.journal), str(workers), str(request_timeout), group or "",
+            str(PYTHON), "-c", APPLICATION, str(daemon.socket), str(daemon.journal),
+            str(workers), str(request_timeout), group or "",
         ],
         cwd=REPO,
         stderr=daemon.log.open("w"),
     )  # fmt: skip
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while "serving on" not in daemon.log.read_text():
-        if daemon.process.poll() is not None or time.monotonic() > deadline:
-            stop(daemon)
-            raise RuntimeError(f"the slow daemon did not start: {daemon.log.read_text()}")
-        time.sleep(0.05)
+    # Its log line "serving on" is the daemon's readiness (it follows bind()).
+    try:
+        wait_until(
+            lambda: "serving on" in daemon.log.read_text() or daemon.process.poll() is not None,
+            "the slow daemon to start",
+        )
+    except AssertionError:
+        stop(daemon)
+        raise
+    if daemon.process.poll() is not None:
+        raise RuntimeError(f"the slow daemon did not start: {daemon.log.read_text()}")
     return daemon
 
 
