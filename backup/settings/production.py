@@ -110,6 +110,8 @@ _KEYS = {
         "near_quota_percents": INT_LIST,
         "pool_warn_allocated_percent": int,
         "pool_warn_used_percent": int,
+        "replica_enabled": bool,
+        "replica_interval_minutes": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

@@ -36,6 +36,10 @@ MAX_SNAPSHOTS_PER_VOLUME = 100_000
 LIST_TIMEOUT_SECONDS = 300
 PIPE_BUFFER = 1 << 20
 STATUS_FILE = ".status.json"
+VERIFY_FILE = ".verify.json"
+# The primary's bounds for the report (wrapperlib/replica_report.py).
+MAX_REPORT_BYTES = 1 << 20
+REPORT_SENTENCE = 300
 # How far ahead of the replica's clock the primary's may run.
 CLOCK_SKEW = timedelta(hours=1)
 
@@ -282,6 +286,70 @@ def write_status(status: dict) -> None:
     os.replace(temporary, target)
 
 
+def _last_verify() -> dict | None:
+    """The last verify run's outcome in brief (replica_verify writes it)."""
+    try:
+        with open(os.path.join(replica_store.root(), VERIFY_FILE), "rb") as kept:
+            verify = json.loads(kept.read(MAX_REPORT_BYTES))
+        failed = [
+            user
+            for user, volume in verify["volumes"].items()
+            if volume["mismatched"] or volume["unreadable"] or volume.get("differing")
+        ]
+        return {"checked_at": verify["checked_at"], "failed": sorted(failed)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _sentence(text: str | None) -> str | None:
+    """An error as the primary accepts it: one printable line, bounded."""
+    if text is None:
+        return None
+    line = "".join(c if c.isprintable() else " " for c in text)
+    return line[: REPORT_SENTENCE - 1] + "…" if len(line) > REPORT_SENTENCE else line
+
+
+def report_of(status: dict) -> dict:
+    """What the primary is told of this run (replica_report's format)."""
+    return {
+        "checked_at": status["checked_at"],
+        "reachable": status["reachable"],
+        "error": _sentence(status["error"]),
+        "pool": status["pool"],
+        "verify": _last_verify(),
+        "volumes": {
+            user: {
+                "newest": volume["newest"],
+                "count": volume["count"],
+                "error": _sentence(volume["error"]),
+            }
+            for user, volume in status["volumes"].items()
+        },
+    }
+
+
+def send_report(status: dict) -> str | None:
+    """Tell the primary how this run went, over the same restricted key
+    (the ``report`` request, JSON on stdin): the primary can't ask the
+    replica anything. None when stored, else why not."""
+    data = json.dumps(report_of(status), separators=(",", ":")).encode()
+    try:
+        completed = subprocess.run(
+            ssh_argv("report"),
+            input=data,
+            capture_output=True,
+            env=commands.CLEAN_ENV,
+            close_fds=True,
+            timeout=LIST_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"the report could not be sent: {error}"
+    if completed.returncode != 0:
+        return commands.last_line(completed.stderr.decode("utf-8", "replace"))
+    return None
+
+
 def _volume(user: str, primary: dict | None, interval: int) -> dict:
     """One volume's pull, retention and status; its error is its own."""
     entry = {"received": [], "pruned": [], "error": None}
@@ -334,5 +402,6 @@ def run() -> dict:
             "pool": _pool_figures(replica_store.root()),
             "volumes": volumes,
         }
+        status["report_error"] = send_report(status)
         write_status(status)
     return status

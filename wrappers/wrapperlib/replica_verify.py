@@ -18,7 +18,6 @@ from .replica_subvolumes import NO_UUID, info, is_subvolume
 SAMPLE_FILES = 20
 MAX_ENTRIES = 100_000
 READ_CHUNK = 1 << 20
-VERIFY_FILE = ".verify.json"
 
 
 def _sample(root: str, count: int) -> list[str]:
@@ -121,7 +120,7 @@ def _write(report: dict) -> None:
     """<REPLICA_ROOT>/.verify.json, replaced whole, for a portal to read."""
     import json
 
-    target = os.path.join(replica_store.root(), VERIFY_FILE)
+    target = os.path.join(replica_store.root(), replica_pull.VERIFY_FILE)
     temporary = f"{target}.new"
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

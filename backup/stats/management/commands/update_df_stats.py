@@ -1,5 +1,6 @@
 from backup.alerts import space
 from backup.operations import tasks
+from backup.replica import alerts as replica_alerts
 from backup.stats import collect
 from backup.stats.management.collector_command import CollectorCommand
 
@@ -22,5 +23,8 @@ class Command(CollectorCommand):
         # that a failing collection doesn't stop it.
         tasks.release_dead()
         report = collect.collect_space()
+        # Before the space alerts: they end with the retry of every
+        # undelivered alert, the replica's included.
+        replica_alerts.after_collection(report)
         space.after_collection(report)
         return report
