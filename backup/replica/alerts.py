@@ -82,7 +82,7 @@ def check_silence(state: services.ReplicaState, now: datetime.datetime) -> bool:
     return bool(_tell(Kind.UNREACHABLE, [""], "replica/email/unreachable", context))
 
 
-def after_collection(report) -> None:
+def after_collection(report, now: datetime.datetime | None = None) -> None:
     """update_df_stats' step: fetch the replica's report, store it when new,
     then its alerts. A failure is the run's problem (cron mails it), never
     stops the collection."""
@@ -94,7 +94,7 @@ def after_collection(report) -> None:
         logger.exception("the replica's report was not stored")
         report.problems.append(f"replica report: {type(error).__name__}: {error}")
     try:
-        now = timezone.now()
+        now = now or timezone.now()
         state = services.state(now)
         if state is not None:
             # A silent replica's copies all fall behind together: the one
