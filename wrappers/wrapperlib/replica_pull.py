@@ -40,6 +40,7 @@ VERIFY_FILE = ".verify.json"
 # The primary's bounds for the report (wrapperlib/replica_report.py).
 MAX_REPORT_BYTES = 1 << 20
 REPORT_SENTENCE = 300
+MAX_ANSWER_BYTES = 1 << 20
 # How far ahead of the replica's clock the primary's may run.
 CLOCK_SKEW = timedelta(hours=1)
 
@@ -294,7 +295,7 @@ def _last_verify() -> dict | None:
         failed = [
             user
             for user, volume in verify["volumes"].items()
-            if volume["mismatched"] or volume["unreadable"] or volume.get("differing")
+            if volume["mismatched"] or volume["unreadable"] or volume["differing"]
         ]
         return {"checked_at": verify["checked_at"], "failed": sorted(failed)}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -328,14 +329,12 @@ def report_of(status: dict) -> dict:
     }
 
 
-def send_report(status: dict) -> str | None:
-    """Tell the primary how this run went, over the same restricted key
-    (the ``report`` request, JSON on stdin): the primary can't ask the
-    replica anything. None when stored, else why not."""
-    data = json.dumps(report_of(status), separators=(",", ":")).encode()
+def ask(request: str, data: bytes, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """One request to the primary with data on its stdin; its answer (at
+    most limit bytes), or Failure with the primary's one-line why."""
     try:
         completed = subprocess.run(
-            ssh_argv("report"),
+            ssh_argv(request),
             input=data,
             capture_output=True,
             env=commands.CLEAN_ENV,
@@ -344,9 +343,23 @@ def send_report(status: dict) -> str | None:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        return f"the report could not be sent: {error}"
+        raise Failure(f"the primary did not answer: {error}") from None
     if completed.returncode != 0:
-        return commands.last_line(completed.stderr.decode("utf-8", "replace"))
+        raise Failure(commands.last_line(completed.stderr.decode("utf-8", "replace")))
+    if len(completed.stdout) > limit:
+        raise Failure("the primary's answer is too large")
+    return completed.stdout
+
+
+def send_report(status: dict) -> str | None:
+    """Tell the primary how this run went, over the same restricted key
+    (the ``report`` request, JSON on stdin): the primary can't ask the
+    replica anything. None when stored, else why not."""
+    data = json.dumps(report_of(status), separators=(",", ":")).encode()
+    try:
+        ask("report", data)
+    except (Refusal, Failure, OSError) as failure:
+        return str(failure)
     return None
 
 

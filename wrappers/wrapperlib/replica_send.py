@@ -11,6 +11,8 @@ hostile like any wrapper's, split on single spaces and full-matched:
     send USER SNAPSHOT PARENT     btrfs send -p PARENT SNAPSHOT
     report                        the replica's report of its run, JSON on
                                   stdin (replica_report), stored for the portal
+    checksum USER SNAPSHOT        sha256 of a sample of the snapshot's files,
+                                  their paths on stdin (replica_checksums)
 
 USER must be a managed backup account whose volume is mounted with the
 snapshot layout; SNAPSHOT and PARENT must be snapshot names found in its
@@ -24,7 +26,16 @@ import os
 import subprocess
 import sys
 
-from . import commands, layout, replica_report, snapshot_ops, snapshots, storage, validate
+from . import (
+    commands,
+    layout,
+    replica_checksums,
+    replica_report,
+    snapshot_ops,
+    snapshots,
+    storage,
+    validate,
+)
 from .errors import Failure, Refusal
 from .replica_subvolumes import info
 
@@ -35,7 +46,7 @@ def parse(request: str | None) -> list[str]:
     """The words of the request; refused unless it is exactly one of the
     three forms (checked further by the verb)."""
     if request is None:
-        raise Refusal("this key may only run list, send or report (no command was given)")
+        raise Refusal("this key may only run list, send, checksum or report (no command was given)")
     if len(request) > MAX_REQUEST_CHARS or not request.isascii() or not request.isprintable():
         raise Refusal("the request is too long or holds control or non-ASCII characters")
     words = request.split(" ")
@@ -43,7 +54,12 @@ def parse(request: str | None) -> list[str]:
         return words
     if words[0] == "send" and len(words) in (3, 4):
         return words
-    raise Refusal("this key may only run 'list', 'send USER SNAPSHOT [PARENT]' or 'report'")
+    if words[0] == "checksum" and len(words) == 3:
+        return words
+    raise Refusal(
+        "this key may only run 'list', 'send USER SNAPSHOT [PARENT]', "
+        "'checksum USER SNAPSHOT' or 'report'"
+    )
 
 
 def _top(user: str) -> str:
@@ -124,6 +140,15 @@ def receive_report(stream) -> dict:
     return {"stored": True, "volumes": len(report["volumes"])}
 
 
+def checksums(user_text: str, name: str, stream) -> dict:
+    """sha256 of the files named on stream in USER's read-only snapshot."""
+    account = validate.managed_account(user_text)
+    root = _read_only_snapshot(_top(account.pw_name), name)
+    paths = replica_checksums.parse_paths(stream.read(replica_checksums.MAX_REQUEST_BYTES + 1))
+    files = replica_checksums.checksums(account, root, paths)
+    return {"user": account.pw_name, "snapshot": name, "files": files}
+
+
 def serve(request: str | None) -> dict | None:
     """Carry out one request: the listing (JSON), a stream on stdout, or
     the replica's report stored."""
@@ -132,6 +157,8 @@ def serve(request: str | None) -> dict | None:
         return listing()
     if words[0] == "report":
         return receive_report(sys.stdin.buffer)
+    if words[0] == "checksum":
+        return checksums(words[1], words[2], sys.stdin.buffer)
     user, name, *parent = words[1:]
     send(user, name, parent[0] if parent else None)
     return None
