@@ -10,12 +10,16 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from support import replica
 from support import snapshots as snap
 from support.storage import mount_point, ok
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 from wrapperlib.replica_checksums import ref_path
 
 pytestmark = pytest.mark.root
@@ -55,6 +59,24 @@ def set_read_only(path, value):
     subprocess.run(["btrfs", "property", "set", "-f", str(path), "ro", flag], check=True)
 
 
+def change_in_snapshot(servers, user, name, file, data):
+    device = subprocess.run(
+        ["findmnt", "-n", "-o", "SOURCE", str(snap.top_point(servers.primary, user))],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip().split("[")[0]  # fmt: skip
+    writable = servers.replica.base / f"writable-{user}"
+    writable.mkdir()
+    subprocess.run(["mount", "-o", "subvolid=5", device, str(writable)], check=True)
+    try:
+        source = writable / "snapshots" / name
+        set_read_only(source, False)
+        (source / file).write_bytes(data)
+        set_read_only(source, True)
+    finally:
+        subprocess.run(["umount", str(writable)], check=True)
+        writable.rmdir()
+
+
 def test_the_sample_matches_the_primary_and_a_changed_file_fails_the_volume(two, volume):
     user = volume.pw_name
     name = take(two, volume, {"a.bin": os.urandom(MIB), "b.txt": b"b", "c.txt": b"c"})
@@ -67,11 +89,9 @@ def test_the_sample_matches_the_primary_and_a_changed_file_fails_the_volume(two,
     assert found["not_compared"] is None
     assert any(f"'checksum', '{user}', '{name}'" in line for line in two.primary.syslog)
 
-    # The primary's snapshot no longer holds what the replica copied.
-    source = snap.snapshot_folder(two.primary, user) / name
-    set_read_only(source, False)
-    (source / "b.txt").write_bytes(b"not b")
-    set_read_only(source, True)
+    # The primary's snapshot no longer holds what the replica copied (changed
+    # through a writable mount of its filesystem: the wrappers mount it read-only).
+    change_in_snapshot(two, user, name, "b.txt", b"not b")
     with snap.clock(two.replica, T0):
         checked = two.replica.run("tools/replica-verify.py")
     assert checked.returncode == 1

@@ -120,3 +120,7 @@ REPLICA_TRANSFER_MAX_SECONDS = 6 * 3600
 REPLICA_INTERVAL_MINUTES = 60
 # Volumes pulled at once (each volume's snapshots one after another).
 REPLICA_PARALLEL_VOLUMES = 4
+# On the primary: the authorized_keys file holding the replica's key, which
+# replica-status.py checks for restrict and the forced command (None: root's
+# ~/.ssh/authorized_keys).
+REPLICA_AUTHORIZED_KEYS = None

@@ -62,9 +62,10 @@ def digest(root: str, names: list[bytes]) -> dict:
         return {"error": error.strerror or "could not be opened"}
     finally:
         os.close(directory)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return {"error": "not a regular file"}
     with os.fdopen(fd, "rb") as opened:
-        if not stat.S_ISREG(os.fstat(opened.fileno()).st_mode):
-            return {"error": "not a regular file"}
         hashed = hashlib.sha256()
         try:
             while chunk := opened.read(CHUNK):
