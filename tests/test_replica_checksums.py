@@ -4,7 +4,8 @@ primary (``checksum USER SNAPSHOT``, paths on stdin) for the sha256 of the
 same files in the same read-only snapshot; a file that differs fails the
 volume and reaches the report the portal stores. The primary's side reads
 as the volume's owner, never follows a link, and refuses any request that
-is not 1 to 20 well-formed paths."""
+is not 1 to 20 well-formed paths. And the replica's cap on one transfer's
+size."""
 
 import hashlib
 import json
@@ -164,3 +165,21 @@ def test_checksum_of_a_snapshot_or_account_that_is_not_there_is_refused(two, vol
     ):
         refused = checksum(two, user, name, ref_path("a").encode())
         assert refused.returncode == 2, refused.stderr
+
+
+def test_a_stream_past_the_transfer_cap_is_stopped_and_not_counted(two, volume):
+    """The replica's own cap on one transfer: a pool that would keep less
+    than REPLICA_MIN_FREE_PERCENT free refuses the stream; nothing counts,
+    nothing is left; with room, the same snapshot comes over."""
+    user = volume.pw_name
+    name = take(two, volume, {"big.bin": os.urandom(8 * MIB)})
+    with snap.clock(two.replica, T0, REPLICA_MIN_FREE_PERCENT=99):
+        completed, status = two.pull()
+    assert completed.returncode == 1
+    assert "larger than this transfer's cap" in status["volumes"][user]["error"]
+    assert not (two.pool / user / "snapshots" / name).exists()
+    assert list((two.pool / ".incoming").iterdir()) == []
+    with snap.clock(two.replica, T0):
+        completed, status = two.pull()
+    assert completed.returncode == 0, completed.stderr
+    assert status["volumes"][user]["received"] == [name]

@@ -162,6 +162,20 @@ def _stop(*processes) -> None:
         process.wait()
 
 
+def transfer_cap() -> int:
+    """The most one stream may hold: REPLICA_TRANSFER_MAX_GIB, and never so
+    much that the pool would keep less than REPLICA_MIN_FREE_PERCENT free
+    (a primary taken over could otherwise send without end and fill the
+    pool every other volume's copies need)."""
+    most = _setting("REPLICA_TRANSFER_MAX_GIB", int, lambda n: n >= 1, "a whole number of GiB >= 1")
+    reserve = _setting(
+        "REPLICA_MIN_FREE_PERCENT", int, lambda n: 0 <= n < 100, "a whole percentage below 100"
+    )
+    pool = _pool_figures(replica_store.root())
+    room = pool["free_bytes"] - pool["size_bytes"] * reserve // 100
+    return max(0, min(most << 30, room))
+
+
 def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) -> int:
     """Fetch one snapshot (incremental from parent when given) into a fresh
     private directory, check it and move it into place. Returns the bytes
@@ -170,6 +184,7 @@ def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) ->
     request = f"send {user} {name}" + (f" {parent[0]}" if parent else "")
     incoming = replica_store.new_incoming(user)
     checker = Checker(name, uuid, parent[1] if parent else None)
+    cap = transfer_cap()
     limit = _setting(
         "REPLICA_TRANSFER_MAX_SECONDS", int, lambda n: n >= 1, "a whole number of seconds >= 1"
     )
@@ -202,7 +217,7 @@ def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) ->
         timer.start()
         try:
             try:
-                size = relay(sender.stdout, receiver.stdin, checker)
+                size = relay(sender.stdout, receiver.stdin, checker, cap)
                 receiver.stdin.close()
             except BrokenPipeError:
                 raise Failure(f"btrfs receive stopped: {_last_line(receive_errors)}") from None
