@@ -39,7 +39,7 @@ def families(now: datetime.datetime) -> Iterator[Metric]:
         "Volumes whose copy is more than twice the pull interval behind.",
     )
     reachable.add_metric([], 0 if state.unreachable or state.report is None else 1)
-    if state.report is not None:
+    if state.report is not None and state.silent_for is not None:
         age.add_metric([], state.silent_for.total_seconds())
         free.add_metric([], state.report.pool_free_bytes)
         size.add_metric([], state.report.pool_size_bytes)

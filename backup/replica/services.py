@@ -59,7 +59,8 @@ def taken_at(name: str) -> datetime.datetime | None:
     if found is None:
         return None
     try:
-        return datetime.datetime(*map(int, found.groups()), tzinfo=datetime.UTC)
+        year, month, day, hour, minute, second = map(int, found.groups())
+        return datetime.datetime(year, month, day, hour, minute, second, tzinfo=datetime.UTC)
     except ValueError:
         return None
 
