@@ -40,6 +40,7 @@ VERIFY_FILE = ".verify.json"
 # The primary's bounds for the report (wrapperlib/replica_report.py).
 MAX_REPORT_BYTES = 1 << 20
 REPORT_SENTENCE = 300
+SHORT_SENTENCE = 40
 MAX_ANSWER_BYTES = 1 << 20
 # How far ahead of the replica's clock the primary's may run.
 CLOCK_SKEW = timedelta(hours=1)
@@ -370,7 +371,14 @@ def send_report(status: dict) -> str | None:
     """Tell the primary how this run went, over the same restricted key
     (the ``report`` request, JSON on stdin): the primary can't ask the
     replica anything. None when stored, else why not."""
-    data = json.dumps(report_of(status), separators=(",", ":")).encode()
+    report = report_of(status)
+    data = json.dumps(report, separators=(",", ":")).encode()
+    if len(data) > MAX_REPORT_BYTES:
+        # Thousands of volumes failing at once: their sentences, shortened,
+        # must not cost the whole report (the status file keeps them whole).
+        for volume in report["volumes"].values():
+            volume["error"] = volume["error"] and volume["error"][:SHORT_SENTENCE]
+        data = json.dumps(report, separators=(",", ":")).encode()
     try:
         ask("report", data)
     except (Refusal, Failure, OSError) as failure:
