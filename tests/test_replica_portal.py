@@ -194,3 +194,11 @@ def test_with_no_replica_configured_nothing_of_it_appears(
     assert "Second server" not in page(f"{account}adm", "/staff/")
     assert "second server" not in page(account, "/")
     assert not [name for name, _labels in scrape() if name.startswith("backup_replica")]
+
+
+def test_a_configured_replica_that_never_reported_says_so(portal, configured, employee):
+    admin = page(f"{employee.username}adm", "/staff/")
+    assert "The second server has not reported yet." in admin
+    figures = scrape()
+    assert figures[("backup_replica_reachable", ())] == 0
+    assert not [name for name, _labels in figures if name == "backup_replica_report_age_seconds"]

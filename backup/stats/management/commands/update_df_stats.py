@@ -10,7 +10,8 @@ class Command(CollectorCommand):
         "Record the space used on every mounted volume and the pool's size, allocation "
         "and use (every 5 minutes from cron or the systemd timer); then alert owners of "
         "nearly full volumes and the admins of a pool past its thresholds, once each. "
-        "First, end the operations whose task worker died."
+        "First, end the operations whose task worker died. With a second server, store "
+        "its last report and alert when volumes fall behind or it stops reporting."
     )
     name = "update_df_stats"
 
