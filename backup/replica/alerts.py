@@ -82,6 +82,11 @@ def check_silence(state: services.ReplicaState, now: datetime.datetime) -> bool:
     return bool(_tell(Kind.UNREACHABLE, [""], "replica/email/unreachable", context))
 
 
+def on_space_collected(sender: object, report, **kwargs: object) -> None:
+    """update_df_stats' signal (backup.stats.signals)."""
+    after_collection(report)
+
+
 def after_collection(report, now: datetime.datetime | None = None) -> None:
     """update_df_stats' step: fetch the replica's report, store it when new,
     then its alerts. A failure is the run's problem (cron mails it), never

@@ -1,7 +1,6 @@
 from backup.alerts import space
 from backup.operations import tasks
-from backup.replica import alerts as replica_alerts
-from backup.stats import collect
+from backup.stats import collect, signals
 from backup.stats.management.collector_command import CollectorCommand
 
 
@@ -25,7 +24,7 @@ class Command(CollectorCommand):
         tasks.release_dead()
         report = collect.collect_space()
         # Before the space alerts: they end with the retry of every
-        # undelivered alert, the replica's included.
-        replica_alerts.after_collection(report)
+        # undelivered alert, the second server's included.
+        signals.space_collected.send(sender=self.__class__, report=report)
         space.after_collection(report)
         return report
