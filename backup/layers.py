@@ -28,6 +28,8 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("alerts", "passwords", "stats"),
     # What is found on and kept of a volume: the backups scanned, snapshots.
     ("discovery", "snapshots"),
+    # The copies on the second server: what the replica last reported.
+    ("replica",),
     # Views across volumes and what the computers report: admins' pages,
     # monitoring figures, deployment checks, check-ins.
     ("checkins", "deployment", "metrics", "staff"),

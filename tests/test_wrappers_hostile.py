@@ -57,6 +57,7 @@ GRAMMAR = {
     "df.py": ("USER?",),
     "dmsetup.py": (),
     "wrapper-settings.py": (),
+    "replica-status.py": (),
     "rm-timemachine.py": ("USER",),
     "rm-backup.py": ("USER", "FORMAT", "PATH"),
     "defragment-btrfs.py": ("USER",),

@@ -120,3 +120,12 @@ REPLICA_TRANSFER_MAX_SECONDS = 6 * 3600
 REPLICA_INTERVAL_MINUTES = 60
 # Volumes pulled at once (each volume's snapshots one after another).
 REPLICA_PARALLEL_VOLUMES = 4
+# One transfer's stream is stopped (and not counted) past this many GiB
+# (a snapshot is never larger than the largest volume, MAX_VOLUME_GIB), or
+# past the point where the pool would keep less than this share free.
+REPLICA_TRANSFER_MAX_GIB = 4096
+REPLICA_MIN_FREE_PERCENT = 5
+# On the primary: the authorized_keys file holding the replica's key, which
+# replica-status.py checks for restrict and the forced command (None: root's
+# ~/.ssh/authorized_keys).
+REPLICA_AUTHORIZED_KEYS = None

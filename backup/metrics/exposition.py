@@ -13,6 +13,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.exposition import choose_encoder
 
+from backup.replica import metrics as replica_metrics
+
 from . import figures
 
 
@@ -25,6 +27,7 @@ class PortalCollector:
         yield from volume_families(figures.volumes(now))
         yield from operation_families(figures.operations())
         yield from pool_families(figures.pool(now))
+        yield from replica_metrics.families(now)
 
 
 def volume_families(volumes: list[figures.VolumeFigures]) -> Iterator[Metric]:

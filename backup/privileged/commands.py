@@ -158,3 +158,8 @@ def suspend(user: str) -> Any:
 
 def resume(user: str) -> Any:
     return run("resume.py", user)
+
+
+def replica_status() -> Any:
+    """The second server's last report as root stored it, or None."""
+    return run("replica-status.py")["report"]

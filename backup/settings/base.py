@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "backup.checkins",
     "backup.nodes",
     "backup.dashboard",
+    "backup.replica",
 ]
 
 MIDDLEWARE = [
@@ -376,6 +377,17 @@ MASS_CHANGE_NOTE_FOLDERS = 5
 MASS_CHANGE_MEDIAN_FACTOR = 10
 # Most folder entries one browse page shows (the wrapper has its own cap).
 SNAPSHOT_BROWSE_PAGE = 500
+
+# The second server (backup.replica; README "Second server"). Off: nothing
+# about a replica is read, shown, alerted or exported. On: update_df_stats
+# stores the replica's last report (replica-status.py), the pages show it.
+REPLICA_ENABLED = False
+# How often the replica pulls (its REPLICA_INTERVAL_MINUTES, hourly): a
+# volume whose newest copy is more than twice this behind the primary's
+# newest snapshot is behind, and a replica silent for twice this is
+# unreachable. Not the snapshot interval: copies arrive once per pull, so
+# a lag of up to one pull interval plus one snapshot interval is normal.
+REPLICA_INTERVAL_MINUTES = 60
 
 # Check-ins (backup.checkins): computers report their own backups to
 # /ping/<token> (the Healthchecks protocol), which the web server serves

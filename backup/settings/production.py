@@ -117,6 +117,8 @@ _KEYS = {
         "pool_warn_used_percent": int,
         "node_name": str,
         "node_silent_after_seconds": int,
+        "replica_enabled": bool,
+        "replica_interval_minutes": int,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

@@ -32,10 +32,10 @@ class Servers:
         status = json.loads((self.pool / ".status.json").read_text())
         return completed, status
 
-    def ssh(self, *request, options=()):
+    def ssh(self, *request, options=(), input=b""):
         """ssh to the primary with the replica's key, as the pull does."""
         return subprocess.run(
-            self.ssh_argv(*request, options=options), capture_output=True, timeout=120
+            self.ssh_argv(*request, options=options), input=input, capture_output=True, timeout=120
         )
 
     def ssh_argv(self, *request, options=()):

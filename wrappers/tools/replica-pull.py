@@ -24,6 +24,8 @@ def main(args):
     if failed:
         shown = ", ".join(failed[:10])
         raise Failure(f"{len(failed)} volume(s) failed: {shown} (see .status.json)")
+    if status["report_error"]:
+        raise Failure(f"the primary did not take the report: {status['report_error']}")
     return status
 
 

@@ -20,7 +20,7 @@ def main(args):
     bad = sorted(
         user
         for user, found in report["volumes"].items()
-        if found["mismatched"] or found["unreadable"]
+        if found["mismatched"] or found["unreadable"] or found["differing"]
     )
     if bad:
         raise Failure(f"{len(bad)} volume(s) failed verification: {', '.join(bad[:10])}")

@@ -36,6 +36,12 @@ MAX_SNAPSHOTS_PER_VOLUME = 100_000
 LIST_TIMEOUT_SECONDS = 300
 PIPE_BUFFER = 1 << 20
 STATUS_FILE = ".status.json"
+VERIFY_FILE = ".verify.json"
+# The primary's bounds for the report (wrapperlib/replica_report.py).
+MAX_REPORT_BYTES = 1 << 20
+REPORT_SENTENCE = 300
+SHORT_SENTENCE = 40
+MAX_ANSWER_BYTES = 1 << 20
 # How far ahead of the replica's clock the primary's may run.
 CLOCK_SKEW = timedelta(hours=1)
 
@@ -157,6 +163,20 @@ def _stop(*processes) -> None:
         process.wait()
 
 
+def transfer_cap() -> int:
+    """The most one stream may hold: REPLICA_TRANSFER_MAX_GIB, and never so
+    much that the pool would keep less than REPLICA_MIN_FREE_PERCENT free
+    (a primary taken over could otherwise send without end and fill the
+    pool every other volume's copies need)."""
+    most = _setting("REPLICA_TRANSFER_MAX_GIB", int, lambda n: n >= 1, "a whole number of GiB >= 1")
+    reserve = _setting(
+        "REPLICA_MIN_FREE_PERCENT", int, lambda n: 0 <= n < 100, "a whole percentage below 100"
+    )
+    pool = _pool_figures(replica_store.root())
+    room = pool["free_bytes"] - pool["size_bytes"] * reserve // 100
+    return max(0, min(most << 30, room))
+
+
 def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) -> int:
     """Fetch one snapshot (incremental from parent when given) into a fresh
     private directory, check it and move it into place. Returns the bytes
@@ -165,6 +185,7 @@ def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) ->
     request = f"send {user} {name}" + (f" {parent[0]}" if parent else "")
     incoming = replica_store.new_incoming(user)
     checker = Checker(name, uuid, parent[1] if parent else None)
+    cap = transfer_cap()
     limit = _setting(
         "REPLICA_TRANSFER_MAX_SECONDS", int, lambda n: n >= 1, "a whole number of seconds >= 1"
     )
@@ -197,7 +218,7 @@ def pull_one(user: str, name: str, uuid: str, parent: tuple[str, str] | None) ->
         timer.start()
         try:
             try:
-                size = relay(sender.stdout, receiver.stdin, checker)
+                size = relay(sender.stdout, receiver.stdin, checker, cap)
                 receiver.stdin.close()
             except BrokenPipeError:
                 raise Failure(f"btrfs receive stopped: {_last_line(receive_errors)}") from None
@@ -282,6 +303,89 @@ def write_status(status: dict) -> None:
     os.replace(temporary, target)
 
 
+def _last_verify() -> dict | None:
+    """The last verify run's outcome in brief (replica_verify writes it)."""
+    try:
+        with open(os.path.join(replica_store.root(), VERIFY_FILE), "rb") as kept:
+            verify = json.loads(kept.read(MAX_REPORT_BYTES))
+        failed = [
+            user
+            for user, volume in verify["volumes"].items()
+            if volume["mismatched"] or volume["unreadable"] or volume["differing"]
+        ]
+        return {"checked_at": verify["checked_at"], "failed": sorted(failed)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _sentence(text: str | None) -> str | None:
+    """An error as the primary accepts it: one printable line, bounded."""
+    if text is None:
+        return None
+    line = "".join(c if c.isprintable() else " " for c in text)
+    return line[: REPORT_SENTENCE - 1] + "…" if len(line) > REPORT_SENTENCE else line
+
+
+def report_of(status: dict) -> dict:
+    """What the primary is told of this run (replica_report's format)."""
+    return {
+        "checked_at": status["checked_at"],
+        "reachable": status["reachable"],
+        "error": _sentence(status["error"]),
+        "pool": status["pool"],
+        "verify": _last_verify(),
+        "volumes": {
+            user: {
+                "newest": volume["newest"],
+                "count": volume["count"],
+                "error": _sentence(volume["error"]),
+            }
+            for user, volume in status["volumes"].items()
+        },
+    }
+
+
+def ask(request: str, data: bytes, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """One request to the primary with data on its stdin; its answer (at
+    most limit bytes), or Failure with the primary's one-line why."""
+    try:
+        completed = subprocess.run(
+            ssh_argv(request),
+            input=data,
+            capture_output=True,
+            env=commands.CLEAN_ENV,
+            close_fds=True,
+            timeout=LIST_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise Failure(f"the primary did not answer: {error}") from None
+    if completed.returncode != 0:
+        raise Failure(commands.last_line(completed.stderr.decode("utf-8", "replace")))
+    if len(completed.stdout) > limit:
+        raise Failure("the primary's answer is too large")
+    return completed.stdout
+
+
+def send_report(status: dict) -> str | None:
+    """Tell the primary how this run went, over the same restricted key
+    (the ``report`` request, JSON on stdin): the primary can't ask the
+    replica anything. None when stored, else why not."""
+    report = report_of(status)
+    data = json.dumps(report, separators=(",", ":")).encode()
+    if len(data) > MAX_REPORT_BYTES:
+        # Thousands of volumes failing at once: their sentences, shortened,
+        # must not cost the whole report (the status file keeps them whole).
+        for volume in report["volumes"].values():
+            volume["error"] = volume["error"] and volume["error"][:SHORT_SENTENCE]
+        data = json.dumps(report, separators=(",", ":")).encode()
+    try:
+        ask("report", data)
+    except (Refusal, Failure, OSError) as failure:
+        return str(failure)
+    return None
+
+
 def _volume(user: str, primary: dict | None, interval: int) -> dict:
     """One volume's pull, retention and status; its error is its own."""
     entry = {"received": [], "pruned": [], "error": None}
@@ -334,5 +438,6 @@ def run() -> dict:
             "pool": _pool_figures(replica_store.root()),
             "volumes": volumes,
         }
+        status["report_error"] = send_report(status)
         write_status(status)
     return status

@@ -135,9 +135,10 @@ def _read_exactly(source, count: int) -> bytes:
     return data
 
 
-def relay(source, sink, checker: Checker) -> int:
+def relay(source, sink, checker: Checker, limit: int | None = None) -> int:
     """Copy the stream from source to sink (binary files), each piece only
-    after checker accepted it. Returns the bytes relayed."""
+    after checker accepted it and while the total stays within limit bytes.
+    Returns the bytes relayed."""
     header = _read_exactly(source, _STREAM_HEADER.size)
     checker.header(header)
     sink.write(header)
@@ -151,6 +152,8 @@ def relay(source, sink, checker: Checker) -> int:
         length, kind, _ = _COMMAND_HEADER.unpack(head)
         if length + _COMMAND_HEADER.size > MAX_COMMAND_BYTES:
             raise StreamRefused("a command in the stream is larger than btrfs send makes")
+        if limit is not None and total + len(head) + length > limit:
+            raise StreamRefused(f"the stream is larger than this transfer's cap of {limit} bytes")
         payload = _read_exactly(source, length)
         checker.command(kind, payload)
         sink.write(head)

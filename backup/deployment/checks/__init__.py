@@ -23,7 +23,8 @@ is never reused.
 
 One module per concern: ``machine`` (service user, commands, wrappers,
 sudo), ``storage`` (pool, ACLs), ``samba``, ``sshd``, ``files`` (RRDs,
-database, static files); ``base`` holds what they share.
+database, static files), ``replica`` (the second server's key and
+reports); ``base`` holds what they share.
 """
 
 import contextvars
@@ -36,6 +37,7 @@ from django.core.checks.registry import CheckRegistry
 from .base import TAG, Context, fail, line, ok
 from .files import database, rrd_directory, static_files
 from .machine import env_reset, executables, service_user, sudo_wrappers, wrappers_root_owned
+from .replica import replica_key_and_reports
 from .samba import (
     samba_passdb_agrees,
     samba_share,
@@ -67,6 +69,7 @@ CHECKS: tuple[tuple[int, Callable[[Context], CheckMessage]], ...] = (
     (13, rrd_directory),
     (14, database),
     (15, static_files),
+    (16, replica_key_and_reports),
 )
 LEVEL_LETTERS = {django_checks.INFO: "I", django_checks.WARNING: "W"}
 
