@@ -1,12 +1,15 @@
 """Log lines that can't be forged: names and messages may carry what a user
 wrote (a file name with a newline and a terminal escape), so every control
-character in a message is escaped before it reaches a log file or syslog."""
+character in a message is escaped before it reaches a log file or syslog.
+And the commands cron runs stay quiet unless asked to speak."""
 
+import contextlib
 import errno
 import logging
 import logging.handlers
 import os
 import sys
+from collections.abc import Iterator
 
 
 def escape_controls(text: str) -> str:
@@ -60,3 +63,18 @@ class SyslogIfPresent(logging.handlers.SysLogHandler):
             self._say(error)
             return
         super().handleError(record)
+
+
+@contextlib.contextmanager
+def quiet_unless_verbose(verbosity: int) -> Iterator[None]:
+    """For commands run from cron, which mails whatever they print: below
+    -v 2 the "backup" loggers say only warnings (not the line per wrapper
+    call the privileged client logs)."""
+    logger = logging.getLogger("backup")
+    level = logger.level
+    if verbosity < 2:
+        logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

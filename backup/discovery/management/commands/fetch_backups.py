@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from backup.discovery import scans
-from backup.discovery.management.quiet import quiet_unless_verbose
+from backup.logs import quiet_unless_verbose
 from backup.privileged.client import PrivilegedError
 
 

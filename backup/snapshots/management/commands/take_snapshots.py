@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from backup.discovery.management.quiet import quiet_unless_verbose
+from backup.logs import quiet_unless_verbose
 from backup.privileged.client import PrivilegedError
 from backup.snapshots import services
 from backup.volumes import services as volumes

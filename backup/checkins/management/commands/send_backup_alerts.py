@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backup.checkins import alerts as checkin_alerts
 from backup.discovery import alerts
-from backup.discovery.management.quiet import quiet_unless_verbose
+from backup.logs import quiet_unless_verbose
 
 
 class Command(BaseCommand):
