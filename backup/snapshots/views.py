@@ -1,5 +1,7 @@
 """The employee's snapshot pages (list, browse, restore) and the admins'."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -10,18 +12,17 @@ from django.views.decorators.http import require_POST
 from backup.operations import services as operations
 from backup.operations.errors import UserFacingError
 from backup.sso.decorators import staff_required
-from backup.volumes import services as volumes
-from backup.volumes.models import quota_for
+from backup.volumes.models import quota_for, volume_of
 
 from . import listing, restore, staff
 from .forms import PathForm, RollbackForm
 
 
 def snapshot_list(request):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("volumes:home")
-    context = {
+    context: dict[str, Any] = {
         "volume": volume,
         "active_operation": operations.active_for(request.user.username),
         "mass_change": listing.current_mass_change(volume.account),
@@ -70,7 +71,7 @@ def restore_path(request, snapshot):
 
 
 def rollback(request, snapshot):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("volumes:home")
     holds = listing.holds_bytes(volume.account, snapshot)
@@ -100,7 +101,7 @@ def rollback(request, snapshot):
 
 @require_POST
 def dismiss_mass_change(request, pk):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is not None and listing.dismiss_mass_change(volume.account, pk):
         messages.success(request, _("The warning is dismissed."))
     return redirect("snapshots:list")

@@ -17,9 +17,10 @@ from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
 from backup.operations.errors import UserFacingError
 from backup.snapshots import listing
+from backup.stats import pool as recorded_pool
 
-from . import services, status
-from .models import quota_for
+from . import requests, status
+from .models import quota_for, volume_of
 
 
 def home(request):
@@ -28,17 +29,17 @@ def home(request):
     of queries whatever the volume holds: 13 with the session's when the
     volume's state is cached (tests/test_read_only_pages.py counts them)."""
     user = request.user
-    volume = services.volume_of(user)
+    volume = volume_of(user)
     active = operations.active_for(user.username)
     context: dict[str, Any] = {"volume": volume, "active_operation": active}
     if volume is None:
         if active is None:
             try:
-                context["cannot_create"] = services.can_create(user)
+                context["cannot_create"] = requests.can_create(user)
             except UserFacingError as refusal:
                 context["cannot_create"] = refusal.message
         try:
-            context["create_size"] = services.create_size(user)
+            context["create_size"] = requests.create_size(user)
         except UserFacingError:
             context["create_size"] = None  # cannot_create says why
         context["default_size"] = settings.DEFAULT_DISK_SIZE
@@ -64,8 +65,10 @@ def home(request):
         report=report,
         offers_time_machine_deletion=offers_time_machine_deletion(report),
         quota=quota,
-        add_space_target=services.add_space_target(volume, quota),
-        add_space_refusal=services.add_space_refusal(volume, quota),
+        add_space_target=requests.add_space_target(volume, quota),
+        add_space_refusal=requests.add_space_refusal(
+            volume, quota, recorded_pool.recorded_free_gib()
+        ),
         add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
         recent_operations=operation_tasks.all_as_seen(user.backup_operations.all()[:5]),
         checkins=checkins_dashboard.for_owner(user),
@@ -122,16 +125,16 @@ def _action(request_operation):
     return view
 
 
-create = _action(services.request_create)
-add_space = _action(services.request_add_space)
-mount = _action(services.request_mount)
-defragment = _action(services.request_defragment)
-scrub = _action(services.request_scrub)
-undo_delete = _action(services.request_undo_delete)
+create = _action(requests.request_create)
+add_space = _action(requests.request_add_space)
+mount = _action(requests.request_mount)
+defragment = _action(requests.request_defragment)
+scrub = _action(requests.request_scrub)
+undo_delete = _action(requests.request_undo_delete)
 
 
 def _confirm_page(request, template, start):
-    volume = services.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("volumes:home")
     if request.method == "POST":
@@ -152,7 +155,7 @@ def delete(request):
     return _confirm_page(
         request,
         "volumes/delete.html",
-        lambda typed: services.request_delete(request.user, request.user, typed),
+        lambda typed: requests.request_delete(request.user, request.user, typed),
     )
 
 
@@ -160,7 +163,7 @@ def delete_time_machine(request):
     return _confirm_page(
         request,
         "volumes/delete_time_machine.html",
-        lambda typed: services.request_delete_time_machine(request.user, request.user, typed),
+        lambda typed: requests.request_delete_time_machine(request.user, request.user, typed),
     )
 
 
@@ -203,7 +206,7 @@ def restore(request, platform=None):
     volume (its real share address), per platform."""
     if platform is not None and platform not in RESTORE_PLATFORMS:
         raise Http404("No such platform.")
-    volume = services.volume_of(request.user)
+    volume = volume_of(request.user)
     context = {
         "volume": volume,
         "platform": platform,
