@@ -39,13 +39,4 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 
 # Imports that go against the floors, each with why it stays:
 # (importing module, imported app) -> reason.
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("backup.volumes.services", "alerts"): "removed by part B (floors)",
-    ("backup.volumes.services", "snapshots"): "removed by part B (floors)",
-    ("backup.volumes.services", "stats"): "removed by part B (floors)",
-    ("backup.stats.management.commands.update_df_stats", "alerts"): "removed by part B (floors)",
-    (
-        "backup.discovery.management.commands.send_backup_alerts",
-        "checkins",
-    ): "removed by part B (floors)",
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}

@@ -38,7 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 from backup.privileged.client import Counter  # noqa: E402
-from backup.volumes import services  # noqa: E402
+from backup.volumes import requests  # noqa: E402
 from backup.volumes.models import Volume  # noqa: E402
 from support import wrapper_install  # noqa: E402
 
@@ -95,7 +95,7 @@ def benchmark_portal():
         users = get_user_model()
         employee = users.objects.create(username=employee_name)
         users.objects.create(username=f"ba{token}", is_staff=True)
-        operation = services.request_create(employee, employee)
+        operation = requests.request_create(employee, employee)
         operation.refresh_from_db()
         assert operation.state == "succeeded", operation.detail
         yield install, Client(REMOTE_USER=employee_name), Client(REMOTE_USER=f"ba{token}")

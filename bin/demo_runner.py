@@ -55,13 +55,17 @@ BACKUP_SCANS = [
     f" sleep {SCAN_EVERY_SECONDS}; done",
     *MANAGE,
 ]  # fmt: skip
-# Snapshots (hourly in production: take_snapshots) every two minutes, so
-# the dashboard's list, the change figures and a mass-change alert after
-# you overwrite the demo volume's files all show within minutes. The
-# wrappers' protection and retention stay as in production.
+# Snapshots (every 15 minutes in production: take_snapshots) every two
+# minutes, so the dashboard's list, the change figures and a mass-change
+# alert after you overwrite the demo volume's files all show within
+# minutes; and the destruction of deleted volumes whose protection ended
+# (destroy_due_volumes). The wrappers' protection and retention stay as in
+# production.
 SNAPSHOT_EVERY_SECONDS = 120
 SNAPSHOTS = [
-    "/bin/sh", "-c", f'while :; do "$0" "$1" take_snapshots; sleep {SNAPSHOT_EVERY_SECONDS}; done',
+    "/bin/sh", "-c",
+    'while :; do "$0" "$1" take_snapshots; "$0" "$1" destroy_due_volumes;'
+    f" sleep {SNAPSHOT_EVERY_SECONDS}; done",
     *MANAGE,
 ]  # fmt: skip
 SAMBA = VAR / "samba"

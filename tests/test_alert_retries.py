@@ -178,7 +178,7 @@ def test_a_mass_change_alert_is_kept_and_sent_later(smtp, owner, admin):
 
     now = timezone.now()
     snapshot = Snapshot.objects.create(
-        account="retry-owner",
+        volume_id="retry-owner",
         name="@GMT-2026.03.02-09.00.00",
         taken_at=now,
         used_bytes=GIB,

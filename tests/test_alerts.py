@@ -24,7 +24,7 @@ from backup.operations.models import Operation
 from backup.settings import dev
 from backup.staff.pool import Pool
 from backup.stats import collect
-from backup.volumes import services as volume_services
+from backup.volumes import requests as volume_services
 from backup.volumes.models import Volume
 from support.http_receiver import Receiver, closed_port
 

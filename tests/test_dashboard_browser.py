@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from backup.stats import graphs, rrd
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import browser_sso
 from support.accounts import unix_password_matches

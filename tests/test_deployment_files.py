@@ -55,6 +55,7 @@ def test_systemd_units_verify(tmp_path):
         "backupmanagement-fetch-backups",
         "backupmanagement-backup-alerts",
         "backupmanagement-take-snapshots",
+        "backupmanagement-destroy-due-volumes",
     }
     verified = subprocess.run(["systemd-analyze", "verify", *units], capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr

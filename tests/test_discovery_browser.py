@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from backup.discovery import thresholds
 from backup.discovery.models import BackupScan
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import backup_tools, browser_sso
 from support.browser import shot

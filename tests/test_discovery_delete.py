@@ -11,7 +11,7 @@ from django.test import Client
 from backup.discovery import scans
 from backup.discovery.models import BackupScan
 from backup.operations.models import Operation
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
 

@@ -21,7 +21,7 @@ from backup.discovery.models import BackupScan
 from backup.operations import runner
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
 

@@ -109,7 +109,7 @@ def test_a_server_error_keeps_its_traceback(employee, caplog, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("backup.dashboard.views.volumes.volume_of", explode)
+    monkeypatch.setattr("backup.dashboard.views.volume_of", explode)
     response = Client(REMOTE_USER=employee.username, raise_request_exception=False).get("/")
     assert response.status_code == 500
     [record] = request_log(caplog)

@@ -13,8 +13,8 @@ from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
 from backup.privileged import client, commands
-from backup.stats import collect
-from backup.volumes import services, status
+from backup.stats import collect, pool
+from backup.volumes import requests, space, status
 from backup.volumes.models import Quota, Volume
 from support.accounts import unix_password_matches
 from support.volume_traces import NOTHING, mount_point_of, passdb_users, traces
@@ -30,7 +30,7 @@ def employee(make_employee):
 
 @pytest.fixture
 def volume(portal, employee):
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     return Volume.objects.get(owner=employee)
@@ -64,7 +64,7 @@ def test_create_is_recorded_in_the_audit_log(volume):
 def test_a_second_create_is_refused_and_changes_nothing(volume):
     before = Operation.objects.count()
     with pytest.raises(UserFacingError, match="already have"):
-        services.request_create(volume.owner, volume.owner)
+        requests.request_create(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     assert Volume.objects.filter(owner=volume.owner).count() == 1
 
@@ -79,7 +79,7 @@ def test_an_active_operation_blocks_a_second_one(portal, volume):
     )
     before = Operation.objects.count()
     with pytest.raises(UserFacingError, match="still in progress"):
-        services.request_add_space(volume.owner, volume.owner)
+        requests.request_add_space(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     volume.refresh_from_db()
     assert volume.size_gib == 1
@@ -87,7 +87,7 @@ def test_an_active_operation_blocks_a_second_one(portal, volume):
 
 def test_add_space_grows_the_volume_and_its_filesystem(portal, volume):
     before = status.usage_of(mount_point_of(portal, volume.account)).total_bytes
-    operation = services.request_add_space(volume.owner, volume.owner)
+    operation = requests.request_add_space(volume.owner, volume.owner)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     volume.refresh_from_db()
@@ -101,7 +101,7 @@ def test_add_space_past_the_quota_is_refused_and_changes_nothing(portal, volume)
     Quota.objects.create(user=volume.owner, max_size_gib=1)
     before = Operation.objects.count()
     with pytest.raises(UserFacingError, match="the most you may have"):
-        services.request_add_space(volume.owner, volume.owner)
+        requests.request_add_space(volume.owner, volume.owner)
     assert Operation.objects.count() == before
     assert commands.volume(volume.account)["size_bytes"] == 1024**3
 
@@ -109,7 +109,7 @@ def test_add_space_past_the_quota_is_refused_and_changes_nothing(portal, volume)
 def test_add_space_stops_at_the_quota(portal, volume, settings):
     settings.DEFAULT_ADD_SPACE_AMOUNT = 5
     Quota.objects.create(user=volume.owner, max_size_gib=2)
-    services.request_add_space(volume.owner, volume.owner)
+    requests.request_add_space(volume.owner, volume.owner)
     volume.refresh_from_db()
     assert volume.size_gib == 2
 
@@ -117,9 +117,9 @@ def test_add_space_stops_at_the_quota(portal, volume, settings):
 def test_a_full_pool_refuses_creation_before_anything_is_attempted(portal, employee):
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=0)
     try:
-        assert "contact" in services.can_create(employee)
+        assert "contact" in requests.can_create(employee)
         with pytest.raises(UserFacingError, match="not have enough free space"):
-            services.request_create(employee, employee)
+            requests.request_create(employee, employee)
     finally:
         portal.write_local_settings()
     # Only the refusal is recorded (for the admins' audit log): nothing started.
@@ -140,9 +140,10 @@ def test_a_full_pool_refuses_more_space(portal, volume, settings, tmp_path):
     try:
         collect.collect_space(now=time.time())
         # The dashboard no longer offers it, and a request anyway is refused.
-        assert "not have enough free space" in services.add_space_refusal(volume)
+        recorded = pool.recorded_free_gib()
+        assert "not have enough free space" in requests.add_space_refusal(volume, None, recorded)
         with pytest.raises(UserFacingError, match="not have enough free space"):
-            services.request_add_space(volume.owner, volume.owner)
+            requests.request_add_space(volume.owner, volume.owner)
     finally:
         portal.write_local_settings()
     volume.refresh_from_db()
@@ -151,7 +152,7 @@ def test_a_full_pool_refuses_more_space(portal, volume, settings, tmp_path):
     assert (refusal.kind, refusal.state) == (Operation.Kind.ADD_SPACE, Operation.State.FAILED)
     assert refusal.parameters == {"refused": "pool_full", "needed_gib": 1, "free_gib": 0}
     collect.collect_space(now=time.time() + 60)
-    assert services.add_space_refusal(volume) is None  # the pool has room again
+    assert requests.add_space_refusal(volume, None, pool.recorded_free_gib()) is None  # room again
 
 
 def test_a_failure_half_way_through_create_leaves_nothing_behind(portal, employee, monkeypatch):
@@ -163,7 +164,7 @@ def test_a_failure_half_way_through_create_leaves_nothing_behind(portal, employe
         return real_run(name, *args, **kwargs)
 
     monkeypatch.setattr("backup.privileged.commands.run", fail_at_ownership)
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
     assert "nothing was kept" in operation.message
@@ -178,7 +179,7 @@ def test_an_account_name_taken_on_the_server_is_explained(portal, make_employee)
     user = make_employee()
     user.username = "daemon"
     user.save()
-    operation = services.request_create(user, user)
+    operation = requests.request_create(user, user)
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
     assert "already exists" in operation.message
@@ -188,12 +189,12 @@ def test_an_account_name_taken_on_the_server_is_explained(portal, make_employee)
 def test_delete_needs_the_typed_user_name(portal, volume):
     for typed in ("", "yes", volume.account.upper(), "root"):
         with pytest.raises(UserFacingError, match="type your user name"):
-            services.request_delete(volume.owner, volume.owner, typed)
+            requests.request_delete(volume.owner, volume.owner, typed)
     assert traces(portal, volume.account) == dict.fromkeys(NOTHING, True)
 
 
 def test_delete_removes_volume_account_share_and_mount_point(portal, volume):
-    operation = services.request_delete(volume.owner, volume.owner, volume.account)
+    operation = requests.request_delete(volume.owner, volume.owner, volume.account)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert traces(portal, volume.account) == NOTHING
@@ -205,7 +206,7 @@ def test_delete_removes_volume_account_share_and_mount_point(portal, volume):
 def test_delete_of_a_busy_volume_is_refused_and_keeps_everything(portal, volume):
     root = mount_point_of(portal, volume.account)
     with open(root / "open-file", "w"):
-        operation = services.request_delete(volume.owner, volume.owner, volume.account)
+        operation = requests.request_delete(volume.owner, volume.owner, volume.account)
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
     assert "not deleted" in operation.message
@@ -216,7 +217,7 @@ def test_delete_of_a_busy_volume_is_refused_and_keeps_everything(portal, volume)
 def test_mount_after_an_unmount(portal, volume):
     commands.unmount(volume.account)
     assert not status.volume_state(volume.account, version="unmounted").mounted
-    operation = services.request_mount(volume.owner, volume.owner)
+    operation = requests.request_mount(volume.owner, volume.owner)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert os.path.ismount(mount_point_of(portal, volume.account))
@@ -231,9 +232,9 @@ def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
         path.write_text("data")
     subprocess.run(["chown", "-R", str(uid), str(root)], check=True)
     with pytest.raises(UserFacingError, match="type your user name"):
-        services.request_delete_time_machine(volume.owner, volume.owner, "nope")
+        requests.request_delete_time_machine(volume.owner, volume.owner, "nope")
     assert (root / "Mac.sparsebundle").exists()
-    operation = services.request_delete_time_machine(volume.owner, volume.owner, volume.account)
+    operation = requests.request_delete_time_machine(volume.owner, volume.owner, volume.account)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert "Mac.sparsebundle" in operation.message
@@ -243,23 +244,23 @@ def test_delete_time_machine_backups_keeps_everything_else(portal, volume):
 def test_defragment_and_scrub_are_for_btrfs_only(portal, make_employee, settings):
     settings.VOLUME_FILESYSTEM = "ext4"
     user = make_employee()
-    operation = services.request_create(user, user)
+    operation = requests.request_create(user, user)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     volume = Volume.objects.get(owner=user)
     with pytest.raises(UserFacingError, match="only available on btrfs"):
-        services.request_defragment(volume.owner, volume.owner)
+        requests.request_defragment(volume.owner, volume.owner)
     with pytest.raises(UserFacingError, match="only available on btrfs"):
-        services.request_scrub(volume.owner, volume.owner)
+        requests.request_scrub(volume.owner, volume.owner)
 
 
 def test_btrfs_volume_defragment_and_scrub(portal, make_employee, settings):
     settings.VOLUME_FILESYSTEM = "btrfs"
     user = make_employee()
-    operation = services.request_create(user, user)
+    operation = requests.request_create(user, user)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    for request in (services.request_defragment, services.request_scrub):
+    for request in (requests.request_defragment, requests.request_scrub):
         operation = request(user, user)
         operation.refresh_from_db()
         assert operation.state == Operation.State.SUCCEEDED, operation.detail
@@ -300,8 +301,8 @@ def test_wrapper_refusals_reach_the_user_as_a_sentence(portal, volume, monkeypat
     portal.write_local_settings(LOOPFILE_POOL_SIZE_GIB=1)
     try:
         # Between the up-front check and the worker, the pool filled up.
-        monkeypatch.setattr(services, "pool_free_gib", lambda: 100)
-        operation = services.request_add_space(volume.owner, volume.owner)
+        monkeypatch.setattr(space, "pool_free_gib", lambda: 100)
+        operation = requests.request_add_space(volume.owner, volume.owner)
     finally:
         portal.write_local_settings()
     operation.refresh_from_db()

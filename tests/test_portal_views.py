@@ -111,7 +111,7 @@ def test_a_server_error_shows_a_sentence_not_a_traceback(make_employee, monkeypa
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("backup.dashboard.views.volumes.volume_of", explode)
+    monkeypatch.setattr("backup.dashboard.views.volume_of", explode)
     client = signed_in(employee.username, raise_request_exception=False)
     response = client.get("/")
     assert response.status_code == 500

@@ -7,7 +7,7 @@ from django.test import Client
 
 from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
-from backup.volumes import services
+from backup.volumes import requests
 from backup.volumes.models import Quota, Volume
 from support.volume_traces import image_of, traces
 
@@ -38,7 +38,7 @@ def test_a_quota_below_the_default_size_makes_a_volume_of_the_quota(
     page = Client(REMOTE_USER=employee.username).get("/").content.decode()
     assert "<strong>1 GiB</strong>, your quota" in page
 
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert operation.parameters["size_gib"] == 1
@@ -54,7 +54,7 @@ def test_a_quota_below_the_minimum_refuses_creation_and_says_so(portal, make_emp
     employee = make_employee()
     Quota.objects.create(user=employee, max_size_gib=0)
     with pytest.raises(UserFacingError, match="Your quota is 0 GiB, less than the smallest"):
-        services.request_create(employee, employee)
+        requests.request_create(employee, employee)
     assert not Operation.objects.filter(owner_name=employee.username).exists()
     assert not any(traces(portal, employee.username).values())
 

@@ -300,7 +300,7 @@ def victim(portal, samba, django_user_model, settings):
 def _run(portal, account, when):
     with snap.clock(portal, wire(when)):
         call_command("take_snapshots")
-    return Snapshot.objects.get(account=account, taken_at=when)
+    return Snapshot.objects.get(volume__account=account, taken_at=when)
 
 
 def _until_free(action):
@@ -333,7 +333,7 @@ def test_scenario(portal, victim, scenario):
         step(laptop)
         taken.append(_run(portal, account, when))
         when += timedelta(hours=scenario.hours_between)
-    changes = list(MassChange.objects.filter(snapshot__account=account))
+    changes = list(MassChange.objects.filter(snapshot__volume__account=account))
     got = changes[0].facts["rule"] if changes else "no alert"
     point = changes[0].restore_point if changes else "-"
     at = (

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
 from backup.samba import connection
-from backup.volumes import services, status
+from backup.volumes import requests, status
 from backup.volumes.models import Volume
 from support import samba_server, samba_share
 from support.samba_mac import SERVER_CAPS_UNIX_BASED, VOLUME_CAPS_FULL_SYNC, MacClient
@@ -50,7 +50,7 @@ def new_volume(portal, make_employee, samba):
 
     def make():
         employee = make_employee("smb")
-        succeeded(services.request_create(employee, employee))
+        succeeded(requests.request_create(employee, employee))
         volume = Volume.objects.get(owner=employee)
         return volume, passwords.set_new_password(volume, employee)
 
@@ -181,7 +181,7 @@ def test_a_deleted_volumes_share_refuses_the_old_credentials(samba, portal, new_
     volume, password = new_volume()
     assert samba.authenticates(volume.account, password, volume.account)
 
-    succeeded(services.request_delete(volume.owner, volume.owner, volume.account))
+    succeeded(requests.request_delete(volume.owner, volume.owner, volume.account))
 
     assert not samba.authenticates(volume.account, password, volume.account)
     assert not os.path.exists(mount_point(portal, volume))
@@ -283,7 +283,7 @@ def test_time_machine_writes_a_sparsebundle_over_smb_with_apples_extension(
     )
 
     # The portal's "Delete Time Machine backups" finds and removes it.
-    done = succeeded(services.request_delete_time_machine(volume.owner, volume.owner, name))
+    done = succeeded(requests.request_delete_time_machine(volume.owner, volume.owner, name))
     assert bundle in done.message
     assert not os.path.exists(on_volume)
 

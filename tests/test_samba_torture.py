@@ -19,7 +19,7 @@ from conftest import require_tool
 
 from backup.operations.models import Operation
 from backup.passwords import services as passwords
-from backup.volumes import services
+from backup.volumes import requests
 from backup.volumes.models import Volume
 from support import samba_server, samba_share, samba_torture
 
@@ -107,7 +107,7 @@ def volume(portal, make_employee, settings):
 
     def make():
         employee = make_employee("tor")
-        operation = services.request_create(employee, employee)
+        operation = requests.request_create(employee, employee)
         operation.refresh_from_db()
         assert operation.state == Operation.State.SUCCEEDED, operation.detail
         made = Volume.objects.get(owner=employee)

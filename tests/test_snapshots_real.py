@@ -4,6 +4,7 @@ their measured change, a mass change raising the alert with the right
 restore point, browse and restore, restoring the whole volume, and deferred
 deletion (suspend, undo, destruction when protection ends)."""
 
+import io
 import os
 import pwd
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,12 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from backup.operations.models import Operation
 from backup.snapshots import restore
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
-from backup.volumes import services
+from backup.volumes import requests
 from backup.volumes.models import Volume
 from support import snapshots as snap
 from support.storage import mount_options, mount_point
@@ -35,7 +37,7 @@ def portal_volume(portal, make_employee, settings):
     its protected snapshots make lvremove.py refuse."""
     assert settings.VOLUME_FILESYSTEM == "btrfs"
     employee = make_employee(email="owner@example.com")
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     try:
         assert operation.state == Operation.State.SUCCEEDED, operation.detail
@@ -62,7 +64,7 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
 
     with snap.clock(portal, wire(before)):
         call_command("take_snapshots")
-    first = Snapshot.objects.get(account=account)
+    first = Snapshot.objects.get(volume__account=account)
     assert first.name == before.strftime("@GMT-%Y.%m.%d-%H.%M.%S")
     assert first.taken_at == before
     assert first.changed_bytes is None  # a volume's first snapshot
@@ -76,7 +78,7 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     os.sync()
     with snap.clock(portal, wire(after)):
         call_command("take_snapshots")
-    second = Snapshot.objects.get(account=account, taken_at=after)
+    second = Snapshot.objects.get(volume__account=account, taken_at=after)
     assert second.changed_bytes >= 24 * MIB
     assert second.changed_files == 3
     # Overwritten, not new: what existed was destroyed, measured exactly.
@@ -98,7 +100,7 @@ def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(
     assert table.index(second.name) < table.index(first.name)
 
 
-def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_volume):
+def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_volume, monkeypatch):
     account, owner = portal_volume.account, portal_volume.owner
     entry = pwd.getpwnam(account)
     data = mount_point(portal, account)
@@ -109,7 +111,7 @@ def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_v
     taken = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=5, second=0, microsecond=0)
     with snap.clock(portal, wire(taken)):
         call_command("take_snapshots")
-    snapshot = Snapshot.objects.get(account=account).name
+    snapshot = Snapshot.objects.get(volume__account=account).name
     snap.write_as(entry, data / "report.txt", b"encrypted garbage\n")
 
     # Browse: the page shows the hostile name escaped, addressed by its ref.
@@ -135,30 +137,45 @@ def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_v
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert snap.checksums(data) == originals
-    kept = Snapshot.objects.filter(account=account).exclude(name=snapshot).get()
+    kept = Snapshot.objects.filter(volume__account=account).exclude(name=snapshot).get()
     assert kept.name in operation.message
 
     # Deleting suspends it until the newest snapshot's protection ends...
-    operation = services.request_delete(owner, owner, account)
+    operation = requests.request_delete(owner, owner, account)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     portal_volume.refresh_from_db()
     assert portal_volume.destroy_after == kept.taken_at + timedelta(days=14)
     assert mount_options(data) is None
     # ...the owner can undo it...
-    operation = services.request_undo_delete(owner, owner)
+    operation = requests.request_undo_delete(owner, owner)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert snap.checksums(data) == originals
-    # ...and once deleted again, the run destroys it only when protection ends.
-    services.request_delete(owner, owner, account)
+    # ...and once deleted again, destroy_due_volumes (its own scheduled
+    # command; take_snapshots destroys nothing) destroys it only when the
+    # protection ends, by the portal's clock and the wrappers'.
+    requests.request_delete(owner, owner, account)
     portal_volume.refresh_from_db()
     ends = portal_volume.destroy_after
-    assert services.destroy_due_volumes(now=ends - timedelta(minutes=1)) == []
-    with snap.clock(portal, wire(ends + timedelta(minutes=1))):
-        [destroyed] = services.destroy_due_volumes(now=ends + timedelta(minutes=1))
+    _destroy_due_at(portal, ends - timedelta(minutes=1), monkeypatch)
+    assert Volume.objects.filter(account=account).exists()
+    assert not Operation.objects.filter(owner_name=account, kind=Operation.Kind.DESTROY).exists()
+    said = _destroy_due_at(portal, ends + timedelta(minutes=1), monkeypatch)
+    destroyed = Operation.objects.get(owner_name=account, kind=Operation.Kind.DESTROY)
     assert destroyed.state == Operation.State.SUCCEEDED, destroyed.detail
+    assert f"destroyed: {account}: " in said
     assert not Volume.objects.filter(account=account).exists()
-    assert not Snapshot.objects.filter(account=account).exists()
+    assert not Snapshot.objects.filter(volume__account=account).exists()
     with pytest.raises(KeyError):
         pwd.getpwnam(account)
+
+
+def _destroy_due_at(portal, when, monkeypatch):
+    """Run the destroy_due_volumes command as cron would, at ``when``; what it
+    printed with -v 2."""
+    out = io.StringIO()
+    with snap.clock(portal, wire(when)), monkeypatch.context() as patched:
+        patched.setattr(timezone, "now", lambda: when)
+        call_command("destroy_due_volumes", verbosity=2, stdout=out)
+    return out.getvalue()

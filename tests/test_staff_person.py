@@ -17,7 +17,7 @@ from backup.operations import workers
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import Failed
-from backup.volumes import services
+from backup.volumes import requests
 from backup.volumes.models import Quota, Volume
 from support.volume_traces import NOTHING, mount_point_of, traces
 
@@ -47,7 +47,7 @@ def admin(make_employee):
 @pytest.fixture
 def volume(portal, make_employee):
     employee = make_employee()
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     return Volume.objects.get(owner=employee)

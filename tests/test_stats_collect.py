@@ -20,7 +20,7 @@ from django.test import Client
 from backup.operations.models import Operation
 from backup.privileged import client, commands
 from backup.stats import collect, diskstats, rrd
-from backup.volumes import services
+from backup.volumes import requests
 from backup.volumes.models import Volume
 from support.waiting import next_second
 
@@ -39,7 +39,7 @@ def rrd_dir(settings, tmp_path):
 
 def new_volume(make_employee, **fields):
     employee = make_employee(**fields)
-    operation = services.request_create(employee, employee)
+    operation = requests.request_create(employee, employee)
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     return employee, Volume.objects.get(owner=employee)

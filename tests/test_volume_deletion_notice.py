@@ -12,7 +12,7 @@ from django.core import mail
 from backup.alerts.models import PendingAlert
 from backup.operations.models import Operation
 from backup.pages.models import LanguagePreference
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support.snapshot_outputs import hours_ago, listed
 

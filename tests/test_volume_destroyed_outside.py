@@ -1,7 +1,7 @@
 """A deleted volume always ends, portal side (issue 19): when an
 administrator destroys a suspended volume with root's tool
 (tools/destroy-protected.py) instead of waiting for its date, the next
-scheduled run (take_snapshots) notices the volume is gone and completes the
+scheduled run (destroy_due_volumes) notices the volume is gone and completes the
 portal's records: the backup account through the usual deluser path, the
 volume's row, an audit record saying an administrator's tool destroyed it;
 and the pages stop saying "destroyed on <date>". A recorded destruction
@@ -20,7 +20,7 @@ from django.utils import timezone
 from backup.operations import records
 from backup.operations.models import Operation
 from backup.privileged import commands
-from backup.volumes import services as volume_services
+from backup.volumes import requests as volume_requests
 from backup.volumes.models import Volume
 from support.snapshots import run_tool_at_terminal
 from support.storage import mount_point
@@ -39,7 +39,7 @@ def account_exists(name):
 def test_a_volume_destroyed_with_roots_tool_is_completed_by_the_next_run(portal, make_employee):
     owner = make_employee(email="gone@corp.test")
     name = owner.username
-    created = volume_services.request_create(owner, owner)
+    created = volume_requests.request_create(owner, owner)
     created.refresh_from_db()
     assert created.state == Operation.State.SUCCEEDED, created.detail
     commands.take_snapshot(name)  # protected for 14 days: deletion suspends
@@ -53,7 +53,7 @@ def test_a_volume_destroyed_with_roots_tool_is_completed_by_the_next_run(portal,
 
 def _destroy_with_roots_tool_then_run(portal, owner):
     name = owner.username
-    volume_services.request_delete(owner, owner, name)
+    volume_requests.request_delete(owner, owner, name)
     volume = Volume.objects.get(account=name)
     assert volume.pending_destruction
     destroy_after = volume.destroy_after
@@ -72,7 +72,7 @@ def _destroy_with_roots_tool_then_run(portal, owner):
     assert commands.volume(name) is None
     assert account_exists(name)  # the tool leaves the account: the portal's part
 
-    call_command("take_snapshots")
+    call_command("destroy_due_volumes")
 
     assert not Volume.objects.filter(account=name).exists()
     assert not account_exists(name)
@@ -87,7 +87,7 @@ def _destroy_with_roots_tool_then_run(portal, owner):
     assert "will be destroyed on" not in page
     assert "destroyed on" not in page
     # A second run finds nothing more to do.
-    call_command("take_snapshots")
+    call_command("destroy_due_volumes")
     assert Operation.objects.filter(owner_name=name, kind=Operation.Kind.DESTROY).count() == 1
 
 
@@ -96,12 +96,12 @@ def _destroy_with_roots_tool_then_run(portal, owner):
 def test_a_suspended_volume_that_still_exists_is_left_to_its_date(portal, make_employee):
     owner = make_employee()
     name = owner.username
-    volume_services.request_create(owner, owner)
+    volume_requests.request_create(owner, owner)
     commands.take_snapshot(name)
     try:
-        volume_services.request_delete(owner, owner, name)
+        volume_requests.request_delete(owner, owner, name)
         destroy_after = Volume.objects.get(account=name).destroy_after
-        call_command("take_snapshots")
+        call_command("destroy_due_volumes")
         volume = Volume.objects.get(account=name)
         assert volume.pending_destruction
         assert volume.destroy_after == destroy_after
@@ -143,7 +143,7 @@ def test_a_recorded_destruction_date_is_never_moved(django_user_model):
 def test_deleting_an_already_deleted_volume_keeps_its_date(recorded, make_volume):
     when = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
     volume = make_volume(suspended_at=timezone.now(), destroy_after=when)
-    operation = volume_services.start_operation(
+    operation = volume_requests.start_operation(
         volume.owner, volume.owner, Operation.Kind.DELETE, {"size_gib": 1}
     )
     operation.refresh_from_db()

@@ -8,7 +8,7 @@ GROUPS = 5
 GROUP_LENGTH = 5
 
 
-def generate():
+def generate() -> str:
     """25 random characters in five dash-separated groups (about 124 bits)."""
     return "-".join(
         "".join(secrets.choice(ALPHABET) for _ in range(GROUP_LENGTH)) for _ in range(GROUPS)

@@ -13,9 +13,9 @@ from backup.operations import records
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
 from backup.snapshots import listing
-from backup.volumes import services as volumes
-from backup.volumes import status
-from backup.volumes.models import quota_for
+from backup.stats import pool as recorded_pool
+from backup.volumes import requests, status
+from backup.volumes.models import quota_for, volume_of
 
 
 def home(request):
@@ -24,7 +24,7 @@ def home(request):
     of queries whatever the volume holds: 13 with the session's when the
     volume's state is cached (tests/test_read_only_pages.py counts them)."""
     user = request.user
-    volume = volumes.volume_of(user)
+    volume = volume_of(user)
     active = operations.active_for(user.username)
     context: dict[str, Any] = {"volume": volume, "active_operation": active}
     if volume is None:
@@ -32,11 +32,11 @@ def home(request):
             # Refusals here are facts for the page (why Create is off), not
             # a failed request: caught, never left to the refusal middleware.
             try:
-                context["cannot_create"] = volumes.can_create(user)
+                context["cannot_create"] = requests.can_create(user)
             except UserFacingError as refusal:
                 context["cannot_create"] = refusal.message
         try:
-            context["create_size"] = volumes.create_size(user)
+            context["create_size"] = requests.create_size(user)
         except UserFacingError:
             context["create_size"] = None  # cannot_create says why
         context["default_size"] = settings.DEFAULT_DISK_SIZE
@@ -62,8 +62,10 @@ def home(request):
         report=report,
         offers_time_machine_deletion=offers_time_machine_deletion(report),
         quota=quota,
-        add_space_target=volumes.add_space_target(volume, quota),
-        add_space_refusal=volumes.add_space_refusal(volume, quota),
+        add_space_target=requests.add_space_target(volume, quota),
+        add_space_refusal=requests.add_space_refusal(
+            volume, quota, recorded_pool.recorded_free_gib()
+        ),
         add_space_amount=settings.DEFAULT_ADD_SPACE_AMOUNT,
         recent_operations=operation_tasks.all_as_seen(user.backup_operations.all()[:5]),
         checkins=checkins_dashboard.for_owner(user),

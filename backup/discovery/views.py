@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from backup.volumes.services import volume_of
+from backup.volumes.models import volume_of
 
 from . import deletion, scans, thresholds
 from .models import MAX_STALE_DAYS, MIN_STALE_DAYS

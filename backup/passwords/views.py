@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET
 
 from backup.core.errors import UserFacingError
-from backup.volumes.services import volume_of
+from backup.volumes.models import volume_of
 
 from . import services
 

@@ -212,10 +212,11 @@ def _copy(account, copy, primary, now) -> VolumeCopy:
 def _primary_snapshots(accounts=None) -> dict[str, tuple]:
     rows = Snapshot.objects.all()
     if accounts is not None:
-        rows = rows.filter(account__in=accounts)
+        rows = rows.filter(volume_id__in=accounts)
+    # volume_id is the volume's account name (the key is Volume.account).
     return {
-        row["account"]: (row["newest"], row["oldest"])
-        for row in rows.values("account").annotate(newest=Max("taken_at"), oldest=Min("taken_at"))
+        str(row["volume_id"]): (row["newest"], row["oldest"])
+        for row in rows.values("volume_id").annotate(newest=Max("taken_at"), oldest=Min("taken_at"))
     }
 
 

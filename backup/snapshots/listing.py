@@ -101,16 +101,18 @@ def _volume(space: SnapshotSpace | None, rows: list, now: datetime) -> VolumeSna
 
 
 def snapshots_of(account: str) -> VolumeSnapshots:
-    space = SnapshotSpace.objects.filter(account=account).first()
-    return _volume(space, list(Snapshot.objects.filter(account=account)), timezone.now())
+    space = SnapshotSpace.objects.filter(volume__account=account).first()
+    return _volume(space, list(Snapshot.objects.filter(volume__account=account)), timezone.now())
 
 
 def all_snapshots(accounts) -> dict[str, VolumeSnapshots]:
     """Every given volume's snapshots, in two queries."""
     accounts = list(accounts)
-    spaces = {space.account: space for space in SnapshotSpace.objects.filter(account__in=accounts)}
+    spaces = {
+        space.account: space for space in SnapshotSpace.objects.filter(volume__account__in=accounts)
+    }
     rows: dict[str, list[Snapshot]] = {}
-    for row in Snapshot.objects.filter(account__in=accounts):
+    for row in Snapshot.objects.filter(volume__account__in=accounts):
         rows.setdefault(row.account, []).append(row)
     now = timezone.now()
     return {
@@ -126,7 +128,7 @@ def current_mass_change(account: str) -> MassChange | None:
     cutoff = timezone.now() - timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
     change = (
         MassChange.objects.select_related("snapshot")
-        .filter(snapshot__account=account, restore_point_taken_at__gte=cutoff)
+        .filter(snapshot__volume__account=account, restore_point_taken_at__gte=cutoff)
         .first()
     )
     if change is None or change.dismissed_at is not None:
@@ -144,12 +146,12 @@ def dismiss_mass_change(account: str, pk: int) -> bool:
     """The owner says they know about this mass change (theirs only)."""
     return bool(
         MassChange.objects.filter(
-            pk=pk, snapshot__account=account, dismissed_at__isnull=True
+            pk=pk, snapshot__volume__account=account, dismissed_at__isnull=True
         ).update(dismissed_at=timezone.now())
     )
 
 
 def holds_bytes(account: str, name: str) -> int | None:
     """What a snapshot holds as measured when it was taken; None: unknown."""
-    row = Snapshot.objects.filter(account=account, name=name).only("holds_bytes").first()
+    row = Snapshot.objects.filter(volume__account=account, name=name).only("holds_bytes").first()
     return row.holds_bytes if row else None

@@ -5,14 +5,39 @@ backup scans), so showing snapshots costs no privileged call."""
 
 from django.db import models
 
+from backup.volumes.models import Volume
+
 from .detection import describe, headline
 
+# A row that belongs to a volume goes with it (on_delete=CASCADE), so its
+# figures never meet a later volume of the same name. The key is the
+# account name, in the column ``account``, as the wrappers name volumes:
+# rows are written as volume_id=<account> and looked up with
+# volume__account (no join: it is the key's own column).
 
-class Snapshot(models.Model):
+
+class _OfAccount:
+    """``account``: the volume's account name (the key's value), read
+    without a query."""
+
+    volume_id: str
+
+    @property
+    def account(self) -> str:
+        return self.volume_id
+
+
+class Snapshot(_OfAccount, models.Model):
     """One snapshot of a volume, as snapshot-create.py reported it. The row
-    goes when retention prunes the snapshot."""
+    goes when retention prunes the snapshot, or with its volume."""
 
-    account = models.CharField(max_length=32)
+    volume = models.ForeignKey(
+        Volume,
+        to_field="account",
+        db_column="account",
+        on_delete=models.CASCADE,
+        related_name="snapshots",
+    )
     name = models.CharField(max_length=40)
     taken_at = models.DateTimeField()
     # Since the snapshot before; None for a volume's first snapshot.
@@ -35,20 +60,29 @@ class Snapshot(models.Model):
     kept_by_rollback = models.BooleanField(default=False)
 
     class Meta:
-        ordering = ["account", "taken_at"]
+        ordering = ["volume_id", "taken_at"]
         constraints = [
-            models.UniqueConstraint(fields=["account", "name"], name="one_row_per_snapshot")
+            models.UniqueConstraint(fields=["volume", "name"], name="one_row_per_snapshot")
         ]
-        indexes = [models.Index(fields=["account", "taken_at"])]
+        # The name the index had when the key was a plain text column.
+        indexes = [
+            models.Index(fields=["volume", "taken_at"], name="snapshots_s_account_72b4af_idx")
+        ]
 
     def __str__(self):
         return f"{self.account}/{self.name}"
 
 
-class SnapshotSpace(models.Model):
+class SnapshotSpace(_OfAccount, models.Model):
     """A volume's snapshot space as snapshot-list.py last reported it."""
 
-    account = models.CharField(max_length=32, unique=True)
+    volume = models.OneToOneField(
+        Volume,
+        to_field="account",
+        db_column="account",
+        on_delete=models.CASCADE,
+        related_name="snapshot_space",
+    )
     supported = models.BooleanField()
     snapshot_bytes = models.BigIntegerField(null=True, blank=True)
     used_bytes = models.BigIntegerField(default=0)

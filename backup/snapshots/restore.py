@@ -13,8 +13,8 @@ from backup.core.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
-from backup.volumes import services as volumes
-from backup.volumes.models import Volume
+from backup.volumes import requests as volumes
+from backup.volumes.models import Volume, volume_of
 
 from .models import Snapshot
 from .services import SNAPSHOT_NAME, refresh_listing
@@ -67,7 +67,7 @@ class Folder:
 
 
 def _btrfs_volume(user) -> Volume:
-    volume = volumes.volume_of(user)
+    volume = volume_of(user)
     if volume is None:
         raise UserFacingError(_("You don't have a backup volume yet."))
     if volume.suspended_at is not None:
@@ -198,7 +198,7 @@ def rollback(operation: Operation) -> str:
     refresh_listing(volume.account)  # the state kept as a new snapshot shows at once
     kept_as = str(result.get("kept_as", ""))[:40]
     # What the rollback undid: never offered as a restore point.
-    Snapshot.objects.filter(account=volume.account, name=kept_as).update(kept_by_rollback=True)
+    Snapshot.objects.filter(volume=volume, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
     return _(
         "Your volume is back to snapshot %(snapshot)s. What it held before is kept as "

@@ -89,7 +89,7 @@ def refresh_listing(account: str | None = None) -> int | None:
         supported = bool(record.get("supported"))
         spaces.append(
             SnapshotSpace(
-                account=name,
+                volume_id=name,
                 supported=supported,
                 snapshot_bytes=_count(record.get("snapshot_bytes")) if supported else None,
                 used_bytes=_count(record.get("used_bytes")) or 0,
@@ -106,7 +106,7 @@ def refresh_listing(account: str | None = None) -> int | None:
             snapshot = entry.get("name") if isinstance(entry, dict) else None
             if isinstance(snapshot, str) and (taken_at := taken_at_of(snapshot)) is not None:
                 listed[(name, snapshot)] = Snapshot(
-                    account=name,
+                    volume_id=name,
                     name=snapshot,
                     taken_at=taken_at,
                     used_bytes=spaces[-1].used_bytes,
@@ -118,12 +118,12 @@ def refresh_listing(account: str | None = None) -> int | None:
         SnapshotSpace.objects.bulk_create(
             spaces,
             update_conflicts=True,
-            unique_fields=["account"],
+            unique_fields=["volume"],
             update_fields=["supported", "snapshot_bytes", "used_bytes", "size_bytes", "listed_at"],
         )
         changed, gone = [], []
-        for row in Snapshot.objects.filter(account__in=listed_accounts).only(
-            "account", "name", "protected_until", "exclusive_bytes"
+        for row in Snapshot.objects.filter(volume__account__in=listed_accounts).only(
+            "volume", "name", "protected_until", "exclusive_bytes"
         ):
             fresh = listed.pop((row.account, row.name), None)
             if fresh is None:
@@ -176,7 +176,7 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
             taken,
             batch_size=500,
             update_conflicts=True,
-            unique_fields=["account", "name"],
+            unique_fields=["volume", "name"],
             update_fields=[
                 "taken_at",
                 "changed_bytes",
@@ -191,8 +191,8 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
         # {account: {snapshot name: when its mass change was dismissed}}
         alerted: dict[str, dict[str, datetime | None]] = {}
         for account, name, dismissed in MassChange.objects.filter(
-            snapshot__account__in=known
-        ).values_list("snapshot__account", "snapshot__name", "dismissed_at"):
+            snapshot__volume__account__in=known
+        ).values_list("snapshot__volume__account", "snapshot__name", "dismissed_at"):
             alerted.setdefault(account, {})[name] = dismissed
         thresholds = Thresholds.from_settings()
         for snapshot in taken:
@@ -234,7 +234,7 @@ def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
         change=_change(outcome.get("change")),
         window_change=_change(outcome.get("window_change")),
         holds_bytes=_count(holds) if holds is not None else None,
-        account=account,
+        volume_id=account,
         name=name,
         taken_at=taken_at,
         changed_bytes=_count(outcome.get("changed_bytes")),
@@ -250,8 +250,8 @@ def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[Snaps
     needs them (restore_point), not for every snapshot of every volume."""
     earlier: dict[str, list[Snapshot]] = {}
     gone: list[int] = []
-    rows = Snapshot.objects.filter(account__in=accounts).order_by("account", "taken_at")
-    for row in rows.only("account", "name", "taken_at", "kept_by_rollback"):
+    rows = Snapshot.objects.filter(volume__account__in=accounts).order_by("volume_id", "taken_at")
+    for row in rows.only("volume", "name", "taken_at", "kept_by_rollback"):
         if (row.account, row.name) in pruned:
             gone.append(row.pk)
         else:
@@ -319,7 +319,7 @@ def _detect(
     # Counts and sizes only: file names never reach the log.
     logger.warning("mass change on %s: %s", snapshot, reason)
     return MassChange.objects.create(
-        snapshot=Snapshot.objects.get(account=snapshot.account, name=snapshot.name),
+        snapshot=Snapshot.objects.get(volume__account=snapshot.account, name=snapshot.name),
         restore_point=point.name if point else "",
         restore_point_taken_at=point.taken_at if point else snapshot.taken_at,
         reason=reason[:200],

@@ -1,5 +1,7 @@
 """The employee's snapshot pages (list, browse, restore) and the admins'."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -11,18 +13,17 @@ from backup.core.errors import UserFacingError
 from backup.core.refusals import refused_back_to
 from backup.operations import services as operations
 from backup.sso.decorators import staff_required
-from backup.volumes import services as volumes
-from backup.volumes.models import quota_for
+from backup.volumes.models import quota_for, volume_of
 
 from . import listing, restore, staff
 from .forms import PathForm, RollbackForm
 
 
 def snapshot_list(request):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("dashboard:home")
-    context = {
+    context: dict[str, Any] = {
         "volume": volume,
         "active_operation": operations.active_for(request.user.username),
         "mass_change": listing.current_mass_change(volume.account),
@@ -65,7 +66,7 @@ def restore_path(request, snapshot):
 
 
 def rollback(request, snapshot):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("dashboard:home")
     holds = listing.holds_bytes(volume.account, snapshot)
@@ -97,7 +98,7 @@ def rollback(request, snapshot):
 
 @require_POST
 def dismiss_mass_change(request, pk):
-    volume = volumes.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is not None and listing.dismiss_mass_change(volume.account, pk):
         messages.success(request, _("The warning is dismissed."))
     return redirect("snapshots:list")

@@ -16,9 +16,9 @@ from backup.operations import tasks as operation_tasks
 from backup.operations.models import Operation
 from backup.sso.decorators import staff_required
 from backup.sso.names import is_account_name
-from backup.volumes import services as volumes
+from backup.volumes import requests as volumes
 from backup.volumes import status
-from backup.volumes.models import quota_for
+from backup.volumes.models import quota_for, volume_of
 
 # Operations shown on the page; the audit log, filtered by the person, has all.
 RECENT_OPERATIONS = 10
@@ -43,7 +43,7 @@ def _volume_or_none(username):
     if not is_account_name(username):
         return None
     owner = get_user_model().objects.filter(username=username).first()
-    volume = volumes.volume_of(owner) if owner is not None else None
+    volume = volume_of(owner) if owner is not None else None
     return (owner, volume) if volume is not None else None
 
 

@@ -109,7 +109,7 @@ class RecordError(Exception):
     """An update failed on a valid file (e.g. a time not after the last)."""
 
 
-def directory():
+def directory() -> Path:
     return Path(settings.RRD_DIRECTORY)
 
 
@@ -121,7 +121,7 @@ def io_file(account):
     return directory() / "io" / f"{_checked(account)}.rrd"
 
 
-def pool_file():
+def pool_file() -> Path:
     return directory() / "pool.rrd"
 
 

@@ -5,6 +5,6 @@ class VolumesConfig(AppConfig):
     name = "backup.volumes"
 
     def ready(self):
-        from . import services
+        from . import work
 
-        services.register_work()
+        work.register_work()

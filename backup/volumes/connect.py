@@ -7,14 +7,14 @@ from django.views.decorators.http import require_GET
 
 from backup.samba.connection import Connection
 
-from . import services
+from .models import volume_of
 
 
 @require_GET
 def windows_script(request) -> HttpResponse:
     """The signed-in person's own share only: the script names their account
     and the server, never a password (net use asks for it)."""
-    volume = services.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None or volume.pending_destruction:
         raise Http404("No volume to connect to.")
     connection = Connection.for_account(volume.account)

@@ -1,5 +1,7 @@
 """Backup volumes as the portal knows them, and how large each person's may grow."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -34,7 +36,7 @@ class Volume(models.Model):
     def __str__(self):
         return f"{self.account} ({self.size_gib} GiB)"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         """A recorded destruction date is never moved: the owner was told it,
         and a later date would keep a deleted volume (issue 19). Undo clears
         it; only then may a new deletion record another. (Read from the
@@ -69,6 +71,11 @@ class Quota(models.Model):
         return f"{self.user} ≤ {self.max_size_gib} GiB"
 
 
-def quota_for(user):
+def volume_of(user: Any) -> Volume | None:
+    """The person's volume, or None before creation succeeded."""
+    return Volume.objects.filter(owner=user).first()
+
+
+def quota_for(user: Any) -> int:
     quota = Quota.objects.filter(user=user).values_list("max_size_gib", flat=True).first()
     return quota if quota is not None else settings.DEFAULT_QUOTA

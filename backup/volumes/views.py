@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from backup.core.errors import UserFacingError
 from backup.core.refusals import refused_back_to
 
-from . import services
+from . import requests
+from .models import volume_of
 
 
 def _action(request_operation):
@@ -27,16 +28,16 @@ def _action(request_operation):
     return view
 
 
-create = _action(services.request_create)
-add_space = _action(services.request_add_space)
-mount = _action(services.request_mount)
-defragment = _action(services.request_defragment)
-scrub = _action(services.request_scrub)
-undo_delete = _action(services.request_undo_delete)
+create = _action(requests.request_create)
+add_space = _action(requests.request_add_space)
+mount = _action(requests.request_mount)
+defragment = _action(requests.request_defragment)
+scrub = _action(requests.request_scrub)
+undo_delete = _action(requests.request_undo_delete)
 
 
 def _confirm_page(request, template, start):
-    volume = services.volume_of(request.user)
+    volume = volume_of(request.user)
     if volume is None:
         return redirect("dashboard:home")
     if request.method == "POST":
@@ -59,7 +60,7 @@ def delete(request):
     return _confirm_page(
         request,
         "volumes/delete.html",
-        lambda typed: services.request_delete(request.user, request.user, typed),
+        lambda typed: requests.request_delete(request.user, request.user, typed),
     )
 
 
@@ -67,7 +68,7 @@ def delete_time_machine(request):
     return _confirm_page(
         request,
         "volumes/delete_time_machine.html",
-        lambda typed: services.request_delete_time_machine(request.user, request.user, typed),
+        lambda typed: requests.request_delete_time_machine(request.user, request.user, typed),
     )
 
 
@@ -110,7 +111,7 @@ def restore(request, platform=None):
     volume (its real share address), per platform."""
     if platform is not None and platform not in RESTORE_PLATFORMS:
         raise Http404("No such platform.")
-    volume = services.volume_of(request.user)
+    volume = volume_of(request.user)
     context = {
         "volume": volume,
         "platform": platform,

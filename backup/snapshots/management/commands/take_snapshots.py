@@ -3,7 +3,6 @@ from django.core.management.base import BaseCommand, CommandError
 from backup.core.quiet import quiet_unless_verbose
 from backup.privileged.client import PrivilegedError
 from backup.snapshots import services
-from backup.volumes import services as volumes
 
 
 class Command(BaseCommand):
@@ -11,9 +10,9 @@ class Command(BaseCommand):
         "Snapshot every btrfs volume, measure what changed since each one's previous "
         "snapshot and prune per the retention policy, in one privileged call "
         "(snapshot-create.py, and snapshot-list.py for the space the snapshots hold, "
-        "whatever the number of volumes); store the figures, email the owner and the "
-        "admins about a mass change, and destroy deleted volumes whose protection has "
-        "ended. Every SNAPSHOT_INTERVAL_MINUTES (15), from cron or the systemd timer."
+        "whatever the number of volumes); store the figures and email the owner and the "
+        "admins about a mass change. Every SNAPSHOT_INTERVAL_MINUTES (15), from cron or "
+        "the systemd timer. (Deleted volumes are destroyed by destroy_due_volumes.)"
     )
 
     def handle(self, *args, **options):
@@ -22,7 +21,6 @@ class Command(BaseCommand):
                 report = services.take_snapshots()
             except PrivilegedError as error:
                 raise CommandError(f"no snapshots taken: {error}") from error
-            destroyed = volumes.destroy_due_volumes()
         run = report.run
         if options["verbosity"] >= 2:
             self.stdout.write(
@@ -30,14 +28,7 @@ class Command(BaseCommand):
             )
             for mass_change in report.mass_changes:
                 self.stdout.write(f"mass change: {mass_change.snapshot}: {mass_change.reason}")
-            for operation in destroyed:
-                self.stdout.write(f"destroyed: {operation.owner_name}: {operation.message}")
         for account, reason in run.errors.items():
             self.stderr.write(f"no snapshot of {account}: {reason}")
-        failed = [operation for operation in destroyed if not operation.succeeded]
-        for operation in failed:
-            self.stderr.write(f"not destroyed: {operation.owner_name}: {operation.detail}")
-        if run.errors or failed:
-            raise CommandError(
-                f"{len(run.errors)} volume(s) without a snapshot, {len(failed)} not destroyed"
-            )
+        if run.errors:
+            raise CommandError(f"{len(run.errors)} volume(s) without a snapshot")

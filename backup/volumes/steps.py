@@ -1,0 +1,180 @@
+"""The operations on a volume the task worker carries out (creation, more
+space, mount, Time Machine deletion, defragment, check), each undone or
+ended with a sentence for the person when a wrapper fails. Deletion is in
+deletion.py, destruction in destruction.py."""
+
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from backup.core import password_generator
+from backup.core.errors import UserFacingError
+from backup.operations.models import Operation
+from backup.privileged import commands
+from backup.privileged.client import PrivilegedError, Refused
+
+from .failures import failing_as, support_contact
+from .models import Volume
+from .presence import account_exists
+
+
+def _rollback(undo_steps: list[tuple[str, Callable[[], object]]]) -> list[str]:
+    """Undo completed steps, newest first; return what could not be undone."""
+    leftovers = []
+    for description, step in reversed(undo_steps):
+        try:
+            step()
+        except PrivilegedError as error:
+            leftovers.append(f"{description}: {error}")
+    return leftovers
+
+
+def create(operation: Operation) -> str:
+    owner = operation.owner
+    if owner is None:  # the person was removed while the operation waited
+        raise UserFacingError(
+            _("No volume was created: the person it was for no longer exists."), "owner gone"
+        )
+    account = owner.username
+    size = operation.parameters["size_gib"]
+    filesystem = operation.parameters["filesystem"]
+    undo: list[tuple[str, Callable[[], object]]] = []
+    try:
+        commands.create_account(account)
+        undo.append(("account", lambda: commands.delete_account(account)))
+        commands.create_volume(account, size)
+        undo.append(("volume", lambda: commands.remove_volume(account)))
+        commands.make_filesystem(account, filesystem)
+        commands.make_mount_point(account)
+        undo.append(("mount point", lambda: commands.remove_mount_point(account)))
+        commands.mount(account)
+        undo.append(("mount", lambda: commands.unmount(account)))
+        commands.give_to_user(account)
+        # The Samba entry needs a password; this one is never shown or kept.
+        # The owner gets a real one from "Get my backup password" (a request
+        # of their own), so no password passes through the task queue.
+        commands.set_samba_password(account, password_generator.generate())
+        with transaction.atomic():
+            Volume.objects.create(
+                owner=owner, account=account, size_gib=size, filesystem=filesystem
+            )
+    except PrivilegedError as error:
+        leftovers = _rollback(undo)
+        detail = f"{error}" + (f"; NOT rolled back: {'; '.join(leftovers)}" if leftovers else "")
+        if leftovers:
+            message = _(
+                "Your backup volume could not be created, and the server could not clean up "
+                "completely. Please contact %(contact)s."
+            ) % {"contact": support_contact()}
+        elif isinstance(error, Refused) and error.wrapper == "useradd.py":
+            message = _(
+                "An account named %(name)s already exists on the backup server, so no "
+                "volume was created. Please contact %(contact)s."
+            ) % {"name": account, "contact": support_contact()}
+        else:
+            message = _(
+                "Your backup volume could not be created; nothing was kept. Please try "
+                "again later, or contact %(contact)s if it keeps failing."
+            ) % {"contact": support_contact()}
+        raise UserFacingError(message, detail) from error
+    return _("Your %(size)d GiB backup volume is ready.") % {"size": size}
+
+
+def add_space(operation: Operation) -> str:
+    volume = Volume.objects.get(owner=operation.owner)
+    new_size = operation.parameters["to_gib"]
+    with failing_as(
+        _("Adding space failed. Please contact {contact}."),
+        refused=_("No space was added: {reason}."),
+    ):
+        result = commands.extend_volume(volume.account, new_size)
+    volume.size_gib = new_size
+    volume.save(update_fields=["size_gib"])
+    operation.detail = f"grown {result.get('grown')}" if result else ""
+    return _("Your volume now has %(size)d GiB.") % {"size": new_size}
+
+
+def delete_time_machine(operation: Operation) -> str:
+    volume = Volume.objects.get(owner=operation.owner)
+    with failing_as(_("Time Machine backups could not be deleted: {reason}.")):
+        result = commands.remove_time_machine_backups(volume.account)
+    removed = result.get("removed", []) if result else []
+    if not removed:
+        return _("There were no Time Machine backups on your volume.")
+    return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
+
+
+def mount(operation: Operation) -> str:
+    volume = Volume.objects.get(owner=operation.owner)
+    with failing_as(
+        _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
+    ):
+        commands.mount(volume.account)
+    return _("Your volume is mounted and ready for backups.")
+
+
+def defragment(operation: Operation) -> str:
+    volume = Volume.objects.get(owner=operation.owner)
+    with failing_as(_("Defragmenting failed: {reason}.")):
+        result = commands.defragment(volume.account)
+    operation.detail = (result or {}).get("summary", "")
+    return _("Your volume was defragmented.")
+
+
+def scrub(operation: Operation) -> str:
+    volume = Volume.objects.get(owner=operation.owner)
+    with failing_as(_("The check failed: {reason}.")):
+        result = commands.scrub(volume.account) or {}
+    operation.detail = result.get("summary", "")
+    errors = int(result.get("errors", 0))
+    if errors:
+        raise UserFacingError(
+            _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
+            % {"errors": errors, "contact": support_contact()},
+            operation.detail,
+        )
+    return _("The check found no errors on your volume.")
+
+
+def undo_create(operation: Operation) -> str:
+    """After a worker died in the middle of a create: remove whatever of the
+    volume, its mount point, the account and its Samba entry exists. Each
+    step is tried whatever the others did; what remains is then looked up."""
+    account = operation.owner_name
+    if Volume.objects.filter(account=account).exists():
+        return _("Your volume had been created completely before the interruption; it was kept.")
+    problems = []
+    for step in (
+        commands.unmount,
+        commands.remove_volume,
+        commands.remove_mount_point,
+        commands.delete_account,
+    ):
+        try:
+            step(account)
+        except PrivilegedError as error:
+            problems.append(str(error))  # often: that part was never made
+    remaining = [name for name, left in _remains_of(account).items() if left]
+    if remaining:
+        raise UserFacingError(
+            _(
+                "The interrupted creation of your volume could not be undone completely. "
+                "Please contact %(contact)s."
+            )
+            % {"contact": support_contact()},
+            f"left: {', '.join(remaining)}; " + "; ".join(problems),
+        )
+    return _(
+        "The interrupted creation of your volume was undone; nothing was kept. "
+        "You can create your volume again."
+    )
+
+
+def _remains_of(account: str) -> dict[str, bool]:
+    has_account = account_exists(account)
+    try:
+        has_volume = any(record["user"] == account for record in commands.inventory())
+    except PrivilegedError:
+        has_volume = True  # unknown counts as left: the admins look
+    return {"account": has_account, "volume": has_volume}
