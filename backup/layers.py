@@ -24,8 +24,11 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("operations",),
     # The volume itself: creating, growing, deleting it, its state.
     ("volumes",),
-    # What a volume has: its password, its statistics, its owner's alerts.
-    ("alerts", "passwords", "stats"),
+    # A volume's statistics: the space used, recorded every 5 minutes.
+    ("stats",),
+    # What a volume has besides: its password, its owner's alerts (the
+    # scheduled collection that ends in the space alerts lives here).
+    ("alerts", "passwords"),
     # What is found on and kept of a volume: the backups scanned, snapshots.
     ("discovery", "snapshots"),
     # The copies on the second server: what the replica last reported.

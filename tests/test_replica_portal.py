@@ -19,7 +19,7 @@ from backup.replica import alerts as replica_alerts
 from backup.replica.models import ReplicaAlert, ReplicaCopy, ReplicaReport
 from backup.snapshots import services as snapshot_services
 from backup.stats import collect
-from backup.volumes import services
+from backup.volumes import requests
 from support import replica
 from support import snapshots as snap
 from support.storage import ok
@@ -52,7 +52,7 @@ def configured(portal, settings, tmp_path):
 def employee(portal, make_employee, django_user_model):
     person = make_employee(email="owner@example.com")
     django_user_model.objects.create(username=f"{person.username}adm", is_staff=True)
-    operation = services.request_create(person, person)
+    operation = requests.request_create(person, person)
     operation.refresh_from_db()
     try:
         assert operation.state == Operation.State.SUCCEEDED, operation.detail
