@@ -359,6 +359,22 @@ def test_the_measure_tells_destruction_from_new_data_whatever_the_names(wrappers
     assert 5 * 100_000 < change["held_bytes"] < 5 * 100_000 + 200_000
 
 
+def two_snapshots_with_files_deleted(wrappers, user, count):
+    """Paths of two snapshots of user's volume, the second taken after
+    ``count`` files of the first were deleted (the volume holds no other)."""
+    data = mount_point(wrappers, user)
+    for number in range(count):
+        (data / f"f{number}").write_bytes(os.urandom(5000))
+    with snap.clock(wrappers, T0):
+        ok(wrappers, "snapshot-create.py", user)
+    for number in range(count):
+        (data / f"f{number}").unlink()
+    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
+        ok(wrappers, "snapshot-create.py", user)
+    folder = snap.snapshot_folder(wrappers, user)
+    return tuple(str(folder / name) for name in names_in(wrappers, user))
+
+
 def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
     """Past its time or its entries the measure stops the sender and gives
     what it counted as a lower bound (complete: false), never more."""
@@ -366,18 +382,7 @@ def test_a_bounded_measure_stops_and_says_so(wrappers, btrfs, monkeypatch):
 
     from wrapperlib import btrfs_changes
 
-    user = btrfs.pw_name
-    data = mount_point(wrappers, user)
-    for number in range(50):
-        (data / f"f{number}").write_bytes(os.urandom(5000))
-    with snap.clock(wrappers, T0):
-        ok(wrappers, "snapshot-create.py", user)
-    for number in range(50):
-        (data / f"f{number}").unlink()
-    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
-        ok(wrappers, "snapshot-create.py", user)
-    folder = snap.snapshot_folder(wrappers, user)
-    base, new = (str(folder / name) for name in names_in(wrappers, user))
+    base, new = two_snapshots_with_files_deleted(wrappers, btrfs.pw_name, 50)
     whole = btrfs_changes.measure(base, new, time.monotonic() + 60, 10**6)
     assert (whole["complete"], whole["deleted_files"]) == (True, 50)
     cut = btrfs_changes.measure(base, new, time.monotonic() + 60, 10)
@@ -400,18 +405,7 @@ def test_a_deadline_that_strikes_after_the_end_keeps_a_whole_measure(wrappers, b
 
     from wrapperlib import btrfs_changes, send_stream
 
-    user = btrfs.pw_name
-    data = mount_point(wrappers, user)
-    for number in range(20):
-        (data / f"g{number}").write_bytes(os.urandom(5000))
-    with snap.clock(wrappers, T0):
-        ok(wrappers, "snapshot-create.py", user)
-    for number in range(20):
-        (data / f"g{number}").unlink()
-    with snap.clock(wrappers, "2026-03-02T01:00:00Z"):
-        ok(wrappers, "snapshot-create.py", user)
-    folder = snap.snapshot_folder(wrappers, user)
-    base, new = (str(folder / name) for name in names_in(wrappers, user))
+    base, new = two_snapshots_with_files_deleted(wrappers, btrfs.pw_name, 20)
 
     timers = []
 

@@ -8,25 +8,14 @@ and nothing to do."""
 
 from django.db import migrations
 
-TABLE = "django_tasks_database_dbtaskresult"
-POLICY = "each_node_its_own_queue"
+from backup.nodes.row_security import policy
 
-
-def enable(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
-    schema_editor.execute(
-        f"CREATE POLICY {POLICY} ON {TABLE} "
-        "USING (queue_name = current_user) WITH CHECK (queue_name = current_user)"
-    )
-
-
-def disable(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {TABLE}")
-    schema_editor.execute(f"ALTER TABLE {TABLE} DISABLE ROW LEVEL SECURITY")
+# A node's worker connects as the role named like its queue (node_<name>).
+own_queue = policy(
+    "django_tasks_database_dbtaskresult",
+    "each_node_its_own_queue",
+    "queue_name = current_user",
+)
 
 
 class Migration(migrations.Migration):
@@ -35,4 +24,4 @@ class Migration(migrations.Migration):
         ("django_tasks_database", "0021_conditional_partial_index_ordering"),
     ]
 
-    operations = [migrations.RunPython(enable, disable)]
+    operations = [migrations.RunPython(*own_queue)]

@@ -6,23 +6,13 @@ hide another's silence."""
 import django.db.models.deletion
 from django.db import migrations, models
 
-TABLE = "nodes_nodereport"
-POLICY = "each_node_its_own_report"
+from backup.nodes.row_security import policy
 
-
-def enable(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
-    own = "node_id IN (SELECT id FROM nodes_node WHERE 'node_' || name = current_user)"
-    schema_editor.execute(f"CREATE POLICY {POLICY} ON {TABLE} USING ({own}) WITH CHECK ({own})")
-
-
-def disable(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    schema_editor.execute(f"DROP POLICY IF EXISTS {POLICY} ON {TABLE}")
-    schema_editor.execute(f"ALTER TABLE {TABLE} DISABLE ROW LEVEL SECURITY")
+own_report = policy(
+    "nodes_nodereport",
+    "each_node_its_own_report",
+    "node_id IN (SELECT id FROM nodes_node WHERE 'node_' || name = current_user)",
+)
 
 
 class Migration(migrations.Migration):
@@ -49,5 +39,5 @@ class Migration(migrations.Migration):
                 ("volume_count", models.PositiveIntegerField()),
             ],
         ),
-        migrations.RunPython(enable, disable),
+        migrations.RunPython(*own_report),
     ]
