@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from backup.nodes.models import queue_name
+
 from . import records, registry, runner, workers
 from .models import Operation
 
@@ -36,7 +38,11 @@ def enqueue_after_commit(operation: Operation) -> None:
 
     def enqueue():
         try:
-            run_operation.enqueue(operation.pk)
+            # An operation on a storage server of its own goes to that
+            # server's queue, which only its worker may claim.
+            node = operation.parameters.get("node")
+            task = run_operation.using(queue_name=queue_name(node)) if node else run_operation
+            task.enqueue(operation.pk)
         except Exception as error:
             logger.exception("%s could not be queued", operation)
             records.finish(

@@ -145,7 +145,9 @@ STATICFILES_DIRS = [
 LOGIN_URL = "pages:signed-out"
 CSRF_FAILURE_VIEW = "backup.pages.views.csrf_failure"
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Any queue name: each storage server of a portal with several has its own,
+# named after it (backup.nodes); a single server uses "default".
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
 
 CACHES = {
     # Shared by every process of the preforking FastCGI daemon (a per-process

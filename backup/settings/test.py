@@ -14,7 +14,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALERT_CHANNELS_PRINT = False
 # Production's default: tests that post to a loopback receiver allow it.
 ALERT_CHANNELS_ALLOWED_NETWORKS = []
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend", "QUEUES": []}}
 DEFAULT_DISK_SIZE = 1
 DEFAULT_ADD_SPACE_AMOUNT = 1
 DEFAULT_QUOTA = 3

@@ -29,6 +29,11 @@ class Volume(models.Model):
     # protection ends, then destroyed; its owner may undo it until then.
     suspended_at = models.DateTimeField(null=True, blank=True)
     destroy_after = models.DateTimeField(null=True, blank=True)
+    # The storage server holding it, when the portal manages several
+    # (README "More than one server"); None: this server, the only one.
+    node = models.ForeignKey(
+        "nodes.Node", null=True, blank=True, on_delete=models.PROTECT, related_name="volumes"
+    )
 
     class Meta:
         ordering = ["account"]

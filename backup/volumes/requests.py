@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
+from backup.nodes import placement
+from backup.nodes.models import Node
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.models import Operation
@@ -23,7 +25,13 @@ def start_operation(
     user: Any, actor: Any, kind: str, parameters: dict[str, Any] | None = None
 ) -> Operation:
     """Start ``kind`` on ``user``'s volume in the task worker, or refuse
-    (OperationInProgress) while another operation is still active."""
+    (OperationInProgress) while another operation is still active. A volume
+    on a storage server of its own goes to that server's queue."""
+    parameters = dict(parameters or {})
+    if "node" not in parameters:
+        volume = Volume.objects.filter(owner=user).select_related("node").first()
+        if volume is not None and volume.node is not None:
+            parameters["node"] = volume.node.name
     return operations.start(owner=user, actor=actor, kind=kind, parameters=parameters)
 
 
@@ -84,7 +92,12 @@ def can_create(user: Any) -> str | None:
     """None if a volume can be created now, else why not."""
     if volume_of(user) is not None:
         return _("You already have a backup volume.")
-    if space.pool_free_gib() < create_size(user):
+    size = create_size(user)
+    try:
+        node = placement.place(size)
+    except placement.NoRoom:
+        return _no_space_for_create()
+    if node is None and space.pool_free_gib() < size:
         return _no_space_for_create()
     return None
 
@@ -93,13 +106,31 @@ def request_create(user: Any, actor: Any) -> Operation:
     if volume_of(user) is not None:
         raise UserFacingError(_("You already have a backup volume."))
     size = create_size(user)
-    _require_pool_space(user, actor, Operation.Kind.CREATE, size, _no_space_for_create())
-    return start_operation(
-        user,
-        actor,
-        Operation.Kind.CREATE,
-        {"size_gib": size, "filesystem": settings.VOLUME_FILESYSTEM},
-    )
+    parameters = {"size_gib": size, "filesystem": settings.VOLUME_FILESYSTEM}
+    node = _place(user, actor, size)
+    if node is None:
+        _require_pool_space(user, actor, Operation.Kind.CREATE, size, _no_space_for_create())
+    else:
+        parameters["node"] = node.name
+    return start_operation(user, actor, Operation.Kind.CREATE, parameters)
+
+
+def _place(user: Any, actor: Any, size: int) -> Node | None:
+    """The storage server for a new volume (None: this server, the only
+    one); refused, and recorded like a full pool, when none has the room."""
+    try:
+        return placement.place(size)
+    except placement.NoRoom:
+        message = _no_space_for_create()
+        records.record_refusal(
+            owner=user,
+            actor=actor,
+            kind=Operation.Kind.CREATE,
+            message=message,
+            detail=f"refused before starting: no storage server has {size} GiB to promise",
+            parameters={"refused": records.REFUSED_POOL_FULL, "needed_gib": size},
+        )
+        raise UserFacingError(message) from None
 
 
 def _require_volume(user: Any, *, suspended_ok: bool = False) -> Volume:
@@ -159,9 +190,11 @@ def request_add_space(user: Any, actor: Any) -> Operation:
     if volume.size_gib >= quota_for(user):
         raise UserFacingError(_at_quota(volume))
     new_size = add_space_target(volume)
-    _require_pool_space(
-        user, actor, Operation.Kind.ADD_SPACE, new_size - volume.size_gib, _no_space_to_grow()
-    )
+    growth = new_size - volume.size_gib
+    if volume.node is None:
+        _require_pool_space(user, actor, Operation.Kind.ADD_SPACE, growth, _no_space_to_grow())
+    elif not placement.has_room(volume.node, growth):
+        raise UserFacingError(_no_space_to_grow())
     return start_operation(
         user, actor, Operation.Kind.ADD_SPACE, {"from_gib": volume.size_gib, "to_gib": new_size}
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from backup.core import password_generator
 from backup.core.errors import UserFacingError
+from backup.nodes.models import Node
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
@@ -57,7 +58,12 @@ def create(operation: Operation) -> str:
         commands.set_samba_password(account, password_generator.generate())
         with transaction.atomic():
             Volume.objects.create(
-                owner=owner, account=account, size_gib=size, filesystem=filesystem
+                owner=owner,
+                account=account,
+                size_gib=size,
+                filesystem=filesystem,
+                # Placed by the request (placement); None on a single server.
+                node=Node.objects.filter(name=operation.parameters.get("node", "")).first(),
             )
     except PrivilegedError as error:
         leftovers = _rollback(undo)
