@@ -2,8 +2,7 @@
 
 import datetime
 
-from django.utils.timesince import timesince
-from django.utils.translation import gettext as _
+from backup.pages.times import absolute_time, relative_time
 
 UTC = datetime.UTC
 WIRE_TIME = "%Y-%m-%dT%H:%M:%SZ"  # the wrappers' times (wrappers/README.md)
@@ -24,14 +23,10 @@ def iso(when: datetime.datetime) -> str:
 
 
 def exact(when: datetime.datetime) -> str:
-    """The hover text: the exact time, in UTC, said so."""
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """The hover text: the exact time in the reader's zone, said so."""
+    return absolute_time(when)
 
 
 def ago(when: datetime.datetime, now: datetime.datetime) -> str:
-    """'3 days ago' (Django's timesince, its largest unit only)."""
-    if (now - when).total_seconds() < 60:
-        return _("just now")
-    # timesince joins number and unit with a no-break space; the emails and
-    # the admin table's sorting want the plain text.
-    return _("%(time)s ago") % {"time": timesince(when, now, depth=1).replace("\xa0", " ")}
+    """'3 days ago' (its largest unit only)."""
+    return relative_time(when, now)

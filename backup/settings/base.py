@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After sign-in: remembers a signed-in person's language for emails.
     "backup.pages.middleware.RememberLanguage",
+    # After sign-in and sessions: times in the person's own zone.
+    "backup.pages.middleware.ActivateTimeZone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backup.pages.middleware.MethodNotAllowedPage",
     "csp.middleware.CSPMiddleware",

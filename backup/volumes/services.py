@@ -23,6 +23,7 @@ from backup.operations import records, registry
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, UserFacingError
 from backup.operations.models import Operation
+from backup.pages.times import absolute_time
 from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
@@ -427,7 +428,7 @@ def delete(operation: Operation) -> str:
     if volume.pending_destruction:
         # Already deleted: its destruction date stands (it is never moved).
         return _("Your volume was already deleted; it will be destroyed on %(date)s.") % {
-            "date": f"{volume.destroy_after:%Y-%m-%d %H:%M} UTC"
+            "date": absolute_time(volume.destroy_after)
         }
     protected_until = None
     if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
@@ -453,7 +454,7 @@ def delete(operation: Operation) -> str:
             "Your volume is no longer available for backups. It will be destroyed on "
             "%(date)s, when the protection of its snapshots ends; until then you can undo "
             "this from your page."
-        ) % {"date": f"{protected_until:%Y-%m-%d %H:%M} UTC"}
+        ) % {"date": absolute_time(protected_until)}
     with _failing_as(
         _("Your volume was not deleted. Please contact {contact}."),
         refused=_("Your volume was not deleted: {reason}."),
