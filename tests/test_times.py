@@ -90,7 +90,7 @@ def test_a_person_chooses_their_zone_and_every_page_follows(django_user_model):
     page = client.get("/").content.decode()
     assert f"Times in {settings.TIME_ZONE}" in page  # the site's default
     form = client.get("/time-zone/", {"next": "/operations/"}).content.decode()
-    assert '<option selected>UTC</option>' in form
+    assert "<option selected>UTC</option>" in form
     assert "js/time-zone.js" in form  # the browser's zone, suggested (self-hosted script)
     assert 'data-suggestion="Your browser says you are in %(zone)s' in form
     response = client.post("/time-zone/", {"zone": "Europe/Helsinki", "next": "/operations/"})

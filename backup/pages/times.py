@@ -29,7 +29,7 @@ def absolute_time(when: datetime.datetime | None, seconds: bool = False) -> str:
     """``when`` in the active time zone, in the active language's date and
     time format, with the zone's abbreviation; with seconds when asked (two
     times within one minute must be told apart)."""
-    if when is None:
+    if not isinstance(when, datetime.datetime):  # None, or "" for a missing one
         return ""
     local = _local(when)
     if seconds:
@@ -43,7 +43,7 @@ def absolute_time(when: datetime.datetime | None, seconds: bool = False) -> str:
 
 def absolute_date(when: datetime.datetime | None) -> str:
     """The day of ``when`` in the active zone (where the time would be noise)."""
-    if when is None:
+    if not isinstance(when, datetime.datetime):  # None, or "" for a missing one
         return ""
     return formats.date_format(_local(when), "DATE_FORMAT")
 
@@ -51,7 +51,7 @@ def absolute_date(when: datetime.datetime | None) -> str:
 def relative_time(when: datetime.datetime | None, now: datetime.datetime | None = None) -> str:
     """'3 hours ago' (its largest unit), 'just now' under a minute, 'in 3
     days' for a time to come."""
-    if when is None:
+    if not isinstance(when, datetime.datetime):
         return ""
     now = now or timezone.now()
     if abs((now - when).total_seconds()) < 60:
@@ -72,6 +72,6 @@ def file_name_time(when: datetime.datetime) -> str:
 
 def machine_time(when: datetime.datetime | None) -> str:
     """ISO 8601 in UTC ("2026-12-07T15:03:00Z"): for <time datetime>, never shown."""
-    if when is None:
+    if not isinstance(when, datetime.datetime):  # None, or "" for a missing one
         return ""
     return _local(when).astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -147,8 +147,9 @@ def browse_snapshot(user: str, snapshot: str, path: str = ".") -> Any:
     return run("snapshot-browse.py", user, snapshot, path)
 
 
-def restore_from_snapshot(user: str, snapshot: str, path: str) -> Any:
-    return run("snapshot-restore.py", user, snapshot, path)
+def restore_from_snapshot(user: str, snapshot: str, path: str, folder: str) -> Any:
+    """Into a new top-level ``folder`` (named by the portal, validated by the wrapper)."""
+    return run("snapshot-restore.py", user, snapshot, path, folder)
 
 
 def suspend(user: str) -> Any:

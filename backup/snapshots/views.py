@@ -13,8 +13,9 @@ from backup.sso.decorators import staff_required
 from backup.volumes import services as volumes
 from backup.volumes.models import quota_for
 
-from . import listing, restore, staff
+from . import listing, paths, restore, staff
 from .forms import PathForm, RollbackForm
+from .services import taken_at_of
 
 
 def snapshot_list(request):
@@ -47,6 +48,8 @@ def browse(request, snapshot):
         "snapshots/browse.html",
         {
             "folder": folder,
+            "taken_at": taken_at_of(snapshot),
+            "crumbs": paths.crumbs(path),
             "entries": [(entry, entry.path_below(path)) for entry in folder.entries],
             "parent": restore.parent_of(path),
             "active_operation": operations.active_for(request.user.username),
@@ -77,6 +80,7 @@ def rollback(request, snapshot):
     context = {
         "volume": volume,
         "snapshot": snapshot,
+        "taken_at": taken_at_of(snapshot),
         "holds_bytes": holds,
         # Restoring it would empty the volume (a first snapshot taken before
         # any backup): say so before the owner types their name.

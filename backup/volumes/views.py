@@ -19,7 +19,7 @@ from backup.operations.errors import UserFacingError
 from backup.snapshots import listing
 
 from . import services, status
-from .models import quota_for
+from .models import Volume, quota_for
 
 
 def home(request):
@@ -130,10 +130,11 @@ scrub = _action(services.request_scrub)
 undo_delete = _action(services.request_undo_delete)
 
 
-def _confirm_page(request, template, start):
+def _confirm_page(request, template, start, describe=lambda volume: {}):
     volume = services.volume_of(request.user)
     if volume is None:
         return redirect("volumes:home")
+    context = {"volume": volume, **describe(volume)}
     if request.method == "POST":
         try:
             operation = start(request.POST.get("confirmation"))
@@ -141,11 +142,23 @@ def _confirm_page(request, template, start):
             return render(
                 request,
                 template,
-                {"volume": volume, "error": refusal.message},
+                {**context, "error": refusal.message},
                 status=refusal.status,
             )
         return redirect("operations:detail", operation.pk)
-    return render(request, template, {"volume": volume})
+    return render(request, template, context)
+
+
+def _deletion_outlook(volume) -> dict:
+    """What deleting would do, from the stored snapshot list (no privileged
+    call): deferred until a date, at once, or (not yet listed) either."""
+    if volume.filesystem != Volume.Filesystem.BTRFS:
+        return {"snapshots_known": True, "protected_until": None}
+    snapshots = listing.snapshots_of(volume.account)
+    if snapshots.listed_at is None:
+        return {"snapshots_known": False, "protected_until": None}
+    ends = [s.protected_until for s in snapshots.snapshots if s.protected and s.protected_until]
+    return {"snapshots_known": True, "protected_until": max(ends, default=None)}
 
 
 def delete(request):
@@ -153,6 +166,7 @@ def delete(request):
         request,
         "volumes/delete.html",
         lambda typed: services.request_delete(request.user, request.user, typed),
+        _deletion_outlook,
     )
 
 
