@@ -67,6 +67,7 @@ GRAMMAR = {
     "snapshot-prune.py": ("USER",),
     "snapshot-rollback.py": ("USER", "SNAPSHOT"),
     "snapshot-browse.py": ("USER", "SNAPSHOT", "PATH"),
+    "snapshot-read.py": ("USER", "SNAPSHOT", "PATH"),
     "suspend.py": ("USER",),
     "resume.py": ("USER",),
     "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH"),

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .client import run
+from .client import Stream, run, stream
 
 # Results are the wrappers' JSON as the client parsed it (wrappers/README.md
 # documents each); typing each wrapper's result is the next step (issue 25).
@@ -145,6 +145,11 @@ def roll_back(user: str, snapshot: str) -> Any:
 def browse_snapshot(user: str, snapshot: str, path: str = ".") -> Any:
     """One folder of a snapshot; ``path`` is "." or refs joined with "/"."""
     return run("snapshot-browse.py", user, snapshot, path)
+
+
+def read_snapshot_file(user: str, snapshot: str, path: str) -> Stream:
+    """One file of a snapshot, streamed: .header {"name", "size_bytes"}, then its bytes."""
+    return stream("snapshot-read.py", user, snapshot, path)
 
 
 def restore_from_snapshot(user: str, snapshot: str, path: str, folder: str) -> Any:

@@ -139,6 +139,26 @@ def browse(user, snapshot: str, path: str) -> Folder:
     return Folder(snapshot=snapshot, path=path, entries=entries, total=total, truncated=truncated)
 
 
+def download(user, snapshot: str, path: str):
+    """One file of a snapshot, read as the owner by the wrapper (which
+    refuses folders, links, special files and files over its size cap):
+    a client.Stream whose .header has the file's name and size."""
+    volume = _btrfs_volume(user)
+    _check(snapshot, path)
+    if path == ".":
+        raise UserFacingError(_("Choose a file to download. Nothing was downloaded."))
+    try:
+        return commands.read_snapshot_file(volume.account, snapshot, path)
+    except Refused as refusal:
+        raise UserFacingError(
+            _("This file can't be downloaded: %(reason)s.") % {"reason": refusal.reason}
+        ) from refusal
+    except PrivilegedError as error:
+        raise UserFacingError(
+            _("The backup server could not read this snapshot right now. Please try again later.")
+        ) from error
+
+
 def request_restore(user, actor, snapshot: str, path: str) -> Operation:
     _btrfs_volume(user)
     _check(snapshot, path)

@@ -2,8 +2,10 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -55,6 +57,27 @@ def browse(request, snapshot):
             "active_operation": operations.active_for(request.user.username),
         },
     )
+
+
+def download(request, snapshot):
+    """One file of a snapshot, streamed as an attachment (never shown
+    inline: its content is the user's, whatever its name says)."""
+    form = PathForm(request.GET)
+    if not form.is_valid():
+        raise Http404("No such file.")
+    path = form.cleaned_data["path"]
+    try:
+        opened = restore.download(request.user, snapshot, path)
+    except UserFacingError as refusal:
+        messages.error(request, refusal.message)
+        parent = restore.parent_of(path) or "."
+        return redirect(
+            f"{reverse('snapshots:browse', args=[snapshot])}?{urlencode({'path': parent})}"
+        )
+    response = StreamingHttpResponse(opened, content_type="application/octet-stream")
+    response["Content-Length"] = str(opened.size)
+    response["Content-Disposition"] = content_disposition_header(True, opened.header["name"])
+    return response
 
 
 @require_POST

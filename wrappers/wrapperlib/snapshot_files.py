@@ -138,6 +138,56 @@ def browse(root: str, names: list[bytes], max_entries: int, max_seconds: float) 
     return {"entries": entries, "total": total, "truncated": truncated}
 
 
+def send_file(root: str, names: list[bytes], max_bytes: int, out_fd: int) -> dict:
+    """Runs as the user: write one regular file of the snapshot to out_fd,
+    after a JSON line {"name", "size_bytes"}; refused (nothing written) for
+    anything else or a file over max_bytes. {"sent": bytes}."""
+    import json
+
+    folder = _open_dirs(root, names[:-1])
+    try:
+        try:
+            fd = os.open(names[-1], FILE_FLAGS, dir_fd=folder)
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise Refusal("that file is not in the snapshot") from None
+            if error.errno == errno.ELOOP:
+                raise Refusal("that is a link, not a file: only files can be downloaded") from None
+            raise
+    finally:
+        os.close(folder)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = {"dir": "a folder"}.get(_kind(info.st_mode), "a special file")
+            raise Refusal(f"that is {kind}, not a file: only files can be downloaded")
+        if info.st_size > max_bytes:
+            raise Refusal(
+                f"the file is {info.st_size} bytes, over the {max_bytes} that can be"
+                " downloaded: restore it instead"
+            )
+        os.set_blocking(fd, True)
+        header = {"name": display(os.fsdecode(names[-1])), "size_bytes": info.st_size}
+        _write_all(out_fd, json.dumps(header).encode() + b"\n")
+        # A read-only snapshot's file can't change; never more than it said.
+        sent = 0
+        while sent < info.st_size:
+            chunk = os.read(fd, min(CHUNK, info.st_size - sent))
+            if not chunk:
+                raise Failure(f"the file ended after {sent} of {info.st_size} bytes")
+            _write_all(out_fd, chunk)
+            sent += len(chunk)
+    finally:
+        os.close(fd)
+    return {"sent": sent}
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _copy_data(source_fd, target_fd):
     copied = 0
     try:
