@@ -9,8 +9,9 @@ import json
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 
@@ -119,23 +120,33 @@ MAX_HEADER_BYTES = 4096
 STREAM_CHUNK = 1 << 16
 
 
+def _piped(pipe: IO[bytes] | None) -> IO[bytes]:
+    if pipe is None:  # never: stream() pipes both
+        raise Failed("stream", "a pipe is missing")
+    return pipe
+
+
 class Stream:
     """A wrapper whose stdout is a JSON header line and then ``size_bytes``
     raw bytes (snapshot-read.py). ``header`` is read and checked when it is
     opened; iterating yields the bytes, never more than the header said;
     close() (a finished or abandoned download) ends the wrapper."""
 
-    def __init__(self, name: str, process: subprocess.Popen, header: dict) -> None:
+    def __init__(
+        self, name: str, process: "subprocess.Popen[bytes]", header: dict[str, Any]
+    ) -> None:
         self.name = name
         self.process = process
         self.header = header
-        self.size = header["size_bytes"]
+        self.size: int = header["size_bytes"]
+        self.stdout: IO[bytes] = _piped(process.stdout)
+        self.stderr: IO[bytes] = _piped(process.stderr)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         left = self.size
         try:
             while left > 0:
-                chunk = self.process.stdout.read(min(STREAM_CHUNK, left))
+                chunk = self.stdout.read(min(STREAM_CHUNK, left))
                 if not chunk:
                     logger.warning("%s ended %s bytes early", self.name, left)
                     return
@@ -152,7 +163,7 @@ class Stream:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        for pipe in (self.process.stdout, self.process.stderr):
+        for pipe in (self.stdout, self.stderr):
             pipe.close()
 
 
@@ -177,11 +188,12 @@ def stream(name: str, *args: str) -> Stream:
     except OSError as error:
         logger.error("%s %s could not start: %s", name, list(args), error)
         raise Failed(name, f"could not be started ({error.strerror})") from None
+    stdout = _piped(process.stdout)
     line = b""
-    ready, _, _ = select.select([process.stdout], [], [], settings.WRAPPER_TIMEOUT_SECONDS)
+    ready, _, _ = select.select([stdout], [], [], settings.WRAPPER_TIMEOUT_SECONDS)
     if ready:
-        line = process.stdout.readline(MAX_HEADER_BYTES)
-    header = None
+        line = stdout.readline(MAX_HEADER_BYTES)
+    header: Any = None
     if line.endswith(b"\n"):
         try:
             header = safe_json(json.loads(line))
@@ -194,12 +206,15 @@ def stream(name: str, *args: str) -> Stream:
         and size >= 0
         and isinstance(header.get("name"), str)
     ):
-        return _stream_failed(name, args, process, timed_out=not ready)
+        _stream_failed(name, args, process, timed_out=not ready)
     logger.info("%s %s: streaming %s bytes", name, list(args), size)
     return Stream(name, process, header)
 
 
-def _stream_failed(name, args, process, *, timed_out):
+def _stream_failed(
+    name: str, args: tuple[str, ...], process: "subprocess.Popen[bytes]", *, timed_out: bool
+) -> NoReturn:
+    """Raise what a wrapper that gave no header said (or that it hung)."""
     if timed_out and process.poll() is None:
         process.kill()
     try:

@@ -186,6 +186,8 @@ def restore(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot, path = operation.parameters["snapshot"], operation.parameters["path"]
     taken_at = taken_at_of(snapshot)
+    if taken_at is None:  # never: checked when the restore was asked for
+        raise UserFacingError(_("That snapshot or folder does not exist. Nothing was done."))
     # Named in the asker's language and time zone (the runner activates
     # both); the wrapper refuses anything but one plain folder name.
     folder = _("Restored %(when)s from snapshot") % {"when": file_name_time(taken_at)}

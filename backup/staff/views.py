@@ -20,6 +20,7 @@ from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
+from backup.pages.times import absolute_date
 from backup.privileged.client import PrivilegedError
 from backup.snapshots.models import SnapshotRun
 from backup.sso.decorators import staff_required
@@ -147,7 +148,7 @@ def _volume_table(rows):
             "quota": binary_size(row.quota_gib * GIB) if row.quota_gib is not None else NONE,
             "used": binary_size(row.used_bytes) if row.used_bytes is not None else NONE,
             "percent": f"{row.percent}\u00a0%" if row.percent is not None else NONE,
-            "created": row.created_at.strftime("%Y-%m-%d") if row.created_at else NONE,
+            "created": absolute_date(row.created_at) if row.created_at else NONE,
             **backup_column.cells(row.backups, now),
         }
         cells["html"] = _row_html(row, cells, words)
