@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from backup.operations.models import Operation
+from backup.pages.times import absolute_time
 from backup.snapshots import restore
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
 from backup.volumes import services
@@ -136,7 +137,9 @@ def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_v
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert snap.checksums(data) == originals
     kept = Snapshot.objects.filter(account=account).exclude(name=snapshot).get()
-    assert kept.name in operation.message
+    # Named by its time in the reader's zone, never by its @GMT name.
+    assert f"kept as the snapshot of {absolute_time(kept.taken_at)}." in operation.message
+    assert kept.name not in operation.message
 
     # Deleting suspends it until the newest snapshot's protection ends...
     operation = services.request_delete(owner, owner, account)
