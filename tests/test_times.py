@@ -18,7 +18,7 @@ from backup.operations.models import Operation
 from backup.pages import times, zones
 from backup.pages.models import TimeZonePreference
 from backup.snapshots import services
-from support.snapshot_outputs import GIB, answer_dashboard, listed, name_at
+from support.snapshot_outputs import GIB, answer_browse, answer_dashboard, listed, name_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -194,11 +194,14 @@ def test_snapshots_in_one_minute_are_told_apart_by_their_seconds(recorded, make_
     assert "Dec. 7, 2026, 5:03:00 p.m. EET" in page
     assert "Dec. 7, 2026, 5:03:41 p.m. EET" in page
     assert "Dec. 7, 2026, 6:03 p.m. EET" in page  # alone in its minute: no seconds
+    # A page of one of the two is titled with its seconds too.
+    answer_browse(recorded, volume, name_at(second))
+    page = Client(REMOTE_USER=volume.account).get(f"/snapshots/{name_at(second)}/").content.decode()
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1)
+    assert heading == "Snapshot of Dec. 7, 2026, 5:03:41 p.m. EET"
 
 
 def test_a_snapshots_name_is_never_its_pages_title(recorded, make_volume):
-    from support.snapshot_outputs import answer_browse
-
     volume = make_volume()
     choose_zone(volume.owner, "America/New_York")
     snapshot = name_at(INSTANT)

@@ -169,6 +169,22 @@ def dismiss_mass_change(account: str, pk: int) -> bool:
     )
 
 
+def shares_its_minute(account: str, name: str) -> bool:
+    """Another of the volume's snapshots was taken in the same minute: its
+    time is shown with seconds, or the two would read alike."""
+    row = Snapshot.objects.filter(account=account, name=name).only("taken_at").first()
+    if row is None:
+        return False
+    start = _minute(row.taken_at)
+    return (
+        Snapshot.objects.filter(
+            account=account, taken_at__gte=start, taken_at__lt=start + timedelta(minutes=1)
+        )
+        .exclude(name=name)
+        .exists()
+    )
+
+
 def holds_bytes(account: str, name: str) -> int | None:
     """What a snapshot holds as measured when it was taken; None: unknown."""
     row = Snapshot.objects.filter(account=account, name=name).only("holds_bytes").first()

@@ -45,12 +45,15 @@ def browse(request, snapshot):
     except UserFacingError as refusal:
         messages.error(request, refusal.message)
         return redirect("snapshots:list")
+    volume = volumes.volume_of(request.user)
     return render(
         request,
         "snapshots/browse.html",
         {
             "folder": folder,
             "taken_at": taken_at_of(snapshot),
+            "with_seconds": volume is not None
+            and listing.shares_its_minute(volume.account, snapshot),
             "crumbs": paths.crumbs(path),
             "entries": [(entry, entry.path_below(path)) for entry in folder.entries],
             "parent": restore.parent_of(path),
@@ -104,6 +107,7 @@ def rollback(request, snapshot):
         "volume": volume,
         "snapshot": snapshot,
         "taken_at": taken_at_of(snapshot),
+        "with_seconds": listing.shares_its_minute(volume.account, snapshot),
         "holds_bytes": holds,
         # Restoring it would empty the volume (a first snapshot taken before
         # any backup): say so before the owner types their name.
