@@ -1312,10 +1312,18 @@ def test_an_urbackup_current_link_out_of_the_volume_is_read_not_followed(tmp_pat
     assert source["size_bytes"] < 1 << 20
 
 
-def test_a_folder_the_portal_restored_from_a_snapshot_is_no_copy(tmp_path):
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "Restored 2024-03-01 09.00 from snapshot (2)",
+        "Restored 2024-03-01 11.00 EET from snapshot",  # as the portal names it
+        "Palautettu 2024-03-01 11.00 EET tilannekuvasta (3)",  # in Finnish
+    ],
+)
+def test_a_folder_the_portal_restored_from_a_snapshot_is_no_copy(tmp_path, folder):
     """snapshot-restore.py keeps the files' times too; its folder is the
     portal's, not a computer's copy."""
-    backup_layouts.mirror_copy(tmp_path / "Restored 2024-03-01 09.00 from snapshot (2)")
+    backup_layouts.mirror_copy(tmp_path / folder)
     report = scan(tmp_path)
     assert report["sources"] == []
-    assert unrecognised_paths(report) == ["Restored 2024-03-01 09.00 from snapshot (2)"]
+    assert unrecognised_paths(report) == [folder]

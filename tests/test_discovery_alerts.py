@@ -98,7 +98,7 @@ def test_one_email_per_person_listing_all_their_stale_computers(volume_of, admin
     [to_alice] = mails_to("alice@corp.test")
     assert to_alice.to == ["alice@corp.test"]
     assert "Ann\u2019s MacBook" in to_alice.body
-    assert "last backup 1 week ago, 2026-03-01 08:30 UTC" in to_alice.body
+    assert "last backup 1 week ago, March 1, 2026, 8:30 a.m. UTC" in to_alice.body
     assert "office-pc (Windows File History): last backup 2 weeks ago" in to_alice.body
     assert "fresh-laptop" not in to_alice.body
     assert to_alice.subject == (
@@ -172,7 +172,7 @@ def test_no_alert_from_a_scan_too_old_to_say(volume_of, admin):
     assert mails_to("alice@corp.test") == []
     [summary] = mails_to("boss@corp.test")
     assert "not scanned in the last 48 hours" in summary.body
-    assert "alice: last scanned 2026-03-07 08:30 UTC" in summary.body
+    assert "alice: last scanned March 7, 2026, 8:30 a.m. UTC" in summary.body
 
 
 def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin, settings):
@@ -196,7 +196,7 @@ def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin
     assert "  - alice: mac (Time Machine), last backup 1 week ago" in summary.body
     assert "  - dora: pc (Windows Backup), last backup 1 month ago" in summary.body
     never_used = summary.body.split("Volumes with nothing on them 14 days")[1]
-    assert "  - empty: 1 GiB, created 2026-02-18" in never_used
+    assert "  - empty: 1 GiB, created Feb. 18, 2026" in never_used
     assert "newcomer" not in summary.body
     assert "copier" not in summary.body
     assert "http://127.0.0.1:8000/staff/?backups=stale" in summary.body
@@ -367,9 +367,12 @@ def test_writes_of_unknown_completion_alert_when_old_and_copies_never(volume_of,
     [to_alice] = mails_to("alice@corp.test")
     assert (
         "Macrium Reflect backup in “Macrium” (Macrium Reflect): its backup files were last "
-        "written 1 week ago, 2026-03-01 08:30 UTC (whether that backup completed is unknown)"
+        "written 1 week ago, March 1, 2026, 8:30 a.m. UTC (whether that backup completed is "
+        "unknown)"
     ) in to_alice.body
     assert "air" not in to_alice.body
     assert "Mirror" not in to_alice.body
     [summary] = mails_to("boss@corp.test")
-    assert "last written 1 week ago (2026-03-01 08:30 UTC), completion unknown" in summary.body
+    assert (
+        "last written 1 week ago (March 1, 2026, 8:30 a.m. UTC), completion unknown" in summary.body
+    )

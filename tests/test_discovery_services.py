@@ -149,7 +149,7 @@ def test_a_refusal_is_recorded_for_the_admins(volume, monkeypatch):
     ],
 )
 def test_ago_says_the_largest_unit_as_django_does(seconds, text):
-    assert times.ago(NOW - datetime.timedelta(seconds=seconds), NOW) == text
+    assert times.relative_time(NOW - datetime.timedelta(seconds=seconds), NOW) == text
 
 
 def test_what_is_stored_is_bounded_and_the_rest_counted(volume):

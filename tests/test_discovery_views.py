@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from backup.core.times import absolute_time
 from backup.discovery import scans, thresholds
 from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
@@ -123,7 +124,8 @@ def test_the_exact_utc_time_is_shown_on_hover(owner_of):
     last = timezone.now().replace(microsecond=0) - 3 * DAY
     store(alice, [source("mac", timezone.now() - last)])
     [(_, _, _, _, row)] = rows(dashboard(alice))
-    expected = f'<time datetime="{wire(last)}" title="{last:%Y-%m-%d %H:%M} UTC">3 days ago</time>'
+    # The hover text: the exact time in the reader's zone (UTC here), said so.
+    expected = f'<time datetime="{wire(last)}" title="{absolute_time(last)}">3 days ago</time>'
     assert expected in row
 
 

@@ -83,9 +83,11 @@ def test_restore_copies_as_the_user_into_a_new_folder_never_over_anything(wrappe
         "files": 1,
         "bytes": len(b"version one\n"),
     }
-    assert (data / folder / "a.txt").read_bytes() == b"version one\n"
+    # Where it was: under the folders it was in.
+    assert (data / folder / "Docs" / "a.txt").read_bytes() == b"version one\n"
     assert (data / "Docs" / "a.txt").read_bytes() == b"version two\n"
-    assert os.stat(data / folder / "a.txt").st_uid == filled.pw_uid
+    assert os.stat(data / folder / "Docs" / "a.txt").st_uid == filled.pw_uid
+    assert os.stat(data / folder / "Docs").st_uid == filled.pw_uid
 
     everything = ok(wrappers, "snapshot-restore.py", user, TOKEN, ".")
     assert everything["restored_to"] == f"{folder} (2)"
@@ -100,6 +102,37 @@ def test_restore_copies_as_the_user_into_a_new_folder_never_over_anything(wrappe
         os.lstat(os.path.join(d, n)).st_uid for d, ds, fs in os.walk(restored) for n in ds + fs
     }
     assert owners == {filled.pw_uid}
+
+
+def test_a_file_inside_a_deleted_folder_comes_back_under_its_folders(wrappers, filled):
+    """One level down inside a folder deleted since (ransomware, a slip):
+    restored as Restored …/Docs/Sub/b.bin, in a folder named as the portal
+    asked (the person's language)."""
+    user = filled.pw_name
+    data = mount_point(wrappers, user)
+    original = (data / "Docs" / "Sub" / "b.bin").read_bytes()
+    snap.as_user(filled, ["/usr/bin/rm", "-rf", str(data / "Docs")])
+    folder = "Palautettu 2026-03-02 10.30 EET tilannekuvasta"
+    path = f"{ref(b'Docs')}/{ref(b'Sub')}/{ref(b'b.bin')}"
+    result = ok(wrappers, "snapshot-restore.py", user, TOKEN, path, folder)
+    assert (result["restored_to"], result["files"]) == (folder, 1)
+    assert sorted(os.listdir(data / folder)) == ["Docs"]
+    assert sorted(os.listdir(data / folder / "Docs")) == ["Sub"]
+    assert (data / folder / "Docs" / "Sub" / "b.bin").read_bytes() == original
+    assert not (data / "Docs").exists()  # only the new folder was added
+
+
+@pytest.mark.parametrize(
+    "folder",
+    ["", ".hidden", "-rf", " lead", "trail ", "dot.", "a/b", "..", "a\\b", "a:b", 'a"b',
+     "a\nb", "a\x1bb", "a\u202eb", "x" * 201, "é" * 101],
+)  # fmt: skip
+def test_a_folder_name_that_is_not_one_plain_name_is_refused(wrappers, filled, folder):
+    data = mount_point(wrappers, filled.pw_name)
+    before = snap.tree_state(data)
+    line = refused(wrappers, "snapshot-restore.py", filled.pw_name, TOKEN, ".", folder)
+    assert "invalid folder name" in line
+    assert snap.tree_state(data) == before
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ through Playwright), against recorded snapshot wrapper outputs."""
 import pytest
 from django.core.cache import cache
 
+from backup.core.times import file_name_time
 from backup.operations.models import Operation
 from support import browser_sso
 from support.browser import shot
@@ -27,10 +28,12 @@ def test_snapshot_list_and_a_file_restore(page, recorded, make_volume):
     run_at(recorded, new, {volume.account: outcome(name_at(new), 3 * MIB, 93 * MIB, files=12)})
     answer_dashboard(recorded, volume, old, new)
     answer_browse(recorded, volume, name_at(new))
+    # The folder the portal names (in the owner's language and zone: en, UTC).
+    folder = f"Restored {file_name_time(new)} from snapshot"
     recorded.answer(
-        f"snapshot-restore.py {volume.account} {name_at(new)} PHNjcmlwdD4",
+        f"snapshot-restore.py {volume.account} {name_at(new)} PHNjcmlwdD4 {folder}",
         {"user": volume.account, "snapshot": name_at(new), "path": "PHNjcmlwdD4",
-         "restored_to": "Restored 2026-11-30 21.00 from snapshot", "files": 1, "bytes": 12},
+         "restored_to": folder, "files": 1, "bytes": 12},
     )  # fmt: skip
     cache.clear()
     browser_sso.signed_in_user = volume.account

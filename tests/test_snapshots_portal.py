@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from backup.core.errors import UserFacingError
 from backup.core.sizes import binary_size
+from backup.core.times import absolute_time, file_name_time
 from backup.operations import records
 from backup.operations.models import Operation
 from backup.snapshots import restore, services
@@ -481,7 +482,7 @@ def test_dashboard_lists_snapshots_with_change_and_protection(recorded, make_vol
     table = page[page.index('data-testid="snapshot-table"') :]
     assert table.index(name_at(new)) < table.index(name_at(old))  # newest first
     assert "7\xa0MiB" in table
-    assert (new + timedelta(days=14)).strftime("%Y-%m-%d %H:%M") in table
+    assert absolute_time(new + timedelta(days=14)) in table
     assert "kept by the retention policy" in table  # the 20-day-old one
     assert "Snapshots hold 50\xa0MiB of your volume (5%)" in page
     assert 'data-testid="protected-full"' not in page
@@ -566,13 +567,19 @@ def test_browse_refuses_a_path_that_is_not_refs_without_calling_a_wrapper(
     assert recorded.calls() == []
 
 
-def test_restoring_a_file_is_an_operation_with_an_audit_record(recorded, make_volume):
+def restore_folder(taken):
+    """The folder the portal names for a restore (language and zone: en, UTC)."""
+    return f"Restored {file_name_time(taken)} from snapshot"
+
+
+def test_restoring_a_file_is_an_operation_with_an_audit_record(recorded, make_volume, settings):
     volume = make_volume()
-    snapshot = name_at(hours_ago(1))
+    taken = hours_ago(1)
+    snapshot, folder = name_at(taken), restore_folder(taken)
     recorded.answer(
-        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw/PHNjcmlwdD4",
+        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw/PHNjcmlwdD4 {folder}",
         {"user": volume.account, "snapshot": snapshot, "path": "RG9jcw/PHNjcmlwdD4",
-         "restored_to": "Restored 2026-11-30 21.00 from snapshot", "files": 1, "bytes": 12},
+         "restored_to": folder, "files": 1, "bytes": 12},
     )  # fmt: skip
     response = Client(REMOTE_USER=volume.account).post(
         f"/snapshots/{snapshot}/restore/", {"path": "RG9jcw/PHNjcmlwdD4"}
@@ -581,15 +588,24 @@ def test_restoring_a_file_is_an_operation_with_an_audit_record(recorded, make_vo
     assert response.url == f"/operations/{operation.pk}/"
     assert operation.kind == Operation.Kind.RESTORE
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    assert "Restored 2026-11-30 21.00 from snapshot" in operation.message
+    assert folder in operation.message
+    assert absolute_time(taken) in operation.message  # never the snapshot's name
+    assert snapshot not in operation.message
     assert operation.actor_name == volume.account
+    # The audit log shows the path restored as names, never as refs.
+    assert "/Docs/<script>" in operation.detail
+    settings.BACKUP_ADMINS = ["auditor"]
+    audit = Client(REMOTE_USER="auditor").get("/staff/audit/").content.decode()
+    assert "/Docs/&lt;script&gt;" in audit
+    assert "RG9jcw" not in audit
 
 
 def test_a_refused_restore_says_why_and_nothing_else_happens(recorded, make_volume):
     volume = make_volume()
-    snapshot = name_at(hours_ago(1))
+    taken = hours_ago(1)
+    snapshot = name_at(taken)
     recorded.answer(
-        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw",
+        f"snapshot-restore.py {volume.account} {snapshot} RG9jcw {restore_folder(taken)}",
         refused="no such file or folder in the snapshot",
     )
     Client(REMOTE_USER=volume.account).post(f"/snapshots/{snapshot}/restore/", {"path": "RG9jcw"})
@@ -600,10 +616,11 @@ def test_a_refused_restore_says_why_and_nothing_else_happens(recorded, make_volu
 
 def test_restoring_the_whole_volume_needs_the_typed_name(recorded, make_volume):
     volume = make_volume()
-    snapshot = name_at(hours_ago(1))
+    taken, kept = hours_ago(1), hours_ago(0)
+    snapshot = name_at(taken)
     recorded.answer(
         f"snapshot-rollback.py {volume.account} {snapshot}",
-        {"user": volume.account, "snapshot": snapshot, "kept_as": name_at(hours_ago(0))},
+        {"user": volume.account, "snapshot": snapshot, "kept_as": name_at(kept)},
     )
     client = Client(REMOTE_USER=volume.account)
     response = client.post(f"/snapshots/{snapshot}/rollback/", {"confirmation": "yes"})
@@ -615,7 +632,10 @@ def test_restoring_the_whole_volume_needs_the_typed_name(recorded, make_volume):
     operation = Operation.objects.get()
     assert operation.kind == Operation.Kind.ROLLBACK
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    assert name_at(hours_ago(0))[:14] in operation.message
+    assert operation.message == (
+        f"Your volume is back to the snapshot of {absolute_time(taken)}. What it held before "
+        f"is kept as the snapshot of {absolute_time(kept)}."
+    )
     # Then the list is read again, so the state kept shows at once.
     assert recorded.calls() == [
         ["snapshot-rollback.py", volume.account, snapshot],

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from backup.core.times import absolute_time
 from backup.operations.models import Operation
 from backup.snapshots import restore
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun
@@ -138,7 +139,9 @@ def test_restore_rollback_and_deferred_deletion_from_the_portal(portal, portal_v
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
     assert snap.checksums(data) == originals
     kept = Snapshot.objects.filter(volume__account=account).exclude(name=snapshot).get()
-    assert kept.name in operation.message
+    # Named by its time in the reader's zone, never by its @GMT name.
+    assert f"kept as the snapshot of {absolute_time(kept.taken_at)}." in operation.message
+    assert kept.name not in operation.message
 
     # Deleting suspends it until the newest snapshot's protection ends...
     operation = requests.request_delete(owner, owner, account)

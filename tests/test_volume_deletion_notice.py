@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 
 from backup.alerts.models import PendingAlert
+from backup.core.times import absolute_time
 from backup.operations.models import Operation
 from backup.pages.models import LanguagePreference
 from backup.volumes import requests as volumes
@@ -38,7 +39,7 @@ def test_the_owner_and_the_admins_are_told_at_once_with_the_date_and_the_undo_li
     volumes.request_delete(volume.owner, volume.owner, volume.account)
     operation = Operation.objects.get()
     assert Volume.objects.get(pk=volume.pk).pending_destruction, operation.detail
-    when = f"{destroy_after:%Y-%m-%d %H:%M} UTC"
+    when = absolute_time(destroy_after)
 
     (to_owner,) = mails_to(volume.owner.email)
     assert to_owner.subject == "Backup alert: your backup volume was deleted"

@@ -68,9 +68,10 @@ GRAMMAR = {
     "snapshot-prune.py": ("USER",),
     "snapshot-rollback.py": ("USER", "SNAPSHOT"),
     "snapshot-browse.py": ("USER", "SNAPSHOT", "PATH"),
+    "snapshot-read.py": ("USER", "SNAPSHOT", "PATH"),
     "suspend.py": ("USER",),
     "resume.py": ("USER",),
-    "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH"),
+    "snapshot-restore.py": ("USER", "SNAPSHOT", "PATH", "FOLDER?"),
 }
 READS_PASSWORD = {"chpasswd.py", "smbpasswd.py"}
 READS_USER_DATA = ("rm-timemachine.py", "fetch_backups.py", "rm-backup.py")
@@ -197,6 +198,8 @@ class Hostile:
                 values.append(".")
             elif slot in SOURCE_SLOTS:
                 values.append(SOURCE_SLOTS[slot])
+            elif slot == "FOLDER?":
+                values.append("Restored from snapshot")
             else:
                 values.append(size)
         return values

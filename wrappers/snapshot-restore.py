@@ -1,9 +1,11 @@
 #!/usr/bin/python3 -IB
-"""snapshot-restore.py USER SNAPSHOT PATH: copy the file or folder PATH
-(refs, as for snapshot-browse.py; "." for everything) from one of USER's
-snapshots into the live volume, as USER, never overwriting anything: into a
-new top-level folder "Restored <snapshot's YYYY-MM-DD HH.MM> from snapshot"
-(" (2)", " (3)"... when it exists). Bounded by SNAPSHOT_RESTORE_MAX_ENTRIES
+"""snapshot-restore.py USER SNAPSHOT PATH [FOLDER]: copy the file or folder
+PATH (refs, as for snapshot-browse.py; "." for everything) from one of
+USER's snapshots into the live volume, as USER, never overwriting anything:
+into a new top-level folder FOLDER (the portal names it in its user's
+language; without it "Restored <snapshot's YYYY-MM-DD HH.MM> from
+snapshot"), " (2)", " (3)"... when it exists, under the folders PATH was in
+within the snapshot. Bounded by SNAPSHOT_RESTORE_MAX_ENTRIES
 and SNAPSHOT_RESTORE_MAX_SECONDS: stopped by one, it fails, saying what it
 had copied where."""
 
@@ -20,12 +22,18 @@ WORKER_MARGIN_SECONDS = 10
 
 
 def main(args):
-    user, name, path = validate.arguments(args, "USER", "SNAPSHOT", "PATH")
+    if len(args) > 3:
+        user, name, path, folder = validate.arguments(args, "USER", "SNAPSHOT", "PATH", "FOLDER")
+    else:
+        user, name, path = validate.arguments(args, "USER", "SNAPSHOT", "PATH")
+        folder = None
     account = validate.managed_account(user)
     snapshots.snapshot_name(name)
     names = snapshot_files.parse_path(path)
+    if folder is None:
+        folder = f"Restored {snapshots.taken_at(name):%Y-%m-%d %H.%M} from snapshot"
+    folder = snapshot_files.folder_name(folder)
     config = settings()
-    folder = f"Restored {snapshots.taken_at(name):%Y-%m-%d %H.%M} from snapshot"
     with locks.volume_lock(account.pw_name):
         top = snapshot_ops.require_top_level(account.pw_name)
         root = snapshot_ops.path_of(top, name)

@@ -87,6 +87,10 @@ SNAPSHOT_CHANGE_MAX_EXTENTS = 5000000
 SNAPSHOT_BROWSE_MAX_ENTRIES = 1000
 SNAPSHOT_RESTORE_MAX_ENTRIES = 200000
 SNAPSHOT_RESTORE_MAX_SECONDS = 600
+# Downloading one file from a snapshot (snapshot-read.py): larger files are
+# restored instead; the volume's lock is held for at most this long.
+SNAPSHOT_DOWNLOAD_MAX_BYTES = 256 * 1024**2
+SNAPSHOT_DOWNLOAD_MAX_SECONDS = 300
 # Tests only: "YYYY-MM-DDTHH:MM:SSZ" stands in for the clock, so retention and
 # protection can be tried over simulated time. Only root can set it (this
 # file and local_settings.py are root's); None in production.

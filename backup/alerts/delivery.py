@@ -30,6 +30,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 
 from backup.pages.languages import language_of
+from backup.pages.zones import zone_of
 
 from . import channels
 from .models import AlertPreference, Channel, PendingAlert
@@ -130,9 +131,10 @@ def link(view: str, query: str = "", *, args: tuple = ()) -> str:
     return urljoin(base if base.endswith("/") else f"{base}/", path) + query
 
 
-def render(template: str, context: dict, language: str) -> tuple[str, str]:
-    """(subject, body) of ``template``_subject.txt and ``template``.txt."""
-    with translation.override(language):
+def render(template: str, context: dict, language: str, zone: str | None = None) -> tuple[str, str]:
+    """(subject, body) of ``template``_subject.txt and ``template``.txt, in
+    ``language`` with times in ``zone`` (default: the site's)."""
+    with translation.override(language), timezone.override(zone or settings.TIME_ZONE):
         subject = render_to_string(f"{template}_subject.txt", context)
         body = render_to_string(f"{template}.txt", context)
     return " ".join(subject.split()), body
@@ -202,7 +204,7 @@ def notify_person(
     """Send one alert to ``user`` through every channel they chose; when it
     reaches none of them, keep it to be tried again (unless ``retry`` is off:
     a test alert is about now)."""
-    subject, body = render(template, {**context, "user": user}, language_of(user))
+    subject, body = render(template, {**context, "user": user}, language_of(user), zone_of(user))
     delivery = _to_person(user, subject, body, connection)
     if retry:
         _keep_if_unsent(delivery, user, template, {"": [subject, body]})
@@ -217,7 +219,7 @@ def notify_admins(template: str, context: dict, *, connection=None) -> Delivery:
     if channels_allowed():
         for admin in _admins_with_channels():
             messages[admin.username] = list(
-                render(template, {**context, "user": admin}, language_of(admin))
+                render(template, {**context, "user": admin}, language_of(admin), zone_of(admin))
             )
     delivery = _to_admins(messages, connection)
     if not (delivery.failed or delivery.reached):

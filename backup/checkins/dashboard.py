@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from backup.core.times import ago, exact
+from backup.core.times import absolute_time, relative_time
 
 from . import services
 from .forms import CheckInForm
@@ -16,7 +16,7 @@ from .models import CheckIn
 def _when(moment: datetime.datetime | None, now: datetime.datetime) -> dict | None:
     if moment is None:
         return None
-    return {"ago": ago(moment, now), "exact": exact(moment)}
+    return {"ago": relative_time(moment, now), "exact": absolute_time(moment)}
 
 
 @dataclass(frozen=True)

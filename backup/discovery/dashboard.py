@@ -11,7 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backup.core.times import ago, exact, iso, parse_time
+from backup.core.times import absolute_time, iso, parse_time, relative_time
 from backup.volumes.models import Volume
 
 from . import cleaning, thresholds
@@ -74,12 +74,12 @@ class Machine:
         }
 
     @property
-    def ago(self):
-        return ago(self.last_backup, self.now) if self.last_backup else None
+    def relative_time(self):
+        return relative_time(self.last_backup, self.now) if self.last_backup else None
 
     @property
-    def exact(self):
-        return exact(self.last_backup) if self.last_backup else None
+    def absolute_time(self):
+        return absolute_time(self.last_backup) if self.last_backup else None
 
     @property
     def iso(self):
@@ -139,7 +139,7 @@ class Machine:
 
     @property
     def in_progress_ago(self):
-        return ago(self.in_progress_since, self.now) if self.in_progress_since else None
+        return relative_time(self.in_progress_since, self.now) if self.in_progress_since else None
 
 
 def machines(scan: BackupScan | None, days: int, now: datetime.datetime) -> list[Machine]:
@@ -183,12 +183,12 @@ class Folder:
     now: datetime.datetime
 
     @property
-    def ago(self):
-        return ago(self.modified, self.now) if self.modified else None
+    def relative_time(self):
+        return relative_time(self.modified, self.now) if self.modified else None
 
     @property
-    def exact(self):
-        return exact(self.modified) if self.modified else None
+    def absolute_time(self):
+        return absolute_time(self.modified) if self.modified else None
 
 
 @dataclass(frozen=True)
@@ -208,12 +208,12 @@ class VolumeReport:
     @property
     def checked_ago(self):
         when = self.scan.scanned_at if self.scan is not None else None
-        return ago(when, self.now) if when is not None else None
+        return relative_time(when, self.now) if when is not None else None
 
     @property
     def checked_exact(self):
         when = self.scan.scanned_at if self.scan is not None else None
-        return exact(when) if when is not None else None
+        return absolute_time(when) if when is not None else None
 
     @property
     def truncated(self):

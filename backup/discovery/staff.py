@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from backup.core.times import ago, exact
+from backup.core.times import absolute_time, relative_time
 
 from . import thresholds
 from .models import BackupScan
@@ -134,8 +134,8 @@ def cells(backups, now):
         text = _("none") if backups.source_count == 0 else _("none completed")
         html = text
     else:
-        text = ago(backups.newest_backup, now)
-        title = exact(backups.newest_backup)
+        text = relative_time(backups.newest_backup, now)
+        title = absolute_time(backups.newest_backup)
         html = format_html('<span title="{}">{}</span>', title, text)
     badge = STALE_BADGE if backups.stale else NEVER_USED_BADGE if backups.never_used else None
     if badge:

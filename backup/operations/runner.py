@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
 from backup.pages.languages import language_of
+from backup.pages.zones import zone_of
 
 from . import records, registry, workers
 from .models import Operation
@@ -90,9 +91,10 @@ def execute(operation_id: int) -> Operation | None:
     operation = claim(operation_id, worker)
     if operation is None:
         return None
-    # The stored sentence is in the language of whoever asked (the person
-    # waiting for it), not the worker's.
-    with translation.override(language_of(operation.actor or operation.owner)):
+    # The stored sentence is in the language and time zone of whoever asked
+    # (the person waiting for it), not the worker's.
+    asker = operation.actor or operation.owner
+    with translation.override(language_of(asker)), timezone.override(zone_of(asker)):
         return _execute(operation, worker)
 
 

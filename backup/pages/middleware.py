@@ -1,7 +1,9 @@
 """Refusals the site expects, answered with its own pages."""
 
 from django.shortcuts import render
+from django.utils import timezone
 
+from . import zones
 from .languages import remember
 
 
@@ -32,3 +34,18 @@ class RememberLanguage:
     def __call__(self, request):
         remember(request, getattr(request, "LANGUAGE_CODE", None))
         return self.get_response(request)
+
+
+class ActivateTimeZone:
+    """Pages show times in the signed-in person's zone (backup.pages.zones),
+    else in the site's TIME_ZONE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        timezone.activate(zones.zone_for_request(request))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -20,3 +20,22 @@ class LanguagePreference(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.language}"
+
+
+class TimeZonePreference(models.Model):
+    """The time zone a person reads times in (backup.pages.zones); without
+    one, the site's TIME_ZONE."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_zone_preference"
+    )
+    # An IANA name from zoneinfo.available_timezones(); checked when stored
+    # and again when read (the tz database may lose a name on an upgrade).
+    zone = models.CharField(_("time zone"), max_length=64)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("time zone preference")
+
+    def __str__(self):
+        return f"{self.user}: {self.zone}"

@@ -1,16 +1,19 @@
 """Pages every part of the site shares: monitoring ping, errors, signed out,
-the language switch."""
+the language switch, the time zone setting."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from . import languages
+from . import languages, zones
 
 
 @login_not_required
@@ -27,6 +30,39 @@ def set_language(request):
     response = django_set_language(request)
     languages.remember(request, request.POST.get("language"))
     return response
+
+
+def time_zone(request):
+    """The person's time zone: a list to pick from, the current one
+    selected; time-zone.js preselects the browser's and says so."""
+    current = zones.zone_for_request(request)
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("dashboard:home")
+    if request.method == "POST":
+        chosen = request.POST.get("zone")
+        if zones.choose(request, chosen):
+            timezone.activate(chosen)
+            messages.success(request, _("Times are now shown in %(zone)s.") % {"zone": chosen})
+            return redirect(back)
+        return render(
+            request,
+            "pages/time_zone.html",
+            {
+                "zones": zones.choices(),
+                "current": current,
+                "back": back,
+                "error": _("That is not a time zone this server knows. Nothing was changed."),
+            },
+            status=400,
+        )
+    return render(
+        request,
+        "pages/time_zone.html",
+        {"zones": zones.choices(), "current": current, "back": back},
+    )
 
 
 @login_not_required

@@ -9,8 +9,9 @@ import json
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NoReturn
 
 from django.conf import settings
 
@@ -112,3 +113,120 @@ def run(name: str, *args: str | int, stdin: str | None = None) -> Any:
     if completed.returncode == EXIT_REFUSED:
         raise Refused(name, reason)
     raise Failed(name, reason)
+
+
+# A streamed wrapper's first line (its JSON header) is at most this long.
+MAX_HEADER_BYTES = 4096
+STREAM_CHUNK = 1 << 16
+
+
+def _piped(pipe: IO[bytes] | None) -> IO[bytes]:
+    if pipe is None:  # never: stream() pipes both
+        raise Failed("stream", "a pipe is missing")
+    return pipe
+
+
+class Stream:
+    """A wrapper whose stdout is a JSON header line and then ``size_bytes``
+    raw bytes (snapshot-read.py). ``header`` is read and checked when it is
+    opened; iterating yields the bytes, never more than the header said;
+    close() (a finished or abandoned download) ends the wrapper."""
+
+    def __init__(
+        self, name: str, process: "subprocess.Popen[bytes]", header: dict[str, Any]
+    ) -> None:
+        self.name = name
+        self.process = process
+        self.header = header
+        self.size: int = header["size_bytes"]
+        self.stdout: IO[bytes] = _piped(process.stdout)
+        self.stderr: IO[bytes] = _piped(process.stderr)
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self.size
+        try:
+            while left > 0:
+                chunk = self.stdout.read(min(STREAM_CHUNK, left))
+                if not chunk:
+                    logger.warning("%s ended %s bytes early", self.name, left)
+                    return
+                left -= len(chunk)
+                yield chunk
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # sudo relays it to the wrapper
+        try:
+            self.process.wait(timeout=settings.WRAPPER_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        for pipe in (self.stdout, self.stderr):
+            pipe.close()
+
+
+def stream(name: str, *args: str) -> Stream:
+    """Start wrapper ``name`` and read its header line; a refusal or failure
+    before it raises, as run() does."""
+    import select
+
+    path = Path(settings.WRAPPERS_PATH) / name
+    argv = [str(path), *args]
+    if _use_sudo():
+        argv = [SUDO, "-n", *argv]
+    Counter.calls += 1
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=CLEAN_ENV,
+        )
+    except OSError as error:
+        logger.error("%s %s could not start: %s", name, list(args), error)
+        raise Failed(name, f"could not be started ({error.strerror})") from None
+    stdout = _piped(process.stdout)
+    line = b""
+    ready, _, _ = select.select([stdout], [], [], settings.WRAPPER_TIMEOUT_SECONDS)
+    if ready:
+        line = stdout.readline(MAX_HEADER_BYTES)
+    header: Any = None
+    if line.endswith(b"\n"):
+        try:
+            header = safe_json(json.loads(line))
+        except ValueError:
+            header = None
+    if not (
+        isinstance(header, dict)
+        and isinstance(size := header.get("size_bytes"), int)
+        and not isinstance(size, bool)
+        and size >= 0
+        and isinstance(header.get("name"), str)
+    ):
+        _stream_failed(name, args, process, timed_out=not ready)
+    logger.info("%s %s: streaming %s bytes", name, list(args), size)
+    return Stream(name, process, header)
+
+
+def _stream_failed(
+    name: str, args: tuple[str, ...], process: "subprocess.Popen[bytes]", *, timed_out: bool
+) -> NoReturn:
+    """Raise what a wrapper that gave no header said (or that it hung)."""
+    if timed_out and process.poll() is None:
+        process.kill()
+    try:
+        _, stderr = process.communicate(timeout=settings.WRAPPER_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+    if timed_out:
+        logger.error("%s %s timed out", name, list(args))
+        raise Failed(name, "did not finish in time")
+    reason = safe_text(_reason(stderr.decode("utf-8", "backslashreplace"), name))
+    logger.warning("%s %s: exit %s: %s", name, list(args), process.returncode, reason)
+    if process.returncode == EXIT_REFUSED:
+        raise Refused(name, reason)
+    raise Failed(name, reason if process.returncode else "returned no header")

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from .client import run
+from .client import Stream, run, stream
 
 # Results are the wrappers' JSON as the client parsed it (wrappers/README.md
 # documents each); typing each wrapper's result is the next step (issue 25).
@@ -147,8 +147,14 @@ def browse_snapshot(user: str, snapshot: str, path: str = ".") -> Any:
     return run("snapshot-browse.py", user, snapshot, path)
 
 
-def restore_from_snapshot(user: str, snapshot: str, path: str) -> Any:
-    return run("snapshot-restore.py", user, snapshot, path)
+def read_snapshot_file(user: str, snapshot: str, path: str) -> Stream:
+    """One file of a snapshot, streamed: .header {"name", "size_bytes"}, then its bytes."""
+    return stream("snapshot-read.py", user, snapshot, path)
+
+
+def restore_from_snapshot(user: str, snapshot: str, path: str, folder: str) -> Any:
+    """Into a new top-level ``folder`` (named by the portal, validated by the wrapper)."""
+    return run("snapshot-restore.py", user, snapshot, path, folder)
 
 
 def suspend(user: str) -> Any:

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "backup.core.refusals.RefusalMiddleware",
     # After sign-in: remembers a signed-in person's language for emails.
     "backup.pages.middleware.RememberLanguage",
+    # After sign-in and sessions: times in the person's own zone.
+    "backup.pages.middleware.ActivateTimeZone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "backup.pages.middleware.MethodNotAllowedPage",
     "csp.middleware.CSPMiddleware",

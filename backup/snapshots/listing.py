@@ -2,7 +2,8 @@
 run stored (snapshot-create.py's figures, snapshot-list.py's protection and
 space): no privileged call per page view."""
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -34,6 +35,8 @@ class SnapshotInfo:
     overwritten_files: int | None = None
     # The state a restore of the whole volume undid.
     kept_by_rollback: bool = False
+    # Another snapshot was taken in the same minute: shown with seconds.
+    needs_seconds: bool = False
 
 
 @dataclass
@@ -70,8 +73,7 @@ class VolumeSnapshots:
 
 
 def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
-    # Until the list has said, the policy mirrored in settings stands in.
-    until = row.protected_until or row.taken_at + timedelta(days=settings.SNAPSHOT_PROTECTION_DAYS)
+    until = row.protection_ends
     change = Change.from_report(row.change)
     return SnapshotInfo(
         name=row.name,
@@ -87,12 +89,29 @@ def _info(row: Snapshot, now: datetime) -> SnapshotInfo:
     )
 
 
+def _minute(when: datetime) -> datetime:
+    return when.replace(second=0, microsecond=0)
+
+
+def _with_seconds_where_needed(snapshots: list[SnapshotInfo]) -> list[SnapshotInfo]:
+    """Two snapshots in one minute (a manual one beside the scheduled one)
+    would read the same without their seconds."""
+    minutes = Counter(_minute(snapshot.taken_at) for snapshot in snapshots)
+    return [
+        replace(snapshot, needs_seconds=True)
+        if minutes[_minute(snapshot.taken_at)] > 1
+        else snapshot
+        for snapshot in snapshots
+    ]
+
+
 def _volume(space: SnapshotSpace | None, rows: list, now: datetime) -> VolumeSnapshots:
     if space is not None and not space.supported:
         return VolumeSnapshots(supported=False, listed_at=space.listed_at)
+    newest_first = sorted(rows, key=lambda row: row.taken_at)[::-1]
     return VolumeSnapshots(
         supported=True,
-        snapshots=[_info(row, now) for row in sorted(rows, key=lambda row: row.taken_at)[::-1]],
+        snapshots=_with_seconds_where_needed([_info(row, now) for row in newest_first]),
         snapshot_bytes=space.snapshot_bytes if space else None,
         used_bytes=space.used_bytes if space else 0,
         size_bytes=space.size_bytes if space else 0,
@@ -148,6 +167,24 @@ def dismiss_mass_change(account: str, pk: int) -> bool:
         MassChange.objects.filter(
             pk=pk, snapshot__volume__account=account, dismissed_at__isnull=True
         ).update(dismissed_at=timezone.now())
+    )
+
+
+def shares_its_minute(account: str, name: str) -> bool:
+    """Another of the volume's snapshots was taken in the same minute: its
+    time is shown with seconds, or the two would read alike."""
+    row = Snapshot.objects.filter(volume__account=account, name=name).only("taken_at").first()
+    if row is None:
+        return False
+    start = _minute(row.taken_at)
+    return (
+        Snapshot.objects.filter(
+            volume__account=account,
+            taken_at__gte=start,
+            taken_at__lt=start + timedelta(minutes=1),
+        )
+        .exclude(name=name)
+        .exists()
     )
 
 

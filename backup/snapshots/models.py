@@ -3,6 +3,9 @@ it measured and its protection, each volume's snapshot space, the changes
 far beyond a volume's usual, and the runs. Pages read only these (like the
 backup scans), so showing snapshots costs no privileged call."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import models
 
 from backup.volumes.models import Volume
@@ -71,6 +74,14 @@ class Snapshot(_OfAccount, models.Model):
 
     def __str__(self):
         return f"{self.account}/{self.name}"
+
+    @property
+    def protection_ends(self):
+        """When its protection ends: what the wrappers' list said, or until
+        it has said, the policy mirrored in settings."""
+        return self.protected_until or self.taken_at + timedelta(
+            days=settings.SNAPSHOT_PROTECTION_DAYS
+        )
 
 
 class SnapshotSpace(_OfAccount, models.Model):

@@ -4,20 +4,23 @@ restore a file or folder next to the live data, or restore the whole volume
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
+from backup.core.times import absolute_time, file_name_time
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 from backup.volumes import requests as volumes
 from backup.volumes.models import Volume, volume_of
 
+from . import paths
 from .models import Snapshot
-from .services import SNAPSHOT_NAME, refresh_listing
+from .services import SNAPSHOT_NAME, refresh_listing, taken_at_of
 
 # A ref is the base64url (unpadded) of one raw name; a path is "." or refs
 # joined with "/". Names reach the wrapper only this way, never as text. A
@@ -29,6 +32,7 @@ PATH = re.compile(rf"\.|(?!-){REF}(?:/{REF}){{0,63}}")
 MAX_PATH_CHARS = 4096
 ENTRY_TYPES = {"dir", "file", "link", "other"}
 MAX_NAME_CHARS = 1024
+WIRE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def valid_snapshot(name: str) -> bool:
@@ -51,7 +55,7 @@ class Entry:
     name: str  # display-safe (the wrapper escapes); still escaped by templates
     type: str
     size_bytes: int | None
-    modified: str | None
+    modified: datetime | None
 
     def path_below(self, folder: str) -> str:
         return self.ref if folder == "." else f"{folder}/{self.ref}"
@@ -84,6 +88,16 @@ def _check(snapshot: str, path: str | None = None) -> None:
         raise UserFacingError(_("That snapshot or folder does not exist. Nothing was done."))
 
 
+def _wire_time(value) -> datetime | None:
+    """The wrapper's "YYYY-MM-DDTHH:MM:SSZ" (UTC); None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, WIRE_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def _entry(raw) -> Entry | None:
     if not isinstance(raw, dict):
         return None
@@ -97,7 +111,7 @@ def _entry(raw) -> Entry | None:
         name=name[:MAX_NAME_CHARS],
         type=kind if isinstance(kind := raw.get("type"), str) and kind in ENTRY_TYPES else "other",
         size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        modified=modified[:40] if isinstance(modified, str) else None,
+        modified=_wire_time(modified),
     )
 
 
@@ -123,6 +137,26 @@ def browse(user, snapshot: str, path: str) -> Folder:
     total = counted if isinstance(counted, int) else len(entries)
     truncated = bool(result.get("truncated")) or len(raw) > len(entries)
     return Folder(snapshot=snapshot, path=path, entries=entries, total=total, truncated=truncated)
+
+
+def download(user, snapshot: str, path: str):
+    """One file of a snapshot, read as the owner by the wrapper (which
+    refuses folders, links, special files and files over its size cap):
+    a client.Stream whose .header has the file's name and size."""
+    volume = _btrfs_volume(user)
+    _check(snapshot, path)
+    if path == ".":
+        raise UserFacingError(_("Choose a file to download. Nothing was downloaded."))
+    try:
+        return commands.read_snapshot_file(volume.account, snapshot, path)
+    except Refused as refusal:
+        raise UserFacingError(
+            _("This file can't be downloaded: %(reason)s.") % {"reason": refusal.reason}
+        ) from refusal
+    except PrivilegedError as error:
+        raise UserFacingError(
+            _("The backup server could not read this snapshot right now. Please try again later.")
+        ) from error
 
 
 def request_restore(user, actor, snapshot: str, path: str) -> Operation:
@@ -151,8 +185,14 @@ def _fail(message: str, error: PrivilegedError):
 def restore(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot, path = operation.parameters["snapshot"], operation.parameters["path"]
+    taken_at = taken_at_of(snapshot)
+    if taken_at is None:  # never: checked when the restore was asked for
+        raise UserFacingError(_("That snapshot or folder does not exist. Nothing was done."))
+    # Named in the asker's language and time zone (the runner activates
+    # both); the wrapper refuses anything but one plain folder name.
+    folder = _("Restored %(when)s from snapshot") % {"when": file_name_time(taken_at)}
     try:
-        result = commands.restore_from_snapshot(volume.account, snapshot, path) or {}
+        result = commands.restore_from_snapshot(volume.account, snapshot, path, folder) or {}
     except Refused as refusal:
         raise _fail(
             _("Nothing was restored: %(reason)s.") % {"reason": refusal.reason}, refusal
@@ -161,21 +201,22 @@ def restore(operation: Operation) -> str:
         raise _fail(
             _(
                 "Restoring stopped before the end; what was copied is in a folder named "
-                "“Restored … from snapshot” on your volume. Try again, or contact %(contact)s."
+                "“%(folder)s” on your volume. Try again, or contact %(contact)s."
             )
-            % {"contact": settings.SUPPORT_CONTACT},
+            % {"folder": folder, "contact": settings.SUPPORT_CONTACT},
             error,
         ) from error
     restored_to = str(result.get("restored_to", ""))[:MAX_NAME_CHARS]
+    # Readable in the audit log: the path decoded, never its refs.
     operation.detail = (
-        f"{snapshot} {path} -> {restored_to}: {result.get('files')} files, "
+        f"{snapshot} {paths.readable(path)} -> {restored_to}: {result.get('files')} files, "
         f"{result.get('bytes')} bytes"
     )
     return _(
-        "Restored %(files)s file(s) from snapshot %(snapshot)s into the folder “%(folder)s”."
+        "Restored %(files)s file(s) from the snapshot of %(when)s into the folder “%(folder)s”."
     ) % {
         "files": result.get("files", 0),
-        "snapshot": snapshot,
+        "when": absolute_time(taken_at),
         "folder": restored_to.rsplit("/", 1)[-1],
     }
 
@@ -200,10 +241,14 @@ def rollback(operation: Operation) -> str:
     # What the rollback undid: never offered as a restore point.
     Snapshot.objects.filter(volume=volume, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
+    kept_at = taken_at_of(kept_as)
     return _(
-        "Your volume is back to snapshot %(snapshot)s. What it held before is kept as "
-        "snapshot %(kept_as)s."
-    ) % {"snapshot": snapshot, "kept_as": kept_as}
+        "Your volume is back to the snapshot of %(when)s. What it held before is kept as "
+        "the snapshot of %(kept_at)s."
+    ) % {
+        "when": absolute_time(taken_at_of(snapshot)),
+        "kept_at": absolute_time(kept_at) if kept_at else kept_as,
+    }
 
 
 WORK = {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("snapshots/", views.snapshot_list, name="list"),
     re_path(rf"^snapshots/{SNAPSHOT}/$", views.browse, name="browse"),
     re_path(rf"^snapshots/{SNAPSHOT}/restore/$", views.restore_path, name="restore"),
+    re_path(rf"^snapshots/{SNAPSHOT}/download/$", views.download, name="download"),
     re_path(rf"^snapshots/{SNAPSHOT}/rollback/$", views.rollback, name="rollback"),
     path(
         "snapshots/mass-change/<int:pk>/dismiss/",

@@ -4,8 +4,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,8 +17,9 @@ from backup.operations import services as operations
 from backup.sso.decorators import staff_required
 from backup.volumes.models import quota_for, volume_of
 
-from . import listing, restore, staff
+from . import listing, paths, restore, staff
 from .forms import PathForm, RollbackForm
+from .services import taken_at_of
 
 
 def snapshot_list(request):
@@ -41,16 +44,44 @@ def browse(request, snapshot):
         raise Http404("No such folder.")
     path = form.cleaned_data["path"]
     folder = restore.browse(request.user, snapshot, path)
+    volume = volume_of(request.user)
     return render(
         request,
         "snapshots/browse.html",
         {
             "folder": folder,
+            "taken_at": taken_at_of(snapshot),
+            "with_seconds": volume is not None
+            and listing.shares_its_minute(volume.account, snapshot),
+            "crumbs": paths.crumbs(path),
             "entries": [(entry, entry.path_below(path)) for entry in folder.entries],
             "parent": restore.parent_of(path),
             "active_operation": operations.active_for(request.user.username),
         },
     )
+
+
+def download(request, snapshot):
+    """One file of a snapshot, streamed as an attachment (never shown
+    inline: its content is the user's, whatever its name says)."""
+    form = PathForm(request.GET)
+    if not form.is_valid():
+        raise Http404("No such file.")
+    path = form.cleaned_data["path"]
+    try:
+        opened = restore.download(request.user, snapshot, path)
+    except UserFacingError as refusal:
+        # Not left to the refusal middleware: back to the folder the file
+        # is in (a query string, which a URL name alone can't carry).
+        messages.error(request, refusal.message)
+        parent = restore.parent_of(path) or "."
+        return redirect(
+            f"{reverse('snapshots:browse', args=[snapshot])}?{urlencode({'path': parent})}"
+        )
+    response = StreamingHttpResponse(opened, content_type="application/octet-stream")
+    response["Content-Length"] = str(opened.size)
+    response["Content-Disposition"] = content_disposition_header(True, opened.header["name"])
+    return response
 
 
 @refused_back_to("snapshots:list")
@@ -73,6 +104,8 @@ def rollback(request, snapshot):
     context = {
         "volume": volume,
         "snapshot": snapshot,
+        "taken_at": taken_at_of(snapshot),
+        "with_seconds": listing.shares_its_minute(volume.account, snapshot),
         "holds_bytes": holds,
         # Restoring it would empty the volume (a first snapshot taken before
         # any backup): say so before the owner types their name.

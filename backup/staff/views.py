@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from backup.core.refusals import refused_back_to
 from backup.core.sizes import binary_size
+from backup.core.times import absolute_date
 from backup.discovery import staff as backup_column
 from backup.operations import services as operations
 from backup.operations import tasks as operation_tasks
@@ -147,7 +148,7 @@ def _volume_table(rows):
             "quota": binary_size(row.quota_gib * GIB) if row.quota_gib is not None else NONE,
             "used": binary_size(row.used_bytes) if row.used_bytes is not None else NONE,
             "percent": f"{row.percent}\u00a0%" if row.percent is not None else NONE,
-            "created": row.created_at.strftime("%Y-%m-%d") if row.created_at else NONE,
+            "created": absolute_date(row.created_at) if row.created_at else NONE,
             **backup_column.cells(row.backups, now),
         }
         cells["html"] = _row_html(row, cells, words)

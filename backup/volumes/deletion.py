@@ -8,6 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from backup.core.times import absolute_time
 from backup.operations.models import Operation
 from backup.privileged import commands
 
@@ -55,7 +56,7 @@ def delete(operation: Operation) -> str:
     if volume.pending_destruction:
         # Already deleted: its destruction date stands (it is never moved).
         return _("Your volume was already deleted; it will be destroyed on %(date)s.") % {
-            "date": f"{volume.destroy_after:%Y-%m-%d %H:%M} UTC"
+            "date": absolute_time(volume.destroy_after)
         }
     protected_until = None
     if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
@@ -81,7 +82,7 @@ def delete(operation: Operation) -> str:
             "Your volume is no longer available for backups. It will be destroyed on "
             "%(date)s, when the protection of its snapshots ends; until then you can undo "
             "this from your page."
-        ) % {"date": f"{protected_until:%Y-%m-%d %H:%M} UTC"}
+        ) % {"date": absolute_time(protected_until)}
     with failing_as(
         _("Your volume was not deleted. Please contact {contact}."),
         refused=_("Your volume was not deleted: {reason}."),

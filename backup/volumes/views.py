@@ -1,9 +1,12 @@
 """The employee's volume actions (create, add space, delete…) and the restore
 instructions; the page they return to is backup.dashboard's."""
 
+from typing import Any
+
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -11,7 +14,7 @@ from backup.core.errors import UserFacingError
 from backup.core.refusals import refused_back_to
 
 from . import requests
-from .models import volume_of
+from .models import Volume, volume_of
 
 
 def _action(request_operation):
@@ -36,10 +39,11 @@ scrub = _action(requests.request_scrub)
 undo_delete = _action(requests.request_undo_delete)
 
 
-def _confirm_page(request, template, start):
+def _confirm_page(request, template, start, describe=lambda volume: {}):
     volume = volume_of(request.user)
     if volume is None:
         return redirect("dashboard:home")
+    context = {"volume": volume, **describe(volume)}
     if request.method == "POST":
         try:
             operation = start(request.POST.get("confirmation"))
@@ -49,11 +53,28 @@ def _confirm_page(request, template, start):
             return render(
                 request,
                 template,
-                {"volume": volume, "error": refusal.message},
+                {**context, "error": refusal.message},
                 status=refusal.status,
             )
         return redirect("operations:detail", operation.pk)
-    return render(request, template, {"volume": volume})
+    return render(request, template, context)
+
+
+def _deletion_outlook(volume: Volume) -> dict[str, Any]:
+    """What deleting would do, from the stored snapshot list (no privileged
+    call): deferred until a date, at once, or (not yet listed) either. Read
+    through the volume's own relations: the snapshot rows belong to it."""
+    if volume.filesystem != Volume.Filesystem.BTRFS:
+        return {"snapshots_known": True, "protected_until": None}
+    # The snapshot run's list of this volume (the snapshots app's row, read
+    # through the relation, as Django's documentation checks a reverse
+    # one-to-one): until there is one, what is protected is not known.
+    if not hasattr(volume, "snapshot_space"):
+        return {"snapshots_known": False, "protected_until": None}
+    now = timezone.now()
+    ends = [row.protection_ends for row in volume.snapshots.all()]
+    latest = max((end for end in ends if end > now), default=None)
+    return {"snapshots_known": True, "protected_until": latest}
 
 
 def delete(request):
@@ -61,6 +82,7 @@ def delete(request):
         request,
         "volumes/delete.html",
         lambda typed: requests.request_delete(request.user, request.user, typed),
+        _deletion_outlook,
     )
 
 

@@ -23,6 +23,11 @@ MAX_NAME_BYTES = 255
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 CHUNK = 1 << 20
 MAX_SUFFIX = 100
+# The restore folder's name, chosen by the portal (in its user's language):
+# one printable name that Windows and macOS clients can open too, with room
+# for a " (100)" suffix within NAME_MAX.
+MAX_FOLDER_BYTES = 200
+FOLDER_FORBIDDEN = set('/\\<>:"|?*')
 
 
 def ref(raw: bytes) -> str:
@@ -48,6 +53,26 @@ def parse_path(text: str) -> list[bytes]:
             raise Refusal("invalid path: a ref names no possible entry")
         names.append(raw)
     return names
+
+
+def folder_name(text) -> str:
+    """The restore folder's name: one printable name, not hidden, not an
+    option, nothing a Windows or Mac client can't open."""
+    if (
+        not isinstance(text, str)
+        or not text
+        or len(text.encode("utf-8", "surrogatepass")) > MAX_FOLDER_BYTES
+        or not text.isprintable()
+        or FOLDER_FORBIDDEN.intersection(text)
+        or text[0] in ".- "
+        or text[-1] in ". "
+    ):
+        raise Refusal(
+            "invalid folder name: give one printable name of at most"
+            f' {MAX_FOLDER_BYTES} bytes, without / \\ < > : " | ? *,'
+            " not starting with '.', '-' or a space, not ending with '.' or a space"
+        )
+    return text
 
 
 def _kind(mode):
@@ -111,6 +136,56 @@ def browse(root: str, names: list[bytes], max_entries: int, max_seconds: float) 
         os.close(fd)
     entries.sort(key=lambda item: item["name"])
     return {"entries": entries, "total": total, "truncated": truncated}
+
+
+def send_file(root: str, names: list[bytes], max_bytes: int, out_fd: int) -> dict:
+    """Runs as the user: write one regular file of the snapshot to out_fd,
+    after a JSON line {"name", "size_bytes"}; refused (nothing written) for
+    anything else or a file over max_bytes. {"sent": bytes}."""
+    import json
+
+    folder = _open_dirs(root, names[:-1])
+    try:
+        try:
+            fd = os.open(names[-1], FILE_FLAGS, dir_fd=folder)
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR):
+                raise Refusal("that file is not in the snapshot") from None
+            if error.errno == errno.ELOOP:
+                raise Refusal("that is a link, not a file: only files can be downloaded") from None
+            raise
+    finally:
+        os.close(folder)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = {"dir": "a folder"}.get(_kind(info.st_mode), "a special file")
+            raise Refusal(f"that is {kind}, not a file: only files can be downloaded")
+        if info.st_size > max_bytes:
+            raise Refusal(
+                f"the file is {info.st_size} bytes, over the {max_bytes} that can be"
+                " downloaded: restore it instead"
+            )
+        os.set_blocking(fd, True)
+        header = {"name": display(os.fsdecode(names[-1])), "size_bytes": info.st_size}
+        _write_all(out_fd, json.dumps(header).encode() + b"\n")
+        # A read-only snapshot's file can't change; never more than it said.
+        sent = 0
+        while sent < info.st_size:
+            chunk = os.read(fd, min(CHUNK, info.st_size - sent))
+            if not chunk:
+                raise Failure(f"the file ended after {sent} of {info.st_size} bytes")
+            _write_all(out_fd, chunk)
+            sent += len(chunk)
+    finally:
+        os.close(fd)
+    return {"sent": sent}
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _copy_data(source_fd, target_fd):
@@ -202,8 +277,10 @@ def restore(
     max_seconds: float,
 ) -> dict:
     """Runs as the user: copy names (a file or folder; [] for everything)
-    from the snapshot into a new folder at the volume's top, never over
-    anything; {"restored_to", "files", "bytes", "stopped"}."""
+    from the snapshot into a new folder at the volume's top, under the same
+    folders it was in (Restored …/Documents/Taxes/file.pdf: the person finds
+    it where they left it), never over anything; {"restored_to", "files",
+    "bytes", "stopped"}."""
     copy = _Copy(Budget(Limits(max_entries, max_seconds)))
     source = _open_dirs(snapshot_root, names[:-1])
     volume = os.open(volume_root, DIRECTORY_FLAGS)
@@ -217,6 +294,12 @@ def restore(
         created = _new_folder(volume, folder)
         target = os.open(created, DIRECTORY_FLAGS, dir_fd=volume)
         try:
+            for raw in names[:-1]:
+                # The new folder is this restore's own: nothing else there.
+                os.mkdir(raw, 0o700, dir_fd=target)
+                inner = os.open(raw, DIRECTORY_FLAGS, dir_fd=target)
+                os.close(target)
+                target = inner
             if names:
                 copy.entry(source, names[-1], target)
             else:

@@ -36,8 +36,13 @@ COPY_GAP_SECONDS = 3600
 MIN_FILES = 5
 MIN_PRESERVED_SHARE = 0.5
 # What snapshot-restore.py makes (a copy the portal made of a snapshot, not
-# a computer's copy), " (2)"… when the name was taken.
-RESTORED = re.compile(r"Restored \d{4}-\d{2}-\d{2} \d{2}\.\d{2} from snapshot(?: \(\d+\))?")
+# a computer's copy), " (2)"… when the name was taken: its default name, or
+# the one the portal gives in its user's language, "<words> YYYY-MM-DD HH.MM
+# <zone> <words>" (backup.pages.times.file_name_time).
+RESTORED = re.compile(
+    r"Restored \d{4}-\d{2}-\d{2} \d{2}\.\d{2} from snapshot(?: \(\d+\))?"
+    r"|[^/]{1,80} \d{4}-\d{2}-\d{2} \d{2}\.\d{2} [A-Za-z0-9+-]{1,6} [^/]{1,80}"
+)
 
 
 def recognise_freefilesync(directory):
