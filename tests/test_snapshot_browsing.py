@@ -143,7 +143,7 @@ def test_browse_download_and_restore_a_file_inside_a_deleted_folder(portal, port
     taken = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=5, second=0, microsecond=0)
     with snap.clock(portal, taken.strftime("%Y-%m-%dT%H:%M:%SZ")):
         call_command("take_snapshots")
-    snapshot = Snapshot.objects.get(account=account).name
+    snapshot = Snapshot.objects.get(volume__account=account).name
     snap.as_user(entry, ["/usr/bin/rm", "-rf", str(data / "Taxes")])
     client = Client(REMOTE_USER=account)
 

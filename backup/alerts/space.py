@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from backup.core.sizes import binary_size
+from backup.core.times import iso
 from backup.operations import records
 from backup.operations.models import Operation
 from backup.volumes.models import Volume, quota_for
@@ -202,6 +203,6 @@ def retry_undelivered(report) -> None:
         report.fail(
             f"{len(run.overdue)} alert(s) undelivered for more than "
             f"{int(OVERDUE.total_seconds() // 60)} minutes; the oldest, {oldest.subject!r} "
-            f"for {_who(oldest)} since {oldest.created_at:%Y-%m-%d %H:%M} UTC, "
+            f"for {_who(oldest)} since {iso(oldest.created_at)}, "
             f"{oldest.attempts} attempts, last: {oldest.last_error}"
         )

@@ -74,11 +74,11 @@ class Machine:
         }
 
     @property
-    def relative_time(self):
+    def ago(self):
         return relative_time(self.last_backup, self.now) if self.last_backup else None
 
     @property
-    def absolute_time(self):
+    def exact(self):
         return absolute_time(self.last_backup) if self.last_backup else None
 
     @property
@@ -183,11 +183,11 @@ class Folder:
     now: datetime.datetime
 
     @property
-    def relative_time(self):
+    def ago(self):
         return relative_time(self.modified, self.now) if self.modified else None
 
     @property
-    def absolute_time(self):
+    def exact(self):
         return absolute_time(self.modified) if self.modified else None
 
 

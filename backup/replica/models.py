@@ -23,7 +23,7 @@ class ReplicaReport(models.Model):
     verify_failed = models.JSONField(default=list, blank=True)
 
     def __str__(self):
-        return f"replica report of {self.checked_at:%Y-%m-%d %H:%M} UTC"
+        return f"replica report of {self.checked_at:%Y-%m-%dT%H:%M:%SZ}"
 
 
 class ReplicaCopy(models.Model):
