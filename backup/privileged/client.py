@@ -10,7 +10,6 @@ import logging
 import os
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from django.conf import settings
 
@@ -75,8 +74,9 @@ def _reason(stderr: str | None, name: str) -> str:
     return line
 
 
-def run(name: str, *args: str | int, stdin: str | None = None) -> Any:
-    """Run wrapper ``name`` with ``args``; return its JSON result (or None)."""
+def run(name: str, *args: str | int, stdin: str | None = None) -> object:
+    """Run wrapper ``name`` with ``args``; return its JSON, still to be parsed
+    into its typed result (results.py), or None when it printed nothing."""
     path = Path(settings.WRAPPERS_PATH) / name
     argv = [str(path), *(str(arg) for arg in args)]
     if _use_sudo():
