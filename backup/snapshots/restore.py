@@ -4,14 +4,13 @@ restore a file or folder next to the live data, or restore the whole volume
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
-from backup.privileged import commands
+from backup.privileged import commands, results
 from backup.privileged.client import PrivilegedError, Refused
 from backup.volumes import services as volumes
 from backup.volumes.models import Volume
@@ -27,8 +26,6 @@ from .services import SNAPSHOT_NAME, refresh_listing
 REF = r"[A-Za-z0-9_-]{1,400}"
 PATH = re.compile(rf"\.|(?!-){REF}(?:/{REF}){{0,63}}")
 MAX_PATH_CHARS = 4096
-ENTRY_TYPES = {"dir", "file", "link", "other"}
-MAX_NAME_CHARS = 1024
 
 
 def valid_snapshot(name: str) -> bool:
@@ -84,20 +81,13 @@ def _check(snapshot: str, path: str | None = None) -> None:
         raise UserFacingError(_("That snapshot or folder does not exist. Nothing was done."))
 
 
-def _entry(raw) -> Entry | None:
-    if not isinstance(raw, dict):
-        return None
-    ref, name = raw.get("ref"), raw.get("name")
-    if not isinstance(ref, str) or not re.fullmatch(REF, ref) or not isinstance(name, str):
-        return None
-    size = raw.get("size_bytes")
-    modified = raw.get("modified")
+def _entry(raw: results.Entry) -> Entry:
     return Entry(
-        ref=ref,
-        name=name[:MAX_NAME_CHARS],
-        type=kind if isinstance(kind := raw.get("type"), str) and kind in ENTRY_TYPES else "other",
-        size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        modified=modified[:40] if isinstance(modified, str) else None,
+        ref=raw["ref"],
+        name=raw["name"],
+        type=raw["type"],
+        size_bytes=raw["size_bytes"],
+        modified=raw["modified"],
     )
 
 
@@ -106,7 +96,7 @@ def browse(user, snapshot: str, path: str) -> Folder:
     volume = _btrfs_volume(user)
     _check(snapshot, path)
     try:
-        result = commands.browse_snapshot(volume.account, snapshot, path) or {}
+        result = commands.browse_snapshot(volume.account, snapshot, path)
     except Refused as refusal:
         raise UserFacingError(
             _("This folder can't be shown: %(reason)s.") % {"reason": refusal.reason}
@@ -115,13 +105,11 @@ def browse(user, snapshot: str, path: str) -> Folder:
         raise UserFacingError(
             _("The backup server could not read this snapshot right now. Please try again later.")
         ) from error
-    listed = result.get("entries")
-    raw: list[Any] = listed if isinstance(listed, list) else []
-    entries = [entry for entry in map(_entry, raw[: settings.SNAPSHOT_BROWSE_PAGE]) if entry]
+    raw = result["entries"]
+    entries = [_entry(entry) for entry in raw[: settings.SNAPSHOT_BROWSE_PAGE]]
     entries.sort(key=lambda entry: (entry.type != "dir", entry.name.casefold()))
-    counted = result.get("total")
-    total = counted if isinstance(counted, int) else len(entries)
-    truncated = bool(result.get("truncated")) or len(raw) > len(entries)
+    total = result["total"]
+    truncated = result["truncated"] or len(raw) > len(entries)
     return Folder(snapshot=snapshot, path=path, entries=entries, total=total, truncated=truncated)
 
 
@@ -152,7 +140,7 @@ def restore(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot, path = operation.parameters["snapshot"], operation.parameters["path"]
     try:
-        result = commands.restore_from_snapshot(volume.account, snapshot, path) or {}
+        result = commands.restore_from_snapshot(volume.account, snapshot, path)
     except Refused as refusal:
         raise _fail(
             _("Nothing was restored: %(reason)s.") % {"reason": refusal.reason}, refusal
@@ -166,15 +154,14 @@ def restore(operation: Operation) -> str:
             % {"contact": settings.SUPPORT_CONTACT},
             error,
         ) from error
-    restored_to = str(result.get("restored_to", ""))[:MAX_NAME_CHARS]
+    restored_to = result["restored_to"]
     operation.detail = (
-        f"{snapshot} {path} -> {restored_to}: {result.get('files')} files, "
-        f"{result.get('bytes')} bytes"
+        f"{snapshot} {path} -> {restored_to}: {result['files']} files, {result['bytes']} bytes"
     )
     return _(
         "Restored %(files)s file(s) from snapshot %(snapshot)s into the folder “%(folder)s”."
     ) % {
-        "files": result.get("files", 0),
+        "files": result["files"],
         "snapshot": snapshot,
         "folder": restored_to.rsplit("/", 1)[-1],
     }
@@ -184,7 +171,7 @@ def rollback(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot = operation.parameters["snapshot"]
     try:
-        result = commands.roll_back(volume.account, snapshot) or {}
+        result = commands.roll_back(volume.account, snapshot)
     except Refused as refusal:
         raise _fail(
             _("Your volume was not changed: %(reason)s.") % {"reason": refusal.reason}, refusal
@@ -196,7 +183,7 @@ def rollback(operation: Operation) -> str:
             error,
         ) from error
     refresh_listing(volume.account)  # the state kept as a new snapshot shows at once
-    kept_as = str(result.get("kept_as", ""))[:40]
+    kept_as = result["kept_as"]
     # What the rollback undid: never offered as a restore point.
     Snapshot.objects.filter(account=volume.account, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"

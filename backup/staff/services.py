@@ -19,6 +19,7 @@ from backup.discovery import staff as backup_column
 from backup.discovery.staff import VolumeBackups
 from backup.operations.models import Operation
 from backup.privileged import commands
+from backup.privileged.results import VolumeRecord
 from backup.sso.names import require_ascii
 from backup.stats.units import binary_size
 from backup.volumes.models import Volume
@@ -197,13 +198,13 @@ def _share(part: int, whole: int) -> str:
 def pool() -> Pool:
     data = commands.pool()
     return Pool(
-        backend=data.get("backend", ""),
-        name=data.get("name", ""),
-        size_bytes=int(data["size_bytes"]),
-        allocated_bytes=int(data["allocated_bytes"]),
-        used_bytes=int(data.get("used_bytes", 0)),
-        free_bytes=int(data["free_bytes"]),
-        volume_count=int(data.get("volume_count", 0)),
+        backend=data["backend"],
+        name=data["name"],
+        size_bytes=data["size_bytes"],
+        allocated_bytes=data["allocated_bytes"],
+        used_bytes=data["used_bytes"],
+        free_bytes=data["free_bytes"],
+        volume_count=data["volume_count"],
     )
 
 
@@ -215,7 +216,7 @@ def pool_and_volume_rows() -> tuple[Pool, list[VolumeRow]]:
         return pool_future.result(), volume_rows(inventory_future.result())
 
 
-def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
+def volume_rows(inventory: Iterable[VolumeRecord]) -> list[VolumeRow]:
     """One row per volume on the server or in the portal, by account."""
     records = {record["user"]: record for record in inventory}
     last_state_of = Subquery(

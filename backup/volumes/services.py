@@ -359,21 +359,21 @@ def add_space(operation: Operation) -> str:
         result = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
-    operation.detail = f"grown {result.get('grown')}" if result else ""
+    operation.detail = f"grown {result['grown']}"
     return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
 def _protected_until(account: str) -> datetime | None:
     """When the volume's newest protected snapshot stops being protected, or
     None when nothing is protected (or the volume can't have snapshots)."""
-    record = commands.snapshots(account) or {}
-    if not record.get("supported"):
+    record = commands.snapshots(account)
+    if record is None or not record["supported"]:
         return None
-    ends = []
-    for snapshot in record.get("snapshots") or []:
-        if isinstance(snapshot, dict) and snapshot.get("protected"):
-            with contextlib.suppress(TypeError, ValueError):
-                ends.append(datetime.fromisoformat(snapshot["protected_until"]))
+    ends = [
+        datetime.fromisoformat(snapshot["protected_until"])
+        for snapshot in record["snapshots"]
+        if snapshot["protected"]
+    ]
     return max(ends, default=None)
 
 
@@ -534,7 +534,7 @@ def _volumes_gone(suspended: list[Volume]) -> list[Volume]:
     if not suspended:
         return []
     try:
-        present = {record.get("user") for record in commands.inventory()}
+        present = {record["user"] for record in commands.inventory()}
     except PrivilegedError as error:
         logger.error("inventory not read; suspended volumes not checked: %s", error)
         return []
@@ -577,7 +577,7 @@ def delete_time_machine(operation):
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Time Machine backups could not be deleted: {reason}.")):
         result = commands.remove_time_machine_backups(volume.account)
-    removed = result.get("removed", []) if result else []
+    removed = result["removed"]
     if not removed:
         return _("There were no Time Machine backups on your volume.")
     return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
@@ -596,16 +596,16 @@ def defragment(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
-    operation.detail = (result or {}).get("summary", "")
+    operation.detail = result["summary"]
     return _("Your volume was defragmented.")
 
 
 def scrub(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("The check failed: {reason}.")):
-        result = commands.scrub(volume.account) or {}
-    operation.detail = result.get("summary", "")
-    errors = int(result.get("errors", 0))
+        result = commands.scrub(volume.account)
+    operation.detail = result["summary"]
+    errors = result["errors"]
     if errors:
         raise UserFacingError(
             _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
