@@ -244,7 +244,7 @@ def volume_rows(inventory: Iterable[VolumeRecord]) -> list[VolumeRow]:
     rows = []
     for account in sorted(set(records) | set(known)):
         record = records.get(account)
-        mounted = bool(record and record.get("mounted"))
+        mounted = record is not None and record["mounted"]
         usage = usage_of(record["mount_point"]) if record and mounted else None
         owner, quota, created_at, suspended_at, last_state = known.get(
             account, (None, None, None, None, None)
@@ -253,9 +253,9 @@ def volume_rows(inventory: Iterable[VolumeRecord]) -> list[VolumeRow]:
             VolumeRow(
                 account=account,
                 owner=owner,
-                size_bytes=int(record["size_bytes"]) if record else 0,
+                size_bytes=record["size_bytes"] if record else 0,
                 mounted=mounted,
-                filesystem=record.get("filesystem") if record else None,
+                filesystem=record["filesystem"] if record else None,
                 used_bytes=usage.used_bytes if usage else None,
                 total_bytes=usage.total_bytes if usage else None,
                 created_at=created_at,
