@@ -91,6 +91,15 @@ def test_a_report_that_is_not_one_keeps_the_previous_scan(volume, monkeypatch, b
     assert scan.failure
 
 
+def test_a_volume_the_scan_skipped_is_recorded_with_the_wrappers_reason(volume, monkeypatch):
+    """A skipped volume carries no "mounted": its reason, not "not mounted"."""
+    skipped = {"volumes": [{"user": "alice", "skipped": "busy for more than a second"}]}
+    monkeypatch.setattr("backup.privileged.commands.run", lambda *args, **kwargs: skipped)
+    run = scans.scan_all()
+    assert (run.failed, run.skipped) == ([("alice", "busy for more than a second")], [])
+    assert BackupScan.objects.get(volume=volume).failure == "busy for more than a second"
+
+
 def test_a_refusal_is_recorded_for_the_admins(volume, monkeypatch):
     def refuse(account):
         raise Refused("fetch_backups.py", "alice has no volume at /srv/userbackup/alice")

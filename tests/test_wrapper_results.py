@@ -111,7 +111,7 @@ MALFORMED = [
      rf"volumes\.{ACCOUNT}\.snapshot: not of the expected form: '\.\./\.\./etc/passwd'"),
     ("snapshot-create.py", results.snapshot_run,
      snapshot_run(outcome(SNAPSHOT, MIB, MIB, pruned=["x"])),
-     rf"volumes\.{ACCOUNT}\.pruned\[0\]\.name: not of the expected form: 'x'"),
+     rf"volumes\.{ACCOUNT}\.pruned\[0\]: not a snapshot name: 'x'"),
     ("snapshot-list.py", results.snapshot_listings, {"volumes": {"Not An Account": {}}},
      "volumes: not an account name: 'Not An Account'"),
     ("snapshot-browse.py", results.snapshot_folder,

@@ -161,6 +161,9 @@ class Fields:
     def nested(self, key: str) -> "Fields":
         return reader_for(self._path(key), self._get(key))
 
+    def optional_nested(self, key: str) -> "Fields | None":
+        return None if self._get(key) is None else self.nested(key)
+
     def list_of(
         self, key: str, item: Callable[[object, str], T], limit: int = MAX_ITEMS
     ) -> list[T]:
@@ -175,8 +178,8 @@ class Fields:
     def names(self, key: str, limit: int = MAX_ITEMS) -> list[str]:
         return self.list_of(key, _name_item, limit)
 
-    def accounts(self, key: str) -> list[str]:
-        return self.list_of(key, _account_item)
+    def snapshots(self, key: str) -> list[str]:
+        return self.list_of(key, _snapshot_item)
 
     def by_account(self, key: str, item: Callable[[object, str], T]) -> dict[str, T]:
         """An object keyed by account name, each value read by ``item``."""
@@ -199,7 +202,7 @@ def _name_item(raw: object, where: str) -> str:
     return raw
 
 
-def _account_item(raw: object, where: str) -> str:
-    if not isinstance(raw, str) or not ACCOUNT.fullmatch(raw):
-        raise Malformed(f"{where}: not an account name: {_shown(raw)}")
+def _snapshot_item(raw: object, where: str) -> str:
+    if not isinstance(raw, str) or len(raw) > 512 or not _matches(SNAPSHOT, raw):
+        raise Malformed(f"{where}: not a snapshot name: {_shown(raw)}")
     return raw

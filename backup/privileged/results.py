@@ -46,16 +46,6 @@ def _item(build: Callable[[Fields], T]) -> Callable[[object, str], T]:
     return lambda raw, where: build(reader_for(where, raw))
 
 
-def _optional(build: Callable[[Fields], T]) -> Callable[[Fields, str], T | None]:
-    def read(fields: Fields, key: str) -> T | None:
-        raw = fields.raw.get(key, ...)
-        if raw is ...:
-            raise Malformed(f"{fields.where + '.' if fields.where else ''}{key}: missing")
-        return None if raw is None else build(fields.nested(key))
-
-    return read
-
-
 # --- Accounts and simple acknowledgements ------------------------------------
 
 
@@ -119,7 +109,8 @@ class OneVolume(TypedDict):
 
 
 def one_volume(fields: Fields) -> OneVolume:
-    return {"volume": _optional(volume_record)(fields, "volume")}
+    found = fields.optional_nested("volume")
+    return {"volume": volume_record(found) if found is not None else None}
 
 
 class Pool(TypedDict):
@@ -477,24 +468,25 @@ class VolumeSnapshotResult(TypedDict):
     error: str | None
 
 
+def _optional_change(fields: Fields, key: str) -> Change | None:
+    found = fields.optional_nested(key)
+    return change(found) if found is not None else None
+
+
 def volume_snapshot_result(fields: Fields) -> VolumeSnapshotResult:
     return {
         "supported": fields.flag("supported"),
         "snapshot": fields.optional_snapshot("snapshot"),
         "changed_bytes": fields.optional_count("changed_bytes"),
         "changed_files": fields.optional_count("changed_files"),
-        "change": _optional(change)(fields, "change"),
-        "window_change": _optional(change)(fields, "window_change"),
+        "change": _optional_change(fields, "change"),
+        "window_change": _optional_change(fields, "window_change"),
         "holds_bytes": fields.optional_count("holds_bytes"),
         "used_bytes": fields.count("used_bytes"),
         "size_bytes": fields.count("size_bytes"),
-        "pruned": fields.list_of("pruned", _snapshot_item),
+        "pruned": fields.snapshots("pruned"),
         "error": fields.optional_text("error"),
     }
-
-
-def _snapshot_item(raw: object, where: str) -> str:
-    return reader_for(where, {"name": raw}).snapshot("name")
 
 
 class SnapshotRunResult(TypedDict):
@@ -572,7 +564,7 @@ def pruned(fields: Fields) -> Pruned:
     return {
         "user": fields.account(),
         "supported": fields.flag("supported"),
-        "pruned": fields.list_of("pruned", _snapshot_item),
+        "pruned": fields.snapshots("pruned"),
         "kept": fields.count("kept"),
     }
 
