@@ -197,3 +197,10 @@ def test_every_wrapper_the_portal_runs_has_a_parser_for_its_recordings():
     called = set(re.findall(r'"([a-z_-]+\.py)"', source_text))
     called |= {f"mkfs-{filesystem}.py" for filesystem in ("ext4", "btrfs", "xfs")}
     assert called <= set(PARSERS), called - set(PARSERS)
+
+
+def test_a_reason_quotes_a_huge_value_only_in_part():
+    with pytest.raises(Failed) as raised:
+        results.parse("vgdisplay.py", pool(name=["x" * 10_000] * 100_000), results.pool)
+    assert raised.value.reason.startswith("returned a malformed result: name: not text but [")
+    assert len(raised.value.reason) < 120

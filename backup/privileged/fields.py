@@ -11,8 +11,9 @@ A reader raises ``Malformed`` naming where in the result it failed
 
 import functools
 import re
+import reprlib
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ def _is_time(value: str) -> bool:
     # snapshot names and times are the same on every volume), and strptime
     # is most of a large result's parsing cost otherwise.
     try:
-        datetime.strptime(value, WIRE_TIME).replace(tzinfo=UTC)
+        datetime.strptime(value, WIRE_TIME)
     except ValueError:
         return False
     return True
@@ -53,8 +54,16 @@ class Malformed(ValueError):
     """A result that breaks the documented shape; the message says where."""
 
 
+# A value quoted in a reason: bounded before it is built (reprlib never
+# renders all of a huge list or string), then cut.
+_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_REPR.maxstring = _REPR.maxother = 40
+_REPR.maxlist = _REPR.maxdict = 4
+_REPR.maxlevel = 2
+
+
 def _shown(value: object) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 
