@@ -17,6 +17,7 @@ from backup.discovery import alerts as stale_alerts
 from backup.discovery import scans
 from backup.stats import collect
 from backup.volumes.models import Volume
+from support.backup_reports import wrapper_report
 from support.http_receiver import closed_port
 from support.smtp_server import SMTPServer
 from support.waiting import next_second
@@ -142,25 +143,27 @@ def test_a_stale_backup_alert_is_kept_and_sent_later(smtp, owner, admin):
     volume = Volume.objects.get(owner=owner)
     scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": (now - 60 * MINUTE).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "truncated": False,
-            "sources": [
-                {
-                    "machine": "laptop",
-                    "format": "time_machine",
-                    "path": "laptop.sparsebundle",
-                    "last_backup": (now - datetime.timedelta(days=9)).strftime(
-                        "%Y-%m-%dT%H:%M:%SZ"
-                    ),
-                    "backups": 3,
-                    "state": "complete",
-                    "size_bytes": None,
-                }
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": (now - 60 * MINUTE).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "truncated": False,
+                "sources": [
+                    {
+                        "machine": "laptop",
+                        "format": "time_machine",
+                        "path": "laptop.sparsebundle",
+                        "last_backup": (now - datetime.timedelta(days=9)).strftime(
+                            "%Y-%m-%dT%H:%M:%SZ"
+                        ),
+                        "backups": 3,
+                        "state": "complete",
+                        "size_bytes": None,
+                    }
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
     stale_alerts.send_alerts(now=now)
     assert PendingAlert.objects.count() == 2  # the owner's and the admins' summary

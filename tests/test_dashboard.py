@@ -18,6 +18,7 @@ from backup.discovery import scans
 from backup.stats import projection, rrd
 from backup.volumes.models import Volume
 from backup.volumes.status import Usage, VolumeState
+from support.backup_reports import wrapper_report
 
 pytestmark = pytest.mark.django_db
 
@@ -52,13 +53,15 @@ def scan(user, sources=(), folders=()):
     wire = (timezone.now() - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scans.store(
         user.backup_volume,
-        {
-            "user": user.username,
-            "scanned_at": wire,
-            "truncated": False,
-            "sources": list(sources),
-            "unrecognised": [{"path": path, "modified": wire} for path in folders],
-        },
+        wrapper_report(
+            {
+                "user": user.username,
+                "scanned_at": wire,
+                "truncated": False,
+                "sources": list(sources),
+                "unrecognised": [{"path": path, "modified": wire} for path in folders],
+            }
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from backup.alerts.models import PendingAlert
 from backup.discovery import alerts, scans, thresholds
 from backup.discovery.models import AlertSent, BackupScan
 from backup.volumes.models import Volume
+from support.backup_reports import wrapper_report
 
 pytestmark = pytest.mark.django_db
 
@@ -60,13 +61,15 @@ def volume_of(django_user_model):
 def scan(volume, *sources, unrecognised=(), at=NOW - HOUR):
     return scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": wire(at),
-            "truncated": False,
-            "sources": list(sources),
-            "unrecognised": list(unrecognised),
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": wire(at),
+                "truncated": False,
+                "sources": list(sources),
+                "unrecognised": list(unrecognised),
+            }
+        ),
     )
 
 

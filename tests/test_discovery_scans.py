@@ -24,6 +24,7 @@ from backup.privileged.client import Counter
 from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
+from support.backup_reports import wrapper_report
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
@@ -234,13 +235,15 @@ def test_the_periodic_scan_skips_unmounted_volumes_and_keeps_their_results(
     _, unmounted = with_volume(make_employee)
     scans.store(
         unmounted,
-        {
-            "user": unmounted.account,
-            "scanned_at": wire(timezone.now() - DAY),
-            "truncated": False,
-            "sources": [{"format": "restic", "path": "restic", "last_backup": None}],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": unmounted.account,
+                "scanned_at": wire(timezone.now() - DAY),
+                "truncated": False,
+                "sources": [{"format": "restic", "path": "restic", "last_backup": None}],
+                "unrecognised": [],
+            }
+        ),
     )
     assert portal.run("umount.py", unmounted.account).returncode == 0
 
@@ -320,12 +323,14 @@ def scanned_volumes(portal, django_user_model):
         ]
         scans.store(
             made,
-            {
-                "user": made.account,
-                "scanned_at": wire(now - HOUR),
-                "sources": sources,
-                "unrecognised": [],
-            },
+            wrapper_report(
+                {
+                    "user": made.account,
+                    "scanned_at": wire(now - HOUR),
+                    "sources": sources,
+                    "unrecognised": [],
+                }
+            ),
         )
 
     scan(volume("zstale"), 10 * DAY, HOUR)

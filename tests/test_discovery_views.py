@@ -17,6 +17,7 @@ from backup.discovery.models import BackupPreference, BackupScan
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.volumes.models import Volume
+from support.backup_reports import wrapper_report
 
 pytestmark = pytest.mark.django_db
 
@@ -47,13 +48,15 @@ def owner_of(django_user_model):
 def store(user, sources=(), unrecognised=(), truncated=False, at=None):
     return scans.store(
         user.backup_volume,
-        {
-            "user": user.username,
-            "scanned_at": wire(at or timezone.now() - HOUR),
-            "truncated": truncated,
-            "sources": list(sources),
-            "unrecognised": list(unrecognised),
-        },
+        wrapper_report(
+            {
+                "user": user.username,
+                "scanned_at": wire(at or timezone.now() - HOUR),
+                "truncated": truncated,
+                "sources": list(sources),
+                "unrecognised": list(unrecognised),
+            }
+        ),
     )
 
 

@@ -21,13 +21,15 @@ from prometheus_client.openmetrics.parser import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
-from backup.discovery import cleaning, scans
+from backup.discovery import scans
 from backup.discovery.models import BackupPreference
 from backup.metrics.checks import metrics_settings
 from backup.operations.models import Operation
 from backup.privileged.client import Counter
+from backup.privileged.fields import MAX_NAME_CHARS
 from backup.stats import rrd
 from backup.volumes.models import Volume
+from support.backup_reports import wrapper_report
 
 pytestmark = pytest.mark.django_db
 
@@ -64,23 +66,25 @@ def volume_of(django_user_model):
 def scan(volume, sources, now):
     scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": wire(now),
-            "sources": [
-                {
-                    "machine": machine,
-                    "format": fmt,
-                    "path": path,
-                    "last_backup": wire(when) if when else None,
-                    "backups": 3,
-                    "state": "complete",
-                    "size_bytes": None,
-                }
-                for machine, fmt, path, when in sources
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": wire(now),
+                "sources": [
+                    {
+                        "machine": machine,
+                        "format": fmt,
+                        "path": path,
+                        "last_backup": wire(when) if when else None,
+                        "backups": 3,
+                        "state": "complete",
+                        "size_bytes": None,
+                    }
+                    for machine, fmt, path, when in sources
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
 
 
@@ -200,13 +204,14 @@ def test_names_from_a_volume_stay_one_label_value(volume_of):
     a fake sample, backslashes and control characters stay inside its label."""
     now = timezone.now()
     erin = volume_of("erin", 1)
-    long_path = "p" * 600  # two paths equal once cut to the stored length
+    # Two paths longer than the wrapper shows, equal once it has cut them.
+    cut = "p" * (MAX_NAME_CHARS - 1) + "\u2026"
     scan(
         erin,
         [
             (HOSTILE_NAME, "restic", "r", now - DAY),
-            ("twin", "borg", long_path + "a", now - 3 * DAY),
-            ("twin", "borg", long_path + "b", now - 2 * DAY),
+            ("twin", "borg", cut, now - 3 * DAY),
+            ("twin", "borg", cut, now - 2 * DAY),
         ],
         now,
     )
@@ -219,8 +224,6 @@ def test_names_from_a_volume_stay_one_label_value(volume_of):
     assert backups[HOSTILE_NAME] == ("r", int((now - DAY).timestamp()))
     # The newer of the two that look alike, once: Prometheus refuses a
     # scrape with one series twice (samples() asserts there is none).
-    # Stored cut to discovery's length, ending in an ellipsis.
-    cut = "p" * (cleaning.MAX_TEXT - 1) + "\u2026"
     assert backups["twin"] == (cut, int((now - 2 * DAY).timestamp()))
     assert ("backup_pool_size_bytes", ()) not in found
 

@@ -17,6 +17,7 @@ from playwright.sync_api import Error as PlaywrightError
 from backup.discovery import scans
 from backup.operations.models import Operation
 from support import browser_sso
+from support.backup_reports import wrapper_report
 from support.browser import shot
 from support.snapshot_outputs import (
     GIB,
@@ -24,6 +25,7 @@ from support.snapshot_outputs import (
     answer_dashboard,
     hours_ago,
     name_at,
+    outcome,
     run_at,
 )
 
@@ -72,33 +74,36 @@ def portal_with_data(recorded, make_volume, django_user_model):
     volume = make_volume()
     owner = volume.owner
     old, new = hours_ago(3), hours_ago(1)
-    run_at(recorded, old, {volume.account: _outcome(name_at(old), None)})
-    run_at(recorded, new, {volume.account: _outcome(name_at(new), 3 * 1024**2)})
+    run_at(recorded, old, {volume.account: outcome(name_at(old), None, 90 * 1024**2)})
+    run_at(recorded, new, {volume.account: outcome(name_at(new), 3 * 1024**2, 90 * 1024**2)})
     answer_dashboard(recorded, volume, old, new)
     answer_browse(recorded, volume, name_at(new))
     recorded.answer(
         "vgdisplay.py",
-        {"size_bytes": 20 * GIB, "allocated_bytes": GIB, "free_bytes": 19 * GIB, "used_bytes": GIB},
-    )
+        {"backend": "loopfile", "name": "pool", "size_bytes": 20 * GIB, "allocated_bytes": GIB,
+         "free_bytes": 19 * GIB, "used_bytes": GIB, "volume_count": 1},
+    )  # fmt: skip
     scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": hours_ago(2).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "truncated": False,
-            "sources": [
-                {
-                    "machine": "a-computer-with-a-rather-long-name-that-must-wrap",
-                    "format": "windows_file_history",
-                    "path": "FileHistory/someone/a-computer-with-a-rather-long-name",
-                    "last_backup": hours_ago(30).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "backups": 12,
-                    "state": "complete",
-                    "size_bytes": 5 * 1024**3,
-                }
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": hours_ago(2).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "truncated": False,
+                "sources": [
+                    {
+                        "machine": "a-computer-with-a-rather-long-name-that-must-wrap",
+                        "format": "windows_file_history",
+                        "path": "FileHistory/someone/a-computer-with-a-rather-long-name",
+                        "last_backup": hours_ago(30).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "backups": 12,
+                        "state": "complete",
+                        "size_bytes": 5 * 1024**3,
+                    }
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
     operation = Operation.objects.create(
         kind=Operation.Kind.CREATE,
@@ -124,18 +129,6 @@ def portal_with_data(recorded, make_volume, django_user_model):
         "signal": "start",
     }
     return owner, admin, values
-
-
-def _outcome(snapshot, changed):
-    return {
-        "snapshot": snapshot,
-        "changed_bytes": changed,
-        "changed_files": 3 if changed is not None else None,
-        "used_bytes": 90 * 1024**2,
-        "size_bytes": 1024**3,
-        "pruned": [],
-        "error": None,
-    }
 
 
 def check_every_page(page, who, values, widths=WIDTHS, accessibility=True, name=None):

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backup.discovery import scans
 from backup.operations.models import Operation
+from support.backup_reports import wrapper_report
 from support.snapshot_outputs import GIB, answer_dashboard, hours_ago
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_the_periodic_job_ends_a_dead_operation_with_its_audit_record(
     volume, recorded, settings, tmp_path
 ):
     settings.RRD_DIRECTORY = tmp_path / "rrd"
-    recorded.answer("lvdisplay.py", {"volumes": []})
+    recorded.answer("lvdisplay.py", {"backend": "loopfile", "volumes": []})
     recorded.answer(
         "vgdisplay.py",
         {
@@ -163,24 +164,26 @@ def with_history(volume, operations):
     wire = hours_ago(1).strftime("%Y-%m-%dT%H:%M:%SZ")
     scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": wire,
-            "truncated": False,
-            "sources": [
-                {
-                    "machine": f"laptop{number}",
-                    "format": "restic",
-                    "path": f"laptop{number}",
-                    "last_backup": wire,
-                    "backups": 3,
-                    "state": "complete",
-                    "size_bytes": None,
-                }
-                for number in range(3)
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": wire,
+                "truncated": False,
+                "sources": [
+                    {
+                        "machine": f"laptop{number}",
+                        "format": "restic",
+                        "path": f"laptop{number}",
+                        "last_backup": wire,
+                        "backups": 3,
+                        "state": "complete",
+                        "size_bytes": None,
+                    }
+                    for number in range(3)
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
     now = timezone.now()
     Operation.objects.bulk_create(

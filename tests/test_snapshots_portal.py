@@ -31,6 +31,7 @@ from backup.snapshots.detection import (
 from backup.snapshots.models import MassChange, Snapshot, SnapshotRun, SnapshotSpace
 from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
+from support.recorded_wrappers import acknowledged
 from support.snapshot_outputs import (
     GIB,
     MIB,
@@ -42,6 +43,7 @@ from support.snapshot_outputs import (
     name_at,
     outcome,
     run_at,
+    unsupported,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,12 +123,24 @@ def test_hostile_or_unknown_entries_are_not_stored(recorded, make_volume):
         recorded,
         when,
         {
-            volume.account: outcome("../../etc/passwd", MIB, MIB),
+            volume.account: outcome(None, None, MIB),
             "nobody-we-know": outcome(name_at(when), MIB, MIB),
         },
     )
     assert not Snapshot.objects.exists()
     assert SnapshotRun.objects.get().volumes == 1
+    # A hostile snapshot name fails the whole run where it is parsed, saying
+    # which field: nothing of it is stored.
+    recorded.answer(
+        "snapshot-create.py",
+        {"taken_at": "2026-11-30T21:00:00Z",
+         "volumes": {volume.account: outcome("../../etc/passwd", MIB, MIB)}},
+        malformed=True,
+    )  # fmt: skip
+    with pytest.raises(CommandError, match=rf"volumes\.{volume.account}\.snapshot: not of the"):
+        call_command("take_snapshots")
+    assert not Snapshot.objects.exists()
+    assert SnapshotRun.objects.count() == 1
 
 
 def test_a_volumes_rows_go_with_it_and_no_row_is_kept_without_one(recorded, make_volume):
@@ -256,16 +270,6 @@ def test_slow_destruction_adds_up_over_the_window():
     assert judge(interval, INTERVAL, SMALL) is None
     verdict = assess(interval, window, SMALL)
     assert (verdict.scope, verdict.kind, verdict.share) == (WINDOW, ENCRYPTION, 88)
-
-
-def test_hostile_change_reports_are_made_safe():
-    assert Change.from_report("nope") is None
-    assert Change.from_report({"held_bytes": 5}) is None
-    change = Change.from_report(
-        {"base": "x" * 500, "held_bytes": -3, "deleted_files": True, "deleted_bytes": "9"}
-    )
-    assert (len(change.base), change.held_bytes, change.deleted_files) == (40, 0, 0)
-    assert change.deleted_bytes == 0
 
 
 def _destroy(before, held=500 * MIB, **counts):
@@ -523,8 +527,9 @@ def test_admin_page_shows_policy_space_and_is_staff_only(recorded, make_volume, 
     services.refresh_listing()
     recorded.answer(
         "vgdisplay.py",
-        {"size_bytes": 20 * GIB, "allocated_bytes": GIB, "free_bytes": 19 * GIB, "used_bytes": GIB},
-    )
+        {"backend": "loopfile", "name": "pool", "size_bytes": 20 * GIB, "allocated_bytes": GIB,
+         "free_bytes": 19 * GIB, "used_bytes": GIB, "volume_count": 1},
+    )  # fmt: skip
     assert Client(REMOTE_USER=volume.account).get("/staff/snapshots/").status_code == 403
     settings.BACKUP_ADMINS = ["snapboss"]
     recorded.forget_calls()
@@ -552,8 +557,20 @@ def test_browse_shows_names_escaped_and_addresses_them_by_ref(recorded, make_vol
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert f"/snapshots/{snapshot}/?path=RG9jcw" in page
     assert 'name="path" value="PHNjcmlwdD4"' in page
-    assert "bad ref" not in page  # an entry with an unusable ref is dropped
     assert recorded.calls() == [["snapshot-browse.py", volume.account, snapshot, "."]]
+
+
+def test_a_browse_result_with_an_unusable_ref_shows_nothing_of_it(recorded, make_volume):
+    volume = make_volume()
+    snapshot = name_at(hours_ago(1))
+    answer_browse(recorded, volume, snapshot)
+    answer = recorded.answers[f"snapshot-browse.py {volume.account} {snapshot} ."]["stdout"]
+    answer["entries"].append({"ref": "../x", "name": "bad ref", "type": "file",
+                              "size_bytes": 1, "modified": None})  # fmt: skip
+    recorded.answer(f"snapshot-browse.py {volume.account} {snapshot} .", answer, malformed=True)
+    with pytest.raises(UserFacingError, match="could not read this snapshot right now") as raised:
+        restore.browse(volume.owner, snapshot, ".")
+    assert "entries[2].ref: not of the expected form" in str(raised.value.__cause__)
 
 
 @pytest.mark.parametrize("path", ["..", "RG9jcw/..", "/etc", "a//b", "a b", "-rf", "é"])
@@ -706,7 +723,7 @@ def test_a_suspended_volume_is_destroyed_once_due_with_an_audit_record(recorded,
         volume_id=volume.account, name=name_at(taken), taken_at=taken, used_bytes=0, size_bytes=GIB
     )
     for wrapper in ("lvremove.py", "rmdir.py", "deluser.py"):
-        recorded.answer(f"{wrapper} {volume.account}", None)
+        recorded.answer(f"{wrapper} {volume.account}", acknowledged(f"{wrapper} {volume.account}"))
     # The snapshot run destroys nothing (issue 25): destruction is its own command.
     recorded.answer("snapshot-create.py", {"taken_at": "2026-11-30T21:00:00Z", "volumes": {}})
     call_command("take_snapshots")
@@ -737,11 +754,9 @@ def test_a_refused_early_destruction_keeps_the_volume(recorded, make_volume):
 
 def test_without_protected_snapshots_deletion_is_immediate(recorded, make_volume):
     volume = make_volume(filesystem="ext4")
-    recorded.answer(
-        f"snapshot-list.py {volume.account}", {"volumes": {volume.account: {"supported": False}}}
-    )
+    recorded.answer(f"snapshot-list.py {volume.account}", unsupported(volume.account))
     for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
-        recorded.answer(f"{wrapper} {volume.account}", None)
+        recorded.answer(f"{wrapper} {volume.account}", acknowledged(f"{wrapper} {volume.account}"))
     volumes.request_delete(volume.owner, volume.owner, volume.account)
     assert not Volume.objects.filter(pk=volume.pk).exists()
     assert "suspend.py" not in [call[0] for call in recorded.calls()]

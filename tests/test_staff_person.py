@@ -19,6 +19,7 @@ from backup.privileged import commands
 from backup.privileged.client import Failed
 from backup.volumes import requests
 from backup.volumes.models import Quota, Volume
+from support.backup_reports import wrapper_report
 from support.volume_traces import NOTHING, mount_point_of, traces
 
 EVERYTHING = dict.fromkeys(NOTHING, True)
@@ -95,23 +96,25 @@ def test_the_page_lists_last_backups_per_computer_even_without_the_server(
     when = timezone.now() - datetime.timedelta(hours=3)
     scans.store(
         volume,
-        {
-            "user": "scanned1",
-            "scanned_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "truncated": False,
-            "sources": [
-                {
-                    "machine": "<b>laptop</b>",
-                    "format": "time_machine",
-                    "path": "laptop.sparsebundle",
-                    "last_backup": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "backups": 4,
-                    "state": "complete",
-                    "size_bytes": None,
-                }
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": "scanned1",
+                "scanned_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "truncated": False,
+                "sources": [
+                    {
+                        "machine": "<b>laptop</b>",
+                        "format": "time_machine",
+                        "path": "laptop.sparsebundle",
+                        "last_backup": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "backups": 4,
+                        "state": "complete",
+                        "size_bytes": None,
+                    }
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
     response = signed_in(admin).get(person_url("scanned1"))
     assert response.status_code == 200

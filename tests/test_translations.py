@@ -25,6 +25,7 @@ from backup.pages.languages import language_of
 from backup.pages.models import LanguagePreference
 from backup.snapshots.detection import describe
 from backup.volumes.models import Volume
+from support.backup_reports import wrapper_report
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
@@ -305,23 +306,25 @@ def _stale_volume(user):
     last = (NOW - datetime.timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scans.store(
         volume,
-        {
-            "user": volume.account,
-            "scanned_at": (NOW - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "truncated": False,
-            "sources": [
-                {
-                    "machine": "toimisto-pc",
-                    "format": "windows_file_history",
-                    "path": "FileHistory/a/pc",
-                    "last_backup": last,
-                    "backups": 3,
-                    "state": "complete",
-                    "size_bytes": None,
-                }
-            ],
-            "unrecognised": [],
-        },
+        wrapper_report(
+            {
+                "user": volume.account,
+                "scanned_at": (NOW - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "truncated": False,
+                "sources": [
+                    {
+                        "machine": "toimisto-pc",
+                        "format": "windows_file_history",
+                        "path": "FileHistory/a/pc",
+                        "last_backup": last,
+                        "backups": 3,
+                        "state": "complete",
+                        "size_bytes": None,
+                    }
+                ],
+                "unrecognised": [],
+            }
+        ),
     )
 
 

@@ -15,7 +15,8 @@ from backup.operations.models import Operation
 from backup.pages.models import LanguagePreference
 from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
-from support.snapshot_outputs import hours_ago, listed
+from support.recorded_wrappers import acknowledged
+from support.snapshot_outputs import hours_ago, listed, unsupported
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,11 +79,9 @@ def test_the_owner_reads_it_in_their_language(recorded, make_volume):
 
 def test_an_immediate_deletion_is_announced_too(recorded, make_volume):
     volume = make_volume(filesystem="ext4")
-    recorded.answer(
-        f"snapshot-list.py {volume.account}", {"volumes": {volume.account: {"supported": False}}}
-    )
+    recorded.answer(f"snapshot-list.py {volume.account}", unsupported(volume.account))
     for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
-        recorded.answer(f"{wrapper} {volume.account}", None)
+        recorded.answer(f"{wrapper} {volume.account}", acknowledged(f"{wrapper} {volume.account}"))
     volumes.request_delete(volume.owner, volume.owner, volume.account)
     assert not Volume.objects.filter(pk=volume.pk).exists()
     (to_owner,) = mails_to(volume.owner.email)

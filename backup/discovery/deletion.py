@@ -97,7 +97,7 @@ def delete(operation: Operation) -> str:
                 % {"name": name, "contact": _contact()},
                 str(error),
             ) from error
-        removed += (result or {}).get("removed_entries", 0)
+        removed += result["removed_entries"]
         break
     operation.detail = f"{backup_format} at {path}: {removed} entries removed in {run} run(s)"
     return _("The backups of %(name)s were deleted.") % {"name": name}

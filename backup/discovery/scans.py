@@ -23,6 +23,7 @@ from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
+from backup.privileged.results import BackupReport, SkippedScan, VolumeBackupReport
 from backup.volumes import status
 from backup.volumes.models import Volume
 
@@ -66,7 +67,7 @@ def _in_progress_since(volume, sources, scanned_at):
     ]
 
 
-def store(volume: Volume, report: object) -> BackupScan:
+def store(volume: Volume, report: BackupReport) -> BackupScan:
     """Record fetch_backups.py's report as the volume's latest scan."""
     found = clean(report, volume.account)
     dated = [
@@ -167,7 +168,7 @@ def check(operation: Operation) -> str:
         record = commands.volume(volume.account)
     except PrivilegedError as error:
         raise UserFacingError(_not_available(), str(error)) from error
-    if not record or not record.get("mounted"):
+    if not record or not record["mounted"]:
         record_failure(volume, "not mounted")
         raise UserFacingError(_not_available(), "not mounted")
     try:
@@ -211,15 +212,11 @@ def scan_all(accounts=None) -> ScanRun:
     volumes = Volume.objects.select_related("owner").order_by("account")
     run = ScanRun([], [], [])
     if accounts:
-        mounted = {record["user"] for record in commands.inventory() if record.get("mounted")}
+        mounted = {record["user"] for record in commands.inventory() if record["mounted"]}
         for volume in volumes.filter(account__in=accounts):
             _scan_one(volume, busy, volume.account in mounted, run)
         return run
-    reports = {
-        report["user"]: report
-        for report in commands.fetch_all_backups()
-        if isinstance(report, dict) and isinstance(report.get("user"), str)
-    }
+    reports = {report["user"]: report for report in commands.fetch_all_backups()}
     listed = list(volumes)
     for start in range(0, len(listed), STORE_BATCH):
         # One transaction per batch, not per volume: each commit waits for
@@ -232,16 +229,20 @@ def scan_all(accounts=None) -> ScanRun:
     return run
 
 
-def _store_one(volume: Volume, report: dict | None, busy: set, run: ScanRun) -> None:
+def _store_one(
+    volume: Volume, report: VolumeBackupReport | SkippedScan | None, busy: set, run: ScanRun
+) -> None:
     if volume.owner.username in busy:
         run.skipped.append((volume.account, "an operation is in progress"))
-    elif report is None or not report.get("mounted"):
-        record_failure(volume, "not mounted")
-        run.skipped.append((volume.account, "not mounted"))
-    elif "skipped" in report:
-        reason = str(report["skipped"])[:300]
+    elif report is not None and "skipped" in report:
+        # A skipped volume carries no "mounted" (wrappers/README.md): it is
+        # told apart first, or its reason would read "not mounted".
+        reason = report["skipped"][:300]
         record_failure(volume, reason)
         run.failed.append((volume.account, reason))
+    elif report is None or not report["mounted"]:
+        record_failure(volume, "not mounted")
+        run.skipped.append((volume.account, "not mounted"))
     else:
         try:
             store(volume, report)

@@ -76,8 +76,9 @@ def _reason(stderr: str | None, name: str) -> str:
     return line
 
 
-def run(name: str, *args: str | int, stdin: str | None = None) -> Any:
-    """Run wrapper ``name`` with ``args``; return its JSON result (or None)."""
+def run(name: str, *args: str | int, stdin: str | None = None) -> object:
+    """Run wrapper ``name`` with ``args``; return its JSON, still to be parsed
+    into its typed result (results.py), or None when it printed nothing."""
     path = Path(settings.WRAPPERS_PATH) / name
     argv = [str(path), *(str(arg) for arg in args)]
     if _use_sudo():

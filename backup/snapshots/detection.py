@@ -20,7 +20,9 @@ The rules, all here, on typed figures (the wrapper's measure, made safe in
   no evidence, else "encryption".
 """
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -46,10 +48,6 @@ INTERVAL, WINDOW = "interval", "window"
 MAX_NAME_CHARS = 40
 
 
-def _count(value) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
-
-
 @dataclass(frozen=True)
 class Change:
     """What changed from snapshot ``base`` to a newer one, among what
@@ -71,17 +69,17 @@ class Change:
     note_folders: int = 0
 
     @classmethod
-    def from_report(cls, raw) -> "Change | None":
-        """From the wrapper's JSON (or what was stored of it); None for
-        anything that is not a change report."""
-        if not isinstance(raw, dict) or not isinstance(raw.get("base"), str):
+    def from_report(cls, raw: Mapping[str, Any] | None) -> "Change | None":
+        """From the wrapper's result, parsed and checked by the privileged
+        client (results.change), or from what as_json stored of one; None
+        for none. A count stored before it was measured reads as 0."""
+        if raw is None:
             return None
-        held = raw.get("held_bytes")
         return cls(
             base=raw["base"][:MAX_NAME_CHARS],
-            held_bytes=_count(held) if held is not None else None,
+            held_bytes=raw.get("held_bytes"),
             complete=raw.get("complete") is not False,
-            **{key: _count(raw.get(key)) for key in COUNTS},
+            **{key: raw.get(key, 0) for key in COUNTS},
         )
 
     def as_json(self) -> dict:

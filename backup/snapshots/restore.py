@@ -4,16 +4,15 @@ restore a file or folder next to the live data, or restore the whole volume
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
-from backup.core.times import absolute_time, file_name_time
+from backup.core.times import absolute_time, file_name_time, parse_time
 from backup.operations.models import Operation
-from backup.privileged import commands
+from backup.privileged import commands, results
 from backup.privileged.client import PrivilegedError, Refused
 from backup.volumes import requests as volumes
 from backup.volumes.models import Volume, volume_of
@@ -30,9 +29,6 @@ from .services import SNAPSHOT_NAME, refresh_listing, taken_at_of
 REF = r"[A-Za-z0-9_-]{1,400}"
 PATH = re.compile(rf"\.|(?!-){REF}(?:/{REF}){{0,63}}")
 MAX_PATH_CHARS = 4096
-ENTRY_TYPES = {"dir", "file", "link", "other"}
-MAX_NAME_CHARS = 1024
-WIRE_TIME = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def valid_snapshot(name: str) -> bool:
@@ -88,30 +84,13 @@ def _check(snapshot: str, path: str | None = None) -> None:
         raise UserFacingError(_("That snapshot or folder does not exist. Nothing was done."))
 
 
-def _wire_time(value) -> datetime | None:
-    """The wrapper's "YYYY-MM-DDTHH:MM:SSZ" (UTC); None for anything else."""
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, WIRE_TIME).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def _entry(raw) -> Entry | None:
-    if not isinstance(raw, dict):
-        return None
-    ref, name = raw.get("ref"), raw.get("name")
-    if not isinstance(ref, str) or not re.fullmatch(REF, ref) or not isinstance(name, str):
-        return None
-    size = raw.get("size_bytes")
-    modified = raw.get("modified")
+def _entry(raw: results.Entry) -> Entry:
     return Entry(
-        ref=ref,
-        name=name[:MAX_NAME_CHARS],
-        type=kind if isinstance(kind := raw.get("type"), str) and kind in ENTRY_TYPES else "other",
-        size_bytes=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        modified=_wire_time(modified),
+        ref=raw["ref"],
+        name=raw["name"],
+        type=raw["type"],
+        size_bytes=raw["size_bytes"],
+        modified=parse_time(raw["modified"]),
     )
 
 
@@ -120,7 +99,7 @@ def browse(user, snapshot: str, path: str) -> Folder:
     volume = _btrfs_volume(user)
     _check(snapshot, path)
     try:
-        result = commands.browse_snapshot(volume.account, snapshot, path) or {}
+        result = commands.browse_snapshot(volume.account, snapshot, path)
     except Refused as refusal:
         raise UserFacingError(
             _("This folder can't be shown: %(reason)s.") % {"reason": refusal.reason}
@@ -129,13 +108,11 @@ def browse(user, snapshot: str, path: str) -> Folder:
         raise UserFacingError(
             _("The backup server could not read this snapshot right now. Please try again later.")
         ) from error
-    listed = result.get("entries")
-    raw: list[Any] = listed if isinstance(listed, list) else []
-    entries = [entry for entry in map(_entry, raw[: settings.SNAPSHOT_BROWSE_PAGE]) if entry]
+    raw = result["entries"]
+    entries = [_entry(entry) for entry in raw[: settings.SNAPSHOT_BROWSE_PAGE]]
     entries.sort(key=lambda entry: (entry.type != "dir", entry.name.casefold()))
-    counted = result.get("total")
-    total = counted if isinstance(counted, int) else len(entries)
-    truncated = bool(result.get("truncated")) or len(raw) > len(entries)
+    total = result["total"]
+    truncated = result["truncated"] or len(raw) > len(entries)
     return Folder(snapshot=snapshot, path=path, entries=entries, total=total, truncated=truncated)
 
 
@@ -192,7 +169,7 @@ def restore(operation: Operation) -> str:
     # both); the wrapper refuses anything but one plain folder name.
     folder = _("Restored %(when)s from snapshot") % {"when": file_name_time(taken_at)}
     try:
-        result = commands.restore_from_snapshot(volume.account, snapshot, path, folder) or {}
+        result = commands.restore_from_snapshot(volume.account, snapshot, path, folder)
     except Refused as refusal:
         raise _fail(
             _("Nothing was restored: %(reason)s.") % {"reason": refusal.reason}, refusal
@@ -206,16 +183,16 @@ def restore(operation: Operation) -> str:
             % {"folder": folder, "contact": settings.SUPPORT_CONTACT},
             error,
         ) from error
-    restored_to = str(result.get("restored_to", ""))[:MAX_NAME_CHARS]
+    restored_to = result["restored_to"]
     # Readable in the audit log: the path decoded, never its refs.
     operation.detail = (
-        f"{snapshot} {paths.readable(path)} -> {restored_to}: {result.get('files')} files, "
-        f"{result.get('bytes')} bytes"
+        f"{snapshot} {paths.readable(path)} -> {restored_to}: {result['files']} files, "
+        f"{result['bytes']} bytes"
     )
     return _(
         "Restored %(files)s file(s) from the snapshot of %(when)s into the folder “%(folder)s”."
     ) % {
-        "files": result.get("files", 0),
+        "files": result["files"],
         "when": absolute_time(taken_at),
         "folder": restored_to.rsplit("/", 1)[-1],
     }
@@ -225,7 +202,7 @@ def rollback(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot = operation.parameters["snapshot"]
     try:
-        result = commands.roll_back(volume.account, snapshot) or {}
+        result = commands.roll_back(volume.account, snapshot)
     except Refused as refusal:
         raise _fail(
             _("Your volume was not changed: %(reason)s.") % {"reason": refusal.reason}, refusal
@@ -237,7 +214,7 @@ def rollback(operation: Operation) -> str:
             error,
         ) from error
     refresh_listing(volume.account)  # the state kept as a new snapshot shows at once
-    kept_as = str(result.get("kept_as", ""))[:40]
+    kept_as = result["kept_as"]
     # What the rollback undid: never offered as a restore point.
     Snapshot.objects.filter(volume=volume, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"

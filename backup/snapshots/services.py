@@ -3,15 +3,17 @@ it reported stored per snapshot, and mass changes detected and announced."""
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone, translation
 
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
+from backup.privileged.results import Change as ReportedChange
+from backup.privileged.results import SnapshotListing, SnapshotRunResult, VolumeSnapshotResult
 from backup.volumes.models import Volume
 
 from . import alerts
@@ -39,10 +41,6 @@ def taken_at_of(name: str) -> datetime | None:
         return None
 
 
-def _count(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
 @dataclass
 class RunReport:
     run: SnapshotRun
@@ -52,7 +50,7 @@ class RunReport:
 
 def take_snapshots() -> RunReport:
     """Snapshot every volume (one privileged call), record, detect, announce."""
-    result = commands.take_all_snapshots() or {}
+    result = commands.take_all_snapshots()
     report = record_run(result)
     report.run.snapshot_bytes = refresh_listing()
     report.run.save(update_fields=["snapshot_bytes"])
@@ -61,21 +59,15 @@ def take_snapshots() -> RunReport:
     return report
 
 
-def _time(value) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return parsed if parsed is not None and parsed.tzinfo is not None else None
-
-
 def refresh_listing(account: str | None = None) -> int | None:
     """Store what snapshot-list.py says now, for every volume (one privileged
     call) or one; returns the bytes all listed snapshots hold, None when the
     list could not be read (what is stored stays). Bulk queries: a thousand
     volumes with their whole retention are tens of thousands of snapshots."""
     try:
-        records = {account: commands.snapshots(account)} if account else commands.all_snapshots()
+        records: Mapping[str, SnapshotListing | None] = (
+            {account: commands.snapshots(account)} if account else commands.all_snapshots()
+        )
     except PrivilegedError as error:
         logger.error("snapshot list not read: %s", error)
         return None
@@ -85,34 +77,34 @@ def refresh_listing(account: str | None = None) -> int | None:
     now = timezone.now()
     spaces, listed, listed_accounts = [], {}, []
     for name in known:
-        record = records[name] if isinstance(records[name], dict) else {}
-        supported = bool(record.get("supported"))
+        record = records[name]
+        supported = record is not None and record["supported"]
         spaces.append(
             SnapshotSpace(
                 volume_id=name,
                 supported=supported,
-                snapshot_bytes=_count(record.get("snapshot_bytes")) if supported else None,
-                used_bytes=_count(record.get("used_bytes")) or 0,
-                size_bytes=_count(record.get("size_bytes")) or 0,
+                snapshot_bytes=record["snapshot_bytes"] if record and supported else None,
+                used_bytes=record["used_bytes"] if record else 0,
+                size_bytes=record["size_bytes"] if record else 0,
                 listed_at=now,
             )
         )
-        if not supported:
+        if record is None or not supported:
             # ext4/xfs, or not mounted (a suspended volume): its snapshots,
             # if any, are unknown now, not gone; their rows stay.
             continue
         listed_accounts.append(name)
-        for entry in record.get("snapshots") or []:
-            snapshot = entry.get("name") if isinstance(entry, dict) else None
-            if isinstance(snapshot, str) and (taken_at := taken_at_of(snapshot)) is not None:
+        for entry in record["snapshots"]:
+            snapshot = entry["name"]
+            if (taken_at := taken_at_of(snapshot)) is not None:
                 listed[(name, snapshot)] = Snapshot(
                     volume_id=name,
                     name=snapshot,
                     taken_at=taken_at,
                     used_bytes=spaces[-1].used_bytes,
                     size_bytes=spaces[-1].size_bytes,
-                    protected_until=_time(entry.get("protected_until")),
-                    exclusive_bytes=_count(entry.get("exclusive_bytes")),
+                    protected_until=datetime.fromisoformat(entry["protected_until"]),
+                    exclusive_bytes=entry["exclusive_bytes"],
                 )
     with transaction.atomic():
         SnapshotSpace.objects.bulk_create(
@@ -147,23 +139,22 @@ def refresh_listing(account: str | None = None) -> int | None:
     return sum(measured) if measured else None
 
 
-def record_run(result: dict, now: datetime | None = None) -> RunReport:
+def record_run(result: SnapshotRunResult, now: datetime | None = None) -> RunReport:
     """Store what snapshot-create.py reported; returns the new mass changes.
     A fixed number of queries whatever the number of volumes, plus one per
     mass change."""
     now = now or timezone.now()
-    volumes = result.get("volumes")
-    reported: dict[str, Any] = volumes if isinstance(volumes, dict) else {}
+    reported = result["volumes"]
     accounts = Volume.objects.filter(account__in=list(reported)).values_list("account", flat=True)
     known = sorted(accounts)
     errors: dict[str, str] = {}
     pruned: set[tuple[str, str]] = set()
     taken: list[Snapshot] = []
     for account in known:
-        outcome = reported[account] if isinstance(reported[account], dict) else {}
-        if outcome.get("error"):
-            errors[account] = str(outcome["error"])[:MAX_ERROR_CHARS]
-        pruned |= {(account, name) for name in outcome.get("pruned") or [] if isinstance(name, str)}
+        outcome = reported[account]
+        if outcome["error"]:
+            errors[account] = outcome["error"][:MAX_ERROR_CHARS]
+        pruned |= {(account, name) for name in outcome["pruned"]}
         snapshot = _snapshot_from(account, outcome)
         if snapshot is not None:
             taken.append(snapshot)
@@ -218,29 +209,28 @@ def record_run(result: dict, now: datetime | None = None) -> RunReport:
     return report
 
 
-def _change(raw) -> dict | None:
+def _change(raw: ReportedChange | None) -> dict | None:
     change = Change.from_report(raw)
     if change is None or taken_at_of(change.base) is None:
         return None
     return change.as_json()
 
 
-def _snapshot_from(account: str, outcome: dict) -> Snapshot | None:
-    name = outcome.get("snapshot")
-    if not isinstance(name, str) or (taken_at := taken_at_of(name)) is None:
+def _snapshot_from(account: str, outcome: VolumeSnapshotResult) -> Snapshot | None:
+    name = outcome["snapshot"]
+    if name is None or (taken_at := taken_at_of(name)) is None:
         return None
-    holds = outcome.get("holds_bytes")
     return Snapshot(
-        change=_change(outcome.get("change")),
-        window_change=_change(outcome.get("window_change")),
-        holds_bytes=_count(holds) if holds is not None else None,
+        change=_change(outcome["change"]),
+        window_change=_change(outcome["window_change"]),
+        holds_bytes=outcome["holds_bytes"],
         volume_id=account,
         name=name,
         taken_at=taken_at,
-        changed_bytes=_count(outcome.get("changed_bytes")),
-        changed_files=_count(outcome.get("changed_files")),
-        used_bytes=_count(outcome.get("used_bytes")) or 0,
-        size_bytes=_count(outcome.get("size_bytes")) or 0,
+        changed_bytes=outcome["changed_bytes"],
+        changed_files=outcome["changed_files"],
+        used_bytes=outcome["used_bytes"],
+        size_bytes=outcome["size_bytes"],
     )
 
 

@@ -12,6 +12,7 @@ from django.db.models import OuterRef, Subquery
 from backup.discovery import staff as backup_column
 from backup.operations.models import Operation
 from backup.privileged import commands
+from backup.privileged.results import VolumeRecord
 from backup.volumes.models import Volume
 from backup.volumes.status import usage_of
 
@@ -22,13 +23,13 @@ from .rows import VolumeRow
 def pool() -> Pool:
     data = commands.pool()
     return Pool(
-        backend=data.get("backend", ""),
-        name=data.get("name", ""),
-        size_bytes=int(data["size_bytes"]),
-        allocated_bytes=int(data["allocated_bytes"]),
-        used_bytes=int(data.get("used_bytes", 0)),
-        free_bytes=int(data["free_bytes"]),
-        volume_count=int(data.get("volume_count", 0)),
+        backend=data["backend"],
+        name=data["name"],
+        size_bytes=data["size_bytes"],
+        allocated_bytes=data["allocated_bytes"],
+        used_bytes=data["used_bytes"],
+        free_bytes=data["free_bytes"],
+        volume_count=data["volume_count"],
     )
 
 
@@ -40,7 +41,7 @@ def pool_and_volume_rows() -> tuple[Pool, list[VolumeRow]]:
         return pool_future.result(), volume_rows(inventory_future.result())
 
 
-def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
+def volume_rows(inventory: Iterable[VolumeRecord]) -> list[VolumeRow]:
     """One row per volume on the server or in the portal, by account."""
     records = {record["user"]: record for record in inventory}
     last_state_of = Subquery(
@@ -68,7 +69,7 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
     rows = []
     for account in sorted(set(records) | set(known)):
         record = records.get(account)
-        mounted = bool(record and record.get("mounted"))
+        mounted = record is not None and record["mounted"]
         usage = usage_of(record["mount_point"]) if record and mounted else None
         owner, quota, created_at, suspended_at, last_state = known.get(
             account, (None, None, None, None, None)
@@ -77,9 +78,9 @@ def volume_rows(inventory: Iterable[dict]) -> list[VolumeRow]:
             VolumeRow(
                 account=account,
                 owner=owner,
-                size_bytes=int(record["size_bytes"]) if record else 0,
+                size_bytes=record["size_bytes"] if record else 0,
                 mounted=mounted,
-                filesystem=record.get("filesystem") if record else None,
+                filesystem=record["filesystem"] if record else None,
                 used_bytes=usage.used_bytes if usage else None,
                 total_bytes=usage.total_bytes if usage else None,
                 created_at=created_at,

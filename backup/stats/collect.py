@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
+from backup.privileged.results import Pool as PoolResult
 from backup.volumes.status import usage_of
 
 from . import diskstats, rrd
@@ -32,7 +33,7 @@ class Report:
     # What collect_space read, for the space alerts that follow it:
     # account -> (total bytes, used bytes) of each mounted volume, and the pool.
     usage: dict = field(default_factory=dict)
-    pool: dict | None = None
+    pool: PoolResult | None = None
 
     def add(self, outcome):
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
@@ -75,13 +76,6 @@ def exclusive(name):
         os.close(fd)
 
 
-def _valid(report, account):
-    if rrd.ACCOUNT_PATTERN.fullmatch(account or ""):
-        return True
-    report.fail(f"skipped a volume named {account!r}: not an account name")
-    return False
-
-
 def collect_space(now=None):
     """update_df_stats: used bytes and inodes of every mounted volume, and
     the pool. Two privileged calls (inventory, pool) in all."""
@@ -94,21 +88,26 @@ def collect_space(now=None):
         pool = None
         report.fail(f"pool: not recorded: {error}")
     for volume in volumes:
-        account = volume.get("user")
-        if not _valid(report, account):
-            continue
-        values = {"size": volume.get("size_bytes"), "used": None, "inodes": None}
-        point = volume.get("mount_point") or ""
+        # Account names were checked where the result was parsed
+        # (backup.privileged.results): safe as file names.
+        account = volume["user"]
+        values = {"size": volume["size_bytes"], "used": None, "inodes": None}
+        point = volume["mount_point"]
         # The inventory said mounted a moment ago; checking again keeps an
         # unmount in between from recording the parent filesystem.
-        usage = usage_of(point) if volume.get("mounted") and os.path.ismount(point) else None
+        usage = usage_of(point) if volume["mounted"] and os.path.ismount(point) else None
         if usage is not None:
             values.update(used=usage.used_bytes, inodes=usage.inodes_used)
             report.usage[account] = (usage.total_bytes, usage.used_bytes)
         report.store(account, rrd.space_file(account), rrd.SPACE, timestamp, values)
     if pool is not None:
         report.pool = pool
-        values = {name: pool.get(f"{name}_bytes") for name in ("size", "allocated", "used", "free")}
+        values = {
+            "size": pool["size_bytes"],
+            "allocated": pool["allocated_bytes"],
+            "used": pool["used_bytes"],
+            "free": pool["free_bytes"],
+        }
         report.store("pool", rrd.pool_file(), rrd.POOL, timestamp, values)
     return report
 
@@ -146,11 +145,9 @@ def collect_io(now=None):
     previous = _load_devices()
     current = {}
     for device in devices:
-        account = device.get("user")
-        if not _valid(report, account):
-            continue
-        key = f"{device.get('major')}:{device.get('minor')}"
-        found = stats.get((device.get("major"), device.get("minor")))
+        account = device["user"]
+        key = f"{device['major']}:{device['minor']}"
+        found = stats.get((device["major"], device["minor"]))
         if found is None:
             continue
         current[account] = key

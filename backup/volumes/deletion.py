@@ -1,7 +1,6 @@
 """An employee's deletion of their volume, in the task worker: at once, or
 deferred while snapshots of it are protected (and undoable until then)."""
 
-import contextlib
 import logging
 from datetime import datetime
 
@@ -23,14 +22,14 @@ logger = logging.getLogger("backup.volumes")
 def _protected_until(account: str) -> datetime | None:
     """When the volume's newest protected snapshot stops being protected, or
     None when nothing is protected (or the volume can't have snapshots)."""
-    record = commands.snapshots(account) or {}
-    if not record.get("supported"):
+    record = commands.snapshots(account)
+    if record is None or not record["supported"]:
         return None
-    ends = []
-    for snapshot in record.get("snapshots") or []:
-        if isinstance(snapshot, dict) and snapshot.get("protected"):
-            with contextlib.suppress(TypeError, ValueError):
-                ends.append(datetime.fromisoformat(snapshot["protected_until"]))
+    ends = [
+        datetime.fromisoformat(snapshot["protected_until"])
+        for snapshot in record["snapshots"]
+        if snapshot["protected"]
+    ]
     return max(ends, default=None)
 
 

@@ -91,7 +91,7 @@ def _volumes_gone(suspended: list[Volume]) -> list[Volume]:
     if not suspended:
         return []
     try:
-        present = {record.get("user") for record in commands.inventory()}
+        present = {record["user"] for record in commands.inventory()}
     except PrivilegedError as error:
         logger.error("inventory not read; suspended volumes not checked: %s", error)
         return []

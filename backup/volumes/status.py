@@ -10,6 +10,7 @@ from django.core.cache import cache
 
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
+from backup.privileged.results import VolumeRecord
 
 GIB = 1024**3
 
@@ -93,14 +94,14 @@ def split(usage: Usage | None, snapshot_bytes: int | None) -> UsageSplit | None:
     )
 
 
-def state_from(record):
-    """A VolumeState from a wrapper's volume record (lvdisplay.py)."""
-    mounted = bool(record.get("mounted"))
+def state_from(record: VolumeRecord) -> VolumeState:
+    """A VolumeState from a wrapper's volume record (lvdisplay.py, parsed)."""
+    mounted = record["mounted"]
     return VolumeState(
-        size_bytes=int(record["size_bytes"]),
+        size_bytes=record["size_bytes"],
         mounted=mounted,
         mount_point=record["mount_point"],
-        filesystem=record.get("filesystem"),
+        filesystem=record["filesystem"],
         usage=usage_of(record["mount_point"]) if mounted else None,
     )
 

@@ -97,7 +97,7 @@ def add_space(operation: Operation) -> str:
         result = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
-    operation.detail = f"grown {result.get('grown')}" if result else ""
+    operation.detail = f"grown {result['grown']}"
     return _("Your volume now has %(size)d GiB.") % {"size": new_size}
 
 
@@ -105,7 +105,7 @@ def delete_time_machine(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("Time Machine backups could not be deleted: {reason}.")):
         result = commands.remove_time_machine_backups(volume.account)
-    removed = result.get("removed", []) if result else []
+    removed = result["removed"]
     if not removed:
         return _("There were no Time Machine backups on your volume.")
     return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
@@ -124,16 +124,16 @@ def defragment(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("Defragmenting failed: {reason}.")):
         result = commands.defragment(volume.account)
-    operation.detail = (result or {}).get("summary", "")
+    operation.detail = result["summary"]
     return _("Your volume was defragmented.")
 
 
 def scrub(operation: Operation) -> str:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("The check failed: {reason}.")):
-        result = commands.scrub(volume.account) or {}
-    operation.detail = result.get("summary", "")
-    errors = int(result.get("errors", 0))
+        result = commands.scrub(volume.account)
+    operation.detail = result["summary"]
+    errors = result["errors"]
     if errors:
         raise UserFacingError(
             _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")

@@ -1,6 +1,7 @@
 """Recorded outputs of the snapshot wrappers, as the agreed interface
 (wrappers/README.md) describes them, and fixtures that make the portal use
-them through its real privileged client."""
+them through its real privileged client. Each is parsed, when recorded, by
+the parser the client uses (support.recorded_wrappers)."""
 
 import secrets
 from datetime import timedelta
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 
+from backup.privileged.results import CHANGE_COUNTS
 from backup.snapshots import services
 from backup.volumes.models import Volume
 from support.recorded_wrappers import RecordedWrappers
@@ -51,6 +53,7 @@ def outcome(
     snapshot, changed, used, pruned=(), error=None, files=3, change=None, window=None, holds=None
 ):
     return {
+        "supported": True,
         "snapshot": snapshot,
         "changed_bytes": changed,
         "changed_files": files if changed is not None else None,
@@ -66,7 +69,8 @@ def outcome(
 
 def measured(base, held, **counts):
     """A change report as snapshot-create.py gives it (counts default to 0)."""
-    return {"base": base, "held_bytes": held, "complete": True, **counts}
+    return {"base": base, "held_bytes": held, "complete": True, **dict.fromkeys(CHANGE_COUNTS, 0),
+            **counts}  # fmt: skip
 
 
 def run_at(recorded, when, volumes_out):
@@ -104,6 +108,16 @@ def listed(account, *snapshots, snapshot_bytes=50 * MIB, used=200 * MIB, size=GI
     }
 
 
+def unsupported(account):
+    """snapshot-list.py for a volume without snapshots (ext4/xfs, or not mounted)."""
+    return {
+        "volumes": {
+            account: {"supported": False, "snapshots": [], "snapshot_bytes": None,
+                      "used_bytes": 0, "size_bytes": 0}
+        }
+    }  # fmt: skip
+
+
 def hours_ago(hours):
     return (timezone.now() - timedelta(hours=hours)).replace(microsecond=0)
 
@@ -117,6 +131,7 @@ def answer_dashboard(recorded, volume, *taken, mounted_at=None, **space):
             "volume": {
                 "user": volume.account,
                 "size_bytes": GIB,
+                "device": "/dev/loop7" if mounted_at is not None else None,
                 "mounted": mounted_at is not None,
                 "mount_point": str(mounted_at or "/nonexistent"),
                 "filesystem": volume.filesystem,
@@ -137,6 +152,7 @@ def answer_browse(recorded, volume, snapshot, path="."):
         f"snapshot-browse.py {volume.account} {snapshot} {path}",
         {
             "user": volume.account,
+            "supported": True,
             "snapshot": snapshot,
             "path": path,
             "entries": [
@@ -144,9 +160,8 @@ def answer_browse(recorded, volume, snapshot, path="."):
                  "size_bytes": 12, "modified": "2026-11-30T10:00:00Z"},
                 {"ref": "RG9jcw", "name": "Docs", "type": "dir",
                  "size_bytes": 0, "modified": "2026-11-30T10:00:00Z"},
-                {"ref": "../x", "name": "bad ref", "type": "file"},
             ],
-            "total": 3,
+            "total": 2,
             "truncated": False,
         },
     )  # fmt: skip
