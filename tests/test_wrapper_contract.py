@@ -173,7 +173,9 @@ def test_the_snapshot_flow_parses(shared):
     assert entry["type"] == "dir"
     below = commands.browse_snapshot(user, taken["snapshot"], entry["ref"])
     assert below["total"] == COPIED_FILES
-    restored = commands.restore_from_snapshot(user, taken["snapshot"], entry["ref"])
+    restored = commands.restore_from_snapshot(
+        user, taken["snapshot"], entry["ref"], "Restored by the contract test"
+    )
     assert restored["files"] == COPIED_FILES
     assert restored["restored_to"].startswith("Restored ")
     time.sleep(1.1)
