@@ -29,14 +29,6 @@ pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 MIB = 1024**2
 
 
-@pytest.fixture(scope="module")
-def samba(wrappers):
-    require_tool("smbd")
-    require_tool("smbclient")
-    with samba_share.running(wrappers) as server:
-        yield server
-
-
 def succeeded(operation):
     operation.refresh_from_db()
     assert operation.state == Operation.State.SUCCEEDED, operation.detail
