@@ -11,7 +11,12 @@ from support import wrapper_install
 IS_ROOT = os.geteuid() == 0
 _EMPLOYEE_NUMBERS = itertools.count()
 
-pytest_plugins = ["support.browser", "support.snapshot_outputs"]
+pytest_plugins = [
+    "support.browser",
+    "support.people",
+    "support.samba_share",
+    "support.snapshot_outputs",
+]
 
 
 def pytest_collection_modifyitems(items):

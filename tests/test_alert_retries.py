@@ -56,13 +56,6 @@ def owner(django_user_model):
     return user
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(
-        username="retry-admin", email="admin@corp.test", is_staff=True
-    )
-
-
 def nearly_full():
     return {"retry-owner": (100 * GIB, 91 * GIB)}
 
@@ -133,7 +126,7 @@ def test_the_pool_alert_is_kept_and_reaches_the_admins_later(smtp, admin):
     server = smtp.start()
     delivery.retry_pending(now=start + 6 * MINUTE)
     ((_sender, recipients, message),) = server.messages
-    assert recipients == ["admin@corp.test"]
+    assert recipients == [admin.email]
     assert "95% allocated" in str(message["Subject"])
 
 
@@ -167,7 +160,7 @@ def test_a_stale_backup_alert_is_kept_and_sent_later(smtp, owner, admin):
     server = smtp.start()
     delivery.retry_pending(now=now + 6 * MINUTE)
     assert sorted(recipients[0] for _sender, recipients, _message in server.messages) == [
-        "admin@corp.test",
+        admin.email,
         "owner@corp.test",
     ]
 
@@ -200,7 +193,7 @@ def test_a_mass_change_alert_is_kept_and_sent_later(smtp, owner, admin):
     server = smtp.start()
     delivery.retry_pending(now=now + 6 * MINUTE)
     assert sorted(recipients[0] for _sender, recipients, _message in server.messages) == [
-        "admin@corp.test",
+        admin.email,
         "owner@corp.test",
     ]
 

@@ -14,11 +14,6 @@ from support.volume_traces import image_of, traces
 GIB = 1 << 30
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="quotaadmin", is_staff=True, is_superuser=True)
-
-
 def quota_records(user):
     return list(
         Operation.objects.filter(kind=Operation.Kind.SET_QUOTA, owner_name=user.username)
