@@ -8,21 +8,20 @@ import pytest
 from backup.discovery import cleaning, dashboard, scans, thresholds, times
 from backup.discovery.models import BackupScan
 from backup.privileged.client import Refused
-from backup.volumes.models import Volume
 
 UTC = datetime.UTC
 NOW = datetime.datetime(2026, 3, 10, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def volume(db, django_user_model):
-    user = django_user_model.objects.create(username="alice")
-    return Volume.objects.create(owner=user, account="alice", size_gib=1, filesystem="ext4")
+def volume(db, make_volume):
+    return make_volume(filesystem="ext4")
 
 
-def report(**fields):
+def report(volume, **fields):
+    """fetch_backups.py's report for the volume, with fields changed."""
     return {
-        "user": "alice",
+        "user": volume.account,
         "scanned_at": "2026-03-10T08:00:00Z",
         "truncated": False,
         "sources": [],
@@ -35,6 +34,7 @@ def test_a_report_is_stored_with_its_summary_figures(volume):
     scan = scans.store(
         volume,
         report(
+            volume,
             truncated=True,
             sources=[
                 {
@@ -66,6 +66,7 @@ def test_odd_items_are_dropped_or_made_safe(volume):
     scan = scans.store(
         volume,
         report(
+            volume,
             sources=[
                 "not a source",
                 {"machine": "no format"},
@@ -103,15 +104,17 @@ def test_odd_items_are_dropped_or_made_safe(volume):
 @pytest.mark.parametrize(
     "bad",
     [
-        report(user="bob"),
-        report(scanned_at="soon"),
-        report(sources={"not": "a list"}),
+        {"user": "bob"},  # the volume's report with these fields changed
+        {"scanned_at": "soon"},
+        {"sources": {"not": "a list"}},
         ["not", "a", "report"],
         None,
     ],
 )
 def test_a_report_that_is_not_one_keeps_the_previous_scan(volume, monkeypatch, bad):
-    scans.store(volume, report(sources=[{"machine": "mac", "format": "time_machine"}]))
+    if isinstance(bad, dict):
+        bad = report(volume, **bad)
+    scans.store(volume, report(volume, sources=[{"machine": "mac", "format": "time_machine"}]))
     monkeypatch.setattr("backup.privileged.commands.fetch_backups", lambda account: bad)
     with pytest.raises(scans.ScanFailed):
         scans.refresh(volume)
@@ -159,7 +162,9 @@ def test_what_is_stored_is_bounded_and_the_rest_counted(volume):
     folders = [{"path": f"f{index}" * 400} for index in range(cleaning.MAX_FOLDERS + 5)]
     scan = scans.store(
         volume,
-        report(sources=sources, more_sources=7, unrecognised=folders, more_unrecognised=1000),
+        report(
+            volume, sources=sources, more_sources=7, unrecognised=folders, more_unrecognised=1000
+        ),
     )
     scan.refresh_from_db()
     assert len(scan.sources) == cleaning.MAX_SOURCES
@@ -174,7 +179,7 @@ def test_what_is_stored_is_bounded_and_the_rest_counted(volume):
 
 @pytest.mark.parametrize("more", [-1, "5", True, None, 2.5])
 def test_an_odd_more_count_counts_nothing(volume, more):
-    scan = scans.store(volume, report(more_sources=more, more_unrecognised=more))
+    scan = scans.store(volume, report(volume, more_sources=more, more_unrecognised=more))
     assert (scan.more_sources, scan.more_unrecognised) == (0, 0)
 
 
