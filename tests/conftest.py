@@ -82,3 +82,22 @@ def make_employee(portal, django_user_model):
     for name in made:
         for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
             portal.run(wrapper, name)
+
+
+@pytest.fixture
+def make_real_volume(portal, make_employee):
+    """make(prefix="emp", **fields) -> a Volume made through the portal's
+    services on the real wrappers (its create operation succeeded), for a
+    new employee (make_employee: removed afterwards)."""
+    from backup.operations.models import Operation
+    from backup.volumes import services
+    from backup.volumes.models import Volume
+
+    def make(prefix="emp", **fields):
+        employee = make_employee(prefix, **fields)
+        operation = services.request_create(employee, employee)
+        operation.refresh_from_db()
+        assert operation.state == Operation.State.SUCCEEDED, operation.detail
+        return Volume.objects.get(owner=employee)
+
+    return make

@@ -8,7 +8,6 @@ import datetime
 import os
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,16 +16,12 @@ from backup.operations import workers
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import Failed
-from backup.volumes import services
 from backup.volumes.models import Quota, Volume
+from support.people import signed_in
 from support.volume_traces import NOTHING, mount_point_of, traces
 
 EVERYTHING = dict.fromkeys(NOTHING, True)
 GIB = 1024**3
-
-
-def signed_in(user, **extra):
-    return Client(REMOTE_USER=user.username, **extra)
 
 
 def person_url(name, action=""):
@@ -45,12 +40,8 @@ def admin(make_employee):
 
 
 @pytest.fixture
-def volume(portal, make_employee):
-    employee = make_employee()
-    operation = services.request_create(employee, employee)
-    operation.refresh_from_db()
-    assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    return Volume.objects.get(owner=employee)
+def volume(make_real_volume):
+    return make_real_volume()
 
 
 def only_operation(volume, kind):
