@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from support import wrapper_install
+from support import accounts, wrapper_install
 
 IS_ROOT = os.geteuid() == 0
 _EMPLOYEE_NUMBERS = itertools.count()
@@ -62,6 +62,25 @@ def portal(wrappers, settings, db):
     settings.WRAPPERS_PATH = wrappers.path
     settings.DIRECTORIES_ROOT = wrappers.settings["DIRECTORIES_ROOT"]
     return wrappers
+
+
+@pytest.fixture
+def account(wrappers):
+    """A fresh backup account (useradd.py, generated name), removed
+    afterwards if the test did not."""
+    name = accounts.create_backup_account(wrappers)
+    try:
+        yield name
+    finally:
+        accounts.remove_backup_account(wrappers, name)
+
+
+@pytest.fixture
+def tmpfs_volume(wrappers, account):
+    """A small tmpfs standing in for the account's mounted volume (owned by
+    it, mode 0700): for wrappers that only need one mounted. Its path."""
+    with accounts.tmpfs_volume(wrappers, account) as path:
+        yield path
 
 
 @pytest.fixture
