@@ -58,8 +58,8 @@ def test_get_on_an_action_gets_a_page_and_does_nothing(person, url):
     assert not Operation.objects.exists()
 
 
-def test_get_on_ending_an_operation_gets_a_page(django_user_model):
-    admin = django_user_model.objects.create(username="pagesadm", is_staff=True)
+def test_get_on_ending_an_operation_gets_a_page(make_person):
+    admin = make_person("pagesadm", admin=True)
     response = Client(REMOTE_USER=admin.username).get("/staff/operations/1/end/")
     assert response.status_code == 405
     assert b"only works from its button" in response.content

@@ -321,11 +321,11 @@ def _stale_volume(user):
 
 
 @pytest.mark.django_db
-def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
-    finn = django_user_model.objects.create(username="maija", email="maija@corp.test")
+def test_an_alert_to_a_person_who_chose_finnish_is_finnish(make_person):
+    finn = make_person("maija", email=True)
     LanguagePreference.objects.create(user=finn, language="fi")
-    other = django_user_model.objects.create(username="pat", email="pat@corp.test")
-    django_user_model.objects.create(username="boss", email="boss@corp.test", is_staff=True)
+    other = make_person("pat", email=True)
+    boss = make_person("boss", admin=True, email=True)
     _stale_volume(finn)
     _stale_volume(other)
 
@@ -334,17 +334,17 @@ def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
         # The language of whoever runs the command is left as it was.
         assert translation.get_language() == "en"
 
-    [to_finn] = [message for message in mail.outbox if message.to == ["maija@corp.test"]]
+    [to_finn] = [message for message in mail.outbox if message.to == [finn.email]]
     assert (
         to_finn.subject
         == "Varmuuskopiohälytys: toimisto-pc varmuuskopioitiin viimeksi 1 viikko sitten"
     )
-    assert "Hei maija," in to_finn.body
+    assert f"Hei {finn.username}," in to_finn.body
     assert "Tämä viesti lähetetään enintään kerran päivässä" in to_finn.body
     assert "Hello" not in to_finn.body
-    [to_other] = [message for message in mail.outbox if message.to == ["pat@corp.test"]]
+    [to_other] = [message for message in mail.outbox if message.to == [other.email]]
     assert to_other.subject.startswith("Backup alert: toimisto-pc last backed up")
-    [summary] = [message for message in mail.outbox if message.to == ["boss@corp.test"]]
+    [summary] = [message for message in mail.outbox if message.to == [boss.email]]
     assert summary.subject.startswith("Backup summary:")
 
 
