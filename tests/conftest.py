@@ -6,12 +6,17 @@ import shutil
 
 import pytest
 
-from support import wrapper_install
+from support import accounts, wrapper_install
 
 IS_ROOT = os.geteuid() == 0
 _EMPLOYEE_NUMBERS = itertools.count()
 
-pytest_plugins = ["support.browser", "support.snapshot_outputs"]
+pytest_plugins = [
+    "support.browser",
+    "support.people",
+    "support.samba_share",
+    "support.snapshot_outputs",
+]
 
 
 def pytest_collection_modifyitems(items):
@@ -60,6 +65,25 @@ def portal(wrappers, settings, db):
 
 
 @pytest.fixture
+def account(wrappers):
+    """A fresh backup account (useradd.py, generated name), removed
+    afterwards if the test did not."""
+    name = accounts.create_backup_account(wrappers)
+    try:
+        yield name
+    finally:
+        accounts.remove_backup_account(wrappers, name)
+
+
+@pytest.fixture
+def tmpfs_volume(wrappers, account):
+    """A small tmpfs standing in for the account's mounted volume (owned by
+    it, mode 0700): for wrappers that only need one mounted. Its path."""
+    with accounts.tmpfs_volume(wrappers, account) as path:
+        yield path
+
+
+@pytest.fixture
 def make_employee(portal, django_user_model):
     """Makes Django users with session-unique names; afterwards removes any
     volume and backup account the test left for them, through the wrappers."""
@@ -77,3 +101,22 @@ def make_employee(portal, django_user_model):
     for name in made:
         for wrapper in ("umount.py", "lvremove.py", "rmdir.py", "deluser.py"):
             portal.run(wrapper, name)
+
+
+@pytest.fixture
+def make_real_volume(portal, make_employee):
+    """make(prefix="emp", **fields) -> a Volume made through the portal's
+    services on the real wrappers (its create operation succeeded), for a
+    new employee (make_employee: removed afterwards)."""
+    from backup.operations.models import Operation
+    from backup.volumes import requests as services
+    from backup.volumes.models import Volume
+
+    def make(prefix="emp", **fields):
+        employee = make_employee(prefix, **fields)
+        operation = services.request_create(employee, employee)
+        operation.refresh_from_db()
+        assert operation.state == Operation.State.SUCCEEDED, operation.detail
+        return Volume.objects.get(owner=employee)
+
+    return make

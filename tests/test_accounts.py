@@ -21,16 +21,6 @@ REFUSED = 2
 FAILED = 1
 
 
-@pytest.fixture
-def account(wrappers):
-    """A fresh backup account, removed afterwards if the test did not."""
-    name = accounts.create_backup_account(wrappers)
-    try:
-        yield name
-    finally:
-        accounts.remove_backup_account(wrappers, name)
-
-
 @pytest.fixture(scope="module")
 def samba(wrappers):
     with samba_server.running(wrappers) as server:
@@ -322,15 +312,9 @@ def test_deluser_refuses_while_the_account_runs_a_process(wrappers, account):
 # rm-timemachine.py
 
 
-@pytest.fixture
-def volume(wrappers, account):
-    with accounts.tmpfs_volume(wrappers, account) as path:
-        yield path
-
-
-def make_bundle(volume, owner, name, files=3):
+def make_bundle(tmpfs_volume, owner, name, files=3):
     entry = pwd.getpwnam(owner)
-    bundle = volume / name
+    bundle = tmpfs_volume / name
     for directory in (bundle, bundle / "bands", bundle / "bands" / "deeper"):
         directory.mkdir()
         os.chown(directory, entry.pw_uid, entry.pw_gid)
@@ -342,14 +326,14 @@ def make_bundle(volume, owner, name, files=3):
     return bundle
 
 
-def test_rm_timemachine_removes_only_top_level_bundles(wrappers, account, volume):
-    make_bundle(volume, account, "Mac.sparsebundle")
-    make_bundle(volume, account, "Mac 2.backupbundle")
+def test_rm_timemachine_removes_only_top_level_bundles(wrappers, account, tmpfs_volume):
+    make_bundle(tmpfs_volume, account, "Mac.sparsebundle")
+    make_bundle(tmpfs_volume, account, "Mac 2.backupbundle")
     keep = [
-        make_bundle(volume, account, "other-dir"),
-        make_bundle(volume, account, "other-dir/Nested.sparsebundle"),
-        volume / "a-file.sparsebundle",
-        volume / "notes.txt",
+        make_bundle(tmpfs_volume, account, "other-dir"),
+        make_bundle(tmpfs_volume, account, "other-dir/Nested.sparsebundle"),
+        tmpfs_volume / "a-file.sparsebundle",
+        tmpfs_volume / "notes.txt",
     ]
     for path in keep[2:]:
         path.write_text("keep")
@@ -360,7 +344,7 @@ def test_rm_timemachine_removes_only_top_level_bundles(wrappers, account, volume
         "removed": ["Mac 2.backupbundle", "Mac.sparsebundle"],
         "more_removed": 0,
     }
-    assert sorted(p.name for p in volume.iterdir()) == [
+    assert sorted(p.name for p in tmpfs_volume.iterdir()) == [
         "a-file.sparsebundle",
         "notes.txt",
         "other-dir",
@@ -370,10 +354,10 @@ def test_rm_timemachine_removes_only_top_level_bundles(wrappers, account, volume
     assert json.loads(again.stdout)["removed"] == []
 
 
-def test_rm_timemachine_acts_as_the_user(wrappers, account, volume):
+def test_rm_timemachine_acts_as_the_user(wrappers, account, tmpfs_volume):
     """A root-owned directory inside a bundle is out of the user's reach, so
     the removal fails there: root itself would have removed it."""
-    bundle = make_bundle(volume, account, "Mac.sparsebundle")
+    bundle = make_bundle(tmpfs_volume, account, "Mac.sparsebundle")
     guarded = bundle / "bands" / "root-owned"
     guarded.mkdir(mode=0o755)
     (guarded / "band").write_text("root's")
@@ -384,18 +368,18 @@ def test_rm_timemachine_acts_as_the_user(wrappers, account, volume):
 
 
 def test_rm_timemachine_stops_at_the_entry_bound_and_continues_when_run_again(
-    wrappers, account, volume
+    wrappers, account, tmpfs_volume
 ):
-    make_bundle(volume, account, "Mac.sparsebundle", files=10)
+    make_bundle(tmpfs_volume, account, "Mac.sparsebundle", files=10)
     with accounts.settings_override(wrappers, SCAN_MAX_ENTRIES=12):
         result = wrappers.run("rm-timemachine.py", account)
     assert result.returncode == FAILED
     assert "stopped (too many entries)" in result.stderr
     assert "run it again" in result.stderr
-    assert (volume / "Mac.sparsebundle").exists()
+    assert (tmpfs_volume / "Mac.sparsebundle").exists()
     result = wrappers.run("rm-timemachine.py", account)
     assert result.returncode == 0, result.stderr
-    assert not (volume / "Mac.sparsebundle").exists()
+    assert not (tmpfs_volume / "Mac.sparsebundle").exists()
 
 
 def test_rm_timemachine_refuses_an_unmounted_volume(wrappers, account):

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def person(django_user_model):
-    return django_user_model.objects.create(username="ssrf-person", email="p@corp.test")
-
-
-@pytest.fixture
 def listener():
     server = Receiver()
     yield server

@@ -19,6 +19,7 @@ from backup.stats import collect
 from backup.volumes.models import Volume
 from support.backup_reports import wrapper_report
 from support.http_receiver import closed_port
+from support.people import signed_in
 from support.smtp_server import SMTPServer
 from support.waiting import next_second
 
@@ -51,33 +52,26 @@ def smtp(settings):
 
 
 @pytest.fixture
-def owner(django_user_model):
-    user = django_user_model.objects.create(username="retry-owner", email="owner@corp.test")
-    Volume.objects.create(owner=user, account="retry-owner", size_gib=4, filesystem="btrfs")
-    return user
+def owner(make_person, make_volume):
+    """A person (generated name, with an e-mail address) with the record of
+    a 4 GiB volume."""
+    return make_volume(make_person("owner", email=True), size_gib=4).owner
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(
-        username="retry-admin", email="admin@corp.test", is_staff=True
-    )
-
-
-def nearly_full():
-    return {"retry-owner": (100 * GIB, 91 * GIB)}
+def nearly_full(owner):
+    return {owner.username: (100 * GIB, 91 * GIB)}
 
 
 def test_a_near_quota_alert_is_retried_until_the_mail_server_is_back(smtp, owner):
     start = timezone.now()
-    assert space.check_volumes(nearly_full(), now=start) == [("retry-owner", 90)]
+    assert space.check_volumes(nearly_full(owner), now=start) == [(owner.username, 90)]
     (pending,) = PendingAlert.objects.all()
     assert pending.attempts == 1
     assert "Connection refused" in pending.last_error or "refused" in pending.last_error
     assert pending.delivered_at is None
 
     # Later runs neither send a second copy nor try before the wait is over.
-    assert space.check_volumes(nearly_full(), now=start + 5 * MINUTE) == []
+    assert space.check_volumes(nearly_full(owner), now=start + 5 * MINUTE) == []
     assert PendingAlert.objects.count() == 1
     assert delivery.retry_pending(now=start + MINUTE).failed == []
     run = delivery.retry_pending(now=start + 6 * MINUTE)
@@ -92,7 +86,7 @@ def test_a_near_quota_alert_is_retried_until_the_mail_server_is_back(smtp, owner
     run = delivery.retry_pending(now=start + 16 * MINUTE)
     assert [alert.pk for alert in run.delivered] == [pending.pk]
     ((_sender, recipients, message),) = server.messages
-    assert recipients == ["owner@corp.test"]
+    assert recipients == [owner.email]
     assert message["Subject"] == "Backup alert: your backup volume is 91% full"
     pending.refresh_from_db()
     assert (pending.attempts, pending.delivered_at) == (3, start + 16 * MINUTE)
@@ -109,7 +103,7 @@ def test_a_near_quota_alert_is_retried_until_the_mail_server_is_back(smtp, owner
 
 def test_retries_are_bounded(smtp, owner):
     start = timezone.now()
-    space.check_volumes(nearly_full(), now=start)
+    space.check_volumes(nearly_full(owner), now=start)
     when, attempts = start, 1
     while True:
         when += delivery.RETRY_LONGEST
@@ -134,7 +128,7 @@ def test_the_pool_alert_is_kept_and_reaches_the_admins_later(smtp, admin):
     server = smtp.start()
     delivery.retry_pending(now=start + 6 * MINUTE)
     ((_sender, recipients, message),) = server.messages
-    assert recipients == ["admin@corp.test"]
+    assert recipients == [admin.email]
     assert "95% allocated" in str(message["Subject"])
 
 
@@ -170,8 +164,8 @@ def test_a_stale_backup_alert_is_kept_and_sent_later(smtp, owner, admin):
     server = smtp.start()
     delivery.retry_pending(now=now + 6 * MINUTE)
     assert sorted(recipients[0] for _sender, recipients, _message in server.messages) == [
-        "admin@corp.test",
-        "owner@corp.test",
+        admin.email,
+        owner.email,
     ]
 
 
@@ -181,7 +175,7 @@ def test_a_mass_change_alert_is_kept_and_sent_later(smtp, owner, admin):
 
     now = timezone.now()
     snapshot = Snapshot.objects.create(
-        volume_id="retry-owner",
+        volume_id=owner.username,
         name="@GMT-2026.03.02-09.00.00",
         taken_at=now,
         used_bytes=GIB,
@@ -203,8 +197,8 @@ def test_a_mass_change_alert_is_kept_and_sent_later(smtp, owner, admin):
     server = smtp.start()
     delivery.retry_pending(now=now + 6 * MINUTE)
     assert sorted(recipients[0] for _sender, recipients, _message in server.messages) == [
-        "admin@corp.test",
-        "owner@corp.test",
+        admin.email,
+        owner.email,
     ]
 
 
@@ -216,7 +210,7 @@ def test_a_test_alert_is_not_kept(smtp, owner):
 
 
 def test_the_job_fails_while_an_alert_is_undelivered_for_over_an_hour(smtp, owner):
-    space.check_volumes(nearly_full(), now=timezone.now() - 61 * MINUTE)
+    space.check_volumes(nearly_full(owner), now=timezone.now() - 61 * MINUTE)
     PendingAlert.objects.update(
         created_at=timezone.now() - 61 * MINUTE, next_attempt_at=timezone.now()
     )
@@ -224,7 +218,7 @@ def test_the_job_fails_while_an_alert_is_undelivered_for_over_an_hour(smtp, owne
     space.retry_undelivered(report)
     assert report.failed
     assert "undelivered for more than 60 minutes" in report.problems[-1]
-    assert "retry-owner" in report.problems[-1]
+    assert owner.username in report.problems[-1]
     assert PendingAlert.objects.get().attempts == 2
 
     smtp.start()
@@ -257,12 +251,10 @@ def test_update_df_stats_exits_non_zero_while_an_alert_is_overdue(
     assert mail.outbox == []
 
 
-def test_the_admins_see_undelivered_alerts_in_djangos_admin(smtp, owner, django_user_model):
-    space.check_volumes(nearly_full())
-    django_user_model.objects.create(username="retry-djadmin", is_staff=True, is_superuser=True)
-    from django.test import Client
-
-    page = Client(REMOTE_USER="retry-djadmin").get("/admin/alerts/pendingalert/")
+def test_the_admins_see_undelivered_alerts_in_djangos_admin(smtp, owner, make_person):
+    space.check_volumes(nearly_full(owner))
+    superuser = make_person("djadmin", superuser=True)
+    page = signed_in(superuser).get("/admin/alerts/pendingalert/")
     assert page.status_code == 200
     text = page.content.decode()
     assert "alerts/email/near_quota" in text

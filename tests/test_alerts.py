@@ -25,7 +25,6 @@ from backup.settings import dev
 from backup.staff.pool import Pool
 from backup.stats import collect
 from backup.volumes import requests as volume_services
-from backup.volumes.models import Volume
 from support.http_receiver import Receiver, closed_port
 
 pytestmark = pytest.mark.django_db
@@ -47,16 +46,6 @@ def receiver():
     server.close()
 
 
-@pytest.fixture
-def person(django_user_model):
-    return django_user_model.objects.create(username="erin", email="erin@corp.test")
-
-
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="boss", email="boss@corp.test", is_staff=True)
-
-
 # --- Sending ----------------------------------------------------------------
 
 
@@ -67,7 +56,7 @@ def test_an_alert_goes_by_email_and_to_a_json_webhook(person, receiver):
     assert sent.reached[0] == "email"
     assert f"127.0.0.1:{receiver.port}/hook" in sent.reached[1]
     (message,) = mail.outbox
-    assert message.to == ["erin@corp.test"]
+    assert message.to == [person.email]
     (post,) = receiver.posts
     path, content_type, body = post
     assert (path, content_type) == ("/hook", "application/json")
@@ -121,12 +110,12 @@ def test_channels_are_not_used_unless_the_server_allows_them(person, receiver, s
     assert receiver.posts == []
 
 
-def test_the_admins_get_one_email_and_their_own_channels(admin, receiver, django_user_model):
-    django_user_model.objects.create(username="boss2", email="boss2@corp.test", is_staff=True)
+def test_the_admins_get_one_email_and_their_own_channels(admin, receiver, make_person):
+    other = make_person("admin", admin=True, email=True)
     Channel.objects.create(user=admin, url=f"json://127.0.0.1:{receiver.port}/admin")
     space.check_pool({"size_bytes": 100, "allocated_bytes": 95, "used_bytes": 10, "free_bytes": 5})
     (message,) = mail.outbox
-    assert sorted(message.to) == ["boss2@corp.test", "boss@corp.test"]
+    assert sorted(message.to) == sorted([other.email, admin.email])
     assert "95% of the pool is allocated" in message.body
     (post,) = receiver.posts
     assert "95% of the pool is allocated" in json.loads(post[2])["message"]
@@ -201,8 +190,8 @@ def test_email_can_be_turned_off_only_while_another_channel_exists(signed_in, pe
     assert services.email_on(person)
 
 
-def test_another_persons_channel_cannot_be_removed(signed_in, django_user_model):
-    other = django_user_model.objects.create(username="frank")
+def test_another_persons_channel_cannot_be_removed(signed_in, make_person):
+    other = make_person()
     channel = Channel.objects.create(user=other, url="ntfys://ntfy.example.com/frank")
     response = signed_in.post(reverse("alerts:remove", args=[channel.pk]), follow=True)
     assert "nothing was changed" in response.content.decode()
@@ -232,27 +221,27 @@ def test_the_server_can_refuse_channels_altogether(signed_in, settings):
 
 
 @pytest.fixture
-def volume(person):
-    return Volume.objects.create(owner=person, account="erin", size_gib=4, filesystem="btrfs")
+def volume(person, make_volume):
+    return make_volume(person, size_gib=4)
 
 
-def fill(percent):
-    """update_df_stats' figures for erin's volume at ``percent`` full."""
-    return {"erin": (100 * GIB, percent * GIB)}
+def fill(volume, percent):
+    """update_df_stats' figures for the volume at ``percent`` full."""
+    return {volume.account: (100 * GIB, percent * GIB)}
 
 
 def test_near_quota_alerts_once_per_threshold_and_rearm_after_a_drop(volume):
-    assert space.check_volumes(fill(79)) == []
-    assert space.check_volumes(fill(81)) == [("erin", 80)]
-    assert space.check_volumes(fill(85)) == []  # still past 80: said already
-    assert space.check_volumes(fill(96)) == [("erin", 95)]  # 90 skipped: one alert
-    assert space.check_volumes(fill(97)) == []
-    assert space.check_volumes(fill(92)) == []  # below 95: re-armed, not said again
+    assert space.check_volumes(fill(volume, 79)) == []
+    assert space.check_volumes(fill(volume, 81)) == [(volume.account, 80)]
+    assert space.check_volumes(fill(volume, 85)) == []  # still past 80: said already
+    assert space.check_volumes(fill(volume, 96)) == [(volume.account, 95)]  # 90 skipped: one alert
+    assert space.check_volumes(fill(volume, 97)) == []
+    assert space.check_volumes(fill(volume, 92)) == []  # below 95: re-armed, not said again
     assert QuotaAlert.objects.get(volume=volume).threshold == 90
-    assert space.check_volumes(fill(95)) == [("erin", 95)]
-    assert space.check_volumes(fill(50)) == []
+    assert space.check_volumes(fill(volume, 95)) == [(volume.account, 95)]
+    assert space.check_volumes(fill(volume, 50)) == []
     assert not QuotaAlert.objects.exists()
-    assert space.check_volumes(fill(80)) == [("erin", 80)]
+    assert space.check_volumes(fill(volume, 80)) == [(volume.account, 80)]
     subjects = [message.subject for message in mail.outbox]
     assert subjects == [
         "Backup alert: your backup volume is 81% full",
@@ -266,8 +255,8 @@ def test_near_quota_alerts_once_per_threshold_and_rearm_after_a_drop(volume):
 
 def test_near_quota_thresholds_are_a_setting(volume, settings):
     settings.NEAR_QUOTA_PERCENTS = [50]
-    assert space.check_volumes(fill(60)) == [("erin", 50)]
-    assert space.check_volumes(fill(99)) == []
+    assert space.check_volumes(fill(volume, 60)) == [(volume.account, 50)]
+    assert space.check_volumes(fill(volume, 99)) == []
 
 
 def test_a_near_quota_alert_nobody_received_is_kept_and_tried_again(volume, monkeypatch):
@@ -278,8 +267,8 @@ def test_a_near_quota_alert_nobody_received_is_kept_and_tried_again(volume, monk
         raise ConnectionRefusedError("SMTP server down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    assert space.check_volumes(fill(90)) == [("erin", 90)]
-    assert space.check_volumes(fill(90)) == []
+    assert space.check_volumes(fill(volume, 90)) == [(volume.account, 90)]
+    assert space.check_volumes(fill(volume, 90)) == []
     (pending,) = PendingAlert.objects.all()
     assert "SMTP server down" in pending.last_error
     monkeypatch.undo()
@@ -290,7 +279,7 @@ def test_a_near_quota_alert_nobody_received_is_kept_and_tried_again(volume, monk
 
 
 def test_an_unmounted_volume_is_neither_alerted_nor_rearmed(volume):
-    space.check_volumes(fill(90))
+    space.check_volumes(fill(volume, 90))
     assert space.check_volumes({}) == []
     assert QuotaAlert.objects.get(volume=volume).threshold == 90
 
@@ -321,10 +310,12 @@ def test_pool_thresholds_alert_the_admins_once_and_rearm_after_a_drop(admin, set
 
 
 def test_the_collector_runs_the_space_alerts(volume, admin):
-    report = collect.Report(usage=fill(91), pool=pool(95, 10))
+    report = collect.Report(usage=fill(volume, 91), pool=pool(95, 10))
     space.after_collection(report)
     assert report.problems == []
-    assert sorted(message.to[0] for message in mail.outbox) == ["boss@corp.test", "erin@corp.test"]
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        [admin.email, volume.owner.email]
+    )
 
 
 # --- The admin page's warning -----------------------------------------------
@@ -374,9 +365,9 @@ def test_the_demo_prints_the_alerts_it_sends(person, receiver, capsys):
     ):
         services.send_test(person)
     out = capsys.readouterr().out
-    assert "To: erin@corp.test" in out
+    assert f"To: {person.email}" in out
     assert "Subject: Backup portal: test alert" in out
-    assert f"Alert for erin via json://127.0.0.1:{receiver.port}/hook" in out
+    assert f"Alert for {person.username} via json://127.0.0.1:{receiver.port}/hook" in out
     assert len(receiver.posts) == 1
 
 

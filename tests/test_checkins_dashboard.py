@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from backup.checkins import alerts, services, tokens
 from backup.checkins.models import CheckIn, CheckInAlertSent
+from support.people import signed_in
 from support.snapshot_outputs import answer_dashboard
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +31,6 @@ def person(recorded, make_volume):
     volume = make_volume()
     answer_dashboard(recorded, volume)
     return volume.owner
-
-
-def signed_in(user):
-    return Client(REMOTE_USER=user.username)
 
 
 def make_address(client, name="Work laptop", period="24"):

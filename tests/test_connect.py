@@ -5,9 +5,7 @@ safe download of the person's own net use command. The Linux steps run for
 real in tests/test_connect_linux.py; a phone walks them in
 tests/test_connect_browser.py."""
 
-import itertools
 import re
-import secrets
 from html import unescape
 
 import pytest
@@ -15,16 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from backup.samba.connection import Connection
-from backup.volumes.models import Volume
 from support.connect_steps import COMMANDS
+from support.people import generated_name
 
 pytestmark = pytest.mark.django_db
-
-_NUMBERS = itertools.count()
-
-
-def generated_name():
-    return f"cn{secrets.token_hex(3)}{next(_NUMBERS)}"
 
 
 @pytest.fixture(autouse=True)
@@ -34,11 +26,13 @@ def no_wrappers(settings, tmp_path):
 
 
 @pytest.fixture
-def person(django_user_model):
+def owner(make_person, make_volume):
+    """make(**fields) -> a person (generated name) with the portal's record
+    of a 4 GiB btrfs volume (fields for the Volume)."""
+
     def make(**fields):
-        name = generated_name()
-        user = django_user_model.objects.create(username=name)
-        Volume.objects.create(owner=user, account=name, size_gib=4, filesystem="btrfs", **fields)
+        user = make_person("cn")
+        make_volume(user, size_gib=4, **fields)
         return user
 
     return make
@@ -62,7 +56,7 @@ def dashboard(user):
 
 
 def test_commands_on_the_standard_port_name_the_person_and_the_server():
-    name = generated_name()
+    name = generated_name("cn")
     smb = Connection("backup.example.com", 445, name)
     assert smb.windows_map == (
         f"net use B: \\\\backup.example.com\\{name} * /user:{name} /persistent:yes"
@@ -82,7 +76,7 @@ def test_commands_on_the_standard_port_name_the_person_and_the_server():
 
 
 def test_commands_on_another_port_carry_it_where_the_client_takes_one():
-    name = generated_name()
+    name = generated_name("cn")
     smb = Connection("127.0.0.1", 4450, name)
     assert smb.mac_tmutil.endswith(f"smb://{name}@127.0.0.1:4450/{name}")
     assert ",port=4450," in smb.linux_fstab
@@ -92,7 +86,7 @@ def test_commands_on_another_port_carry_it_where_the_client_takes_one():
 
 
 def test_no_command_carries_a_password():
-    smb = Connection("127.0.0.1", 445, generated_name())
+    smb = Connection("127.0.0.1", 445, generated_name("cn"))
     # net use asks (*), tmutil asks (-p), the credentials file is typed in.
     assert " * " in smb.windows_map
     assert "-ap " in smb.mac_tmutil
@@ -104,10 +98,10 @@ def test_no_command_carries_a_password():
 
 
 @pytest.mark.parametrize("port", [445, 4450])
-def test_every_step_is_a_copyable_block_built_for_this_person(person, settings, port):
+def test_every_step_is_a_copyable_block_built_for_this_person(owner, settings, port):
     settings.SERVER_HOSTNAME = "backup.example.com"
     settings.SAMBA_PORT = port
-    user = person()
+    user = owner()
     page = dashboard(user)
     shown = blocks(page)
     smb = Connection("backup.example.com", port, user.username)
@@ -122,17 +116,17 @@ def test_every_step_is_a_copyable_block_built_for_this_person(person, settings, 
     assert "js/copy-command.js" in page
 
 
-def test_no_afp_unless_the_server_offers_it(person, settings):
+def test_no_afp_unless_the_server_offers_it(owner, settings):
     settings.SERVER_HOSTNAME = "backup.example.com"
-    user = person()
+    user = owner()
     assert "afp://" not in dashboard(user)
     settings.AFP_OFFERED = True
     page = dashboard(user)
     assert blocks(page)["connect-afp-url"] == f"afp://backup.example.com/{user.username}"
 
 
-def test_a_deleted_volume_is_offered_no_connect_steps(person):
-    user = person(suspended_at=timezone.now())
+def test_a_deleted_volume_is_offered_no_connect_steps(owner):
+    user = owner(suspended_at=timezone.now())
     page = dashboard(user)
     assert 'id="connect-heading"' not in page
     assert blocks(page) == {}
@@ -142,9 +136,9 @@ def test_a_deleted_volume_is_offered_no_connect_steps(person):
 # --- The Windows script -----------------------------------------------------------
 
 
-def test_the_windows_script_maps_the_share_and_asks_for_the_password(person, settings):
+def test_the_windows_script_maps_the_share_and_asks_for_the_password(owner, settings):
     settings.SERVER_HOSTNAME = "backup.example.com"
-    user = person()
+    user = owner()
     page = dashboard(user)
     link = re.search(r'<a href="([^"]+)" download data-testid="connect-windows-script">', page)
     assert link, "no download link"
@@ -165,17 +159,17 @@ def test_the_windows_script_maps_the_share_and_asks_for_the_password(person, set
     assert "password" not in script.replace("backup password", "").lower()
 
 
-def test_the_windows_script_is_only_for_someone_with_a_volume(person, django_user_model):
-    nobody = django_user_model.objects.create(username=generated_name())
+def test_the_windows_script_is_only_for_someone_with_a_volume(owner, make_person):
+    nobody = make_person("cn")
     assert Client(REMOTE_USER=nobody.username).get("/volume/connect/windows.cmd").status_code == 404
-    deleted = person(suspended_at=timezone.now())
+    deleted = owner(suspended_at=timezone.now())
     response = Client(REMOTE_USER=deleted.username).get("/volume/connect/windows.cmd")
     assert response.status_code == 404
     # Not signed in: no script at all.
     assert Client().get("/volume/connect/windows.cmd").status_code == 401
 
 
-def test_the_windows_script_is_only_fetched(person):
-    user = person()
+def test_the_windows_script_is_only_fetched(owner):
+    user = owner()
     response = Client(REMOTE_USER=user.username).post("/volume/connect/windows.cmd")
     assert response.status_code == 405

@@ -43,14 +43,15 @@ def source(machine, last_backup, fmt="time_machine", state="complete", path=None
 
 
 @pytest.fixture
-def volume_of(django_user_model):
-    """Makes a person with a volume created `age` before NOW."""
+def volume_of(make_person, make_volume):
+    """make(prefix, email=None, age=30 days, **fields) -> the record of a
+    1 GiB ext4 volume created ``age`` before NOW, of a person whose name is
+    prefix and random hex (fields for the user; address <name>@corp.test
+    unless email says otherwise)."""
 
-    def make(name, email=None, age=30 * DAY, **fields):
-        user = django_user_model.objects.create(
-            username=name, email=f"{name}@corp.test" if email is None else email, **fields
-        )
-        volume = Volume.objects.create(owner=user, account=name, size_gib=1, filesystem="ext4")
+    def make(prefix, email=None, age=30 * DAY, **fields):
+        owner = make_person(prefix, email=True if email is None else email, **fields)
+        volume = make_volume(owner, filesystem="ext4")
         Volume.objects.filter(pk=volume.pk).update(created_at=NOW - age)
         volume.refresh_from_db()
         return volume
@@ -73,11 +74,6 @@ def scan(volume, *sources, unrecognised=(), at=NOW - HOUR):
     )
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="boss", email="boss@corp.test", is_staff=True)
-
-
 def mails_to(address):
     return [message for message in mail.outbox if address in message.to]
 
@@ -97,9 +93,9 @@ def test_one_email_per_person_listing_all_their_stale_computers(volume_of, admin
 
     run = alerts.send_alerts(now=NOW)
 
-    assert sorted(run.emailed) == ["alice", "carol"]
-    [to_alice] = mails_to("alice@corp.test")
-    assert to_alice.to == ["alice@corp.test"]
+    assert sorted(run.emailed) == sorted([alice.account, carol.account])
+    [to_alice] = mails_to(alice.owner.email)
+    assert to_alice.to == [alice.owner.email]
     assert "Ann\u2019s MacBook" in to_alice.body
     assert "last backup 1 week ago, March 1, 2026, 8:30 a.m. UTC" in to_alice.body
     assert "office-pc (Windows File History): last backup 2 weeks ago" in to_alice.body
@@ -108,9 +104,9 @@ def test_one_email_per_person_listing_all_their_stale_computers(volume_of, admin
         "Backup alert: 2 of your computers have not backed up for over 7 days"
     )
     assert "http://127.0.0.1:8000/#your-backups" in to_alice.body
-    [to_carol] = mails_to("carol@corp.test")
+    [to_carol] = mails_to(carol.owner.email)
     assert to_carol.subject == "Backup alert: Borg backup in “borg-repo” last backed up 1 week ago"
-    assert mails_to("bob@corp.test") == []
+    assert mails_to(bob.owner.email) == []
     # Two people and one summary for the admins.
     assert len(mail.outbox) == 3
 
@@ -119,23 +115,23 @@ def test_nobody_is_alerted_twice_within_24_hours(volume_of, admin):
     alice = volume_of("alice")
     scan(alice, source("mac", NOW - 9 * DAY))
 
-    assert alerts.send_alerts(now=NOW).emailed == ["alice"]
-    assert len(mails_to("alice@corp.test")) == 1
+    assert alerts.send_alerts(now=NOW).emailed == [alice.account]
+    assert len(mails_to(alice.owner.email)) == 1
     # The computer is still stale, and the scan still fresh, a day later.
     scan(alice, source("mac", NOW - 9 * DAY), at=NOW + 23 * HOUR)
     for later in (NOW + HOUR, NOW + 23 * HOUR + 59 * 60 * datetime.timedelta(seconds=1)):
         run = alerts.send_alerts(now=later)
         assert run.emailed == []
-        assert run.not_due == ["alice"]
+        assert run.not_due == [alice.account]
         assert not run.summary_sent
-    assert len(mails_to("alice@corp.test")) == 1
-    assert len(mails_to("boss@corp.test")) == 1
+    assert len(mails_to(alice.owner.email)) == 1
+    assert len(mails_to(admin.email)) == 1
 
     # The daily timer may fire a few seconds earlier than the day before.
     next_day = NOW + DAY - datetime.timedelta(seconds=3)
-    assert alerts.send_alerts(now=next_day).emailed == ["alice"]
-    assert len(mails_to("alice@corp.test")) == 2
-    assert len(mails_to("boss@corp.test")) == 2
+    assert alerts.send_alerts(now=next_day).emailed == [alice.account]
+    assert len(mails_to(alice.owner.email)) == 2
+    assert len(mails_to(admin.email)) == 2
 
 
 def test_stale_means_older_than_the_owners_threshold(volume_of, admin):
@@ -143,8 +139,8 @@ def test_stale_means_older_than_the_owners_threshold(volume_of, admin):
     thresholds.set_stale_after_days(patient.owner, 30)
     for volume in (patient, default):
         scan(volume, source("mac", NOW - 10 * DAY))
-    assert alerts.send_alerts(now=NOW).emailed == ["default"]
-    [to_default] = mails_to("default@corp.test")
+    assert alerts.send_alerts(now=NOW).emailed == [default.account]
+    [to_default] = mails_to(default.owner.email)
     assert "for more than 7 days" in to_default.body
 
 
@@ -160,7 +156,7 @@ def test_what_counts_as_stale_whatever_the_state(volume_of, admin):
         source("first", None, fmt="restic", state="in_progress", path="restic"),
     )
     alerts.send_alerts(now=NOW)
-    [message] = mails_to("alice@corp.test")
+    [message] = mails_to(volume.owner.email)
     assert "interrupted (rdiff-backup): last backup 1 week ago" in message.body
     assert "one was started since but has not finished" in message.body
     assert "failing" not in message.body
@@ -172,21 +168,24 @@ def test_no_alert_from_a_scan_too_old_to_say(volume_of, admin):
     scan(volume, source("mac", NOW - 20 * DAY), at=NOW - 3 * DAY)
     run = alerts.send_alerts(now=NOW)
     assert run.emailed == []
-    assert mails_to("alice@corp.test") == []
-    [summary] = mails_to("boss@corp.test")
+    assert mails_to(volume.owner.email) == []
+    [summary] = mails_to(admin.email)
     assert "not scanned in the last 48 hours" in summary.body
-    assert "alice: last scanned March 7, 2026, 8:30 a.m. UTC" in summary.body
+    assert f"{volume.account}: last scanned March 7, 2026, 8:30 a.m. UTC" in summary.body
 
 
 def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin, settings):
     settings.ALERT_ADMIN_EMAILS = ["ops@corp.test", "lead@corp.test"]
     settings.NEVER_USED_AFTER_DAYS = 14
-    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
-    scan(volume_of("dora"), source("pc", NOW - 30 * DAY, fmt="windows_backup", path="pc"))
-    scan(volume_of("empty", age=20 * DAY))
-    scan(volume_of("newcomer", age=2 * DAY))
+    alice, dora = volume_of("alice"), volume_of("dora")
+    empty, newcomer = volume_of("empty", age=20 * DAY), volume_of("newcomer", age=2 * DAY)
+    copier = volume_of("copier", age=40 * DAY)
+    scan(alice, source("mac", NOW - 9 * DAY))
+    scan(dora, source("pc", NOW - 30 * DAY, fmt="windows_backup", path="pc"))
+    scan(empty)
+    scan(newcomer)
     # Files copied by hand are not "never used", though no backup is recognised.
-    scan(volume_of("copier", age=40 * DAY), unrecognised=[{"path": "Photos", "modified": None}])
+    scan(copier, unrecognised=[{"path": "Photos", "modified": None}])
 
     alerts.send_alerts(now=NOW)
 
@@ -194,43 +193,46 @@ def test_admins_get_one_summary_of_stale_and_never_used_volumes(volume_of, admin
     assert len(summaries) == 1
     [summary] = summaries
     assert summary.to == ["ops@corp.test", "lead@corp.test"]
-    assert mails_to("boss@corp.test") == []
+    assert mails_to(admin.email) == []
     assert summary.subject == "Backup summary: 2 stale computers, 1 volume never used"
-    assert "  - alice: mac (Time Machine), last backup 1 week ago" in summary.body
-    assert "  - dora: pc (Windows Backup), last backup 1 month ago" in summary.body
+    assert f"  - {alice.account}: mac (Time Machine), last backup 1 week ago" in summary.body
+    assert f"  - {dora.account}: pc (Windows Backup), last backup 1 month ago" in summary.body
     never_used = summary.body.split("Volumes with nothing on them 14 days")[1]
-    assert "  - empty: 1 GiB, created Feb. 18, 2026" in never_used
-    assert "newcomer" not in summary.body
-    assert "copier" not in summary.body
+    assert f"  - {empty.account}: 1 GiB, created Feb. 18, 2026" in never_used
+    assert newcomer.account not in summary.body
+    assert copier.account not in summary.body
     assert "http://127.0.0.1:8000/staff/?backups=stale" in summary.body
 
 
 def test_people_without_an_address_are_named_to_the_admins(volume_of, admin, settings):
     settings.ALERT_EMAIL_DOMAIN = ""
-    scan(volume_of("noaddress", email=""), source("mac", NOW - 9 * DAY))
+    noaddress = volume_of("noaddress", email="")
+    scan(noaddress, source("mac", NOW - 9 * DAY))
     run = alerts.send_alerts(now=NOW)
     assert run.emailed == []
-    assert run.no_address == ["noaddress"]
+    assert run.no_address == [noaddress.account]
     [summary] = mail.outbox
-    assert summary.to == ["boss@corp.test"]
+    assert summary.to == [admin.email]
     assert "Not warned, for want of an email address" in summary.body
-    assert "  - noaddress" in summary.body
+    assert f"  - {noaddress.account}" in summary.body
 
 
 def test_people_who_left_are_not_emailed_but_their_volumes_are_listed(volume_of, admin):
-    scan(volume_of("leaver", is_active=False), source("old-mac", NOW - 9 * DAY))
+    leaver = volume_of("leaver", is_active=False)
+    scan(leaver, source("old-mac", NOW - 9 * DAY))
     run = alerts.send_alerts(now=NOW)
     assert run.emailed == []
-    assert mails_to("leaver@corp.test") == []
-    [summary] = mails_to("boss@corp.test")
-    assert "  - leaver: old-mac (Time Machine), last backup 1 week ago" in summary.body
+    assert mails_to(leaver.owner.email) == []
+    [summary] = mails_to(admin.email)
+    assert f"  - {leaver.account}: old-mac (Time Machine), last backup 1 week ago" in summary.body
 
 
 def test_the_domain_gives_an_address_to_people_without_one(volume_of, admin, settings):
     settings.ALERT_EMAIL_DOMAIN = "example.org"
-    scan(volume_of("frank", email=""), source("mac", NOW - 9 * DAY))
+    frank = volume_of("frank", email="")
+    scan(frank, source("mac", NOW - 9 * DAY))
     alerts.send_alerts(now=NOW)
-    assert len(mails_to("frank@example.org")) == 1
+    assert len(mails_to(f"{frank.account}@example.org")) == 1
 
 
 def test_nothing_to_report_sends_nothing(volume_of, admin):
@@ -240,7 +242,8 @@ def test_nothing_to_report_sends_nothing(volume_of, admin):
 
 
 def test_a_failed_send_is_kept_for_retry_not_sent_twice(volume_of, admin, monkeypatch):
-    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
+    alice = volume_of("alice")
+    scan(alice, source("mac", NOW - 9 * DAY))
 
     def refuse(self, fail_silently=False):
         raise ConnectionRefusedError("SMTP server down")
@@ -248,7 +251,7 @@ def test_a_failed_send_is_kept_for_retry_not_sent_twice(volume_of, admin, monkey
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
     run = alerts.send_alerts(now=NOW)
     assert run.emailed == []
-    assert [recipient for recipient, _ in run.failed] == ["user:alice", "admins"]
+    assert [recipient for recipient, _ in run.failed] == [f"user:{alice.account}", "admins"]
     # Kept by the delivery path and tried again there, so this job does not
     # send it a second time (it would arrive twice once the server is back).
     assert PendingAlert.objects.filter(delivered_at=None).count() == 2
@@ -261,9 +264,10 @@ def test_a_failed_send_is_kept_for_retry_not_sent_twice(volume_of, admin, monkey
 
 
 def test_dry_run_sends_and_records_nothing(volume_of, admin):
-    scan(volume_of("alice"), source("mac", NOW - 9 * DAY))
+    alice = volume_of("alice")
+    scan(alice, source("mac", NOW - 9 * DAY))
     run = alerts.send_alerts(now=NOW, dry_run=True)
-    assert (run.emailed, run.summary_sent) == (["alice"], True)
+    assert (run.emailed, run.summary_sent) == ([alice.account], True)
     assert mail.outbox == []
     assert not AlertSent.objects.exclude(sent_at=None).exists()
 
@@ -279,10 +283,10 @@ def test_the_command_mails_from_the_stored_scans(volume_of, admin):
     now = timezone.now()
     scan(volume, source("mac", now - 9 * DAY), at=now - HOUR)
     assert command() == ("", "")  # quiet when all went well: cron mails any output
-    assert len(mails_to("alice@corp.test")) == 1
+    assert len(mails_to(volume.owner.email)) == 1
     out, _ = command(verbosity=2)
-    assert "already alerted today: alice" in out
-    assert len(mails_to("alice@corp.test")) == 1
+    assert f"already alerted today: {volume.account}" in out
+    assert len(mails_to(volume.owner.email)) == 1
     out, _ = command("--dry-run")
     assert "would email: nobody" in out
 
@@ -299,7 +303,7 @@ def test_the_command_fails_when_mail_could_not_be_sent(volume_of, admin, monkeyp
     err = io.StringIO()
     with pytest.raises(CommandError, match="2 alert"):
         call_command("send_backup_alerts", stderr=err)
-    assert "not sent to user:alice: SMTP server down" in err.getvalue()
+    assert f"not sent to user:{volume.account}: SMTP server down" in err.getvalue()
 
 
 def test_deleting_a_volume_deletes_its_scan(volume_of):
@@ -330,7 +334,7 @@ def test_a_backup_in_progress_for_over_a_day_has_stalled_and_alerts(volume_of, a
     assert {item["in_progress_since"] for item in stored.sources} == {wire(first_scan)}
     alerts.send_alerts(NOW)
 
-    [message] = mails_to("broken@corp.test")
+    [message] = mails_to(broken.owner.email)
     assert "linux (rdiff-backup): last backup 2 days ago" in message.body
     assert "new-mac (Time Machine): no backup completed yet" in message.body
     assert message.body.count("(stalled)") == 2
@@ -340,9 +344,9 @@ def test_a_backup_in_progress_for_over_a_day_has_stalled_and_alerts(volume_of, a
         "?format=rdiff_backup&path=rdiff" in message.body
     )
     assert "/backups/delete/?format=time_machine&path=new-mac.tmp.sparsebundle" in message.body
-    assert mails_to("running@corp.test") == []
-    [summary] = mails_to("boss@corp.test")
-    assert "broken: new-mac (Time Machine), no backup completed; stalled" in summary.body
+    assert mails_to(running.owner.email) == []
+    [summary] = mails_to(admin.email)
+    assert f"{broken.account}: new-mac (Time Machine), no backup completed; stalled" in summary.body
 
 
 def test_a_repository_change_is_never_called_a_backup_in_the_email(volume_of, admin):
@@ -351,7 +355,7 @@ def test_a_repository_change_is_never_called_a_backup_in_the_email(volume_of, ad
     borg["evidence"] = "repository_change"
     scan(volume, borg)
     alerts.send_alerts(NOW)
-    [message] = mails_to("borgfan@corp.test")
+    [message] = mails_to(volume.owner.email)
     assert "server (Borg): its repository last changed 1 week ago" in message.body
     assert "last backup" not in message.body
 
@@ -366,8 +370,8 @@ def test_writes_of_unknown_completion_alert_when_old_and_copies_never(volume_of,
     old_copy["evidence"] = "copy"
     scan(alice, old_image, fresh_bundle, old_copy)
 
-    assert alerts.send_alerts(now=NOW).emailed == ["alice"]
-    [to_alice] = mails_to("alice@corp.test")
+    assert alerts.send_alerts(now=NOW).emailed == [alice.account]
+    [to_alice] = mails_to(alice.owner.email)
     assert (
         "Macrium Reflect backup in “Macrium” (Macrium Reflect): its backup files were last "
         "written 1 week ago, March 1, 2026, 8:30 a.m. UTC (whether that backup completed is "
@@ -375,7 +379,7 @@ def test_writes_of_unknown_completion_alert_when_old_and_copies_never(volume_of,
     ) in to_alice.body
     assert "air" not in to_alice.body
     assert "Mirror" not in to_alice.body
-    [summary] = mails_to("boss@corp.test")
+    [summary] = mails_to(admin.email)
     assert (
         "last written 1 week ago (March 1, 2026, 8:30 a.m. UTC), completion unknown" in summary.body
     )

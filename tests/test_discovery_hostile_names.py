@@ -72,26 +72,13 @@ def no_hidden_characters(records):
         assert not any(char in text for char in HIDDEN), text
 
 
-@pytest.fixture
-def account(wrappers):
-    name = accounts.create_backup_account(wrappers)
-    try:
-        yield name
-    finally:
-        accounts.remove_backup_account(wrappers, name)
-
-
-@pytest.fixture
-def volume(wrappers, account):
-    with accounts.tmpfs_volume(wrappers, account) as path:
-        yield path
-
-
-def test_scan_names_reach_the_database_escaped(portal, account, volume, django_user_model, caplog):
+def test_scan_names_reach_the_database_escaped(
+    portal, account, tmpfs_volume, django_user_model, caplog
+):
     for name in (*HOSTILE, LONG):
-        bundle(volume, name)
-        os.mkdir(os.path.join(os.fsencode(volume), name + b"-folder"))
-    backup_tools.give_to(volume, account)
+        bundle(tmpfs_volume, name)
+        os.mkdir(os.path.join(os.fsencode(tmpfs_volume), name + b"-folder"))
+    backup_tools.give_to(tmpfs_volume, account)
     owner = django_user_model.objects.create(username=account)
     record = Volume.objects.create(owner=owner, account=account, size_gib=1, filesystem="ext4")
     caplog.set_level(logging.INFO)
@@ -117,10 +104,12 @@ def test_scan_names_reach_the_database_escaped(portal, account, volume, django_u
     no_hidden_characters(caplog.records)
 
 
-def test_time_machine_names_come_back_escaped_and_everything_goes(portal, account, volume, caplog):
+def test_time_machine_names_come_back_escaped_and_everything_goes(
+    portal, account, tmpfs_volume, caplog
+):
     for name in (*HOSTILE, LONG):
-        bundle(volume, name)
-    backup_tools.give_to(volume, account)
+        bundle(tmpfs_volume, name)
+    backup_tools.give_to(tmpfs_volume, account)
     caplog.set_level(logging.INFO)
 
     result = commands.remove_time_machine_backups(account)
@@ -136,14 +125,14 @@ def test_time_machine_names_come_back_escaped_and_everything_goes(portal, accoun
         ]
     )
     assert result["more_removed"] == 0
-    assert os.listdir(volume) == []
+    assert os.listdir(tmpfs_volume) == []
     no_hidden_characters(caplog.records)
 
 
-def test_a_stopped_removal_says_why_in_one_escaped_line(portal, account, volume, caplog):
+def test_a_stopped_removal_says_why_in_one_escaped_line(portal, account, tmpfs_volume, caplog):
     for name in HOSTILE:
-        bundle(volume, name)
-    backup_tools.give_to(volume, account)
+        bundle(tmpfs_volume, name)
+    backup_tools.give_to(tmpfs_volume, account)
     caplog.set_level(logging.INFO)
     # Enough for about one bundle (19 entries each) a run, not for all.
     with accounts.settings_override(portal, SCAN_MAX_ENTRIES=30):
@@ -159,25 +148,25 @@ def test_a_stopped_removal_says_why_in_one_escaped_line(portal, account, volume,
     no_hidden_characters(caplog.records)
     # The next runs finish the job.
     for _attempt in range(10):
-        if not os.listdir(volume):
+        if not os.listdir(tmpfs_volume):
             break
         portal.run("rm-timemachine.py", account)
-    assert os.listdir(volume) == []
+    assert os.listdir(tmpfs_volume) == []
 
 
 def test_a_folder_of_250000_entries_is_removed_in_runs_that_each_make_progress(
-    wrappers, account, volume
+    wrappers, account, tmpfs_volume
 ):
-    bands = volume / "Big.sparsebundle" / "bands"
+    bands = tmpfs_volume / "Big.sparsebundle" / "bands"
     bands.mkdir(parents=True)
-    (volume / "Big.sparsebundle" / "Info.plist").write_bytes(plistlib.dumps({}))
+    (tmpfs_volume / "Big.sparsebundle" / "Info.plist").write_bytes(plistlib.dumps({}))
     directory = os.open(bands, os.O_DIRECTORY)
     try:
         for index in range(250_000):
             os.close(os.open(f"{index:x}", os.O_CREAT | os.O_WRONLY, 0o600, dir_fd=directory))
     finally:
         os.close(directory)
-    backup_tools.give_to(volume, account)
+    backup_tools.give_to(tmpfs_volume, account)
 
     first = wrappers.run("rm-timemachine.py", account)
     assert first.returncode == 1, first.stderr
@@ -188,4 +177,4 @@ def test_a_folder_of_250000_entries_is_removed_in_runs_that_each_make_progress(
 
     second = wrappers.run("rm-timemachine.py", account)
     assert second.returncode == 0, second.stderr
-    assert os.listdir(volume) == []
+    assert os.listdir(tmpfs_volume) == []

@@ -25,6 +25,7 @@ from backup.volumes import requests as volumes
 from backup.volumes.models import Volume
 from support import backup_tools
 from support.backup_reports import wrapper_report
+from support.people import signed_in
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
@@ -349,9 +350,8 @@ def admin_page(client, query="", status=200):
 
 
 @pytest.fixture
-def admin_client(django_user_model):
-    django_user_model.objects.create(username="bossadmin", is_staff=True)
-    return Client(REMOTE_USER="bossadmin")
+def admin_client(admin):
+    return signed_in(admin)
 
 
 def test_the_admin_table_shows_each_volumes_last_backup(scanned_volumes, admin_client):

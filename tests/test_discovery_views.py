@@ -299,9 +299,9 @@ def test_check_now_without_a_reachable_volume_keeps_the_last_results(owner_of):
     assert [name for name, *_ in rows(page)] == ["mac"]
 
 
-def test_check_now_without_a_volume_goes_home(django_user_model):
-    django_user_model.objects.create(username="novolume")
-    response = Client(REMOTE_USER="novolume").post("/backups/check/")
+def test_check_now_without_a_volume_goes_home(make_person):
+    novolume = make_person("novolume")
+    response = Client(REMOTE_USER=novolume.username).post("/backups/check/")
     assert (response.status_code, response["Location"]) == (302, "/")
 
 

@@ -7,11 +7,6 @@ from django.test import Client
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="djadmin", is_staff=True, is_superuser=True)
-
-
 def test_django_admin_offers_no_password_change_or_sign_out(admin):
     response = Client(REMOTE_USER=admin.username).get("/admin/")
     assert response.status_code == 200

@@ -169,31 +169,75 @@ def assert_invariants(wrappers, entry, protected, *, suspended=False):
     assert not [point for point in leftovers(wrappers)["mounts"] if point.startswith(str(locks))]
 
 
-def stop_at_every_step(wrappers, clock, entry, protected, wrapper, args, next_step, **expect):
-    """Run wrapper with FAULT_INJECTION at N = 1, 2, ... for both signals;
-    after each stop, (reboot for SIGKILL,) the next operation, invariants.
+def kill_points(
+    wrappers, clock, wrapper, argv, recover, *, prepare=None, completed=None, reboot, reboot_on
+):
+    """The one kill loop. Run wrapper with argv (a tuple, or a callable
+    giving it afresh for each run) and FAULT_INJECTION at N = 1, 2, ... for
+    both signals, prepare() before each run; after each stop, reboot() for
+    the signals in reboot_on, then recover() (the next operation and the
+    checks). The first run that ends before reaching N ends that signal's
+    loop: it must have succeeded, and completed(result) checks it further.
     Returns the number of kill points run."""
-    user = entry.pw_name
     points = 0
     for signal_name, code in KILLS.items():
         for step in range(1, MAX_STEPS):
-            result = run(
-                wrappers, clock, wrapper, user, *args, fault={"step": step, "signal": signal_name}
-            )
+            if prepare is not None:
+                prepare()
+            arguments = argv() if callable(argv) else argv
+            fault = {"step": step, "signal": signal_name}
+            result = run(wrappers, clock, wrapper, *arguments, fault=fault)
             if result.returncode != code:
                 # The run ended before reaching this step: every step was tried.
                 assert result.returncode == 0, (step, result.stderr)
+                if completed is not None:
+                    completed(result)
                 break
             points += 1
-            if signal_name == "SIGKILL":
-                boot(wrappers, clock, user)
-            next_step(wrappers, clock, user)
-            assert_invariants(wrappers, entry, protected, **expect)
+            if signal_name in reboot_on:
+                reboot()
+            recover()
         else:
             pytest.fail(f"{wrapper} had more than {MAX_STEPS} steps")
-    RAN.append((wrapper, points))
-    print(f"{wrapper}: {points} kill points")
     return points
+
+
+def recorded(label, points):
+    RAN.append((label, points))
+    print(f"{label}: {points} kill points")
+    return points
+
+
+def stop_at_every_step(
+    wrappers, clock, entry, protected, wrapper, args, next_step, label=None, **options
+):
+    """kill_points for a prepared volume's wrapper: after each stop (and the
+    reboot a SIGKILL stands for), next_step, the invariants, then then()
+    (the test's own checks). options: prepare, completed, argv (instead of
+    args), suspended (for the invariants) and then. Returns the number of
+    kill points run."""
+    user = entry.pw_name
+    suspended = options.pop("suspended", False)
+    then = options.pop("then", None)
+    argv = options.pop("argv", (user, *args))
+
+    def recover():
+        next_step(wrappers, clock, user)
+        assert_invariants(wrappers, entry, protected, suspended=suspended)
+        if then is not None:
+            then()
+
+    points = kill_points(
+        wrappers,
+        clock,
+        wrapper,
+        argv,
+        recover,
+        reboot=lambda: boot(wrappers, clock, user),
+        reboot_on=("SIGKILL",),
+        **options,
+    )
+    return recorded(label or wrapper, points)
 
 
 def again(wrapper, *args):
@@ -247,38 +291,45 @@ def test_prune_deleting(wrappers, clock, prepared):
     newest) made again before each run."""
     entry, protected = prepared
     user = entry.pw_name
-    points = 0
-    for signal_name, code in KILLS.items():
-        for step in range(1, MAX_STEPS):
-            existing = {
-                s["name"]
-                for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
-            }
-            for minute in range(10, 60, 10):
-                name = f"@GMT-2026.01.01-08.{minute:02d}.00"
-                if name not in existing:
-                    with snap.clock(wrappers, f"2026-01-01T08:{minute:02d}:00Z"):
-                        ok(wrappers, "snapshot-create.py", user)
-            fault = {"step": step, "signal": signal_name}
-            result = run(wrappers, clock, "snapshot-prune.py", user, fault=fault)
-            if result.returncode != code:
-                assert result.returncode == 0, result.stderr
-                assert len(json.loads(result.stdout)["pruned"]) == 4
-                break
-            points += 1
-            if signal_name == "SIGKILL":
-                boot(wrappers, clock, user)
-            settings(wrappers, clock)
-            ok(wrappers, "snapshot-prune.py", user)
-            assert_invariants(wrappers, entry, protected)
-            left = [
-                s["name"]
-                for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
-                if s["name"].startswith("@GMT-2026.01.01")
-            ]
-            assert left == ["@GMT-2026.01.01-08.50.00"]
-    RAN.append(("snapshot-prune.py (deleting)", points))
-    print(f"snapshot-prune.py (deleting): {points} kill points")
+
+    def old_snapshots():
+        existing = {
+            s["name"] for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
+        }
+        for minute in range(10, 60, 10):
+            name = f"@GMT-2026.01.01-08.{minute:02d}.00"
+            if name not in existing:
+                with snap.clock(wrappers, f"2026-01-01T08:{minute:02d}:00Z"):
+                    ok(wrappers, "snapshot-create.py", user)
+
+    def pruned_again(wrappers, clock, user):
+        settings(wrappers, clock)
+        ok(wrappers, "snapshot-prune.py", user)
+
+    def only_the_newest_left():
+        left = [
+            s["name"]
+            for s in ok(wrappers, "snapshot-list.py", user)["volumes"][user]["snapshots"]
+            if s["name"].startswith("@GMT-2026.01.01")
+        ]
+        assert left == ["@GMT-2026.01.01-08.50.00"]
+
+    def pruned_all_four(result):
+        assert len(json.loads(result.stdout)["pruned"]) == 4
+
+    points = stop_at_every_step(
+        wrappers,
+        clock,
+        entry,
+        protected,
+        "snapshot-prune.py",
+        (),
+        pruned_again,
+        label="snapshot-prune.py (deleting)",
+        prepare=old_snapshots,
+        completed=pruned_all_four,
+        then=only_the_newest_left,
+    )
     assert points >= 10
 
 
@@ -293,22 +344,16 @@ def test_mount_and_umount(wrappers, clock, prepared):
         result = wrappers.run("mount.py", user)
         assert result.returncode == 0 or "already mounted" in result.stderr, result.stderr
 
-    points = 0
-    for signal_name, code in KILLS.items():
-        for step in range(1, MAX_STEPS):
-            ok(wrappers, "umount.py", user)
-            result = run(
-                wrappers, clock, "mount.py", user, fault={"step": step, "signal": signal_name}
-            )
-            if result.returncode != code:
-                assert result.returncode == 0, result.stderr
-                break
-            points += 1
-            if signal_name == "SIGKILL":
-                boot(wrappers, clock, user)
-            mounted_again(wrappers, clock, user)
-            assert_invariants(wrappers, entry, protected)
-    RAN.append(("mount.py", points))
+    stop_at_every_step(
+        wrappers,
+        clock,
+        entry,
+        protected,
+        "mount.py",
+        (),
+        mounted_again,
+        prepare=lambda: ok(wrappers, "umount.py", user),
+    )
     stop_at_every_step(wrappers, clock, entry, protected, "umount.py", (), mounted_again)
 
 
@@ -328,6 +373,10 @@ def test_suspend_and_resume(wrappers, clock, prepared):
     def resumed_again(wrappers, clock, user):
         ok(wrappers, "resume.py", user)
 
+    def password_kept_then_suspended():
+        assert accounts.unix_password_matches(user, PASSWORD)
+        ok(wrappers, "suspend.py", user)
+
     # Suspend stopped anywhere, then suspended by the next run: stays down.
     stop_at_every_step(
         wrappers,
@@ -340,24 +389,17 @@ def test_suspend_and_resume(wrappers, clock, prepared):
         suspended=True,
     )
     # Resume stopped anywhere (from suspended), then resumed by the next run.
-    points = 0
-    for signal_name, code in KILLS.items():
-        for step in range(1, MAX_STEPS):
-            result = run(
-                wrappers, clock, "resume.py", user, fault={"step": step, "signal": signal_name}
-            )
-            if result.returncode != code:
-                assert result.returncode == 0, result.stderr
-                ok(wrappers, "suspend.py", user)
-                break
-            points += 1
-            if signal_name == "SIGKILL":
-                boot(wrappers, clock, user)
-            resumed_again(wrappers, clock, user)
-            assert_invariants(wrappers, entry, protected)
-            assert accounts.unix_password_matches(user, PASSWORD)
-            ok(wrappers, "suspend.py", user)
-    RAN.append(("resume.py", points))
+    stop_at_every_step(
+        wrappers,
+        clock,
+        entry,
+        protected,
+        "resume.py",
+        (),
+        resumed_again,
+        completed=lambda result: ok(wrappers, "suspend.py", user),
+        then=password_kept_then_suspended,
+    )
     ok(wrappers, "resume.py", user)
 
 
@@ -371,27 +413,13 @@ def test_grow(wrappers, clock, prepared):
         size[0] = volume["size_bytes"] >> 30
         ok(wrappers, "resize2fs.py", user)
 
-    points = 0
-    for signal_name, code in KILLS.items():
-        for step in range(1, MAX_STEPS):
-            size[0] += 1
-            result = run(
-                wrappers,
-                clock,
-                "lvextend.py",
-                user,
-                str(size[0]),
-                fault={"step": step, "signal": signal_name},
-            )
-            if result.returncode != code:
-                assert result.returncode == 0, result.stderr
-                break
-            points += 1
-            if signal_name == "SIGKILL":
-                boot(wrappers, clock, user)
-            grown(wrappers, clock, user)
-            assert_invariants(wrappers, entry, protected)
-    RAN.append(("lvextend.py", points))
+    def one_gib_more():
+        size[0] += 1
+        return (user, str(size[0]))
+
+    stop_at_every_step(
+        wrappers, clock, entry, protected, "lvextend.py", (), grown, argv=one_gib_more
+    )
 
 
 def test_create_format_and_remove(wrappers, clock):
@@ -401,47 +429,57 @@ def test_create_format_and_remove(wrappers, clock):
     points = 0
     with snap.volume(wrappers) as entry:
         user = entry.pw_name
+
+        def no_volume_then(wrapper):
+            def prepare():
+                for name in ("umount.py", "lvremove.py"):
+                    wrappers.run(name, user)
+                assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+                if wrapper != "lvcreate.py":
+                    ok(wrappers, "lvcreate.py", user, "1")
+
+            return prepare
+
+        def removed_again():
+            settings(wrappers, clock)
+            removed = wrappers.run("lvremove.py", user)
+            assert removed.returncode == 0 or "has no volume" in removed.stderr
+            assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
+
+        def whole_volume_after(wrapper):
+            def recover():
+                settings(wrappers, clock)
+                if wrapper == "lvcreate.py":
+                    created = wrappers.run("lvcreate.py", user, "1")
+                    assert created.returncode == 0 or "already has" in created.stderr
+                    volume = ok(wrappers, "lvdisplay.py", user)["volume"]
+                    assert volume["size_bytes"] == 1 << 30
+                    ok(wrappers, "mkfs-btrfs.py", user)
+                else:
+                    made = wrappers.run("mkfs-btrfs.py", user)
+                    assert made.returncode == 0 or "signature" in made.stderr
+                ok(wrappers, "mount.py", user)
+                assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/data"
+                top = snap.top_point(wrappers, user)
+                assert sorted(os.listdir(top)) == ["data", "snapshots"]
+                assert os.stat(top / "snapshots").st_uid == 0
+                with snap.clock(wrappers, clock.tick()):
+                    assert ok(wrappers, "snapshot-create.py", user)["snapshot"]
+
+            return recover
+
         for wrapper in ("lvcreate.py", "mkfs-btrfs.py", "lvremove.py"):
-            for signal_name, code in KILLS.items():
-                for step in range(1, MAX_STEPS):
-                    for name in ("umount.py", "lvremove.py"):
-                        wrappers.run(name, user)
-                    assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
-                    if wrapper != "lvcreate.py":
-                        ok(wrappers, "lvcreate.py", user, "1")
-                    fault = {"step": step, "signal": signal_name}
-                    args = ("1",) if wrapper == "lvcreate.py" else ()
-                    result = run(wrappers, clock, wrapper, user, *args, fault=fault)
-                    if result.returncode != code:
-                        assert result.returncode == 0, result.stderr
-                        break
-                    points += 1
-                    if signal_name == "SIGKILL":
-                        drop_volume_as_at_reboot(wrappers, user)
-                    settings(wrappers, clock)
-                    if wrapper == "lvremove.py":
-                        removed = wrappers.run("lvremove.py", user)
-                        assert removed.returncode == 0 or "has no volume" in removed.stderr
-                        assert ok(wrappers, "lvdisplay.py", user)["volume"] is None
-                        continue
-                    if wrapper == "lvcreate.py":
-                        created = wrappers.run("lvcreate.py", user, "1")
-                        assert created.returncode == 0 or "already has" in created.stderr
-                        volume = ok(wrappers, "lvdisplay.py", user)["volume"]
-                        assert volume["size_bytes"] == 1 << 30
-                        ok(wrappers, "mkfs-btrfs.py", user)
-                    else:
-                        made = wrappers.run("mkfs-btrfs.py", user)
-                        assert made.returncode == 0 or "signature" in made.stderr
-                    ok(wrappers, "mount.py", user)
-                    assert snap.mounted_subvolume(mount_point(wrappers, user))[0] == "/data"
-                    top = snap.top_point(wrappers, user)
-                    assert sorted(os.listdir(top)) == ["data", "snapshots"]
-                    assert os.stat(top / "snapshots").st_uid == 0
-                    with snap.clock(wrappers, clock.tick()):
-                        assert ok(wrappers, "snapshot-create.py", user)["snapshot"]
-    RAN.append(("lvcreate.py, mkfs-btrfs.py, lvremove.py", points))
-    print(f"create, format, remove: {points} kill points")
+            points += kill_points(
+                wrappers,
+                clock,
+                wrapper,
+                (user, "1") if wrapper == "lvcreate.py" else (user,),
+                removed_again if wrapper == "lvremove.py" else whole_volume_after(wrapper),
+                prepare=no_volume_then(wrapper),
+                reboot=lambda: drop_volume_as_at_reboot(wrappers, user),
+                reboot_on=("SIGKILL",),
+            )
+    recorded("lvcreate.py, mkfs-btrfs.py, lvremove.py", points)
 
 
 def test_rollback_with_nested_subvolumes(wrappers, clock, prepared):
@@ -470,20 +508,17 @@ def test_boot_mount(wrappers, clock, prepared):
     """mount.py without USER (the boot run) stopped anywhere, then run again."""
     entry, protected = prepared
     user = entry.pw_name
-    points = 0
-    for signal_name, code in KILLS.items():
-        for step in range(1, MAX_STEPS):
-            drop_volume_as_at_reboot(wrappers, user)
-            settings(wrappers, clock, FAULT_INJECTION={"step": step, "signal": signal_name})
-            result = wrappers.run("mount.py")
-            settings(wrappers, clock)
-            if result.returncode != code:
-                assert result.returncode == 0, result.stderr
-                break
-            points += 1
-            boot(wrappers, clock, user)
-            assert_invariants(wrappers, entry, protected)
-    RAN.append(("mount.py (boot)", points))
+    points = kill_points(
+        wrappers,
+        clock,
+        "mount.py",
+        (),
+        lambda: assert_invariants(wrappers, entry, protected),
+        prepare=lambda: drop_volume_as_at_reboot(wrappers, user),
+        reboot=lambda: boot(wrappers, clock, user),
+        reboot_on=tuple(KILLS),  # the stopped run was the boot: boot again
+    )
+    recorded("mount.py (boot)", points)
 
 
 @contextlib.contextmanager

@@ -28,7 +28,6 @@ from backup.operations.models import Operation
 from backup.privileged.client import Counter
 from backup.privileged.fields import MAX_NAME_CHARS
 from backup.stats import rrd
-from backup.volumes.models import Volume
 from support.backup_reports import wrapper_report
 
 pytestmark = pytest.mark.django_db
@@ -55,10 +54,12 @@ def stored_only(settings, tmp_path):
 
 
 @pytest.fixture
-def volume_of(django_user_model):
-    def make(name, size_gib):
-        user = django_user_model.objects.create(username=name)
-        return Volume.objects.create(owner=user, account=name, size_gib=size_gib, filesystem="ext4")
+def volume_of(make_person, make_volume):
+    """make(prefix, size_gib) -> the record of an ext4 volume of that size,
+    of a person whose name (its account) is prefix and random hex."""
+
+    def make(prefix, size_gib):
+        return make_volume(make_person(prefix), size_gib=size_gib, filesystem="ext4")
 
     return make
 
@@ -124,8 +125,8 @@ def test_volumes_report_their_size_use_backups_and_stale_computers(volume_of):
     now = timezone.now()
     alice = volume_of("alice", 4)
     bob = volume_of("bob", 2)
-    volume_of("carol", 1)  # never scanned, never measured
-    record_usage("alice", 123_456_789, now.timestamp())
+    carol = volume_of("carol", 1)  # never scanned, never measured
+    record_usage(alice.account, 123_456_789, now.timestamp())
     scan(
         alice,
         [
@@ -144,16 +145,18 @@ def test_volumes_report_their_size_use_backups_and_stale_computers(volume_of):
     def value(name, **labels):
         return found.get((name, tuple(sorted(labels.items()))))
 
-    assert value("backup_volume_size_bytes", volume="alice") == 4 * GIB
-    assert value("backup_volume_size_bytes", volume="bob") == 2 * GIB
-    assert value("backup_volume_size_bytes", volume="carol") == 1 * GIB
-    assert value("backup_volume_used_bytes", volume="alice") == 123_456_789
-    assert value("backup_volume_used_bytes", volume="bob") is None
-    assert value("backup_volume_scan_timestamp_seconds", volume="alice") == int(now.timestamp())
-    assert value("backup_volume_stale_computers", volume="alice") == 1
-    assert value("backup_volume_stale_computers", volume="bob") == 1
-    assert value("backup_volume_stale_computers", volume="carol") is None
-    labels = {"volume": "alice", "format": "time_machine"}
+    assert value("backup_volume_size_bytes", volume=alice.account) == 4 * GIB
+    assert value("backup_volume_size_bytes", volume=bob.account) == 2 * GIB
+    assert value("backup_volume_size_bytes", volume=carol.account) == 1 * GIB
+    assert value("backup_volume_used_bytes", volume=alice.account) == 123_456_789
+    assert value("backup_volume_used_bytes", volume=bob.account) is None
+    assert value("backup_volume_scan_timestamp_seconds", volume=alice.account) == int(
+        now.timestamp()
+    )
+    assert value("backup_volume_stale_computers", volume=alice.account) == 1
+    assert value("backup_volume_stale_computers", volume=bob.account) == 1
+    assert value("backup_volume_stale_computers", volume=carol.account) is None
+    labels = {"volume": alice.account, "format": "time_machine"}
     assert value(
         "backup_volume_last_backup_timestamp_seconds",
         computer="laptop",
@@ -162,7 +165,7 @@ def test_volumes_report_their_size_use_backups_and_stale_computers(volume_of):
     ) == int((now - DAY).timestamp())
     assert value(
         "backup_volume_last_backup_timestamp_seconds",
-        volume="alice",
+        volume=alice.account,
         computer="desktop",
         format="restic",
         path="restic",
@@ -192,11 +195,11 @@ def test_a_scrape_makes_four_queries_whatever_the_number_of_volumes(
 
 def test_usage_older_than_the_collectors_runs_is_left_out(volume_of):
     now = timezone.now().timestamp()
-    volume_of("dave", 4)
-    record_usage("dave", 5_000, now - 2 * HOUR)
+    dave = volume_of("dave", 4)
+    record_usage(dave.account, 5_000, now - 2 * HOUR)
     found = samples(scrape())
-    assert ("backup_volume_size_bytes", (("volume", "dave"),)) in found
-    assert ("backup_volume_used_bytes", (("volume", "dave"),)) not in found
+    assert ("backup_volume_size_bytes", (("volume", dave.account),)) in found
+    assert ("backup_volume_used_bytes", (("volume", dave.account),)) not in found
 
 
 def test_names_from_a_volume_stay_one_label_value(volume_of):

@@ -23,16 +23,6 @@ KIND = Operation.Kind.MOUNT
 
 
 @pytest.fixture
-def person(django_user_model):
-    return django_user_model.objects.create(username="lifecycle1")
-
-
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="lifeadmin", is_staff=True)
-
-
-@pytest.fixture
 def calls(monkeypatch):
     """Replaces the mount work with one that records the operations it ran."""
     ran = []

@@ -19,15 +19,10 @@ ACTIONS = [
 ]
 
 
-@pytest.fixture
-def employee(django_user_model):
-    return django_user_model.objects.create(username="pagesemp")
-
-
-def test_a_stale_form_gets_the_sites_page_and_a_way_back(employee, monkeypatch):
+def test_a_stale_form_gets_the_sites_page_and_a_way_back(person, monkeypatch):
     calls = []
     monkeypatch.setattr("backup.privileged.commands.run", lambda *a, **k: calls.append(a))
-    client = Client(REMOTE_USER=employee.username, enforce_csrf_checks=True)
+    client = Client(REMOTE_USER=person.username, enforce_csrf_checks=True)
     response = client.post(
         "/volume/create/",
         {"csrfmiddlewaretoken": "from-another-session"},
@@ -44,8 +39,8 @@ def test_a_stale_form_gets_the_sites_page_and_a_way_back(employee, monkeypatch):
     assert not Operation.objects.exists()
 
 
-def test_the_way_back_never_leads_off_the_site(employee):
-    client = Client(REMOTE_USER=employee.username, enforce_csrf_checks=True)
+def test_the_way_back_never_leads_off_the_site(person):
+    client = Client(REMOTE_USER=person.username, enforce_csrf_checks=True)
     response = client.post("/volume/create/", HTTP_REFERER="https://evil.example/phish")
     assert response.status_code == 403
     assert "evil.example" not in response.content.decode()
@@ -53,8 +48,8 @@ def test_the_way_back_never_leads_off_the_site(employee):
 
 
 @pytest.mark.parametrize("url", ACTIONS)
-def test_get_on_an_action_gets_a_page_and_does_nothing(employee, url):
-    response = Client(REMOTE_USER=employee.username).get(url)
+def test_get_on_an_action_gets_a_page_and_does_nothing(person, url):
+    response = Client(REMOTE_USER=person.username).get(url)
     assert response.status_code == 405
     assert response["Allow"] == "POST"
     page = response.content.decode()
@@ -63,8 +58,8 @@ def test_get_on_an_action_gets_a_page_and_does_nothing(employee, url):
     assert not Operation.objects.exists()
 
 
-def test_get_on_ending_an_operation_gets_a_page(django_user_model):
-    admin = django_user_model.objects.create(username="pagesadm", is_staff=True)
+def test_get_on_ending_an_operation_gets_a_page(make_person):
+    admin = make_person("pagesadm", admin=True)
     response = Client(REMOTE_USER=admin.username).get("/staff/operations/1/end/")
     assert response.status_code == 405
     assert b"only works from its button" in response.content
@@ -74,9 +69,9 @@ def request_log(caplog):
     return [record for record in caplog.records if record.name == "django.request"]
 
 
-def test_a_missing_page_is_logged_as_one_line(employee, caplog):
+def test_a_missing_page_is_logged_as_one_line(person, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
-    response = Client(REMOTE_USER=employee.username).get("/operations/999999/")
+    response = Client(REMOTE_USER=person.username).get("/operations/999999/")
     assert response.status_code == 404
     assert b"Page not found" in response.content
     [record] = request_log(caplog)
@@ -84,9 +79,9 @@ def test_a_missing_page_is_logged_as_one_line(employee, caplog):
     assert record.exc_info is None
 
 
-def test_a_forbidden_page_is_logged_as_one_line(employee, caplog):
+def test_a_forbidden_page_is_logged_as_one_line(person, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
-    response = Client(REMOTE_USER=employee.username).get("/staff/")
+    response = Client(REMOTE_USER=person.username).get("/staff/")
     assert response.status_code == 403
     assert b"You can't open this page" in response.content
     [record] = request_log(caplog)
@@ -94,23 +89,23 @@ def test_a_forbidden_page_is_logged_as_one_line(employee, caplog):
     assert record.exc_info is None
 
 
-def test_an_unknown_address_is_logged_as_one_line(employee, caplog):
+def test_an_unknown_address_is_logged_as_one_line(person, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
-    response = Client(REMOTE_USER=employee.username).get("/no/such/page/")
+    response = Client(REMOTE_USER=person.username).get("/no/such/page/")
     assert response.status_code == 404
     [record] = request_log(caplog)
     assert record.getMessage() == "Not Found: /no/such/page/"
     assert record.exc_info is None
 
 
-def test_a_server_error_keeps_its_traceback(employee, caplog, monkeypatch):
+def test_a_server_error_keeps_its_traceback(person, caplog, monkeypatch):
     caplog.set_level(logging.WARNING, logger="django.request")
 
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("backup.dashboard.views.volume_of", explode)
-    response = Client(REMOTE_USER=employee.username, raise_request_exception=False).get("/")
+    response = Client(REMOTE_USER=person.username, raise_request_exception=False).get("/")
     assert response.status_code == 500
     [record] = request_log(caplog)
     assert record.exc_info is not None

@@ -7,12 +7,11 @@ import re
 
 import pytest
 from django.core import checks
-from django.test import Client
 
 from backup.operations.models import Operation
 from backup.passwords import views
-from backup.volumes.models import Volume
 from support.accounts import shadow_hash, unix_password_matches
+from support.people import signed_in
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db]
 
@@ -20,17 +19,17 @@ PASSWORD = re.compile(r'value="([^"]+)" data-testid="password"')
 
 
 @pytest.fixture
-def employee(make_employee, portal):
+def employee(make_employee, make_volume, portal):
     """An employee with a volume record and a real backup account."""
     person = make_employee()
     result = portal.run("useradd.py", person.username)
     assert result.returncode == 0, result.stderr
-    Volume.objects.create(owner=person, account=person.username, size_gib=1, filesystem="ext4")
+    make_volume(person, filesystem="ext4")
     return person
 
 
 def client_of(person):
-    return Client(REMOTE_USER=person.username, enforce_csrf_checks=True)
+    return signed_in(person, enforce_csrf_checks=True)
 
 
 def token_of(client):

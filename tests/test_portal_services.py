@@ -29,11 +29,8 @@ def employee(make_employee):
 
 
 @pytest.fixture
-def volume(portal, employee):
-    operation = requests.request_create(employee, employee)
-    operation.refresh_from_db()
-    assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    return Volume.objects.get(owner=employee)
+def volume(make_real_volume):
+    return make_real_volume()
 
 
 def test_create_makes_a_mounted_volume_owned_by_the_account(portal, volume):

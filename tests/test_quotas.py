@@ -14,11 +14,6 @@ from support.volume_traces import image_of, traces
 GIB = 1 << 30
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="quotaadmin", is_staff=True, is_superuser=True)
-
-
 def quota_records(user):
     return list(
         Operation.objects.filter(kind=Operation.Kind.SET_QUOTA, owner_name=user.username)
@@ -68,8 +63,8 @@ def test_a_quota_below_the_minimum_refuses_creation_and_says_so(portal, make_emp
 
 
 @pytest.mark.django_db
-def test_the_admin_form_refuses_a_quota_below_the_volume_size(admin, django_user_model):
-    owner = django_user_model.objects.create(username="quotaowner")
+def test_the_admin_form_refuses_a_quota_below_the_volume_size(admin, make_person):
+    owner = make_person("quotaowner")
     Volume.objects.create(owner=owner, account=owner.username, size_gib=5, filesystem="btrfs")
     client = Client(REMOTE_USER=admin.username)
     response = client.post(
@@ -89,9 +84,9 @@ def test_the_admin_form_refuses_a_quota_below_the_volume_size(admin, django_user
 
 
 @pytest.mark.django_db
-def test_every_quota_change_is_in_the_audit_log(admin, django_user_model, settings):
+def test_every_quota_change_is_in_the_audit_log(admin, make_person, settings):
     settings.DEFAULT_QUOTA = 3
-    owner = django_user_model.objects.create(username="quotaowner")
+    owner = make_person("quotaowner")
     client = Client(REMOTE_USER=admin.username)
 
     client.post("/admin/volumes/quota/add/", {"user": owner.pk, "max_size_gib": 0})

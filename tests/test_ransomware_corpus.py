@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import require_tool
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -22,7 +21,6 @@ from backup.snapshots import restore
 from backup.snapshots.detection import DELETION, ENCRYPTION
 from backup.snapshots.models import MassChange, Snapshot
 from backup.volumes.models import Volume
-from support import samba_share
 from support import snapshots as snap
 from support.storage import mount_point
 
@@ -253,13 +251,6 @@ SCENARIOS = [
     ),
     Scenario("photo library reorganised", _photos, [_reorganise_photos], None),
 ]
-
-
-@pytest.fixture(scope="module")
-def samba(wrappers):
-    require_tool("smbd")
-    with samba_share.running(wrappers) as server:
-        yield server
 
 
 @pytest.fixture(scope="module", autouse=True)

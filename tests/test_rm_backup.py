@@ -15,21 +15,6 @@ pytestmark = pytest.mark.root
 REFUSED, FAILED = 2, 1
 
 
-@pytest.fixture
-def account(wrappers):
-    name = accounts.create_backup_account(wrappers)
-    try:
-        yield name
-    finally:
-        accounts.remove_backup_account(wrappers, name)
-
-
-@pytest.fixture
-def volume(wrappers, account):
-    with accounts.tmpfs_volume(wrappers, account) as path:
-        yield path
-
-
 def bundle(parent, name, bands=3):
     path = os.path.join(os.fsencode(parent), name)
     os.makedirs(os.path.join(path, b"bands"))
@@ -62,15 +47,15 @@ def refused(result, why):
     assert why in result.stderr
 
 
-def test_one_recognised_source_goes_and_nothing_else(wrappers, account, volume, tmp_path):
+def test_one_recognised_source_goes_and_nothing_else(wrappers, account, tmpfs_volume, tmp_path):
     tools = backup_tools.Tools(tmp_path)
     backup_tools.make_tree(tmp_path / "source")
-    tools.restic_backup(tmp_path / "source", volume / "laptop" / "restic")
-    bundle(volume, b"Caf\xe9\nMac.sparsebundle")
-    bundle(volume, b"Other.sparsebundle")
-    (volume / "photos").mkdir()
-    (volume / "photos" / "beach.jpg").write_bytes(b"jpeg")
-    backup_tools.give_to(volume, account)
+    tools.restic_backup(tmp_path / "source", tmpfs_volume / "laptop" / "restic")
+    bundle(tmpfs_volume, b"Caf\xe9\nMac.sparsebundle")
+    bundle(tmpfs_volume, b"Other.sparsebundle")
+    (tmpfs_volume / "photos").mkdir()
+    (tmpfs_volume / "photos" / "beach.jpg").write_bytes(b"jpeg")
+    backup_tools.give_to(tmpfs_volume, account)
     report = backup_tools.fetch(wrappers, account)
     shown = sorted((s["format"], s["path"]) for s in report["sources"])
     assert shown == [
@@ -84,53 +69,53 @@ def test_one_recognised_source_goes_and_nothing_else(wrappers, account, volume, 
     output = json.loads(result.stdout)
     assert output["path"] == "Caf\\xe9\\x0aMac.sparsebundle"
     assert output["removed_entries"] >= 6
-    assert sorted(os.listdir(volume)) == ["Other.sparsebundle", "laptop", "photos"]
+    assert sorted(os.listdir(tmpfs_volume)) == ["Other.sparsebundle", "laptop", "photos"]
 
     result = wrappers.run("rm-backup.py", account, "restic", "laptop/restic")
     assert result.returncode == 0, result.stderr
-    assert os.listdir(volume / "laptop") == []
-    assert (volume / "photos" / "beach.jpg").read_bytes() == b"jpeg"
+    assert os.listdir(tmpfs_volume / "laptop") == []
+    assert (tmpfs_volume / "photos" / "beach.jpg").read_bytes() == b"jpeg"
     after = backup_tools.fetch(wrappers, account)
     assert [s["path"] for s in after["sources"]] == ["Other.sparsebundle"]
 
 
-def test_a_file_based_backup_loses_only_its_own_files(wrappers, account, volume):
+def test_a_file_based_backup_loses_only_its_own_files(wrappers, account, tmpfs_volume):
     for name in ("duplicati-20240301T090000Z.dlist.zip", f"duplicati-b{'a' * 32}.dblock.zip"):
-        (volume / name).write_bytes(b"d")
-    (volume / "laptop-20240301T090000Z.dlist.zip").write_bytes(b"other job")
-    (volume / "notes.txt").write_text("keep\n")
-    backup_tools.give_to(volume, account)
+        (tmpfs_volume / name).write_bytes(b"d")
+    (tmpfs_volume / "laptop-20240301T090000Z.dlist.zip").write_bytes(b"other job")
+    (tmpfs_volume / "notes.txt").write_text("keep\n")
+    backup_tools.give_to(tmpfs_volume, account)
     result = wrappers.run("rm-backup.py", account, "duplicati", ".")
     refused(result, "whole volume")
-    (volume / "jobs").mkdir()
-    for name in os.listdir(volume):
+    (tmpfs_volume / "jobs").mkdir()
+    for name in os.listdir(tmpfs_volume):
         if name.endswith(".zip"):
-            os.rename(volume / name, volume / "jobs" / name)
-    backup_tools.give_to(volume, account)
+            os.rename(tmpfs_volume / name, tmpfs_volume / "jobs" / name)
+    backup_tools.give_to(tmpfs_volume, account)
     # Two jobs in one folder: ambiguous, refused.
     refused(wrappers.run("rm-backup.py", account, "duplicati", "jobs"), "several")
-    os.unlink(volume / "jobs" / "laptop-20240301T090000Z.dlist.zip")
-    (volume / "jobs" / "readme.txt").write_text("keep too\n")
+    os.unlink(tmpfs_volume / "jobs" / "laptop-20240301T090000Z.dlist.zip")
+    (tmpfs_volume / "jobs" / "readme.txt").write_text("keep too\n")
     result = wrappers.run("rm-backup.py", account, "duplicati", "jobs")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["removed_entries"] == 2
-    assert sorted(os.listdir(volume / "jobs")) == ["readme.txt"]
+    assert sorted(os.listdir(tmpfs_volume / "jobs")) == ["readme.txt"]
 
 
-def test_a_large_source_is_deleted_in_runs_that_each_make_progress(wrappers, account, volume):
-    bundle(volume, b"Big.sparsebundle", bands=6000)
-    backup_tools.give_to(volume, account)
+def test_a_large_source_is_deleted_in_runs_that_each_make_progress(wrappers, account, tmpfs_volume):
+    bundle(tmpfs_volume, b"Big.sparsebundle", bands=6000)
+    backup_tools.give_to(tmpfs_volume, account)
     with accounts.settings_override(wrappers, SCAN_MAX_ENTRIES=4000):
         first = wrappers.run("rm-backup.py", account, "time_machine", "Big.sparsebundle")
         assert first.returncode == FAILED, first.stderr
         assert "stopped (too many entries) after removing" in first.stderr
         assert "run it again" in first.stderr
         # Out of the user's sight at once, and mostly gone.
-        assert os.listdir(volume) == [".backups-being-deleted"]
-        assert sum(len(files) for _, _, files in os.walk(volume)) < 6000 - 3000
+        assert os.listdir(tmpfs_volume) == [".backups-being-deleted"]
+        assert sum(len(files) for _, _, files in os.walk(tmpfs_volume)) < 6000 - 3000
         second = wrappers.run("rm-backup.py", account, "time_machine", "Big.sparsebundle")
     assert second.returncode == 0, second.stderr
-    assert os.listdir(volume) == []
+    assert os.listdir(tmpfs_volume) == []
 
 
 @pytest.mark.parametrize(
@@ -150,13 +135,13 @@ def test_a_large_source_is_deleted_in_runs_that_each_make_progress(wrappers, acc
         (["time_machine", "Gone.sparsebundle"], "no time_machine backup"),
     ],
 )
-def test_anything_but_a_recognised_source_is_refused(wrappers, account, volume, args, why):
-    bundle(volume, b"Mac.sparsebundle")
-    (volume / "photos").mkdir()
-    backup_tools.give_to(volume, account)
-    before = tree(volume)
+def test_anything_but_a_recognised_source_is_refused(wrappers, account, tmpfs_volume, args, why):
+    bundle(tmpfs_volume, b"Mac.sparsebundle")
+    (tmpfs_volume / "photos").mkdir()
+    backup_tools.give_to(tmpfs_volume, account)
+    before = tree(tmpfs_volume)
     refused(wrappers.run("rm-backup.py", account, *args), why)
-    assert tree(volume) == before
+    assert tree(tmpfs_volume) == before
 
 
 def test_an_unmounted_volume_is_refused(wrappers, account):

@@ -20,21 +20,12 @@ from backup.operations.models import Operation
 from backup.passwords import services as passwords
 from backup.samba import connection
 from backup.volumes import requests, status
-from backup.volumes.models import Volume
 from support import samba_server, samba_share
 from support.samba_mac import SERVER_CAPS_UNIX_BASED, VOLUME_CAPS_FULL_SYNC, MacClient
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True)]
 
 MIB = 1024**2
-
-
-@pytest.fixture(scope="module")
-def samba(wrappers):
-    require_tool("smbd")
-    require_tool("smbclient")
-    with samba_share.running(wrappers) as server:
-        yield server
 
 
 def succeeded(operation):
@@ -44,15 +35,13 @@ def succeeded(operation):
 
 
 @pytest.fixture
-def new_volume(portal, make_employee, samba):
+def new_volume(make_real_volume, samba):
     """make() -> (volume, password): a volume created through the portal's
     services, and the backup password the portal would show its owner."""
 
     def make():
-        employee = make_employee("smb")
-        succeeded(requests.request_create(employee, employee))
-        volume = Volume.objects.get(owner=employee)
-        return volume, passwords.set_new_password(volume, employee)
+        volume = make_real_volume("smb")
+        return volume, passwords.set_new_password(volume, volume.owner)
 
     return make
 

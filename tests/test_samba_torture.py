@@ -17,10 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import require_tool
 
-from backup.operations.models import Operation
 from backup.passwords import services as passwords
-from backup.volumes import requests
-from backup.volumes.models import Volume
 from support import samba_server, samba_share, samba_torture
 
 pytestmark = [pytest.mark.root, pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -98,7 +95,7 @@ def tools():
 
 
 @pytest.fixture
-def volume(portal, make_employee, settings):
+def volume(portal, make_real_volume, settings):
     """make() -> (account, password, mount point): a volume made through the
     portal's services, its password set in the passdb the wrappers name now."""
     # ext4, the production default: some known failures depend on what the
@@ -106,12 +103,8 @@ def volume(portal, make_employee, settings):
     settings.VOLUME_FILESYSTEM = "ext4"
 
     def make():
-        employee = make_employee("tor")
-        operation = requests.request_create(employee, employee)
-        operation.refresh_from_db()
-        assert operation.state == Operation.State.SUCCEEDED, operation.detail
-        made = Volume.objects.get(owner=employee)
-        password = passwords.set_new_password(made, employee)
+        made = make_real_volume("tor")
+        password = passwords.set_new_password(made, made.owner)
         return made.account, password, Path(portal.settings["DIRECTORIES_ROOT"]) / made.account
 
     return make

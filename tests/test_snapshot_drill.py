@@ -13,10 +13,8 @@ import os
 import shutil
 
 import pytest
-from conftest import require_tool
 from test_wrappers_hostile import GRAMMAR, PRESENT, USER_SLOTS
 
-from support import samba_share
 from support import snapshots as snap
 from support.storage import mount_point, ok
 
@@ -33,14 +31,6 @@ ORIGINALS = {
 BEFORE = "2026-03-02T09:00:00Z"
 TAKEN = "2026-03-02T10:00:00Z"
 DRILL = "2026-03-02T11:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def samba(wrappers):
-    require_tool("smbd")
-    require_tool("smbclient")
-    with samba_share.running(wrappers) as server:
-        yield server
 
 
 @pytest.fixture

@@ -9,12 +9,10 @@ import re
 import subprocess
 
 import pytest
-from conftest import require_tool
 from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.header import NtStatus
 
 from backup.samba import config
-from support import samba_share
 from support import snapshots as snap
 from support.samba_windows import WindowsClient
 from support.storage import mount_point, ok
@@ -30,14 +28,6 @@ def samba_version():
         subprocess.run(["smbd", "--version"], capture_output=True, text=True, check=True).stdout,
     )
     return int(found.group(1)), int(found.group(2))
-
-
-@pytest.fixture(scope="module")
-def samba(wrappers):
-    require_tool("smbd")
-    require_tool("smbclient")
-    with samba_share.running(wrappers) as server:
-        yield server
 
 
 @pytest.fixture

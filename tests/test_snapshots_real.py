@@ -33,18 +33,15 @@ def wire(when):
 
 
 @pytest.fixture
-def portal_volume(portal, make_employee, settings):
+def portal_volume(portal, make_real_volume, settings):
     """A btrfs volume made by the portal; removed by hand afterwards, since
     its protected snapshots make lvremove.py refuse."""
     assert settings.VOLUME_FILESYSTEM == "btrfs"
-    employee = make_employee(email="owner@example.com")
-    operation = requests.request_create(employee, employee)
-    operation.refresh_from_db()
+    volume = make_real_volume(email="owner@example.com")
     try:
-        assert operation.state == Operation.State.SUCCEEDED, operation.detail
-        yield Volume.objects.get(owner=employee)
+        yield volume
     finally:
-        snap.clean_snapshot_volume(portal, employee.username)
+        snap.clean_snapshot_volume(portal, volume.account)
 
 
 def test_the_hourly_run_stores_real_snapshots_and_alerts_on_a_mass_change(

@@ -18,16 +18,6 @@ pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 
 
-@pytest.fixture
-def admin(django_user_model):
-    return django_user_model.objects.create(username="auditboss", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def employee(django_user_model):
-    return django_user_model.objects.create(username="auditemp")
-
-
 def record(owner_name, *, actor_name=None, kind="mount", state="succeeded", at=None, **fields):
     """An audit record, requested at ``at`` (auto_now_add is overridden after)."""
     operation = Operation.objects.create(
@@ -160,8 +150,8 @@ def test_the_audit_log_says_who_acted_for_whom(admin, history):
 
 
 @pytest.mark.parametrize("url", ["/staff/audit/", "/staff/audit/export.csv"])
-def test_the_audit_log_is_for_admins_only(url, employee, history):
-    response = Client(REMOTE_USER=employee.username).get(url)
+def test_the_audit_log_is_for_admins_only(url, person, history):
+    response = Client(REMOTE_USER=person.username).get(url)
     assert response.status_code == 403
     assert b"alice" not in response.content
 

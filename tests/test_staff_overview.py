@@ -26,6 +26,7 @@ from backup.staff.pool import Pool
 from backup.staff.rows import VolumeRow
 from backup.staff.selection import FILTERS
 from backup.volumes.models import Quota, Volume
+from support.people import signed_in
 
 MIB = 1024**2
 GIB = 1024**3
@@ -33,9 +34,8 @@ COUNT = 120
 
 
 @pytest.fixture
-def admin(django_user_model):
-    django_user_model.objects.create(username="overviewadmin", is_staff=True)
-    return Client(REMOTE_USER="overviewadmin")
+def admin_client(admin):
+    return signed_in(admin)
 
 
 @pytest.fixture
@@ -96,24 +96,24 @@ def every_page(client, query):
 # --- Pages, sort orders, counts ----------------------------------------------
 
 
-def test_pages_follow_one_sort_order_across_the_whole_inventory(listed_volumes, admin):
-    first = get(admin, "?show=all&sort=user&order=desc")
+def test_pages_follow_one_sort_order_across_the_whole_inventory(listed_volumes, admin_client):
+    first = get(admin_client, "?show=all&sort=user&order=desc")
     assert len(first.context["rows"]) == 50
     assert first.context["page"].paginator.num_pages == 3
-    shown, last = every_page(admin, "?show=all&sort=user&order=desc")
+    shown, last = every_page(admin_client, "?show=all&sort=user&order=desc")
     assert shown == sorted(listed_volumes, reverse=True)
     assert len(last.context["rows"]) == COUNT - 100
     page = last.content.decode()
     assert "Page 3 of 3" in page
     assert 'href="?show=all&amp;order=desc&amp;page=2" rel="prev"' in page
 
-    by_size, _ = every_page(admin, "?show=all&sort=size")
+    by_size, _ = every_page(admin_client, "?show=all&sort=size")
     sizes = {name: (number % 7 + 1) * MIB for number, name in enumerate(listed_volumes)}
     assert by_size == sorted(listed_volumes, key=lambda name: (sizes[name], name))
 
 
-def test_counts_cover_the_whole_inventory_not_the_page(listed_volumes, admin):
-    response = get(admin, "?q=1&show=all")
+def test_counts_cover_the_whole_inventory_not_the_page(listed_volumes, admin_client):
+    response = get(admin_client, "?q=1&show=all")
     links = filter_links(response)
     # Each listed volume is unmounted: a problem, so it needs attention.
     assert links == {
@@ -128,8 +128,8 @@ def test_counts_cover_the_whole_inventory_not_the_page(listed_volumes, admin):
     assert f"Volumes ({len(matching)} of {COUNT})" in response.content.decode()
 
 
-def test_a_page_beyond_the_last_shows_the_last(listed_volumes, admin):
-    response = get(admin, "?show=all&page=99")
+def test_a_page_beyond_the_last_shows_the_last(listed_volumes, admin_client):
+    response = get(admin_client, "?show=all&page=99")
     assert response.context["page"].number == 3
 
 
@@ -138,17 +138,17 @@ def test_a_page_beyond_the_last_shows_the_last(listed_volumes, admin):
 
 @pytest.mark.root
 @pytest.mark.django_db(transaction=True)
-def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, settings):
+def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin_client, settings):
     healthy = make_employee()
     signed_in = Client(REMOTE_USER=healthy.username)
     assert signed_in.post("/volume/create/").status_code == 302
     volume = Volume.objects.get(owner=healthy)
 
-    opening = get(admin)
+    opening = get(admin_client)
     assert healthy.username not in accounts(opening)
     assert filter_links(opening)["?"] == "Needs attention (0)"
     assert "No volume matches this filter." in opening.content.decode()
-    assert healthy.username in accounts(get(admin, "?show=all"))
+    assert healthy.username in accounts(get(admin_client, "?show=all"))
 
     # Nearly full: written past the threshold (lowered, the volume is 1 GiB).
     settings.NEAR_QUOTA_PERCENTS = [3, 90]
@@ -157,16 +157,16 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
         filling.write(os.urandom(60 * MIB))
         os.fsync(filling.fileno())
     os.sync()  # btrfs counts the space once it is on disk
-    full = get(admin, "?show=full", status=200)
+    full = get(admin_client, "?show=full", status=200)
     assert full.context["rows"] == []  # the inventory shown was taken before
-    admin.post("/staff/?show=full")
-    full = get(admin, "?show=full")
+    admin_client.post("/staff/?show=full")
+    full = get(admin_client, "?show=full")
     assert accounts(full) == [healthy.username]
     assert "nearly full" in full.content.decode()
-    assert accounts(get(admin)) == [healthy.username]
+    assert accounts(get(admin_client)) == [healthy.username]
     settings.NEAR_QUOTA_PERCENTS = []  # near-quota alerts off: nothing is nearly full
-    admin.post("/staff/?show=full")
-    assert accounts(get(admin, "?show=full")) == []
+    admin_client.post("/staff/?show=full")
+    assert accounts(get(admin_client, "?show=full")) == []
 
     # Its last operation failed: a problem, shown at once (an operation
     # that finishes makes a new inventory).
@@ -179,7 +179,7 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
         actor_name=healthy.username,
         finished_at=timezone.now(),
     )
-    failing = get(admin, "?show=failing")
+    failing = get(admin_client, "?show=failing")
     assert accounts(failing) == [healthy.username]
     assert "last operation failed" in failing.content.decode()
 
@@ -187,10 +187,10 @@ def test_the_page_opens_on_what_needs_attention(portal, make_employee, admin, se
 # --- Search, quota column, links --------------------------------------------
 
 
-def test_search_by_name_keeps_the_filter_and_the_sort(listed_volumes, admin):
+def test_search_by_name_keeps_the_filter_and_the_sort(listed_volumes, admin_client):
     wanted = listed_volumes[42]
     part = wanted[:-1].upper()  # the ten names ending in 40 to 49
-    response = get(admin, f"?show=all&sort=size&q={part}")
+    response = get(admin_client, f"?show=all&sort=size&q={part}")
     assert sorted(accounts(response)) == sorted(
         n for n in listed_volumes if n.startswith(part.lower())
     )
@@ -199,30 +199,30 @@ def test_search_by_name_keeps_the_filter_and_the_sort(listed_volumes, admin):
     assert f'value="{part}"' in page
     assert '<input type="hidden" name="show" value="all">' in page
     assert '<input type="hidden" name="sort" value="size">' in page
-    assert get(admin, "?show=all&q=nobody-has-this").context["rows"] == []
+    assert get(admin_client, "?show=all&q=nobody-has-this").context["rows"] == []
 
 
-def test_a_search_looks_at_every_volume_not_only_the_open_tab(listed_volumes, admin):
+def test_a_search_looks_at_every_volume_not_only_the_open_tab(listed_volumes, admin_client):
     """The page opens on "Needs attention"; a name typed into the search is
     looked for among all volumes (unless a filter is chosen with it)."""
     part = listed_volumes[7][:-1]
-    response = get(admin, f"?q={part}")
+    response = get(admin_client, f"?q={part}")
     assert len(accounts(response)) == 10
-    assert get(admin, f"?show=attention&q={part}").status_code == 200
+    assert get(admin_client, f"?show=attention&q={part}").status_code == 200
 
 
-def test_the_table_comes_before_the_pool_graphs(listed_volumes, admin):
+def test_the_table_comes_before_the_pool_graphs(listed_volumes, admin_client):
     """Search results were 1,500 px down the page, below the graphs."""
-    page = get(admin, f"?q={listed_volumes[7][:-1]}").content.decode()
+    page = get(admin_client, f"?q={listed_volumes[7][:-1]}").content.decode()
     assert 'id="pool-history"' in page
     assert page.index('data-testid="volume-search"') < page.index('id="pool-history"')
     assert page.index('id="volumes-heading"') < page.index('id="pool-history"')
 
 
-def test_a_search_for_a_whole_name_goes_to_that_person(listed_volumes, admin):
+def test_a_search_for_a_whole_name_goes_to_that_person(listed_volumes, admin_client):
     wanted = listed_volumes[42]
     for typed in (wanted, wanted.upper()):
-        response = admin.get(f"/staff/?q={typed}")
+        response = admin_client.get(f"/staff/?q={typed}")
         assert response.status_code == 302
         assert response["Location"] == reverse("staff:person", args=[wanted])
 
@@ -244,10 +244,10 @@ def test_a_volume_pending_destruction_needs_attention():
     assert attention(pending)
 
 
-def test_the_quota_column_and_the_links_to_each_person(listed_volumes, admin):
+def test_the_quota_column_and_the_links_to_each_person(listed_volumes, admin_client):
     owner = Volume.objects.get(account=listed_volumes[0]).owner
     Quota.objects.create(user=owner, max_size_gib=7)
-    response = get(admin, "?show=all&sort=quota&order=desc")
+    response = get(admin_client, "?show=all&sort=quota&order=desc")
     first = response.context["table"][0]
     assert first["account"] == listed_volumes[0]
     assert first["quota"] == "7\xa0GiB"
@@ -259,65 +259,67 @@ def test_the_quota_column_and_the_links_to_each_person(listed_volumes, admin):
 # --- The reused inventory ----------------------------------------------------
 
 
-def test_the_inventory_is_reused_until_refreshed(listed_volumes, admin):
+def test_the_inventory_is_reused_until_refreshed(listed_volumes, admin_client):
     before = Counter.calls
-    first = get(admin, "?show=all")
+    first = get(admin_client, "?show=all")
     assert Counter.calls - before == 2  # the pool and the volumes
     taken = r"Inventory taken at [^<]+:\d\d:\d\d [ap]\.m\. UTC, \d+ s ago\."
     assert re.search(taken, first.content.decode())
     before = Counter.calls
-    get(admin, "?show=all&page=2")
-    get(admin, "?show=stale")
+    get(admin_client, "?show=all&page=2")
+    get(admin_client, "?show=stale")
     assert Counter.calls == before
 
-    refreshed = admin.post("/staff/?show=all&page=2")
+    refreshed = admin_client.post("/staff/?show=all&page=2")
     assert refreshed.status_code == 302
     assert refreshed["Location"] == "/staff/?show=all&page=2"
     assert Counter.calls - before == 2
     before = Counter.calls
-    get(admin, "?show=all")
+    get(admin_client, "?show=all")
     assert Counter.calls == before
 
 
-def test_the_page_makes_a_fixed_number_of_queries(listed_volumes, admin, django_assert_num_queries):
+def test_the_page_makes_a_fixed_number_of_queries(
+    listed_volumes, admin_client, django_assert_num_queries
+):
     """Taking the inventory reads every volume's record, quota, last
     operation and scan in bulk (seven queries with the session's), and a
     page from the reused inventory makes five, for all 120 volumes."""
-    get(admin, "?show=stale")  # signed in
+    get(admin_client, "?show=stale")  # signed in
     caches["inventory"].clear()
     with django_assert_num_queries(7):
-        taken = get(admin, "?show=all")
+        taken = get(admin_client, "?show=all")
     with django_assert_num_queries(5):
-        reused = get(admin, "?show=all&page=2")
+        reused = get(admin_client, "?show=all&page=2")
     assert taken.context["total"] == reused.context["total"] >= COUNT
 
 
-def test_an_old_inventory_is_taken_again(listed_volumes, admin, settings):
+def test_an_old_inventory_is_taken_again(listed_volumes, admin_client, settings):
     settings.STAFF_INVENTORY_MAX_AGE = 0
     before = Counter.calls
-    get(admin, "?show=all")
-    get(admin, "?show=all")
+    get(admin_client, "?show=all")
+    get(admin_client, "?show=all")
     assert Counter.calls - before == 4
 
 
 def test_while_another_process_takes_one_the_last_inventory_is_shown(
-    listed_volumes, admin, settings
+    listed_volumes, admin_client, settings
 ):
-    get(admin, "?show=all")
+    get(admin_client, "?show=all")
     settings.STAFF_INVENTORY_MAX_AGE = 0
     caches["inventory"].add(inventory.TAKING, 12345, 60)  # another process at it
     before = Counter.calls
-    waiting = get(admin, "?show=all")
+    waiting = get(admin_client, "?show=all")
     assert Counter.calls == before
     assert "Inventory taken at" in waiting.content.decode()
     caches["inventory"].delete(inventory.TAKING)  # it died, or finished
-    get(admin, "?show=all")
+    get(admin_client, "?show=all")
     assert Counter.calls - before == 2
     assert caches["inventory"].get(inventory.TAKING) is None
 
 
 def test_the_daemons_processes_share_the_inventory_through_files(
-    listed_volumes, admin, settings, tmp_path
+    listed_volumes, admin_client, settings, tmp_path
 ):
     settings.CACHES = {
         **settings.CACHES,
@@ -328,30 +330,29 @@ def test_the_daemons_processes_share_the_inventory_through_files(
     }
     try:
         before = Counter.calls
-        first = get(admin, "?show=all&sort=size")
+        first = get(admin_client, "?show=all&sort=size")
         assert Counter.calls - before == 2
         # Another process: nothing decoded in memory, only the shared files.
         inventory._decoded = None
-        second = get(admin, "?show=all&sort=size")
+        second = get(admin_client, "?show=all&sort=size")
         assert Counter.calls - before == 2
         assert second.context["table"] == first.context["table"]
         assert second.context["taken_at"] == first.context["taken_at"]
         assert len(list((tmp_path / "inventory").iterdir())) == 2  # stamp and inventory
         # Each inventory is deleted two inventories later: files don't pile up.
         for _ in range(4):
-            admin.post("/staff/")
+            admin_client.post("/staff/")
         assert len(list((tmp_path / "inventory").iterdir())) == 3  # and the one before
     finally:
         caches["inventory"].clear()
 
 
 def test_only_staff_may_refresh_and_only_with_the_csrf_token(
-    listed_volumes, admin, django_user_model
+    listed_volumes, admin_client, admin, person
 ):
-    django_user_model.objects.create(username="overviewemployee")
     before = Counter.calls
-    assert Client(REMOTE_USER="overviewemployee").post("/staff/").status_code == 403
-    forged = Client(REMOTE_USER="overviewadmin", enforce_csrf_checks=True).post("/staff/")
+    assert signed_in(person).post("/staff/").status_code == 403
+    forged = signed_in(admin, enforce_csrf_checks=True).post("/staff/")
     assert forged.status_code == 403
     assert Counter.calls == before
 
@@ -372,9 +373,9 @@ def test_only_staff_may_refresh_and_only_with_the_csrf_token(
         ("?page=first", "Page"),
     ],
 )
-def test_a_bad_query_is_refused_clearly(listed_volumes, admin, query, field):
+def test_a_bad_query_is_refused_clearly(listed_volumes, admin_client, query, field):
     operations = Operation.objects.count()
-    response = get(admin, query, status=400)
+    response = get(admin_client, query, status=400)
     page = response.content.decode()
     errors = re.search(r'data-testid="query-errors">(.*?)</div>', page, re.S).group(1)
     assert f"<li>{field}: " in errors

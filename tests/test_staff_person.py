@@ -8,7 +8,6 @@ import datetime
 import os
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,17 +16,13 @@ from backup.operations import workers
 from backup.operations.models import Operation
 from backup.privileged import commands
 from backup.privileged.client import Failed
-from backup.volumes import requests
 from backup.volumes.models import Quota, Volume
 from support.backup_reports import wrapper_report
+from support.people import signed_in
 from support.volume_traces import NOTHING, mount_point_of, traces
 
 EVERYTHING = dict.fromkeys(NOTHING, True)
 GIB = 1024**3
-
-
-def signed_in(user, **extra):
-    return Client(REMOTE_USER=user.username, **extra)
 
 
 def person_url(name, action=""):
@@ -46,12 +41,8 @@ def admin(make_employee):
 
 
 @pytest.fixture
-def volume(portal, make_employee):
-    employee = make_employee()
-    operation = requests.request_create(employee, employee)
-    operation.refresh_from_db()
-    assert operation.state == Operation.State.SUCCEEDED, operation.detail
-    return Volume.objects.get(owner=employee)
+def volume(make_real_volume):
+    return make_real_volume()
 
 
 def only_operation(volume, kind):
@@ -88,17 +79,17 @@ def test_the_page_shows_the_volume_and_its_recent_operations(portal, admin, volu
 
 @pytest.mark.django_db
 def test_the_page_lists_last_backups_per_computer_even_without_the_server(
-    admin, django_user_model, settings, tmp_path
+    admin, make_person, make_volume, settings, tmp_path
 ):
     settings.WRAPPERS_PATH = tmp_path  # no wrapper can answer
-    owner = django_user_model.objects.create(username="scanned1")
-    volume = Volume.objects.create(owner=owner, account="scanned1", size_gib=1, filesystem="btrfs")
+    owner = make_person("scanned")
+    volume = make_volume(owner)
     when = timezone.now() - datetime.timedelta(hours=3)
     scans.store(
         volume,
         wrapper_report(
             {
-                "user": "scanned1",
+                "user": owner.username,
                 "scanned_at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "truncated": False,
                 "sources": [
@@ -116,7 +107,7 @@ def test_the_page_lists_last_backups_per_computer_even_without_the_server(
             }
         ),
     )
-    response = signed_in(admin).get(person_url("scanned1"))
+    response = signed_in(admin).get(person_url(owner.username))
     assert response.status_code == 200
     page = response.content.decode()
     assert "can't report this volume's state" in page.replace("&#x27;", "'")
@@ -176,10 +167,10 @@ def test_a_name_that_is_no_account_is_refused(admin, name):
 
 
 @pytest.fixture
-def recorded_volume(django_user_model, monkeypatch):
+def recorded_volume(make_person, monkeypatch):
     """A volume as the portal records it, and a record of every privileged
     call: refused requests must make none."""
-    owner = django_user_model.objects.create(username="recorded1")
+    owner = make_person("recorded")
     volume = Volume.objects.create(
         owner=owner, account=owner.username, size_gib=1, filesystem="btrfs"
     )
@@ -194,9 +185,9 @@ def recorded_volume(django_user_model, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_employees_are_refused_every_person_page_and_action(recorded_volume, django_user_model):
+def test_employees_are_refused_every_person_page_and_action(recorded_volume, make_person):
     volume, calls = recorded_volume
-    employee = django_user_model.objects.create(username="nosy1")
+    employee = make_person("nosy")
     client = signed_in(employee)
     assert client.get(person_url(volume.account)).status_code == 403
     assert client.get(person_url(volume.account, "delete")).status_code == 403
@@ -211,9 +202,9 @@ def test_employees_are_refused_every_person_page_and_action(recorded_volume, dja
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", ["mount", "add-space", "delete"])
-def test_actions_need_the_csrf_token(recorded_volume, django_user_model, action):
+def test_actions_need_the_csrf_token(recorded_volume, make_person, action):
     volume, calls = recorded_volume
-    boss = django_user_model.objects.create(username="csrfboss", is_staff=True)
+    boss = make_person("csrfboss", admin=True)
     client = signed_in(boss, enforce_csrf_checks=True)
     response = client.post(person_url(volume.account, action), {"confirmation": volume.account})
     assert response.status_code == 403
@@ -223,20 +214,18 @@ def test_actions_need_the_csrf_token(recorded_volume, django_user_model, action)
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("action", ["mount", "add-space"])
-def test_actions_refuse_get(recorded_volume, django_user_model, action):
+def test_actions_refuse_get(recorded_volume, make_person, action):
     volume, calls = recorded_volume
-    boss = django_user_model.objects.create(username="getboss", is_staff=True)
+    boss = make_person("getboss", admin=True)
     assert signed_in(boss).get(person_url(volume.account, action)).status_code == 405
     assert calls == []
     assert not Operation.objects.exists()
 
 
 @pytest.mark.django_db
-def test_an_action_while_the_persons_own_operation_runs_is_refused(
-    recorded_volume, django_user_model
-):
+def test_an_action_while_the_persons_own_operation_runs_is_refused(recorded_volume, make_person):
     volume, calls = recorded_volume
-    boss = django_user_model.objects.create(username="busyboss", is_staff=True)
+    boss = make_person("busyboss", admin=True)
     now = timezone.now()
     own = Operation.objects.create(
         kind="scrub",
@@ -369,9 +358,9 @@ def test_delete_on_behalf_needs_the_typed_name_then_deletes(portal, admin, volum
 
 
 @pytest.mark.django_db
-def test_the_operation_page_leads_back_to_the_owner_or_the_persons_page(django_user_model):
-    owner = django_user_model.objects.create(username="opowner1")
-    boss = django_user_model.objects.create(username="opboss1", is_staff=True)
+def test_the_operation_page_leads_back_to_the_owner_or_the_persons_page(make_person):
+    owner = make_person("opowner")
+    boss = make_person("opboss", admin=True)
     operation = Operation.objects.create(
         kind="mount",
         state="succeeded",

@@ -212,14 +212,9 @@ def test_the_compiled_catalogue_matches_the_po_file():
 # --- Pages and the switch -----------------------------------------------------
 
 
-@pytest.fixture
-def employee(django_user_model):
-    return django_user_model.objects.create(username="i18nemp")
-
-
 @pytest.mark.django_db
-def test_the_browsers_language_chooses_finnish(employee):
-    client = Client(REMOTE_USER=employee.username)
+def test_the_browsers_language_chooses_finnish(person):
+    client = Client(REMOTE_USER=person.username)
     page = client.get("/history/", HTTP_ACCEPT_LANGUAGE="fi-FI,fi;q=0.9,en;q=0.5")
     assert page.status_code == 200
     html = page.content.decode()
@@ -242,8 +237,8 @@ def test_pages_without_sign_in_follow_the_browser_too():
 
 
 @pytest.mark.django_db
-def test_the_footer_switch_changes_the_language_and_remembers_it(employee):
-    client = Client(REMOTE_USER=employee.username, enforce_csrf_checks=True)
+def test_the_footer_switch_changes_the_language_and_remembers_it(person):
+    client = Client(REMOTE_USER=person.username, enforce_csrf_checks=True)
     page = client.get("/history/", HTTP_ACCEPT_LANGUAGE="en")
     html = page.content.decode()
     assert 'data-testid="language-switch"' in html
@@ -253,7 +248,7 @@ def test_the_footer_switch_changes_the_language_and_remembers_it(employee):
     # Without the form's token nothing changes.
     refused = client.post("/language/", {"language": "fi", "next": "/history/"})
     assert refused.status_code == 403
-    assert language_of(employee) == "en"
+    assert language_of(person) == "en"
 
     switched = client.post(
         "/language/",
@@ -262,7 +257,7 @@ def test_the_footer_switch_changes_the_language_and_remembers_it(employee):
     )
     assert switched.status_code == 302
     assert switched["Location"] == "/history/"
-    assert language_of(employee) == "fi"
+    assert language_of(person) == "fi"
     # The choice outranks the browser's language from now on.
     after = client.get("/history/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Kaikki taltiollasi tehty" in after
@@ -270,25 +265,25 @@ def test_the_footer_switch_changes_the_language_and_remembers_it(employee):
 
 
 @pytest.mark.django_db
-def test_the_switch_refuses_what_it_does_not_know(employee):
-    client = Client(REMOTE_USER=employee.username)
+def test_the_switch_refuses_what_it_does_not_know(person):
+    client = Client(REMOTE_USER=person.username)
     assert client.get("/language/").status_code == 405
     client.post("/language/", {"language": "xx", "next": "/history/"})
-    assert language_of(employee) == "en"
-    assert LanguagePreference.objects.get(user=employee).language == "en"
+    assert language_of(person) == "en"
+    assert LanguagePreference.objects.get(user=person).language == "en"
     # An address off the site is not followed.
     response = client.post("/language/", {"language": "fi", "next": "https://evil.test/"})
     assert "evil.test" not in response.get("Location", "")
 
 
 @pytest.mark.django_db
-def test_a_signed_in_persons_language_is_remembered_from_their_browser(employee):
-    assert language_of(employee) == "en"
-    Client(REMOTE_USER=employee.username).get("/history/", HTTP_ACCEPT_LANGUAGE="fi")
-    assert language_of(employee) == "fi"
-    Client(REMOTE_USER=employee.username).get("/history/", HTTP_ACCEPT_LANGUAGE="en")
-    assert language_of(employee) == "en"
-    assert LanguagePreference.objects.filter(user=employee).count() == 1
+def test_a_signed_in_persons_language_is_remembered_from_their_browser(person):
+    assert language_of(person) == "en"
+    Client(REMOTE_USER=person.username).get("/history/", HTTP_ACCEPT_LANGUAGE="fi")
+    assert language_of(person) == "fi"
+    Client(REMOTE_USER=person.username).get("/history/", HTTP_ACCEPT_LANGUAGE="en")
+    assert language_of(person) == "en"
+    assert LanguagePreference.objects.filter(user=person).count() == 1
 
 
 def test_language_of_nobody_is_the_sites():
@@ -329,11 +324,11 @@ def _stale_volume(user):
 
 
 @pytest.mark.django_db
-def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
-    finn = django_user_model.objects.create(username="maija", email="maija@corp.test")
+def test_an_alert_to_a_person_who_chose_finnish_is_finnish(make_person):
+    finn = make_person("maija", email=True)
     LanguagePreference.objects.create(user=finn, language="fi")
-    other = django_user_model.objects.create(username="pat", email="pat@corp.test")
-    django_user_model.objects.create(username="boss", email="boss@corp.test", is_staff=True)
+    other = make_person("pat", email=True)
+    boss = make_person("boss", admin=True, email=True)
     _stale_volume(finn)
     _stale_volume(other)
 
@@ -342,23 +337,23 @@ def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
         # The language of whoever runs the command is left as it was.
         assert translation.get_language() == "en"
 
-    [to_finn] = [message for message in mail.outbox if message.to == ["maija@corp.test"]]
+    [to_finn] = [message for message in mail.outbox if message.to == [finn.email]]
     assert (
         to_finn.subject
         == "Varmuuskopiohälytys: toimisto-pc varmuuskopioitiin viimeksi 1 viikko sitten"
     )
-    assert "Hei maija," in to_finn.body
+    assert f"Hei {finn.username}," in to_finn.body
     assert "Tämä viesti lähetetään enintään kerran päivässä" in to_finn.body
     assert "Hello" not in to_finn.body
-    [to_other] = [message for message in mail.outbox if message.to == ["pat@corp.test"]]
+    [to_other] = [message for message in mail.outbox if message.to == [other.email]]
     assert to_other.subject.startswith("Backup alert: toimisto-pc last backed up")
-    [summary] = [message for message in mail.outbox if message.to == ["boss@corp.test"]]
+    [summary] = [message for message in mail.outbox if message.to == [boss.email]]
     assert summary.subject.startswith("Backup summary:")
 
 
 @pytest.mark.django_db
-def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkeypatch):
-    LanguagePreference.objects.create(user=employee, language="fi")
+def test_an_operations_sentence_is_in_the_language_of_who_asked(person, monkeypatch):
+    LanguagePreference.objects.create(user=person, language="fi")
 
     def crash(operation):
         raise RuntimeError("disk on fire")
@@ -366,10 +361,10 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkey
     monkeypatch.setattr(registry, "work_for", lambda kind: crash)
     operation = Operation.objects.create(
         kind=Operation.Kind.MOUNT,
-        owner=employee,
-        owner_name=employee.username,
-        actor=employee,
-        actor_name=employee.username,
+        owner=person,
+        owner_name=person.username,
+        actor=person,
+        actor_name=person.username,
     )
     with translation.override("en"):
         runner.execute(operation.pk)

@@ -56,14 +56,14 @@ def test_the_owner_and_the_admins_are_told_at_once_with_the_date_and_the_undo_li
     assert not PendingAlert.objects.exists()
 
 
-def test_a_deletion_by_an_admin_names_the_admin(recorded, make_volume, django_user_model):
+def test_a_deletion_by_an_admin_names_the_admin(recorded, make_volume, make_person):
     volume = make_volume()
     suspend_answers(recorded, volume)
-    admin = django_user_model.objects.create(username="deladmin", is_staff=True)
+    admin = make_person("deladmin", admin=True)
     volumes.request_delete(volume.owner, admin, volume.account)
     (to_owner,) = mails_to(volume.owner.email)
     assert "was deleted at" in to_owner.body
-    assert "by deladmin." in to_owner.body
+    assert f"by {admin.username}." in to_owner.body
 
 
 def test_the_owner_reads_it_in_their_language(recorded, make_volume):

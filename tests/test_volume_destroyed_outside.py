@@ -115,24 +115,24 @@ def test_a_suspended_volume_that_still_exists_is_left_to_its_date(portal, make_e
 
 
 @pytest.mark.django_db
-def test_a_recorded_destruction_date_is_never_moved(django_user_model):
-    owner = django_user_model.objects.create(username="datekeeper")
+def test_a_recorded_destruction_date_is_never_moved(make_person):
+    owner = make_person("datekeeper")
     when = timezone.now().replace(microsecond=0) + datetime.timedelta(days=3)
     Volume.objects.create(
         owner=owner,
-        account="datekeeper",
+        account=owner.username,
         size_gib=1,
         filesystem="btrfs",
         suspended_at=timezone.now(),
         destroy_after=when,
     )
-    volume = Volume.objects.get(account="datekeeper")
+    volume = Volume.objects.get(account=owner.username)
     volume.destroy_after = when + datetime.timedelta(days=14)
     with pytest.raises(ValueError, match="never moved"):
         volume.save()
-    assert Volume.objects.get(account="datekeeper").destroy_after == when
+    assert Volume.objects.get(account=owner.username).destroy_after == when
     # Undo clears it; a new deletion may then record another.
-    volume = Volume.objects.get(account="datekeeper")
+    volume = Volume.objects.get(account=owner.username)
     volume.suspended_at = volume.destroy_after = None
     volume.save()
     volume.suspended_at, volume.destroy_after = timezone.now(), when + datetime.timedelta(days=1)

@@ -13,10 +13,8 @@ and which model icon to show. smbclient can't send that context; smbprotocol
 """
 
 import struct
-import uuid
 from dataclasses import dataclass
 
-from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import SMB2CreateContextRequest
 from smbprotocol.open import (
     CreateDisposition,
@@ -26,10 +24,9 @@ from smbprotocol.open import (
     FilePipePrinterAccessMask,
     ImpersonationLevel,
     Open,
-    ShareAccess,
 )
-from smbprotocol.session import Session
-from smbprotocol.tree import TreeConnect
+
+from .smb_client import SHARE_ALL, SmbClient
 
 # Apple's SMB2 create context (as in Samba's libcli/smb/smb2_create_ctx.h).
 AAPL = b"AAPL"
@@ -40,9 +37,6 @@ QUERY_MODEL_INFO = 0x4
 CLIENT_CAPS = 0x1 | 0x2 | 0x4  # read dir attr, OS X copyfile, UNIX based
 SERVER_CAPS_UNIX_BASED = 0x4
 VOLUME_CAPS_FULL_SYNC = 0x4  # what marks a Time Machine destination
-SHARE_ALL = (
-    ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE
-)
 
 
 @dataclass(frozen=True)
@@ -84,29 +78,14 @@ def _aapl_query():
     return context
 
 
-class MacClient:
+class MacClient(SmbClient):
     def __init__(self, port, user, password, share, host="127.0.0.1"):
-        self.connection = Connection(uuid.uuid4(), host, port)
-        self.connection.connect(timeout=30)
-        try:
-            # require_encryption=False: whether the server turns encryption
-            # on is what the tests check (session.encrypt_data).
-            self.session = Session(
-                self.connection, user, password, require_encryption=False, auth_protocol="ntlm"
-            )
-            self.session.connect()
-            self.tree = TreeConnect(self.session, rf"\\{host}\{share}")
-            self.tree.connect()
-            self.aapl = self._negotiate_aapl()
-        except BaseException:
-            self.connection.disconnect()
-            raise
+        # require_encryption=False: whether the server turns encryption
+        # on is what the tests check (session.encrypt_data).
+        super().__init__(port, user, password, share, host, require_encryption=False)
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.connection.disconnect()
+    def connected(self):
+        self.aapl = self._negotiate_aapl()
 
     def _negotiate_aapl(self):
         """The first open on the share, with the AAPL query (as a Mac does)."""

@@ -11,7 +11,9 @@ SAMBA_CONFIG names that configuration, so smbpasswd.py and deluser.py change
 the passdb this smbd reads; afterwards the session's settings come back and
 the instance's directory (passdb included) is removed.
 
-smbd is started and stopped by tests/support/samba_server.py.
+smbd is started and stopped by tests/support/samba_server.py. The
+``samba`` fixture (this module is a plugin, conftest registers it) is one
+such server for a whole test module.
 """
 
 import contextlib
@@ -19,6 +21,8 @@ import secrets
 import subprocess
 from pathlib import Path
 
+import pytest
+from conftest import require_tool
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -114,3 +118,14 @@ def running(install, harness=None):
         yield server
     finally:
         stop(install, server)
+
+
+@pytest.fixture(scope="module")
+def samba(wrappers):
+    """The portal's share served by a private smbd, for one test module
+    (starting smbd takes seconds); stopped, and the session's settings
+    back, after the module's last test."""
+    require_tool("smbd")
+    require_tool("smbclient")
+    with running(wrappers) as server:
+        yield server

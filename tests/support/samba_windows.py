@@ -10,10 +10,8 @@ test can list a folder and read its files as Explorer's "Open"/"Copy" does.
         windows.walk("Projects", at=taken)   # {relative path: bytes}
 """
 
-import uuid
 from datetime import UTC, datetime
 
-from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import SMB2CreateContextRequest, SMB2CreateTimewarpToken
 from smbprotocol.file_info import FileAttributes as InfoAttributes
 from smbprotocol.file_info import FileInformationClass
@@ -26,10 +24,8 @@ from smbprotocol.open import (
     ImpersonationLevel,
     Open,
 )
-from smbprotocol.session import Session
-from smbprotocol.tree import TreeConnect
 
-from .samba_mac import SHARE_ALL
+from .smb_client import SHARE_ALL, SmbClient
 
 
 def snapshot_time(token):
@@ -46,25 +42,7 @@ def _timewarp(when):
     return context
 
 
-class WindowsClient:
-    def __init__(self, port, user, password, share, host="127.0.0.1"):
-        self.connection = Connection(uuid.uuid4(), host, port)
-        self.connection.connect(timeout=30)
-        try:
-            self.session = Session(self.connection, user, password, auth_protocol="ntlm")
-            self.session.connect()
-            self.tree = TreeConnect(self.session, rf"\\{host}\{share}")
-            self.tree.connect()
-        except BaseException:
-            self.connection.disconnect()
-            raise
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.connection.disconnect()
-
+class WindowsClient(SmbClient):
     def _open(self, path, directory, at):
         handle = Open(self.tree, path.replace("/", "\\"))
         handle.create(

@@ -1,9 +1,9 @@
 """Recorded outputs of the snapshot wrappers, as the agreed interface
 (wrappers/README.md) describes them, and fixtures that make the portal use
 them through its real privileged client. Each is parsed, when recorded, by
-the parser the client uses (support.recorded_wrappers)."""
+the parser the client uses (support.recorded_wrappers). (make_volume, which
+these tests pair with ``recorded``, is in support/people.py.)"""
 
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from backup.privileged.results import CHANGE_COUNTS
 from backup.snapshots import services
-from backup.volumes.models import Volume
 from support.recorded_wrappers import RecordedWrappers
 
 MIB = 1024**2
@@ -31,18 +30,6 @@ def recorded(tmp_path, settings):
     # The run's second call (the space all snapshots hold), until a test says more.
     recorded.answer("snapshot-list.py", {"volumes": {}})
     return recorded
-
-
-@pytest.fixture
-def make_volume(django_user_model):
-    def make(filesystem="btrfs", **fields):
-        name = f"snap{secrets.token_hex(4)}"
-        owner = django_user_model.objects.create(username=name, email=f"{name}@example.com")
-        return Volume.objects.create(
-            owner=owner, account=name, size_gib=1, filesystem=filesystem, **fields
-        )
-
-    return make
 
 
 def name_at(when):
