@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from backup.core.times import absolute_time
 from backup.discovery import scans
 from backup.stats import projection, rrd
 from backup.volumes.models import Volume
@@ -412,7 +413,7 @@ def test_without_a_volume_the_real_pool_offers_one(portal, make_person):
 
 @pytest.mark.root
 def test_a_ready_volume_shows_its_real_size_and_usage(portal, real_volume):
-    from backup.stats.units import binary_size
+    from backup.core.sizes import binary_size
     from backup.volumes import status
 
     usage = status.usage_of(mount_point(portal, real_volume.account))
@@ -450,7 +451,7 @@ def test_a_deleted_volume_with_protected_snapshots_is_suspended_until_a_date(por
         page = page_of(owner)
         notice = re.search(r'data-testid="pending-destruction">(.*?)</form>', page, re.S).group(1)
         assert "Your volume is deleted." in notice
-        assert f"destroyed on {real_volume.destroy_after:%Y-%m-%d %H:%M} UTC" in notice
+        assert f"destroyed on {absolute_time(real_volume.destroy_after)}" in notice
         assert "Undo the deletion" in notice
         assert "ready for backups" not in page
     finally:
