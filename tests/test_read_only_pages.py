@@ -17,25 +17,16 @@ from django.utils import timezone
 from backup.discovery import scans
 from backup.operations.models import Operation
 from support.backup_reports import wrapper_report
+from support.queries import writes
 from support.snapshot_outputs import GIB, answer_dashboard, hours_ago
 
 pytestmark = pytest.mark.django_db
-
-WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 # The cached dashboard: session, user, volume, the active operation, the
 # finished version (the cache key of the volume's state), mass change,
 # snapshot space, snapshots, backup scan, staleness preference, quota, recent
 # operations, check-ins. None of them grows with what the page lists.
 DASHBOARD_QUERIES = 13
-
-
-def writes(captured):
-    return [
-        query["sql"]
-        for query in captured.captured_queries
-        if query["sql"].lstrip().upper().startswith(WRITES)
-    ]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from backup.privileged import commands
@@ -26,6 +27,8 @@ logger = logging.getLogger("backup.snapshots")
 SNAPSHOT_NAME = re.compile(r"@GMT-(\d{4})\.(\d{2})\.(\d{2})-(\d{2})\.(\d{2})\.(\d{2})")
 # What an error line from the wrapper may take up in the admin page.
 MAX_ERROR_CHARS = 300
+# Rows per statement when the stored snapshots are written or deleted.
+BATCH = 500
 
 
 def taken_at_of(name: str) -> datetime | None:
@@ -62,8 +65,11 @@ def take_snapshots() -> RunReport:
 def refresh_listing(account: str | None = None) -> int | None:
     """Store what snapshot-list.py says now, for every volume (one privileged
     call) or one; returns the bytes all listed snapshots hold, None when the
-    list could not be read (what is stored stays). Bulk queries: a thousand
-    volumes with their whole retention are tens of thousands of snapshots."""
+    list could not be read (what is stored stays). A thousand volumes with
+    their whole retention are hundreds of thousands of snapshots listed, of
+    which a run adds one and prunes one or two per volume: the stored rows
+    are compared in one query of the compared fields alone, and only what
+    differs is written (issue 25)."""
     try:
         records: Mapping[str, SnapshotListing | None] = (
             {account: commands.snapshots(account)} if account else commands.all_snapshots()
@@ -75,7 +81,9 @@ def refresh_listing(account: str | None = None) -> int | None:
         Volume.objects.filter(account__in=list(records)).values_list("account", flat=True)
     )
     now = timezone.now()
-    spaces, listed, listed_accounts = [], {}, []
+    spaces, listed_accounts = [], []
+    # {(account, name): (protected_until, exclusive_bytes)}
+    listed: dict[tuple[str, str], tuple[datetime | None, int | None]] = {}
     for name in known:
         record = records[name]
         supported = record is not None and record["supported"]
@@ -95,17 +103,10 @@ def refresh_listing(account: str | None = None) -> int | None:
             continue
         listed_accounts.append(name)
         for entry in record["snapshots"]:
-            snapshot = entry["name"]
-            if (taken_at := taken_at_of(snapshot)) is not None:
-                listed[(name, snapshot)] = Snapshot(
-                    volume_id=name,
-                    name=snapshot,
-                    taken_at=taken_at,
-                    used_bytes=spaces[-1].used_bytes,
-                    size_bytes=spaces[-1].size_bytes,
-                    protected_until=datetime.fromisoformat(entry["protected_until"]),
-                    exclusive_bytes=entry["exclusive_bytes"],
-                )
+            listed[(name, entry["name"])] = (
+                datetime.fromisoformat(entry["protected_until"]),
+                entry["exclusive_bytes"],
+            )
     with transaction.atomic():
         SnapshotSpace.objects.bulk_create(
             spaces,
@@ -114,26 +115,40 @@ def refresh_listing(account: str | None = None) -> int | None:
             update_fields=["supported", "snapshot_bytes", "used_bytes", "size_bytes", "listed_at"],
         )
         changed, gone = [], []
-        for row in Snapshot.objects.filter(volume__account__in=listed_accounts).only(
-            "volume", "name", "protected_until", "exclusive_bytes"
-        ):
-            fresh = listed.pop((row.account, row.name), None)
+        stored = Snapshot.objects.filter(volume_id__in=listed_accounts).order_by()
+        # volume_id is the volume's account name (the key is Volume.account).
+        for pk, owner, snapshot, protected_until, exclusive_bytes in stored.values_list(
+            "pk", "volume_id", "name", "protected_until", "exclusive_bytes"
+        ).iterator(chunk_size=BATCH):
+            fresh = listed.pop((str(owner), snapshot), None)
             if fresh is None:
-                gone.append(row.pk)
-            elif (row.protected_until, row.exclusive_bytes) != (
-                fresh.protected_until,
-                fresh.exclusive_bytes,
-            ):
-                row.protected_until, row.exclusive_bytes = (
-                    fresh.protected_until,
-                    fresh.exclusive_bytes,
-                )
-                changed.append(row)
-        Snapshot.objects.filter(pk__in=gone).delete()
-        Snapshot.objects.bulk_update(changed, ["protected_until", "exclusive_bytes"], 500)
+                gone.append(pk)
+            elif (protected_until, exclusive_bytes) != fresh:
+                changed.append(Snapshot(pk=pk, protected_until=fresh[0], exclusive_bytes=fresh[1]))
+        for start in range(0, len(gone), BATCH):
+            Snapshot.objects.filter(pk__in=gone[start : start + BATCH]).delete()
+        Snapshot.objects.bulk_update(changed, ["protected_until", "exclusive_bytes"], BATCH)
         # What is left was taken outside the scheduled run (the state kept by
         # a restore of the whole volume): listed, with no change measured.
-        Snapshot.objects.bulk_create(listed.values(), batch_size=500)
+        # Names are checked here, for the new rows only: a stored row's name
+        # was checked when it was stored.
+        used = {space.account: space for space in spaces}
+        Snapshot.objects.bulk_create(
+            [
+                Snapshot(
+                    volume_id=name,
+                    name=snapshot,
+                    taken_at=taken_at,
+                    used_bytes=used[name].used_bytes,
+                    size_bytes=used[name].size_bytes,
+                    protected_until=protected_until,
+                    exclusive_bytes=exclusive_bytes,
+                )
+                for (name, snapshot), (protected_until, exclusive_bytes) in listed.items()
+                if (taken_at := taken_at_of(snapshot)) is not None
+            ],
+            batch_size=BATCH,
+        )
     measured = [space.snapshot_bytes for space in spaces if space.snapshot_bytes is not None]
     # The wrappers measure it only with btrfs quota groups on: else unknown.
     return sum(measured) if measured else None
@@ -162,10 +177,10 @@ def record_run(result: SnapshotRunResult, now: datetime | None = None) -> RunRep
         logger.warning("snapshot-create.py reported %r, unknown to the portal", account)
     mass_changes: list[MassChange] = []
     with transaction.atomic():
-        earlier = _earlier_snapshots(known, pruned)
+        _delete_pruned(pruned)
         Snapshot.objects.bulk_create(
             taken,
-            batch_size=500,
+            batch_size=BATCH,
             update_conflicts=True,
             unique_fields=["volume", "name"],
             update_fields=[
@@ -186,14 +201,26 @@ def record_run(result: SnapshotRunResult, now: datetime | None = None) -> RunRep
         ).values_list("snapshot__volume__account", "snapshot__name", "dismissed_at"):
             alerted.setdefault(account, {})[name] = dismissed
         thresholds = Thresholds.from_settings()
+        suspects = []
         for snapshot in taken:
-            mine = alerted.get(snapshot.account, {})
-            if snapshot.name in mine:
+            if snapshot.name in alerted.get(snapshot.account, {}):
                 continue
+            verdict = assess(
+                Change.from_report(snapshot.change),
+                Change.from_report(snapshot.window_change),
+                thresholds,
+            )
+            if verdict is not None:
+                suspects.append((snapshot, verdict))
+        # Only a volume with a verdict needs its past snapshots (a restore
+        # point, an alert already given): not every volume's whole list.
+        earlier = _earlier_snapshots([snapshot.account for snapshot, _ in suspects])
+        for snapshot, verdict in suspects:
+            mine = alerted.get(snapshot.account, {})
             before = [
                 row for row in earlier.get(snapshot.account, []) if row.taken_at < snapshot.taken_at
             ]
-            mass_change = _detect(snapshot, before, mine, thresholds)
+            mass_change = _detect(snapshot, verdict, before, mine)
             if mass_change is not None:
                 mass_changes.append(mass_change)
         run = SnapshotRun.objects.create(
@@ -234,19 +261,32 @@ def _snapshot_from(account: str, outcome: VolumeSnapshotResult) -> Snapshot | No
     )
 
 
-def _earlier_snapshots(accounts: list[str], pruned: set) -> dict[str, list[Snapshot]]:
-    """Each volume's stored snapshots, oldest first; the pruned ones are
-    deleted on the way. Their change figures are read only if a slow change
-    needs them (restore_point), not for every snapshot of every volume."""
+def _delete_pruned(pruned: set[tuple[str, str]]) -> None:
+    """Delete the rows of the snapshots retention pruned, (account, name)
+    pairs: grouped by name, since one run prunes the same few names on
+    every volume, so a handful of statements, never one per volume."""
+    accounts_by_name: dict[str, list[str]] = {}
+    for account, name in sorted(pruned):
+        accounts_by_name.setdefault(name, []).append(account)
+    names = list(accounts_by_name)
+    # A bounded number of OR'd terms per statement (SQLite limits a
+    # statement's expression depth).
+    for start in range(0, len(names), 50):
+        chosen = Q()
+        for name in names[start : start + 50]:
+            chosen |= Q(name=name, volume_id__in=accounts_by_name[name])
+        Snapshot.objects.filter(chosen).delete()
+
+
+def _earlier_snapshots(accounts: list[str]) -> dict[str, list[Snapshot]]:
+    """These volumes' stored snapshots, oldest first. Their change figures
+    are read only if a slow change needs them (restore_point)."""
     earlier: dict[str, list[Snapshot]] = {}
-    gone: list[int] = []
-    rows = Snapshot.objects.filter(volume__account__in=accounts).order_by("volume_id", "taken_at")
+    if not accounts:
+        return earlier
+    rows = Snapshot.objects.filter(volume_id__in=accounts).order_by("volume_id", "taken_at")
     for row in rows.only("volume", "name", "taken_at", "kept_by_rollback"):
-        if (row.account, row.name) in pruned:
-            gone.append(row.pk)
-        else:
-            earlier.setdefault(row.account, []).append(row)
-    Snapshot.objects.filter(pk__in=gone).delete()
+        earlier.setdefault(row.account, []).append(row)
     return earlier
 
 
@@ -295,12 +335,9 @@ def _already_alerted(verdict: Verdict, earlier: list[Snapshot], alerted: dict) -
 
 
 def _detect(
-    snapshot: Snapshot, earlier: list[Snapshot], alerted: dict, thresholds: Thresholds
+    snapshot: Snapshot, verdict: Verdict, earlier: list[Snapshot], alerted: dict
 ) -> MassChange | None:
-    verdict = assess(
-        Change.from_report(snapshot.change), Change.from_report(snapshot.window_change), thresholds
-    )
-    if verdict is None or _already_alerted(verdict, earlier, alerted):
+    if _already_alerted(verdict, earlier, alerted):
         return None
     point = restore_point(snapshot, verdict, earlier, alerted)
     facts = verdict.facts()

@@ -2,7 +2,7 @@
 
 Callers have validated the user and hold the volume's lock. Every deletion
 goes through ``delete``, which asks ``snapshots.require_unprotected`` first:
-there is no other path to ``btrfs subvolume delete`` on a snapshot.
+there is no other path to deleting a snapshot.
 """
 
 import contextlib
@@ -35,6 +35,11 @@ BTRFS_IOC_SNAP_CREATE_V2 = 0x50009417
 SNAP_CREATE_ARGS_SIZE = 4096
 SNAP_CREATE_NAME_OFFSET = 56
 BTRFS_SUBVOL_RDONLY = 1 << 1
+# _IOW(0x94, 15, struct btrfs_ioctl_vol_args): 4096 bytes; fd (s64, unused
+# here), then the name of the subvolume to delete in the directory given.
+BTRFS_IOC_SNAP_DESTROY = 0x5000940F
+SNAP_DESTROY_ARGS_SIZE = 4096
+SNAP_DESTROY_NAME_OFFSET = 8
 
 
 def top_level(user: str, mount_table: dict | None = None) -> str | None:
@@ -148,8 +153,25 @@ def take(top: str, moment: datetime) -> str:
 
 
 def delete(top: str, name: str, moment: datetime) -> None:
+    """One BTRFS_IOC_SNAP_DESTROY on the snapshots folder, opened without
+    following links: what ``btrfs subvolume delete`` does, without a process
+    per pruned snapshot (issue 25)."""
+    import fcntl
+
     snapshots.require_unprotected(name, moment)
-    commands.run(["btrfs", "subvolume", "delete", path_of(top, name)])
+    path_of(top, name)  # refused when there is no such snapshot
+    crashsafe.step()
+    folder = os.open(_folder(top), os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        arguments = bytearray(SNAP_DESTROY_ARGS_SIZE)
+        encoded = os.fsencode(name)
+        arguments[SNAP_DESTROY_NAME_OFFSET : SNAP_DESTROY_NAME_OFFSET + len(encoded)] = encoded
+        try:
+            fcntl.ioctl(folder, BTRFS_IOC_SNAP_DESTROY, arguments)
+        except OSError as error:
+            raise Failure(f"could not delete snapshot {name}: {error.strerror}") from None
+    finally:
+        os.close(folder)
 
 
 def usage(top: str) -> dict:
