@@ -77,7 +77,7 @@ def test_passes_on_the_installed_setup(installed):
         "settings", "service user", "executables", "wrappers",
         "sudo", "env_reset", "volume group", "DIRECTORIES_ROOT", "Samba", "Samba modules",
         "Samba version", "Samba passdb", "sshd", "RRD directory", "database", "static files",
-        "replica",
+        "replica", "replica login",
     }  # fmt: skip
     assert lines["Samba passdb"] == (
         "OK",
@@ -86,7 +86,7 @@ def test_passes_on_the_installed_setup(installed):
     assert lines["settings"] == ("OK", "check --deploy found no issues")
     assert lines["volume group"][1].startswith(f"loopfile pool {installed.prefix}/pool: 20 GiB")
     assert lines["Samba"][1] == f"share [homes] serves {installed.prefix}/srv/userbackup/%S"
-    assert completed.stdout.rstrip().endswith("all 17 checks passed")
+    assert completed.stdout.rstrip().endswith("all 18 checks passed")
 
 
 def test_passes_as_root_checking_for_the_service_user(installed):
@@ -98,7 +98,7 @@ def test_passes_as_root_checking_for_the_service_user(installed):
 def test_the_alias_spelling_runs_the_same_checks(installed):
     completed = installed.manage("check_prerequisites")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "all 17 checks passed" in completed.stdout
+    assert "all 18 checks passed" in completed.stdout
 
 
 def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
@@ -116,7 +116,7 @@ def test_fails_when_the_wrappers_are_writable_by_the_service_user(installed):
         "(sudo bin/install fixes this; never install the wrappers under the service user's "
         "home)",
     )
-    assert "of 17 checks failed" in completed.stderr
+    assert "of 18 checks failed" in completed.stderr
 
 
 def test_fails_when_one_wrapper_is_group_writable(installed):

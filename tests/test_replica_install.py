@@ -4,6 +4,7 @@ authorized_keys, and --check proves the key reaches the primary and can do
 nothing else there; a pool that is not btrfs is refused."""
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,13 @@ INSTALLER = Path(__file__).resolve().parent.parent / "bin" / "install-replica"
 def two(wrappers):
     with replica.servers(wrappers) as servers:
         yield servers
+
+
+def replica_sshd(two, target, text="PermitRootLogin no\n"):
+    """The replica's own sshd configuration, as --check reads it (sshd -T)."""
+    path = target / "sshd_config"
+    path.write_text(f"HostKey {two.server.directory / 'host_key'}\n{text}")
+    return str(path)
 
 
 def install(two, target, *extra):
@@ -54,8 +62,9 @@ def test_install_prints_the_primary_s_line_and_check_passes(two):
     honest = two.server.authorized_keys.read_text()
     two.server.authorized_keys.write_text(line + "\n")
     try:
-        checked = install(two, target, "--check")
+        checked = install(two, target, "--check", "--sshd-config", replica_sshd(two, target))
         assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "ok: no key logs in here as root from the primary" in checked.stdout
         assert "ok: the key may run nothing else on the primary" in checked.stdout
         (target / "wrappers" / "local_settings.py").write_text(
             settings
@@ -84,11 +93,49 @@ def test_an_unrestricted_key_fails_the_check(two):
     # elsewhere it would open a root shell): either way the check fails.
     two.server.authorized_keys.write_text(f"{public}\n")
     try:
-        checked = install(two, target, "--check")
+        checked = install(two, target, "--check", "--sshd-config", replica_sshd(two, target))
     finally:
         two.server.authorized_keys.write_text(honest)
     assert checked.returncode == 1
     assert "FAIL" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("config", "line", "closed"),
+    [
+        ("PermitRootLogin prohibit-password\n", "{key}", False),
+        ("PermitRootLogin prohibit-password\n", 'from="127.0.0.1,10.9.9.9" {key}', False),
+        ("PermitRootLogin prohibit-password\n", 'from="10.9.*" {key}', False),
+        ("PermitRootLogin prohibit-password\n", 'from="10.9.9.9" {key}', True),
+        ("PermitRootLogin yes\nMatch Address 127.0.0.1\n  PermitRootLogin no\n", "{key}", True),
+        ("PermitRootLogin no\nMatch Address 127.0.0.1\n  PermitRootLogin yes\n", "{key}", False),
+    ],
+)
+def test_check_fails_when_the_primary_could_log_in_here_as_root(two, config, line, closed):
+    """Asked of sshd for a root connection from the primary (127.0.0.1 here):
+    refused outright, or every key of root's limited to other hosts."""
+    target = two.replica.base / f"installed-root-{os.urandom(4).hex()}"
+    target.mkdir(mode=0o755)
+    assert install(two, target).returncode == 0
+    keys = target / "root_authorized_keys"
+    public = (target / "config" / "id_ed25519.pub").read_text().strip()
+    keys.write_text("# admins\n" + line.format(key=public) + "\n")
+    text = f"AuthorizedKeysFile {keys}\n{config}"
+    honest = two.server.authorized_keys.read_text()
+    two.server.authorized_keys.write_text(
+        f'restrict,command="{two.primary.path}/tools/snapshot-send.py" {public}\n'
+    )
+    try:
+        checked = install(two, target, "--check", "--sshd-config", replica_sshd(two, target, text))
+    finally:
+        two.server.authorized_keys.write_text(honest)
+    if closed:
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "ok: no key logs in here as root from the primary" in checked.stdout
+    else:
+        assert checked.returncode == 1
+        assert checked.stdout.startswith("FAIL: the primary could log in here: "), checked.stdout
+        assert "the primary answers" not in checked.stdout
 
 
 def test_a_pool_that_is_not_btrfs_is_refused(two):

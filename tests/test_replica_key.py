@@ -7,8 +7,13 @@ check turns what it found into one line."""
 import pytest
 
 from backup.deployment.checks.base import Context
-from backup.deployment.checks.replica import replica_key_and_reports
+from backup.deployment.checks.replica import (
+    primary_cannot_log_in_to_replica,
+    replica_key_and_reports,
+)
+from backup.replica.checks import replica_settings
 from support import snapshots as snap
+from support import sshd
 from support.storage import ok
 
 pytestmark = pytest.mark.root
@@ -71,3 +76,48 @@ def test_check_prerequisities_fails_an_unrestricted_key_and_passes_a_restricted_
     assert not passed.is_serious()
     settings.REPLICA_ENABLED = False
     assert replica_key_and_reports(context).msg.startswith("no second server configured")
+
+
+@pytest.mark.django_db
+def test_check_prerequisities_fails_when_a_primary_key_logs_in_to_the_replica(settings, tmp_path):
+    """The tests' loopback sshd stands for the replica: once it accepts a key
+    the primary holds (the check fails, naming it), once it refuses every key
+    (the check passes); an unreachable replica proves nothing and fails."""
+    key = tmp_path / "id_ed25519"
+    public = sshd.keypair(key)
+    context = Context.for_user("root")
+    settings.REPLICA_HOST = ""
+    assert primary_cannot_log_in_to_replica(context).msg.startswith("no replica_host")
+    with sshd.running(tmp_path / "replica-sshd") as server:
+        settings.REPLICA_HOST = "127.0.0.1"
+        settings.REPLICA_SSH_PORT = server.port
+        settings.REPLICA_PRIMARY_IDENTITIES = [str(key), str(tmp_path / "absent")]
+        server.authorized_keys.write_text(f'command="/bin/true" {public}\n')
+        accepted = primary_cannot_log_in_to_replica(context)
+        server.authorized_keys.write_text("")
+        refused = primary_cannot_log_in_to_replica(context)
+    assert accepted.is_serious()
+    assert f"root@127.0.0.1 accepted {key}" in accepted.msg
+    assert not refused.is_serious(), refused.msg
+    assert "refused every key" in refused.msg
+    unreachable = primary_cannot_log_in_to_replica(context)
+    assert unreachable.is_serious()
+    assert "could not prove" in unreachable.msg
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "error"),
+    [
+        ("REPLICA_HOST", "-oProxyCommand=touch", "backup.replica.E003"),
+        ("REPLICA_HOST", 42, "backup.replica.E003"),
+        ("REPLICA_SSH_PORT", "22", "backup.replica.E004"),
+        ("REPLICA_SSH_PORT", 0, "backup.replica.E004"),
+        ("REPLICA_PRIMARY_IDENTITIES", "/root/.ssh/id_rsa", "backup.replica.E005"),
+        ("REPLICA_PRIMARY_IDENTITIES", ["id_rsa"], "backup.replica.E005"),
+    ],
+)
+def test_the_login_check_settings_are_refused_when_mistyped(settings, setting, value, error):
+    """They go into ssh's argv: a host that reads as an option never gets there."""
+    assert not replica_settings(None)
+    setattr(settings, setting, value)
+    assert [message.id for message in replica_settings(None)] == [error]

@@ -21,6 +21,7 @@ from support import accounts
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "wrappers"))
 
 from wrapperlib import config, locks
+from wrapperlib.errors import Refusal
 
 pytestmark = pytest.mark.root
 
@@ -410,3 +411,27 @@ def test_the_lock_directory_is_made_root_only(wrappers, victim):
     info = os.lstat(fresh)
     assert (info.st_uid, info.st_mode & 0o7777) == (0, 0o700)
     assert sorted(os.listdir(fresh)) == [f"volume-{victim}.lock"]
+
+
+def test_a_global_lock_is_taken_by_name_and_a_second_taker_is_refused(tmp_path):
+    """A replica pull and a promote share the "replica-pull" lock: while one
+    holds it the other is told why and gets nothing; a name outside the fixed
+    list is refused before any lock file is made."""
+    lock_dir = tmp_path / "locks"
+    saved = config._settings
+    config._settings = types.SimpleNamespace(LOCK_DIR=str(lock_dir), LOCK_TIMEOUT_SECONDS=1)
+    try:
+        with pytest.raises(ValueError, match="unknown global lock"):
+            locks.global_lock("../elsewhere", "busy")
+        assert not lock_dir.exists()
+        with (
+            locks.global_lock("replica-pull", "a pull is running", timeout=0),
+            pytest.raises(Refusal, match="a pull is running"),
+            locks.global_lock("replica-pull", "a pull is running", timeout=0),
+        ):
+            pass
+        with locks.global_lock("replica-pull", "a pull is running", timeout=0):
+            pass
+        assert sorted(os.listdir(lock_dir)) == ["replica-pull.lock"]
+    finally:
+        config._settings = saved

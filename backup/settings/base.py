@@ -392,6 +392,17 @@ REPLICA_ENABLED = False
 # unreachable. Not the snapshot interval: copies arrive once per pull, so
 # a lag of up to one pull interval plus one snapshot interval is normal.
 REPLICA_INTERVAL_MINUTES = 60
+# The replica's address as the primary reaches it ("" : not checked), its
+# ssh port, and the private keys on the primary that must NOT log in to it:
+# check_prerequisities offers each (and the checking account's own) to the
+# replica as root and as SERVICE_USER and passes only when all are refused.
+REPLICA_HOST = ""
+REPLICA_SSH_PORT = 22
+REPLICA_PRIMARY_IDENTITIES = [
+    "/root/.ssh/id_ed25519",
+    "/root/.ssh/id_ecdsa",
+    "/root/.ssh/id_rsa",
+]
 
 # Check-ins (backup.checkins): computers report their own backups to
 # /ping/<token> (the Healthchecks protocol), which the web server serves

@@ -119,6 +119,9 @@ _KEYS = {
         "node_silent_after_seconds": int,
         "replica_enabled": bool,
         "replica_interval_minutes": int,
+        "replica_host": str,
+        "replica_ssh_port": int,
+        "replica_primary_identities": STR_LIST,
     }.items()
 } | {
     "database": ("DATABASE_FILE", Path),

@@ -15,7 +15,7 @@ from wrapperlib.errors import Failure, Refusal
 
 
 def main(args):
-    with locks._lock("replica-pull", "a replica pull is running; try again when it ends"):
+    with locks.global_lock("replica-pull", "a replica pull is running; try again when it ends"):
         if args:
             (user,) = validate.arguments(args, "USER")
             return {"promoted": [replica_store.promote(validate.username(user))], "failed": {}}

@@ -99,3 +99,19 @@ def volume_lock(user, timeout=None):
 def pool_lock():
     """Held while free space is checked and then taken."""
     return _lock("pool", "another volume is being created or grown; try again in a minute")
+
+
+# Global locks a tool may take by name: a fixed list, so that no caller can
+# make a lock file named after something it was given (a volume's name has
+# its own lock, volume_lock).
+GLOBAL_LOCKS = frozenset({"replica-pull"})
+
+
+def global_lock(name: str, busy_message: str, timeout: float | None = None):
+    """Held for the whole of an operation that must not overlap another of
+    the same NAME on this server (a replica pull and a promote, say); waits
+    up to timeout seconds (LOCK_TIMEOUT_SECONDS when None), then refuses
+    with busy_message. NAME must be one of GLOBAL_LOCKS."""
+    if name not in GLOBAL_LOCKS:
+        raise ValueError(f"unknown global lock {name!r}")
+    return _lock(name, busy_message, timeout)

@@ -419,7 +419,7 @@ def run() -> dict:
     parallel = _setting(
         "REPLICA_PARALLEL_VOLUMES", int, lambda n: 1 <= n <= 64, "a whole number from 1 to 64"
     )
-    with locks._lock("replica-pull", "another replica pull is still running", timeout=0):
+    with locks.global_lock("replica-pull", "another replica pull is still running", timeout=0):
         cleared = replica_store.clear_leftovers()
         try:
             primary, error = list_primary(), None

@@ -37,7 +37,7 @@ from django.core.checks.registry import CheckRegistry
 from .base import TAG, Context, fail, line, ok
 from .files import database, rrd_directory, static_files
 from .machine import env_reset, executables, service_user, sudo_wrappers, wrappers_root_owned
-from .replica import replica_key_and_reports
+from .replica import primary_cannot_log_in_to_replica, replica_key_and_reports
 from .samba import (
     samba_passdb_agrees,
     samba_share,
@@ -70,6 +70,7 @@ CHECKS: tuple[tuple[int, Callable[[Context], CheckMessage]], ...] = (
     (14, database),
     (15, static_files),
     (16, replica_key_and_reports),
+    (17, primary_cannot_log_in_to_replica),
 )
 LEVEL_LETTERS = {django_checks.INFO: "I", django_checks.WARNING: "W"}
 
