@@ -354,7 +354,7 @@ def test_an_alert_to_a_person_who_chose_finnish_is_finnish(django_user_model):
 
 
 @pytest.mark.django_db
-def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkeypatch):
+def test_an_operations_sentence_is_in_the_language_of_who_reads(employee, monkeypatch):
     LanguagePreference.objects.create(user=employee, language="fi")
 
     def crash(operation):
@@ -372,10 +372,16 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(employee, monkey
         runner.execute(operation.pk)
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
-    assert operation.message.startswith("Palvelimella tapahtui virhe.")
-    # The default contact is said in the same language, not left in English.
-    assert "your IT helpdesk" not in operation.message
-    assert "IT-tukesi" in operation.message
+    # Stored as facts, told when read: in Finnish to a Finnish reader...
+    with translation.override("fi"):
+        finnish = operation.outcome_for(employee.username)
+    assert finnish.startswith("Palvelimella tapahtui virhe.")
+    # ...the default contact in the same language, not left in English...
+    assert "your IT helpdesk" not in finnish
+    assert "IT-tukesi" in finnish
+    # ...and in English to an English one, whoever acted.
+    with translation.override("en"):
+        assert operation.outcome_for("someone").startswith("Something went wrong on the server.")
 
 
 def test_a_mass_changes_reason_is_told_in_the_readers_language():

@@ -7,6 +7,8 @@ once, where the reason is known; views and the task runner show
 
 from django.utils.translation import gettext as _
 
+from .results import render
+
 
 class UserFacingError(Exception):
     """Refused or failed; ``message`` says what happened and what to do."""
@@ -14,12 +16,23 @@ class UserFacingError(Exception):
     # The HTTP status a page showing this refusal answers with.
     status = 400
 
+    # The failure as facts (backup.operations.results) when it has them:
+    # what an operation's record stores, to be told in each reader's language.
+    result: dict | None = None
+
     def __init__(self, message: str, detail: str = "", *, status: int | None = None):
         super().__init__(message)
         self.message = message
         self.detail = detail
         if status is not None:
             self.status = status
+
+    @classmethod
+    def of(cls, facts: dict, detail: str = "", *, owner_name: str = "") -> "UserFacingError":
+        """Refused or failed with facts; ``message`` tells them in the active language."""
+        failure = cls(render(facts, owner_name=owner_name), detail)
+        failure.result = facts
+        return failure
 
 
 def in_progress_sentence(operation) -> str:

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from . import results
+
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
@@ -61,6 +63,11 @@ class Operation(models.Model):
     # What the user is told; and the technical detail (never a secret).
     message = models.TextField(blank=True)
     detail = models.TextField(blank=True)
+    # The outcome as facts (backup.operations.results), told in the reader's
+    # language when shown; ``message`` then keeps a copy in the site's
+    # language for the log and the export. Empty on rows older than it,
+    # whose ``message`` is what they show.
+    result = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-id"]
@@ -80,6 +87,13 @@ class Operation(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.owner_name} ({self.state})"
+
+    def outcome_for(self, reader_name: str | None = None) -> str:
+        """The outcome's sentence in the active language, as ``reader_name``
+        (None: the owner) should read it."""
+        if self.result:
+            return results.render(self.result, owner_name=self.owner_name, reader_name=reader_name)
+        return self.message
 
     @property
     def is_active(self):

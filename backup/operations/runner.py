@@ -8,13 +8,13 @@ import threading
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from backup.pages.languages import language_of
 
 from . import records, registry, workers
 from .errors import UserFacingError
 from .models import Operation
+from .results import Result, result
 
 logger = logging.getLogger("backup.operations")
 
@@ -63,22 +63,19 @@ class Heartbeat:
         self.thread.join()
 
 
-def _outcome(operation: Operation) -> tuple[bool, str, str]:
+def _outcome(operation: Operation) -> tuple[bool, str | Result, str]:
     try:
         message = registry.work_for(operation.kind)(operation)
     except UserFacingError as failure:
-        return False, failure.message, failure.detail
+        return False, failure.result or failure.message, failure.detail
     except Exception as error:
         logger.exception("%s crashed", operation)
         return False, server_error_sentence(), f"{type(error).__name__}: {error}"
     return True, message, operation.detail
 
 
-def server_error_sentence() -> str:
-    return _(
-        "Something went wrong on the server. The details were recorded; please "
-        "contact %(contact)s before trying again."
-    ) % {"contact": settings.SUPPORT_CONTACT}
+def server_error_sentence() -> Result:
+    return result("server_error")
 
 
 def execute(operation_id: int) -> Operation | None:
@@ -90,8 +87,9 @@ def execute(operation_id: int) -> Operation | None:
     operation = claim(operation_id, worker)
     if operation is None:
         return None
-    # The stored sentence is in the language of whoever asked (the person
-    # waiting for it), not the worker's.
+    # Outcomes are stored as facts told in each reader's language; a plain
+    # sentence a work still returns or raises is in the language of whoever
+    # asked (the person waiting for it), not the worker's.
     with translation.override(language_of(operation.actor or operation.owner)):
         return _execute(operation, worker)
 

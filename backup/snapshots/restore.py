@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from backup.operations import results
 from backup.operations.errors import UserFacingError
 from backup.operations.models import Operation
 from backup.privileged import commands
@@ -148,7 +149,7 @@ def _fail(message: str, error: PrivilegedError):
     return UserFacingError(message, str(error))
 
 
-def restore(operation: Operation) -> str:
+def restore(operation: Operation) -> results.Result:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot, path = operation.parameters["snapshot"], operation.parameters["path"]
     try:
@@ -171,16 +172,15 @@ def restore(operation: Operation) -> str:
         f"{snapshot} {path} -> {restored_to}: {result.get('files')} files, "
         f"{result.get('bytes')} bytes"
     )
-    return _(
-        "Restored %(files)s file(s) from snapshot %(snapshot)s into the folder “%(folder)s”."
-    ) % {
-        "files": result.get("files", 0),
-        "snapshot": snapshot,
-        "folder": restored_to.rsplit("/", 1)[-1],
-    }
+    return results.result(
+        "restored",
+        files=int(result.get("files") or 0),
+        snapshot=snapshot,
+        folder=restored_to.rsplit("/", 1)[-1],
+    )
 
 
-def rollback(operation: Operation) -> str:
+def rollback(operation: Operation) -> results.Result:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot = operation.parameters["snapshot"]
     try:
@@ -200,10 +200,7 @@ def rollback(operation: Operation) -> str:
     # What the rollback undid: never offered as a restore point.
     Snapshot.objects.filter(account=volume.account, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
-    return _(
-        "Your volume is back to snapshot %(snapshot)s. What it held before is kept as "
-        "snapshot %(kept_as)s."
-    ) % {"snapshot": snapshot, "kept_as": kept_as}
+    return results.result("rolled_back", snapshot=snapshot, kept_as=kept_as)
 
 
 WORK = {

@@ -237,5 +237,5 @@ def end_operation(request, pk):
     except UserFacingError as refusal:
         messages.error(request, refusal.message)
     else:
-        messages.success(request, record.message)
+        messages.success(request, record.outcome_for(request.user.get_username()))
     return redirect("staff:operations")

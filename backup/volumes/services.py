@@ -23,6 +23,7 @@ from backup.operations import records, registry
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, UserFacingError
 from backup.operations.models import Operation
+from backup.operations.results import Result, result
 from backup.passwords import generator
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
@@ -285,7 +286,7 @@ def _rollback(undo_steps):
     return leftovers
 
 
-def create(operation: Operation) -> str:
+def create(operation: Operation) -> Result:
     owner = operation.owner
     if owner is None:  # the person was removed while the operation waited
         raise UserFacingError(
@@ -333,7 +334,7 @@ def create(operation: Operation) -> str:
                 "again later, or contact %(contact)s if it keeps failing."
             ) % {"contact": _contact()}
         raise UserFacingError(message, detail) from error
-    return _("Your %(size)d GiB backup volume is ready.") % {"size": size}
+    return result("created", size=size)
 
 
 @contextlib.contextmanager
@@ -349,18 +350,18 @@ def _failing_as(message, refused=None):
         ) from error
 
 
-def add_space(operation: Operation) -> str:
+def add_space(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with _failing_as(
         _("Adding space failed. Please contact {contact}."),
         refused=_("No space was added: {reason}."),
     ):
-        result = commands.extend_volume(volume.account, new_size)
+        extended = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
-    operation.detail = f"grown {result.get('grown')}" if result else ""
-    return _("Your volume now has %(size)d GiB.") % {"size": new_size}
+    operation.detail = f"grown {extended.get('grown')}" if extended else ""
+    return result("grown", size=new_size)
 
 
 def _protected_until(account: str) -> datetime | None:
@@ -417,7 +418,7 @@ def _announce_deletion(operation: Operation, account: str, destroy_after) -> Non
         logger.exception("the deletion of %s could not be announced", account)
 
 
-def delete(operation: Operation) -> str:
+def delete(operation: Operation) -> Result:
     """Destroy the volume at once, or, while snapshots of it are protected,
     suspend it until the newest one's protection ends: whoever holds the
     owner's session must not be able to wipe the backups with it. Either
@@ -426,9 +427,7 @@ def delete(operation: Operation) -> str:
     account = volume.account
     if volume.pending_destruction:
         # Already deleted: its destruction date stands (it is never moved).
-        return _("Your volume was already deleted; it will be destroyed on %(date)s.") % {
-            "date": f"{volume.destroy_after:%Y-%m-%d %H:%M} UTC"
-        }
+        return result("already_deleted", date=volume.destroy_after.isoformat())
     protected_until = None
     if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
         with _failing_as(
@@ -449,11 +448,7 @@ def delete(operation: Operation) -> str:
         volume.save(update_fields=["suspended_at", "destroy_after"])
         operation.detail = f"suspended until {protected_until.isoformat()}"
         _announce_deletion(operation, account, protected_until)
-        return _(
-            "Your volume is no longer available for backups. It will be destroyed on "
-            "%(date)s, when the protection of its snapshots ends; until then you can undo "
-            "this from your page."
-        ) % {"date": f"{protected_until:%Y-%m-%d %H:%M} UTC"}
+        return result("suspended", date=protected_until.isoformat())
     with _failing_as(
         _("Your volume was not deleted. Please contact {contact}."),
         refused=_("Your volume was not deleted: {reason}."),
@@ -461,10 +456,10 @@ def delete(operation: Operation) -> str:
         commands.unmount(account)
     _destroy(volume)
     _announce_deletion(operation, account, None)
-    return _("Your backup volume and everything on it were deleted.")
+    return result("deleted")
 
 
-def undo_delete(operation: Operation) -> str:
+def undo_delete(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
         _("Your volume could not be brought back: {reason}. Please contact {contact}.")
@@ -472,15 +467,15 @@ def undo_delete(operation: Operation) -> str:
         commands.resume(volume.account)
     volume.suspended_at = volume.destroy_after = None
     volume.save(update_fields=["suspended_at", "destroy_after"])
-    return _("Your volume is back and ready for backups, with everything it held.")
+    return result("undeleted")
 
 
-def destroy(operation: Operation) -> str:
+def destroy(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     if operation.parameters.get(DESTROYED_OUTSIDE):
         return _complete_destroyed_outside(operation, volume)
     _destroy(volume)
-    return _("The deleted volume was destroyed: the protection of its snapshots had ended.")
+    return result("destroyed")
 
 
 # The root tool an administrator runs at the server's terminal to destroy a
@@ -489,7 +484,7 @@ ROOT_TOOL = "tools/destroy-protected.py"
 DESTROYED_OUTSIDE = "destroyed_outside"
 
 
-def _complete_destroyed_outside(operation: Operation, volume: Volume) -> str:
+def _complete_destroyed_outside(operation: Operation, volume: Volume) -> Result:
     """The volume was destroyed by root's tool, not through the portal: what
     the portal's own destruction would also have removed (the mount point,
     the backup account, through the usual wrappers) goes now, then the
@@ -521,10 +516,7 @@ def _complete_destroyed_outside(operation: Operation, volume: Volume) -> str:
     Snapshot.objects.filter(account=account).delete()
     volume.delete()
     operation.detail = "; ".join(notes)
-    return _(
-        "The deleted volume was destroyed by an administrator with the server's own tool "
-        "(%(tool)s), before its planned date; the portal's records were completed."
-    ) % {"tool": ROOT_TOOL}
+    return result("destroyed_outside", tool=ROOT_TOOL)
 
 
 def _volumes_gone(suspended: list[Volume]) -> list[Volume]:
@@ -576,52 +568,50 @@ def destroy_due_volumes(now: datetime | None = None) -> list[Operation]:
 def delete_time_machine(operation):
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Time Machine backups could not be deleted: {reason}.")):
-        result = commands.remove_time_machine_backups(volume.account)
-    removed = result.get("removed", []) if result else []
+        found = commands.remove_time_machine_backups(volume.account)
+    removed = found.get("removed", []) if found else []
     if not removed:
-        return _("There were no Time Machine backups on your volume.")
-    return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
+        return result("no_time_machine")
+    return result("time_machine_deleted", names=[str(name) for name in removed])
 
 
-def mount(operation: Operation) -> str:
+def mount(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(
         _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
     ):
         commands.mount(volume.account)
-    return _("Your volume is mounted and ready for backups.")
+    return result("mounted")
 
 
-def defragment(operation: Operation) -> str:
+def defragment(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("Defragmenting failed: {reason}.")):
-        result = commands.defragment(volume.account)
-    operation.detail = (result or {}).get("summary", "")
-    return _("Your volume was defragmented.")
+        done = commands.defragment(volume.account)
+    operation.detail = (done or {}).get("summary", "")
+    return result("defragmented")
 
 
-def scrub(operation: Operation) -> str:
+def scrub(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with _failing_as(_("The check failed: {reason}.")):
-        result = commands.scrub(volume.account) or {}
-    operation.detail = result.get("summary", "")
-    errors = int(result.get("errors", 0))
+        checked = commands.scrub(volume.account) or {}
+    operation.detail = checked.get("summary", "")
+    errors = int(checked.get("errors", 0))
     if errors:
-        raise UserFacingError(
-            _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
-            % {"errors": errors, "contact": _contact()},
-            operation.detail,
+        raise UserFacingError.of(
+            result("check_errors", errors=errors), operation.detail, owner_name=volume.account
         )
-    return _("The check found no errors on your volume.")
+    return result("scrubbed")
 
 
-def undo_create(operation: Operation) -> str:
+def undo_create(operation: Operation) -> Result:
     """After a worker died in the middle of a create: remove whatever of the
     volume, its mount point, the account and its Samba entry exists. Each
     step is tried whatever the others did; what remains is then looked up."""
     account = operation.owner_name
     if Volume.objects.filter(account=account).exists():
-        return _("Your volume had been created completely before the interruption; it was kept.")
+        return result("create_kept")
     problems = []
     for step in (
         commands.unmount,
@@ -643,10 +633,7 @@ def undo_create(operation: Operation) -> str:
             % {"contact": _contact()},
             f"left: {', '.join(remaining)}; " + "; ".join(problems),
         )
-    return _(
-        "The interrupted creation of your volume was undone; nothing was kept. "
-        "You can create your volume again."
-    )
+    return result("create_undone")
 
 
 def _remains_of(account: str) -> dict[str, bool]:
