@@ -32,6 +32,10 @@ PARAMETERS = {
     "id": 7,
     "state": Operation.State.RUNNING,
     "errors": 1,
+    "host": "hooks.example.com",
+    "address": "10.0.0.1",
+    "error": "[Errno 111] Connection refused",
+    "status": 500,
 }
 
 

@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 
+from backup.operations import results
 from backup.pages.languages import language_of
 
 from . import channels
@@ -166,8 +167,17 @@ def _push_all(user, subject, body, delivery: Delivery) -> None:
             delivery.reached.append(shown)
             logger.info("alert %r sent to %s via %s", subject, user.username, shown)
         else:
-            channel.last_failed_at, channel.last_error = now, error[: channels.MAX_ERROR_LENGTH]
-            channel.save(update_fields=["last_failed_at", "last_error"])
+            # Facts are kept to be told in the reader's language; the text
+            # (the site's language) is for the log and the admin.
+            facts = error if isinstance(error, dict) else {}
+            if facts:
+                error = results.render(facts, owner_name=user.username)
+                text = results.stored_text(facts, owner_name=user.username)
+            else:
+                text = error
+            channel.last_failed_at = now
+            channel.last_error, channel.last_error_facts = text[: channels.MAX_ERROR_LENGTH], facts
+            channel.save(update_fields=["last_failed_at", "last_error", "last_error_facts"])
             delivery.failed.append((shown, error))
             logger.warning("alert %r to %s via %s failed: %s", subject, user.username, shown, error)
 

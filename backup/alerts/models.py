@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from backup.operations import results
 from backup.volumes.models import Volume
 
 from .channels import redacted
@@ -43,6 +44,9 @@ class Channel(models.Model):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     last_failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
+    # Why, as facts (backup.operations.results) told in the reader's
+    # language; empty for a text without them (then last_error is shown).
+    last_error_facts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -52,6 +56,13 @@ class Channel(models.Model):
 
     def __str__(self):
         return f"{self.user}: {redacted(self.url)}"
+
+    @property
+    def error_shown(self) -> str:
+        """Why the last attempt failed, in the active language."""
+        if self.last_error_facts:
+            return results.render(self.last_error_facts, owner_name=self.user.username)
+        return self.last_error
 
 
 class QuotaAlert(models.Model):

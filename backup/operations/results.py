@@ -163,6 +163,20 @@ SENTENCES: dict[str, Sentence] = {
             "in use. Please try again, or contact %(contact)s."
         ),
     ),
+    # Why an alert channel was not reached (backup.alerts.channels).
+    "channel_unresolved": Sentence(_("the name %(host)s could not be resolved")),
+    "channel_inside": Sentence(
+        _(
+            "%(host)s is an address inside the server's network (%(address)s), which "
+            "alerts are not sent to"
+        )
+    ),
+    "channel_reached_refused": Sentence(_("the connection reached %(address)s, which is refused")),
+    "channel_not_reached": Sentence(_("not reached: %(error)s")),
+    "channel_redirect": Sentence(
+        _("the service answered with a redirect (%(status)d), which alerts don't follow")
+    ),
+    "channel_refused": Sentence(_("the service refused the message (HTTP %(status)d)")),
     # Ends that no work chose.
     "server_error": Sentence(
         _(
