@@ -106,19 +106,20 @@ class PendingAlert(models.Model):
         null=True,
         blank=True,
         related_name="pending_alerts",
+        verbose_name=_("recipient"),
     )
-    template = models.CharField(max_length=100)
+    template = models.CharField(max_length=100, verbose_name=_("alert"))
     # {"": [subject, body]} as rendered for the recipient (for the admins: in
     # LANGUAGE_CODE for their email), and {"<admin>": [...]} in each admin's
     # own language for their channels.
-    messages = models.JSONField()
-    created_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=1)
-    last_attempt_at = models.DateTimeField()
-    next_attempt_at = models.DateTimeField()
-    last_error = models.CharField(max_length=500, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    gave_up_at = models.DateTimeField(null=True, blank=True)
+    messages = models.JSONField(verbose_name=_("messages"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    attempts = models.PositiveIntegerField(default=1, verbose_name=_("attempts"))
+    last_attempt_at = models.DateTimeField(verbose_name=_("last attempt at"))
+    next_attempt_at = models.DateTimeField(verbose_name=_("next attempt at"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    gave_up_at = models.DateTimeField(null=True, blank=True, verbose_name=_("gave up at"))
 
     class Meta:
         ordering = ["created_at", "id"]
