@@ -414,6 +414,9 @@ def test_no_english_on_a_finnish_page(people):
 # The task queue's own admin (django-tasks): its words are its package's,
 # which has no Finnish and marks none for translation.
 THIRD_PARTY_ADMIN = {"django_tasks_database"}
+# A permission's name ("app | model | Can add model") is written into the
+# database in English when Django creates it, so no catalogue reaches it.
+DJANGO_PERMISSION = re.compile(r"\| Can (add|change|delete|view) ")
 
 
 def test_no_english_on_finnish_admin_pages(people):
@@ -446,7 +449,11 @@ def test_no_english_on_finnish_admin_pages(people):
     for address in addresses:
         response = client.get(address)
         assert response.status_code in (200, 403), (address, response.status_code)
-        found += [f"{address}: {text}" for text in english_in(response.content.decode())]
+        found += [
+            f"{address}: {text}"
+            for text in english_in(response.content.decode())
+            if not DJANGO_PERMISSION.search(text)
+        ]
     assert not found, "English on Finnish admin pages:\n" + "\n".join(sorted(set(found)))
 
 

@@ -438,3 +438,22 @@ def test_the_dashboards_snapshot_link_agrees_with_the_count(
         assert "All 0" not in page
     else:
         assert f'href="/snapshots/">{link}</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_space_card_names_space_and_state_apart_in_finnish(recorded, make_volume, tmp_path):
+    """ "Tila" is both space and state in Finnish: the card that shows both
+    calls the state "Tilanne"."""
+    volume = make_volume()
+    answer_dashboard(recorded, volume, hours_ago(2), mounted_at=tmp_path)
+    LanguagePreference.objects.create(user=volume.owner, language="fi")
+    client = Client(REMOTE_USER=volume.owner.username)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="fi").content.decode()
+    card = page[
+        page.index('id="space-heading"') : page.index(
+            "</section>", page.index('id="space-heading"')
+        )
+    ]
+    assert 'aria-label="Käytetty tila"' in card
+    assert '<dt class="col-sm-4">Tilanne</dt>' in card
+    assert ">Tila<" not in card
