@@ -36,6 +36,8 @@ PARAMETERS = {
     "address": "10.0.0.1",
     "error": "[Errno 111] Connection refused",
     "status": 500,
+    "old": 2,
+    "new": 4,
 }
 
 

@@ -66,11 +66,11 @@ def open_operation(
     raise OperationInProgress(None)
 
 
-def outcome_fields(operation: Operation, message: str | Result) -> dict:
+def outcome_fields(owner_name: str, message: str | Result) -> dict:
     """The fields an outcome is saved in: facts (told at reading time) and
     their copy in the site's language, or a plain sentence as it is."""
     if isinstance(message, Result):
-        return {"message": stored_text(message, owner_name=operation.owner_name), "result": message}
+        return {"message": stored_text(message, owner_name=owner_name), "result": message}
     return {"message": message, "result": {}}
 
 
@@ -97,7 +97,7 @@ def finish(
             return False
         operation.state = Operation.State.SUCCEEDED if succeeded else Operation.State.FAILED
         operation.finished_at = timezone.now()
-        fields = outcome_fields(operation, message)
+        fields = outcome_fields(operation.owner_name, message)
         operation.message, operation.result = fields["message"], fields["result"]
         operation.detail = detail
         operation.save(update_fields=["state", "finished_at", "message", "result", "detail"])

@@ -163,6 +163,7 @@ SENTENCES: dict[str, Sentence] = {
             "in use. Please try again, or contact %(contact)s."
         ),
     ),
+    "quota_changed": Sentence(_("Quota changed from %(old)d GiB to %(new)d GiB.")),
     # Why an alert channel was not reached (backup.alerts.channels).
     "channel_unresolved": Sentence(_("the name %(host)s could not be resolved")),
     "channel_inside": Sentence(

@@ -98,7 +98,7 @@ def end_stuck(operation_id: int, admin) -> Operation:
             started_at=now,
             finished_at=now,
             **records.outcome_fields(
-                operation,
+                operation.owner_name,
                 result("ended", kind=operation.kind, id=operation.pk, state=previous),
             ),
         )

@@ -71,7 +71,7 @@ def release(operation: Operation, *, message: str | Result, detail: str, actor=N
             state=Operation.State.FAILED,
             finished_at=timezone.now(),
             detail=detail,
-            **records.outcome_fields(operation, message),
+            **records.outcome_fields(operation.owner_name, message),
         )
         if not ended:
             return False
