@@ -8,6 +8,7 @@ language of whoever acted; an admin's page would read "Your volume..."
 about someone else's.
 """
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,8 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+logger = logging.getLogger("backup.operations")
 
 
 class Result(dict):
@@ -28,8 +31,6 @@ class Sentence:
     # owner as %(owner)s), None when the sentence does not depend on who reads.
     own: Promise
     other: Promise | None = None
-    # The parameter choosing the plural form, for ngettext_lazy sentences.
-    count: str | None = None
 
 
 SENTENCES: dict[str, Sentence] = {
@@ -128,7 +129,6 @@ SENTENCES: dict[str, Sentence] = {
             "The volume of %(owner)s was checked: %(count)d backup sources found.",
             "count",
         ),
-        count="count",
     ),
     "source_deleted": Sentence(_("The backups of %(name)s were deleted.")),
     "restored": Sentence(
@@ -137,7 +137,6 @@ SENTENCES: dict[str, Sentence] = {
             "Restored %(files)d files from snapshot %(snapshot)s into the folder “%(folder)s”.",
             "files",
         ),
-        count="files",
     ),
     "rolled_back": Sentence(
         _(
@@ -218,7 +217,6 @@ SENTENCES: dict[str, Sentence] = {
             "The check found %(errors)d errors on the volume of %(owner)s. Contact %(contact)s.",
             "errors",
         ),
-        count="errors",
     ),
 }
 
@@ -232,7 +230,7 @@ def result(code: str, **parameters) -> Result:
 
 def _told(name: str, value, *, owner_name: str, reader_name: str | None):
     """A parameter as the sentence shows it, in the current language."""
-    from .models import Operation  # the models import this module's callers
+    from .models import Operation  # models.py imports this module
 
     if name == "then" and isinstance(value, dict):
         return render(value, owner_name=owner_name, reader_name=reader_name)
@@ -268,7 +266,12 @@ def render(facts: dict, *, owner_name: str, reader_name: str | None = None) -> s
     values = {
         name: str(value) if isinstance(value, Promise) else value for name, value in values.items()
     }
-    return str(text % values)
+    try:
+        return str(text % values)
+    except (KeyError, TypeError, ValueError):
+        # Facts stored before their sentence changed: a page must still open.
+        logger.warning("result %r no longer fits its sentence", facts)
+        return ""
 
 
 def stored_text(facts: dict, *, owner_name: str) -> str:
