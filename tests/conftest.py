@@ -44,6 +44,17 @@ def _no_inventory_from_another_test():
     caches["inventory"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _site_language_after_each_test():
+    """A page rendered through the test client leaves its language active in
+    the thread (LocaleMiddleware activates it and nothing deactivates it):
+    a later test would get Finnish sentences where it expects English."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def wrappers():
     """A private installation of the real wrappers (see support/wrapper_install)."""

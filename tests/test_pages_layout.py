@@ -59,6 +59,28 @@ def routes(patterns=None, prefix=""):
             yield prefix + str(pattern.pattern), pattern.callback.__module__
 
 
+# The words of headings that run over more than one line without a soft
+# hyphen or a hyphen to break at: the screen's edge cut them
+# ("varmuuskopiopalvelimell" / "e").
+WORDS_CUT = """(selector) => {
+  const cut = [];
+  for (const heading of document.querySelectorAll(selector)) {
+    const walker = document.createTreeWalker(heading, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const word of node.data.matchAll(/\\S+/g)) {
+        if (/[\\u00ad-]/.test(word[0])) continue;
+        const range = document.createRange();
+        range.setStart(node, word.index);
+        range.setEnd(node, word.index + word[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) cut.push(word[0]);
+      }
+    }
+  }
+  return cut;
+}"""
+
+
 def fill(route, values):
     """A concrete path for ``route``: converters (<int:pk>) and named regex
     groups filled from ``values``, by parameter name."""
@@ -131,9 +153,24 @@ def portal_with_data(recorded, make_volume, django_user_model):
     return owner, admin, values
 
 
-def check_every_page(page, who, values, widths=WIDTHS, accessibility=True, name=None):
+def _outcome(snapshot, changed):
+    return {
+        "snapshot": snapshot,
+        "changed_bytes": changed,
+        "changed_files": 3 if changed is not None else None,
+        "used_bytes": 90 * 1024**2,
+        "size_bytes": 1024**3,
+        "pruned": [],
+        "error": None,
+    }
+
+
+def check_every_page(
+    page, who, values, widths=WIDTHS, accessibility=True, name=None, words_cut=False
+):
     """Visits every GET page as ``who``; returns {(route, view module):
-    [problem, ...]} and the (route, width) pairs visited."""
+    [problem, ...]} and the (route, width) pairs visited. ``words_cut``:
+    a heading's word cut at the screen's edge is a problem too."""
     browser_sso.signed_in_user = who
     name = name or ("admin" if "adm" in who else "employee")
     axe = Axe()
@@ -163,6 +200,9 @@ def check_every_page(page, who, values, widths=WIDTHS, accessibility=True, name=
             overflow = page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
             if overflow[0] > overflow[1]:
                 found.append(f"{width}px: page is {overflow[0]}px wide ({page.evaluate(WIDEST)})")
+            if words_cut:
+                cut = page.evaluate(WORDS_CUT, "h1, h2, h3")
+                found += [f"{width}px: heading word cut mid-word: {word}" for word in cut]
             slug = re.sub(r"\W+", "-", path).strip("-") or "home"
             shot(page, f"layout-{name}-{width}-{slug}")
             if not accessibility:
@@ -208,12 +248,15 @@ def test_every_admin_page_fits_a_phone_and_passes_axe(page, portal_with_data):
 
 
 def test_finnish_pages_fit_a_phone_too(page, portal_with_data, live_server):
-    """Finnish words are long: the same pages in Finnish on a phone."""
+    """Finnish words are long: the same pages in Finnish on a phone, their
+    headings' words broken only where they may be hyphenated."""
     owner, admin, values = portal_with_data
     page.context.add_cookies([{"name": "django_language", "value": "fi", "url": live_server.url}])
     problems = {}
     for who, name in ((owner.username, "employee-fi"), (admin.username, "admin-fi")):
-        found, _ = check_every_page(page, who, values, (375,), accessibility=False, name=name)
+        found, _ = check_every_page(
+            page, who, values, (375,), accessibility=False, name=name, words_cut=True
+        )
         problems.update(found)
     assert_no_problems(problems)
 
@@ -249,3 +292,22 @@ def test_the_language_switch_works_in_the_browser(page, portal_with_data):
     page.get_by_label("Kieli").select_option("en")
     page.get_by_role("button", name="Vaihda").click()
     page.get_by_role("heading", name="Everything done on your volume").wait_for()
+
+
+def test_finnish_headings_break_between_words_on_a_phone(
+    page, portal_with_data, live_server, django_user_model
+):
+    """A long Finnish compound breaks where it may be hyphenated, never
+    mid-syllable at the screen's edge."""
+    owner, _, _ = portal_with_data
+    newcomer = django_user_model.objects.create(username=f"new{owner.username}")
+    page.context.add_cookies([{"name": "django_language", "value": "fi", "url": live_server.url}])
+    page.set_viewport_size({"width": 375, "height": 800})
+    cut = []
+    for who in (newcomer.username, owner.username):
+        browser_sso.signed_in_user = who
+        page.goto("/")
+        assert page.locator("html").get_attribute("lang") == "fi"
+        cut += page.evaluate(WORDS_CUT, "h1, h2, h3")
+    shot(page, "layout-finnish-headings-375")
+    assert not cut, "headings cut mid-word on a phone:\n" + "\n".join(cut)

@@ -24,8 +24,10 @@ from backup.operations.models import Operation
 from backup.pages.languages import language_of
 from backup.pages.models import LanguagePreference
 from backup.snapshots.detection import describe
+from backup.snapshots.models import SnapshotRun
 from backup.volumes.models import Volume
 from support.backup_reports import wrapper_report
+from support.snapshot_outputs import answer_dashboard, hours_ago
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
@@ -352,7 +354,7 @@ def test_an_alert_to_a_person_who_chose_finnish_is_finnish(make_person):
 
 
 @pytest.mark.django_db
-def test_an_operations_sentence_is_in_the_language_of_who_asked(person, monkeypatch):
+def test_an_operations_sentence_is_in_the_language_of_who_reads(person, monkeypatch):
     LanguagePreference.objects.create(user=person, language="fi")
 
     def crash(operation):
@@ -370,10 +372,16 @@ def test_an_operations_sentence_is_in_the_language_of_who_asked(person, monkeypa
         runner.execute(operation.pk)
     operation.refresh_from_db()
     assert operation.state == Operation.State.FAILED
-    assert operation.message.startswith("Palvelimella tapahtui virhe.")
-    # The default contact is said in the same language, not left in English.
-    assert "your IT helpdesk" not in operation.message
-    assert "IT-tukesi" in operation.message
+    # Stored as facts, told when read: in Finnish to a Finnish reader...
+    with translation.override("fi"):
+        finnish = operation.outcome_for(person.username)
+    assert finnish.startswith("Palvelimella tapahtui virhe.")
+    # ...the default contact in the same language, not left in English...
+    assert "your IT helpdesk" not in finnish
+    assert "IT-tukesi" in finnish
+    # ...and in English to an English one, whoever acted.
+    with translation.override("en"):
+        assert operation.outcome_for("someone").startswith("Something went wrong on the server.")
 
 
 def test_a_mass_changes_reason_is_told_in_the_readers_language():
@@ -384,3 +392,66 @@ def test_a_mass_changes_reason_is_told_in_the_readers_language():
     with translation.override("fi"):
         finnish = describe(facts)
     assert finnish == "600\xa0MiB muuttunut, 59 % taltion aiemmasta sisällöstä (1\xa0GiB)"
+
+
+# --- Counts ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("snapshots", "volumes", "english", "finnish"),
+    [
+        (1, 1, "1 snapshot of 1 volume, 0 pruned.", "1 tilannevedos 1 taltiosta, 0 karsittu."),
+        (5, 2, "5 snapshots of 2 volumes, 0 pruned.", "5 tilannevedosta 2 taltiosta, 0 karsittu."),
+    ],
+)
+def test_the_snapshot_runs_counts_agree_with_their_numbers(
+    django_user_model, snapshots, volumes, english, finnish
+):
+    admin = django_user_model.objects.create(username="i18nadm", is_staff=True)
+    SnapshotRun.objects.create(
+        taken_at=datetime.datetime.now(datetime.UTC), volumes=volumes, snapshots=snapshots, pruned=0
+    )
+    client = Client(REMOTE_USER=admin.username)
+    assert english in client.get("/staff/snapshots/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    LanguagePreference.objects.filter(user=admin).update(language="fi")
+    assert finnish in client.get("/staff/snapshots/", HTTP_ACCEPT_LANGUAGE="fi").content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("taken", "link"),
+    [(0, None), (1, "Browse and restore the snapshot"), (2, "All 2 snapshots, browse and restore")],
+)
+def test_the_dashboards_snapshot_link_agrees_with_the_count(
+    recorded, make_volume, tmp_path, taken, link
+):
+    volume = make_volume()
+    answer_dashboard(
+        recorded, volume, *[hours_ago(2 + hours) for hours in range(taken)], mounted_at=tmp_path
+    )
+    page = Client(REMOTE_USER=volume.owner.username).get("/").content.decode()
+    if link is None:
+        assert 'href="/snapshots/">All' not in page
+        assert "All 0" not in page
+    else:
+        assert f'href="/snapshots/">{link}</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_space_card_names_space_and_state_apart_in_finnish(recorded, make_volume, tmp_path):
+    """ "Tila" is both space and state in Finnish: the card that shows both
+    calls the state "Tilanne"."""
+    volume = make_volume()
+    answer_dashboard(recorded, volume, hours_ago(2), mounted_at=tmp_path)
+    LanguagePreference.objects.create(user=volume.owner, language="fi")
+    client = Client(REMOTE_USER=volume.owner.username)
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="fi").content.decode()
+    card = page[
+        page.index('id="space-heading"') : page.index(
+            "</section>", page.index('id="space-heading"')
+        )
+    ]
+    assert 'aria-label="Käytetty tila"' in card
+    assert '<dt class="col-sm-4">Tilanne</dt>' in card
+    assert ">Tila<" not in card

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AlertsConfig(AppConfig):
     name = "backup.alerts"
+    verbose_name = _("Alerts")
 
     def ready(self):
         from backup.volumes.signals import volume_deleted

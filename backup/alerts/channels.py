@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from django.utils.translation import gettext as _
 
+from backup.operations import results
+
 from . import outbound
 
 logger = logging.getLogger("backup.alerts")
@@ -331,22 +333,23 @@ def redacted(url: str) -> str:
     return f"{scheme}://{netloc}/" + "/".join(segments)
 
 
-def push(url: str, title: str, body: str) -> str | None:
-    """Send one message; None when it was delivered, else why not (short)."""
+def push(url: str, title: str, body: str) -> str | results.Result | None:
+    """Send one message; None when it was delivered, else why not: facts
+    (told in each reader's language), or a short text."""
     try:
         request = request_for(parse(url), title, body)
         status = outbound.send(request)
-    except (UnusableURL, outbound.Refused) as error:
+    except outbound.Refused as error:
+        return error.facts
+    except UnusableURL as error:
         return str(error)[:MAX_ERROR_LENGTH]
     except OSError as error:
-        return (_("not reached: %(error)s") % {"error": error})[:MAX_ERROR_LENGTH]
+        return results.result("channel_not_reached", error=str(error)[:MAX_ERROR_LENGTH])
     except Exception as error:  # a bug must not stop the other channels
         logger.exception("alert channel %s raised", redacted(url))
         return f"{type(error).__name__}"[:MAX_ERROR_LENGTH]
     if 300 <= status < 400:
-        return _("the service answered with a redirect (%(status)d), which alerts don't follow") % {
-            "status": status
-        }
+        return results.result("channel_redirect", status=status)
     if not 200 <= status < 300:
-        return _("the service refused the message (HTTP %(status)d)") % {"status": status}
+        return results.result("channel_refused", status=status)
     return None

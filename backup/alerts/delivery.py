@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone, translation
 
+from backup.operations import results
 from backup.pages.languages import language_of
 from backup.pages.zones import zone_of
 
@@ -168,10 +169,19 @@ def _push_all(user, subject, body, delivery: Delivery) -> None:
             delivery.reached.append(shown)
             logger.info("alert %r sent to %s via %s", subject, user.username, shown)
         else:
-            channel.last_failed_at, channel.last_error = now, error[: channels.MAX_ERROR_LENGTH]
-            channel.save(update_fields=["last_failed_at", "last_error"])
-            delivery.failed.append((shown, error))
-            logger.warning("alert %r to %s via %s failed: %s", subject, user.username, shown, error)
+            # Facts are kept to be told in the reader's language; the text
+            # (the site's language) is for the log and the admin.
+            facts = error if isinstance(error, dict) else {}
+            if facts:
+                told = results.render(facts, owner_name=user.username)
+                text = results.stored_text(facts, owner_name=user.username)
+            else:
+                told = text = str(error)
+            channel.last_failed_at = now
+            channel.last_error, channel.last_error_facts = text[: channels.MAX_ERROR_LENGTH], facts
+            channel.save(update_fields=["last_failed_at", "last_error", "last_error_facts"])
+            delivery.failed.append((shown, told))
+            logger.warning("alert %r to %s via %s failed: %s", subject, user.username, shown, told)
 
 
 def _to_person(user, subject, body, connection) -> Delivery:

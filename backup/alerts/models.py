@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from backup.operations import results
 from backup.volumes.models import Volume
 
 from .channels import redacted
@@ -43,6 +44,9 @@ class Channel(models.Model):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     last_failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
+    # Why, as facts (backup.operations.results) told in the reader's
+    # language; empty for a text without them (then last_error is shown).
+    last_error_facts = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -52,6 +56,13 @@ class Channel(models.Model):
 
     def __str__(self):
         return f"{self.user}: {redacted(self.url)}"
+
+    @property
+    def error_shown(self) -> str:
+        """Why the last attempt failed, in the active language."""
+        if self.last_error_facts:
+            return results.render(self.last_error_facts, owner_name=self.user.username)
+        return self.last_error
 
 
 class QuotaAlert(models.Model):
@@ -95,19 +106,20 @@ class PendingAlert(models.Model):
         null=True,
         blank=True,
         related_name="pending_alerts",
+        verbose_name=_("recipient"),
     )
-    template = models.CharField(max_length=100)
+    template = models.CharField(max_length=100, verbose_name=_("alert"))
     # {"": [subject, body]} as rendered for the recipient (for the admins: in
     # LANGUAGE_CODE for their email), and {"<admin>": [...]} in each admin's
     # own language for their channels.
-    messages = models.JSONField()
-    created_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=1)
-    last_attempt_at = models.DateTimeField()
-    next_attempt_at = models.DateTimeField()
-    last_error = models.CharField(max_length=500, blank=True)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    gave_up_at = models.DateTimeField(null=True, blank=True)
+    messages = models.JSONField(verbose_name=_("messages"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
+    attempts = models.PositiveIntegerField(default=1, verbose_name=_("attempts"))
+    last_attempt_at = models.DateTimeField(verbose_name=_("last attempt at"))
+    next_attempt_at = models.DateTimeField(verbose_name=_("next attempt at"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    gave_up_at = models.DateTimeField(null=True, blank=True, verbose_name=_("gave up at"))
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -32,7 +32,8 @@ import ssl
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils.translation import gettext as _
+
+from backup.operations import results
 
 # Seconds to connect and to wait for each answer: a slow receiver must not
 # hold up everyone else's alerts.
@@ -42,7 +43,13 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 
 class Refused(Exception):
-    """The request was not sent; the message says why (for the person)."""
+    """The request was not sent; the message says why (for the person), and
+    ``facts`` (backup.operations.results) let a page say it in its reader's
+    language later."""
+
+    def __init__(self, facts: results.Result):
+        super().__init__(results.render(facts, owner_name=""))
+        self.facts = facts
 
 
 @dataclass(frozen=True)
@@ -103,16 +110,12 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
-        raise Refused(_("the name %(host)s could not be resolved") % {"host": host}) from error
+        raise Refused(results.result("channel_unresolved", host=host)) from error
     addresses = list(dict.fromkeys(str(entry[4][0]) for entry in found))
     refused = [address for address in addresses if not address_allowed(address)]
     if refused or not addresses:
         raise Refused(
-            _(
-                "%(host)s is an address inside the server's network (%(address)s), which "
-                "alerts are not sent to"
-            )
-            % {"host": host, "address": ", ".join(refused) or "-"}
+            results.result("channel_inside", host=host, address=", ".join(refused) or "-")
         )
     return addresses
 
@@ -136,9 +139,7 @@ def _connect(request: Request, addresses: list[str]) -> socket.socket:
         peer = sock.getpeername()[0]
         if not address_allowed(peer):
             sock.close()
-            raise Refused(
-                _("the connection reached %(address)s, which is refused") % {"address": peer}
-            )
+            raise Refused(results.result("channel_reached_refused", address=peer))
         if request.secure:
             context = tls_context()
             try:

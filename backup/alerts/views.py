@@ -68,6 +68,12 @@ def email(request):
     return redirect("alerts:channels")
 
 
+def _named(where: str) -> str:
+    """A place an alert went, as the page says it: email in its words, a
+    channel by its (redacted) address."""
+    return _("email") if where == delivery.EMAIL else where
+
+
 @require_POST
 def test(request):
     if not services.claim_test(request.user):
@@ -76,13 +82,15 @@ def test(request):
     sent = services.send_test(request.user)
     if sent.reached:
         messages.success(
-            request, _("A test alert was sent to: %(where)s.") % {"where": ", ".join(sent.reached)}
+            request,
+            _("A test alert was sent to: %(where)s.")
+            % {"where": ", ".join(_named(where) for where in sent.reached)},
         )
     for where, why in sent.failed:
         messages.error(
             request,
             _("The test alert could not be sent to %(where)s: %(why)s")
-            % {"where": where, "why": why},
+            % {"where": _named(where), "why": why},
         )
     if not (sent.reached or sent.failed):
         messages.error(

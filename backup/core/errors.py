@@ -13,6 +13,11 @@ class UserFacingError(Exception):
     # The HTTP status a page showing this refusal answers with.
     status = 400
 
+    # The failure as facts (backup.operations.results) when it has them:
+    # what an operation's record stores, to be told in each reader's
+    # language (backup.operations.errors.failure makes such an error).
+    result: dict | None = None
+
     def __init__(self, message: str, detail: str = "", *, status: int | None = None):
         super().__init__(message)
         self.message = message

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
+from backup.operations import results
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress, in_progress_sentence
 from backup.operations.models import Operation
@@ -64,7 +65,7 @@ def request_delete(user, actor, backup_format: str, path: str, typed: str) -> Op
         raise DeleteRefused(in_progress_sentence(busy.operation)) from None
 
 
-def delete(operation: Operation) -> str:
+def delete(operation: Operation) -> results.Result:
     """The work, in the task worker."""
     volume = Volume.objects.get(owner=operation.owner)
     backup_format, path = operation.parameters["format"], operation.parameters["path"]
@@ -100,7 +101,7 @@ def delete(operation: Operation) -> str:
         removed += result["removed_entries"]
         break
     operation.detail = f"{backup_format} at {path}: {removed} entries removed in {run} run(s)"
-    return _("The backups of %(name)s were deleted.") % {"name": name}
+    return results.result("source_deleted", name=name)
 
 
 def _contact():

@@ -13,11 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from backup.core.errors import UserFacingError
 from backup.core.times import iso, parse_time
-from backup.operations import records
+from backup.operations import records, results
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
@@ -160,7 +159,7 @@ def request_check(volume: Volume, actor) -> Operation:
         raise CheckRefused(_busy(busy.operation)) from None
 
 
-def check(operation: Operation) -> str:
+def check(operation: Operation) -> results.Result:
     """The work of "Check now", in the task worker."""
     volume = Volume.objects.get(owner=operation.owner)
     # Asked again, not from the pages' cache: it may have changed since.
@@ -183,12 +182,8 @@ def check(operation: Operation) -> str:
             failure.reason,
         ) from None
     if not scan.source_count:
-        return _("Your volume was checked: there are no backups on it yet.")
-    return ngettext(
-        "Your volume was checked: %(count)d backup source found.",
-        "Your volume was checked: %(count)d backup sources found.",
-        scan.source_count,
-    ) % {"count": scan.source_count}
+        return results.result("checked_empty")
+    return results.result("checked", count=scan.source_count)
 
 
 @dataclass

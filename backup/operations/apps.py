@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OperationsConfig(AppConfig):
     name = "backup.operations"
+    verbose_name = _("Operations")
 
     def ready(self):
         from . import registry, runner

@@ -5,6 +5,17 @@ from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
 
+from .results import render
+
+
+def failure(facts: dict, detail: str = "", *, owner_name: str = "") -> UserFacingError:
+    """Refused or failed with facts (backup.operations.results): ``message``
+    tells them in the active language, ``result`` keeps them for the
+    operation's record, told again in each reader's language."""
+    refused = UserFacingError(render(facts, owner_name=owner_name), detail)
+    refused.result = facts
+    return refused
+
 
 def in_progress_sentence(operation) -> str:
     """Why a second operation is refused; ``operation`` is the one running,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .errors import OperationInProgress
 from .models import Operation
+from .results import Result, stored_text
 
 logger = logging.getLogger("backup.operations")
 
@@ -65,7 +66,17 @@ def open_operation(
     raise OperationInProgress(None)
 
 
-def finish(operation: Operation, *, succeeded: bool, message: str, detail: str = "") -> bool:
+def outcome_fields(owner_name: str, message: str | Result) -> dict:
+    """The fields an outcome is saved in: facts (told at reading time) and
+    their copy in the site's language, or a plain sentence as it is."""
+    if isinstance(message, Result):
+        return {"message": stored_text(message, owner_name=owner_name), "result": message}
+    return {"message": message, "result": {}}
+
+
+def finish(
+    operation: Operation, *, succeeded: bool, message: str | Result, detail: str = ""
+) -> bool:
     """End an active operation; False when it had already ended (an admin
     ended it, or it was found interrupted), which then keeps its outcome.
 
@@ -86,10 +97,12 @@ def finish(operation: Operation, *, succeeded: bool, message: str, detail: str =
             return False
         operation.state = Operation.State.SUCCEEDED if succeeded else Operation.State.FAILED
         operation.finished_at = timezone.now()
-        operation.message, operation.detail = message, detail
-        operation.save(update_fields=["state", "finished_at", "message", "detail"])
+        fields = outcome_fields(operation.owner_name, message)
+        operation.message, operation.result = fields["message"], fields["result"]
+        operation.detail = detail
+        operation.save(update_fields=["state", "finished_at", "message", "result", "detail"])
     log = logger.info if succeeded else logger.warning
-    log("%s: %s %s", operation, message, detail)
+    log("%s: %s %s", operation, operation.message, detail)
     return True
 
 

@@ -7,10 +7,13 @@ AppConfig.ready), so the task runner never imports the apps above it.
 
 from collections.abc import Callable
 
-# work(operation) -> the sentence shown when it succeeded; raises
-# UserFacingError with the sentence when it fails. An undo gets the
-# interrupted operation and works the same way.
-Work = Callable[..., str]
+from .results import Result
+
+# work(operation) -> what it did as facts (results.result, told in each
+# reader's language) or, from older code, a sentence; raises
+# UserFacingError when it fails. An undo gets the interrupted operation
+# and works the same way.
+Work = Callable[..., "str | Result"]
 
 _work: dict[str, Work] = {}
 _undo: dict[str, Work] = {}

@@ -8,7 +8,6 @@ import threading
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
 from backup.pages.languages import language_of
@@ -16,6 +15,7 @@ from backup.pages.zones import zone_of
 
 from . import records, registry, workers
 from .models import Operation
+from .results import Result, result
 
 logger = logging.getLogger("backup.operations")
 
@@ -64,22 +64,20 @@ class Heartbeat:
         self.thread.join()
 
 
-def _outcome(operation: Operation) -> tuple[bool, str, str]:
+def _outcome(operation: Operation) -> tuple[bool, str | Result, str]:
     try:
         message = registry.work_for(operation.kind)(operation)
     except UserFacingError as failure:
-        return False, failure.message, failure.detail
+        told = Result(failure.result) if failure.result is not None else failure.message
+        return False, told, failure.detail
     except Exception as error:
         logger.exception("%s crashed", operation)
         return False, server_error_sentence(), f"{type(error).__name__}: {error}"
     return True, message, operation.detail
 
 
-def server_error_sentence() -> str:
-    return _(
-        "Something went wrong on the server. The details were recorded; please "
-        "contact %(contact)s before trying again."
-    ) % {"contact": settings.SUPPORT_CONTACT}
+def server_error_sentence() -> Result:
+    return result("server_error")
 
 
 def execute(operation_id: int) -> Operation | None:
@@ -91,8 +89,9 @@ def execute(operation_id: int) -> Operation | None:
     operation = claim(operation_id, worker)
     if operation is None:
         return None
-    # The stored sentence is in the language and time zone of whoever asked
-    # (the person waiting for it), not the worker's.
+    # Outcomes are stored as facts told in each reader's language; a plain
+    # sentence a work still returns or raises is in the language and time
+    # zone of whoever asked (the person waiting for it), not the worker's.
     asker = operation.actor or operation.owner
     with translation.override(language_of(asker)), timezone.override(zone_of(asker)):
         return _execute(operation, worker)
@@ -116,7 +115,7 @@ def _execute(operation: Operation, worker: str) -> Operation:
     return operation
 
 
-def clean_up(operation: Operation) -> str:
+def clean_up(operation: Operation) -> str | Result:
     """The work of a cleanup operation: undo what the interrupted one did
     (given a cleanup that was itself interrupted, what its original did)."""
     interrupted = Operation.objects.get(pk=operation.parameters["interrupted"])

@@ -17,6 +17,7 @@ from backup.core.errors import UserFacingError
 
 from . import records, runner, tasks, workers
 from .models import Operation
+from .results import result
 
 
 def active_for(owner_name: str) -> Operation | None:
@@ -81,10 +82,7 @@ def end_stuck(operation_id: int, admin) -> Operation:
                 status=409,
             )
         previous = operation.state
-        message = _("Ended by an administrator (%(admin)s). %(then)s") % {
-            "admin": admin.username,
-            "then": tasks.what_next(operation),
-        }
+        message = result("ended_by_admin", admin=admin.username, then=tasks.what_next(operation))
         if not tasks.release(
             operation, message=message, detail=f"ended by {admin.username}", actor=admin
         ):
@@ -100,6 +98,8 @@ def end_stuck(operation_id: int, admin) -> Operation:
             parameters={"operation": operation.pk, "kind": operation.kind, "state": previous},
             started_at=now,
             finished_at=now,
-            message=_("Ended “%(kind)s” (operation %(id)d), which was %(state)s.")
-            % {"kind": operation.get_kind_display(), "id": operation.pk, "state": previous},
+            **records.outcome_fields(
+                operation.owner_name,
+                result("ended", kind=operation.kind, id=operation.pk, state=previous),
+            ),
         )

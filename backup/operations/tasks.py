@@ -13,13 +13,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django_tasks import task
 
 from backup.nodes.models import queue_name
 
 from . import records, registry, runner, workers
 from .models import Operation
+from .results import Result, result, stored_text
 
 logger = logging.getLogger("backup.operations")
 
@@ -48,12 +48,7 @@ def enqueue_after_commit(operation: Operation) -> None:
             records.finish(
                 operation,
                 succeeded=False,
-                message=_(
-                    "Your request could not be handed to the server's task worker, so "
-                    "nothing was done. Please try again in a moment; if it keeps failing, "
-                    "contact %(contact)s."
-                )
-                % {"contact": settings.SUPPORT_CONTACT},
+                message=result("not_queued"),
                 detail=f"enqueue failed: {type(error).__name__}: {error}",
             )
 
@@ -71,7 +66,7 @@ def is_dead(operation: Operation, now=None) -> bool:
     return bool(operation.worker) and workers.is_gone(operation.worker)
 
 
-def release(operation: Operation, *, message: str, detail: str, actor=None) -> bool:
+def release(operation: Operation, *, message: str | Result, detail: str, actor=None) -> bool:
     """End an active operation as failed without its worker; when it was
     running and its kind can be undone, queue the cleanup (which holds the
     volume until it is done). False when it had ended meanwhile."""
@@ -81,8 +76,8 @@ def release(operation: Operation, *, message: str, detail: str, actor=None) -> b
         ).update(
             state=Operation.State.FAILED,
             finished_at=timezone.now(),
-            message=message,
             detail=detail,
+            **records.outcome_fields(operation.owner_name, message),
         )
         if not ended:
             return False
@@ -100,20 +95,15 @@ def release(operation: Operation, *, message: str, detail: str, actor=None) -> b
     return True
 
 
-def what_next(operation: Operation) -> str:
+def what_next(operation: Operation) -> Result:
     """For an active operation about to be ended: what happens to it now."""
     if operation.state == Operation.State.RUNNING and registry.undo_for(operation.kind):
-        return _("What it had done is being undone; you can then try again.")
-    return _("Please try again; if your volume does not look right, contact %(contact)s.") % {
-        "contact": settings.SUPPORT_CONTACT
-    }
+        return result("then_undo")
+    return result("then_retry")
 
 
-def interrupted_sentence(operation: Operation) -> str:
-    return _("“%(kind)s” was interrupted: the server stopped while it ran. %(then)s") % {
-        "kind": operation.get_kind_display(),
-        "then": what_next(operation),
-    }
+def interrupted_sentence(operation: Operation) -> Result:
+    return result("interrupted", kind=operation.kind, then=what_next(operation))
 
 
 def as_seen(operation: Operation, now=None) -> Operation:
@@ -123,7 +113,8 @@ def as_seen(operation: Operation, now=None) -> Operation:
     next action on the volume ends it for real). Changes the instance in
     memory only; never save what this returns."""
     if operation.is_active and is_dead(operation, now):
-        operation.message = interrupted_sentence(operation)
+        operation.result = interrupted_sentence(operation)
+        operation.message = stored_text(operation.result, owner_name=operation.owner_name)
         operation.state = Operation.State.FAILED
         operation.interrupted = True
     return operation

@@ -30,7 +30,7 @@ def status(request, pk):
             "state": operation.state,
             "state_display": operation.get_state_display(),
             "active": operation.is_active,
-            "message": operation.message,
+            "message": operation.outcome_for(request.user.get_username()),
         }
     )
 

@@ -6,9 +6,7 @@ its redirect shows it (backup/passwords/views.py). It is never logged or
 queued.
 """
 
-from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
 from backup.core import password_generator
@@ -16,6 +14,7 @@ from backup.core.errors import UserFacingError
 from backup.operations import records
 from backup.operations import services as operations
 from backup.operations.models import Operation
+from backup.operations.results import result
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
 
@@ -32,15 +31,11 @@ def set_new_password(volume, actor):
         records.finish(
             operation,
             succeeded=False,
-            message=_(
-                "Your password could not be changed; the previous one may still be in use. "
-                "Please try again, or contact %(contact)s."
-            )
-            % {"contact": settings.SUPPORT_CONTACT},
+            message=result("password_not_set"),
             detail=str(error),
         )
-        raise UserFacingError(operation.message, status=502) from None
+        raise UserFacingError(operation.outcome_for(actor.get_username()), status=502) from None
     volume.password_changed_at = timezone.now()
     volume.save(update_fields=["password_changed_at"])
-    records.finish(operation, succeeded=True, message=_("A new backup password was set."))
+    records.finish(operation, succeeded=True, message=result("password_set"))
     return password

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
-from backup.core.times import absolute_time, file_name_time, parse_time
+from backup.core.times import file_name_time, parse_time
+from backup.operations import results as outcomes
 from backup.operations.models import Operation
 from backup.privileged import commands, results
 from backup.privileged.client import PrivilegedError, Refused
@@ -159,7 +160,7 @@ def _fail(message: str, error: PrivilegedError):
     return UserFacingError(message, str(error))
 
 
-def restore(operation: Operation) -> str:
+def restore(operation: Operation) -> outcomes.Result:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot, path = operation.parameters["snapshot"], operation.parameters["path"]
     taken_at = taken_at_of(snapshot)
@@ -189,16 +190,15 @@ def restore(operation: Operation) -> str:
         f"{snapshot} {paths.readable(path)} -> {restored_to}: {result['files']} files, "
         f"{result['bytes']} bytes"
     )
-    return _(
-        "Restored %(files)s file(s) from the snapshot of %(when)s into the folder “%(folder)s”."
-    ) % {
-        "files": result["files"],
-        "when": absolute_time(taken_at),
-        "folder": restored_to.rsplit("/", 1)[-1],
-    }
+    return outcomes.result(
+        "restored",
+        files=result["files"],
+        snapshot=snapshot,
+        folder=restored_to.rsplit("/", 1)[-1],
+    )
 
 
-def rollback(operation: Operation) -> str:
+def rollback(operation: Operation) -> outcomes.Result:
     volume = Volume.objects.get(owner=operation.owner)
     snapshot = operation.parameters["snapshot"]
     try:
@@ -218,14 +218,7 @@ def rollback(operation: Operation) -> str:
     # What the rollback undid: never offered as a restore point.
     Snapshot.objects.filter(volume=volume, name=kept_as).update(kept_by_rollback=True)
     operation.detail = f"rolled back to {snapshot}; previous state kept as {kept_as}"
-    kept_at = taken_at_of(kept_as)
-    return _(
-        "Your volume is back to the snapshot of %(when)s. What it held before is kept as "
-        "the snapshot of %(kept_at)s."
-    ) % {
-        "when": absolute_time(taken_at_of(snapshot)),
-        "kept_at": absolute_time(kept_at) if kept_at else kept_as,
-    }
+    return outcomes.result("rolled_back", snapshot=snapshot, kept_as=kept_as)
 
 
 WORK = {

@@ -235,5 +235,5 @@ def active_operations(request):
 @staff_required
 def end_operation(request, pk):
     record = operations.end_stuck(pk, request.user)
-    messages.success(request, record.message)
+    messages.success(request, record.outcome_for(request.user.get_username()))
     return redirect("staff:operations")

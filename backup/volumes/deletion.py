@@ -7,8 +7,8 @@ from datetime import datetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from backup.core.times import absolute_time
 from backup.operations.models import Operation
+from backup.operations.results import Result, result
 from backup.privileged import commands
 
 from .destruction import destroy_volume
@@ -45,7 +45,7 @@ def _announce_deletion(operation: Operation, account: str, destroy_after: dateti
             logger.error("the deletion of %s could not be announced", account, exc_info=outcome)
 
 
-def delete(operation: Operation) -> str:
+def delete(operation: Operation) -> Result:
     """Destroy the volume at once, or, while snapshots of it are protected,
     suspend it until the newest one's protection ends: whoever holds the
     owner's session must not be able to wipe the backups with it. Either
@@ -54,9 +54,9 @@ def delete(operation: Operation) -> str:
     account = volume.account
     if volume.pending_destruction:
         # Already deleted: its destruction date stands (it is never moved).
-        return _("Your volume was already deleted; it will be destroyed on %(date)s.") % {
-            "date": absolute_time(volume.destroy_after)
-        }
+        destroy_after = volume.destroy_after
+        assert destroy_after is not None  # recorded with the suspension (Volume.save)
+        return result("already_deleted", date=destroy_after.isoformat())
     protected_until = None
     if volume.filesystem == Volume.Filesystem.BTRFS:  # the others have no snapshots
         with failing_as(
@@ -77,11 +77,7 @@ def delete(operation: Operation) -> str:
         volume.save(update_fields=["suspended_at", "destroy_after"])
         operation.detail = f"suspended until {protected_until.isoformat()}"
         _announce_deletion(operation, account, protected_until)
-        return _(
-            "Your volume is no longer available for backups. It will be destroyed on "
-            "%(date)s, when the protection of its snapshots ends; until then you can undo "
-            "this from your page."
-        ) % {"date": absolute_time(protected_until)}
+        return result("suspended", date=protected_until.isoformat())
     with failing_as(
         _("Your volume was not deleted. Please contact {contact}."),
         refused=_("Your volume was not deleted: {reason}."),
@@ -89,10 +85,10 @@ def delete(operation: Operation) -> str:
         commands.unmount(account)
     destroy_volume(volume)
     _announce_deletion(operation, account, None)
-    return _("Your backup volume and everything on it were deleted.")
+    return result("deleted")
 
 
-def undo_delete(operation: Operation) -> str:
+def undo_delete(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(
         _("Your volume could not be brought back: {reason}. Please contact {contact}.")
@@ -100,4 +96,4 @@ def undo_delete(operation: Operation) -> str:
         commands.resume(volume.account)
     volume.suspended_at = volume.destroy_after = None
     volume.save(update_fields=["suspended_at", "destroy_after"])
-    return _("Your volume is back and ready for backups, with everything it held.")
+    return result("undeleted")

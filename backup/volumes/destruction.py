@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from backup.operations import services as operations
 from backup.operations.errors import OperationInProgress
 from backup.operations.models import Operation
+from backup.operations.results import Result, result
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError
 
@@ -44,15 +45,15 @@ def destroy_volume(volume: Volume) -> None:
     volume.delete()
 
 
-def destroy(operation: Operation) -> str:
+def destroy(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     if operation.parameters.get(DESTROYED_OUTSIDE):
         return _complete_destroyed_outside(operation, volume)
     destroy_volume(volume)
-    return _("The deleted volume was destroyed: the protection of its snapshots had ended.")
+    return result("destroyed")
 
 
-def _complete_destroyed_outside(operation: Operation, volume: Volume) -> str:
+def _complete_destroyed_outside(operation: Operation, volume: Volume) -> Result:
     """The volume was destroyed by root's tool, not through the portal: what
     the portal's own destruction would also have removed (the mount point,
     the backup account, through the usual wrappers) goes now, then the
@@ -78,10 +79,7 @@ def _complete_destroyed_outside(operation: Operation, volume: Volume) -> str:
         notes.append("account already gone")
     volume.delete()
     operation.detail = "; ".join(notes)
-    return _(
-        "The deleted volume was destroyed by an administrator with the server's own tool "
-        "(%(tool)s), before its planned date; the portal's records were completed."
-    ) % {"tool": ROOT_TOOL}
+    return result("destroyed_outside", tool=ROOT_TOOL)
 
 
 def _volumes_gone(suspended: list[Volume]) -> list[Volume]:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Volume(models.Model):
@@ -15,28 +16,42 @@ class Volume(models.Model):
         XFS = "xfs", "XFS"
 
     owner = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="backup_volume"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="backup_volume",
+        verbose_name=_("owner"),
     )
     # The backup account (Unix and Samba) and share name.
-    account = models.CharField(max_length=32, unique=True)
-    size_gib = models.PositiveIntegerField()
-    filesystem = models.CharField(max_length=8, choices=Filesystem.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
+    account = models.CharField(max_length=32, unique=True, verbose_name=_("account"))
+    size_gib = models.PositiveIntegerField(verbose_name=_("size (GiB)"))
+    filesystem = models.CharField(
+        max_length=8, choices=Filesystem.choices, verbose_name=_("filesystem")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Null until the owner has been given a password (after creation).
-    password_changed_at = models.DateTimeField(null=True, blank=True)
+    password_changed_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("password changed at")
+    )
     # Deferred deletion: deleted while snapshots were protected, the volume
     # is suspended (unmounted, account locked) until its newest snapshot's
     # protection ends, then destroyed; its owner may undo it until then.
-    suspended_at = models.DateTimeField(null=True, blank=True)
-    destroy_after = models.DateTimeField(null=True, blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deleted at"))
+    destroy_after = models.DateTimeField(null=True, blank=True, verbose_name=_("destroyed after"))
     # The storage server holding it, when the portal manages several
     # (README "More than one server"); None: this server, the only one.
     node = models.ForeignKey(
-        "nodes.Node", null=True, blank=True, on_delete=models.PROTECT, related_name="volumes"
+        "nodes.Node",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="volumes",
+        verbose_name=_("storage server"),
     )
 
     class Meta:
         ordering = ["account"]
+        verbose_name = _("volume")
+        verbose_name_plural = _("volumes")
 
     def __str__(self):
         return f"{self.account} ({self.size_gib} GiB)"
@@ -66,11 +81,19 @@ class Quota(models.Model):
     """The most a person's volume may grow to; DEFAULT_QUOTA without a row."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backup_quota"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="backup_quota",
+        verbose_name=_("person"),
     )
     max_size_gib = models.PositiveIntegerField(
-        help_text="Largest size, in GiB, this person's backup volume may have."
+        help_text=_("Largest size, in GiB, this person's backup volume may have."),
+        verbose_name=_("largest size (GiB)"),
     )
+
+    class Meta:
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
 
     def __str__(self):
         return f"{self.user} ≤ {self.max_size_gib} GiB"

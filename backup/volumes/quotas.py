@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from backup.core.errors import UserFacingError
+from backup.operations import records, results
 from backup.operations.models import Operation
 
 from .models import Quota, Volume, quota_for
@@ -36,7 +37,7 @@ def _record(user, actor, old: int, new: int) -> Operation:
         parameters={"old_gib": old, "new_gib": new},
         started_at=now,
         finished_at=now,
-        message=_("Quota changed from %(old)d GiB to %(new)d GiB.") % {"old": old, "new": new},
+        **records.outcome_fields(user.username, results.result("quota_changed", old=old, new=new)),
     )
 
 

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from backup.core import password_generator
 from backup.core.errors import UserFacingError
 from backup.nodes.models import Node
+from backup.operations.errors import failure
 from backup.operations.models import Operation
+from backup.operations.results import Result, result
 from backup.privileged import commands
 from backup.privileged.client import PrivilegedError, Refused
 
@@ -31,7 +33,7 @@ def _rollback(undo_steps: list[tuple[str, Callable[[], object]]]) -> list[str]:
     return leftovers
 
 
-def create(operation: Operation) -> str:
+def create(operation: Operation) -> Result:
     owner = operation.owner
     if owner is None:  # the person was removed while the operation waited
         raise UserFacingError(
@@ -84,72 +86,70 @@ def create(operation: Operation) -> str:
                 "again later, or contact %(contact)s if it keeps failing."
             ) % {"contact": support_contact()}
         raise UserFacingError(message, detail) from error
-    return _("Your %(size)d GiB backup volume is ready.") % {"size": size}
+    return result("created", size=size)
 
 
-def add_space(operation: Operation) -> str:
+def add_space(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     new_size = operation.parameters["to_gib"]
     with failing_as(
         _("Adding space failed. Please contact {contact}."),
         refused=_("No space was added: {reason}."),
     ):
-        result = commands.extend_volume(volume.account, new_size)
+        extended = commands.extend_volume(volume.account, new_size)
     volume.size_gib = new_size
     volume.save(update_fields=["size_gib"])
-    operation.detail = f"grown {result['grown']}"
-    return _("Your volume now has %(size)d GiB.") % {"size": new_size}
+    operation.detail = f"grown {extended['grown']}"
+    return result("grown", size=new_size)
 
 
-def delete_time_machine(operation: Operation) -> str:
+def delete_time_machine(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("Time Machine backups could not be deleted: {reason}.")):
-        result = commands.remove_time_machine_backups(volume.account)
-    removed = result["removed"]
+        found = commands.remove_time_machine_backups(volume.account)
+    removed = found["removed"]
     if not removed:
-        return _("There were no Time Machine backups on your volume.")
-    return _("Deleted Time Machine backups: %(names)s.") % {"names": ", ".join(removed)}
+        return result("no_time_machine")
+    return result("time_machine_deleted", names=[str(name) for name in removed])
 
 
-def mount(operation: Operation) -> str:
+def mount(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(
         _("Your volume could not be mounted: {reason}. Contact {contact} if this persists.")
     ):
         commands.mount(volume.account)
-    return _("Your volume is mounted and ready for backups.")
+    return result("mounted")
 
 
-def defragment(operation: Operation) -> str:
+def defragment(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("Defragmenting failed: {reason}.")):
-        result = commands.defragment(volume.account)
-    operation.detail = result["summary"]
-    return _("Your volume was defragmented.")
+        done = commands.defragment(volume.account)
+    operation.detail = done["summary"]
+    return result("defragmented")
 
 
-def scrub(operation: Operation) -> str:
+def scrub(operation: Operation) -> Result:
     volume = Volume.objects.get(owner=operation.owner)
     with failing_as(_("The check failed: {reason}.")):
-        result = commands.scrub(volume.account)
-    operation.detail = result["summary"]
-    errors = result["errors"]
+        checked = commands.scrub(volume.account)
+    operation.detail = checked["summary"]
+    errors = checked["errors"]
     if errors:
-        raise UserFacingError(
-            _("The check found %(errors)d error(s) on your volume. Contact %(contact)s.")
-            % {"errors": errors, "contact": support_contact()},
-            operation.detail,
+        raise failure(
+            result("check_errors", errors=errors), operation.detail, owner_name=volume.account
         )
-    return _("The check found no errors on your volume.")
+    return result("scrubbed")
 
 
-def undo_create(operation: Operation) -> str:
+def undo_create(operation: Operation) -> Result:
     """After a worker died in the middle of a create: remove whatever of the
     volume, its mount point, the account and its Samba entry exists. Each
     step is tried whatever the others did; what remains is then looked up."""
     account = operation.owner_name
     if Volume.objects.filter(account=account).exists():
-        return _("Your volume had been created completely before the interruption; it was kept.")
+        return result("create_kept")
     problems = []
     for step in (
         commands.unmount,
@@ -171,10 +171,7 @@ def undo_create(operation: Operation) -> str:
             % {"contact": support_contact()},
             f"left: {', '.join(remaining)}; " + "; ".join(problems),
         )
-    return _(
-        "The interrupted creation of your volume was undone; nothing was kept. "
-        "You can create your volume again."
-    )
+    return result("create_undone")
 
 
 def _remains_of(account: str) -> dict[str, bool]:

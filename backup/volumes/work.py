@@ -1,16 +1,14 @@
 """Which function the task worker runs for each kind of operation on a
 volume, and which undoes one a dead worker left half-done."""
 
-from collections.abc import Callable
-
 from backup.operations import registry
 from backup.operations.models import Operation
 
 from . import deletion, destruction, steps
 
-UNDO: dict[str, Callable[[Operation], str]] = {Operation.Kind.CREATE: steps.undo_create}
+UNDO: dict[str, registry.Work] = {Operation.Kind.CREATE: steps.undo_create}
 
-WORK: dict[str, Callable[[Operation], str]] = {
+WORK: dict[str, registry.Work] = {
     Operation.Kind.CREATE: steps.create,
     Operation.Kind.ADD_SPACE: steps.add_space,
     Operation.Kind.DELETE: deletion.delete,
