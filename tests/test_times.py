@@ -177,7 +177,15 @@ def test_the_audit_log_and_admin_pages_show_local_time_with_zone(
     services.refresh_listing()
     recorded.answer(
         "vgdisplay.py",
-        {"size_bytes": 20 * GIB, "allocated_bytes": GIB, "free_bytes": 19 * GIB, "used_bytes": GIB},
+        {
+            "backend": "loopfile",
+            "name": "pool",
+            "size_bytes": 20 * GIB,
+            "allocated_bytes": GIB,
+            "free_bytes": 19 * GIB,
+            "used_bytes": GIB,
+            "volume_count": 1,
+        },
     )
     snapshots_page = client.get("/staff/snapshots/").content.decode()
     row = snapshots_page[snapshots_page.index(f"<td>{volume.account}</td>") :].split("</tr>")[0]

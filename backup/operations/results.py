@@ -10,13 +10,18 @@ about someone else's.
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+from backup.core.times import absolute_time
+
+# The wrappers' snapshot names (wrappers/README.md), as strptime reads them.
+SNAPSHOT_NAME = "@GMT-%Y.%m.%d-%H.%M.%S"
 
 logger = logging.getLogger("backup.operations")
 
@@ -133,19 +138,21 @@ SENTENCES: dict[str, Sentence] = {
     "source_deleted": Sentence(_("The backups of %(name)s were deleted.")),
     "restored": Sentence(
         ngettext_lazy(
-            "Restored %(files)d file from snapshot %(snapshot)s into the folder “%(folder)s”.",
-            "Restored %(files)d files from snapshot %(snapshot)s into the folder “%(folder)s”.",
+            "Restored %(files)d file from the snapshot of %(snapshot)s into the folder "
+            "“%(folder)s”.",
+            "Restored %(files)d files from the snapshot of %(snapshot)s into the folder "
+            "“%(folder)s”.",
             "files",
         ),
     ),
     "rolled_back": Sentence(
         _(
-            "Your volume is back to snapshot %(snapshot)s. What it held before is kept as "
-            "snapshot %(kept_as)s."
+            "Your volume is back to the snapshot of %(snapshot)s. What it held before is "
+            "kept as the snapshot of %(kept_as)s."
         ),
         _(
-            "The volume of %(owner)s is back to snapshot %(snapshot)s. What it held before "
-            "is kept as snapshot %(kept_as)s."
+            "The volume of %(owner)s is back to the snapshot of %(snapshot)s. What it held "
+            "before is kept as the snapshot of %(kept_as)s."
         ),
     ),
     "password_set": Sentence(
@@ -240,9 +247,17 @@ def _told(name: str, value, *, owner_name: str, reader_name: str | None):
         return Operation.State(value).label.lower() if value in Operation.State.values else value
     if name == "date" and isinstance(value, str):
         try:
-            return f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M} UTC"
+            return absolute_time(datetime.fromisoformat(value))
         except ValueError:
             return value
+    if name in ("snapshot", "kept_as") and isinstance(value, str):
+        # A snapshot is told by when it was taken, in the reader's zone,
+        # never by its @GMT name (that is for Windows' Previous Versions).
+        try:
+            taken = datetime.strptime(value, SNAPSHOT_NAME).replace(tzinfo=UTC)
+        except ValueError:
+            return value
+        return absolute_time(taken)
     if name == "names" and isinstance(value, list):
         return ", ".join(str(item) for item in value)
     return value
