@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from backup.core.times import absolute_time
 from backup.discovery import thresholds
 from backup.discovery.models import BackupScan
 from backup.volumes import requests as volumes
@@ -54,7 +55,7 @@ def test_your_backups_in_a_browser(page, make_employee, portal):
     assert row.locator("[data-status]").inner_text() == "Stale"
     time = row.locator("time")
     assert time.inner_text() == "1 week ago"
-    assert time.get_attribute("title") == f"{completed:%Y-%m-%d %H:%M} UTC"
+    assert time.get_attribute("title") == absolute_time(completed)
     shot(page, "11-your-backups-stale")
 
     section.get_by_label("Warn me by email when a computer has not backed up for").fill("30")

@@ -56,7 +56,7 @@ def test_snapshot_list_and_a_file_restore(page, recorded, make_volume):
     assert '<script>alert("x")</script>' in folder.inner_text()
     shot(page, "snapshots-02-browse")
     folder.locator("tr", has_text="<script>").get_by_role("button", name="Restore").click()
-    page.get_by_text("Restored 1 file from snapshot").wait_for()
+    page.get_by_text("Restored 1 file from the snapshot of").wait_for()
     shot(page, "snapshots-03-restored")
     operation = Operation.objects.get(kind=Operation.Kind.RESTORE)
     assert operation.state == Operation.State.SUCCEEDED
