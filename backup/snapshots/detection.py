@@ -28,20 +28,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from backup.core.sizes import binary_size
+from backup.privileged.results import CHANGE_COUNTS
 
-COUNTS = (
-    "new_files",
-    "new_bytes",
-    "overwritten_files",
-    "overwritten_bytes",
-    "truncated_files",
-    "truncated_bytes",
-    "deleted_files",
-    "deleted_bytes",
-    "renamed_files",
-    "renamed_to_one_extension",
-    "note_folders",
-)
+# The counts of a change, as the wrappers' measure reports them (one list,
+# the typed contract's).
+COUNTS = CHANGE_COUNTS
 DELETION, ENCRYPTION = "deletion", "encryption"
 INTERVAL, WINDOW = "interval", "window"
 # The longest snapshot name (the wrapper's: @GMT-YYYY.MM.DD-HH.MM.SS).
